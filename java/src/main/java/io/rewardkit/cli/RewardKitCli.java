@@ -1,0 +1,86 @@
+package io.rewardkit.cli;
+
+import io.rewardkit.RewardKitException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.util.Properties;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Entry point of the {@code rewardkit} command. Exit codes: 0 ok, 1 failure, 2 usage error. */
+@Command(
+    name = "rewardkit",
+    mixinStandardHelpOptions = true,
+    versionProvider = RewardKitCli.Version.class,
+    description = "Train, evaluate and serve LLM reward models (preference models).",
+    subcommands = {
+        TrainCommand.class,
+        EvalCommand.class,
+        ScoreCommand.class,
+        PrepareCommand.class,
+        BenchCommand.class,
+        InfoCommand.class,
+        CommandLine.HelpCommand.class
+    })
+public final class RewardKitCli implements Runnable {
+
+  @Option(names = "--stacktrace", scope = CommandLine.ScopeType.INHERIT,
+      description = "Print the full stack trace of an error.")
+  boolean stacktrace;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    // `rewardkit` with no subcommand runs the embedded default training job.
+    spec.commandLine().getSubcommands().get("train").execute();
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the CLI and returns its exit code (tests call this instead of main). */
+  public static int run(String... args) {
+    CommandLine cli = new CommandLine(new RewardKitCli());
+    cli.setExecutionExceptionHandler(RewardKitCli::handleError);
+    return cli.execute(args);
+  }
+
+  private static int handleError(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+    PrintWriter err = cmd.getErr();
+    boolean trace = parsed != null && parsed.hasMatchedOption("--stacktrace");
+    for (CommandLine.ParseResult sub = parsed; sub != null && !trace; sub = sub.subcommand()) {
+      trace = sub.hasMatchedOption("--stacktrace");
+    }
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    if (e instanceof RewardKitException || e instanceof IllegalArgumentException) {
+      err.println("error: " + message);
+    } else {
+      err.println("error: " + e.getClass().getSimpleName() + ": " + message);
+    }
+    if (trace) e.printStackTrace(err);
+    else err.println("(run with --stacktrace for details)");
+    err.flush();
+    return 1;
+  }
+
+  /** The version, from the build's filtered {@code version.properties}. */
+  public static String version() {
+    try (InputStream in = RewardKitCli.class.getResourceAsStream("/io/rewardkit/version.properties")) {
+      Properties p = new Properties();
+      if (in != null) p.load(in);
+      return p.getProperty("version", "unknown");
+    } catch (java.io.IOException e) {
+      return "unknown";
+    }
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"rewardkit " + version(), "Java " + System.getProperty("java.version")};
+    }
+  }
+}

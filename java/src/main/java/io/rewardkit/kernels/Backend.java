@@ -1,0 +1,114 @@
+package io.rewardkit.kernels;
+
+/**
+ * The ops a reward model needs, on one device. A backend is chosen once at start-up
+ * ({@link Backends#select}); model and trainer code only ever talk to this interface.
+ *
+ * <p>Conventions: tensors are row-major; {@code T} is the number of packed tokens in a batch,
+ * {@code D} the hidden size, {@code Hq}/{@code Hkv} query/key-value heads, {@code hd} the head dim,
+ * {@code R} the number of readout positions (one per scored response). Backward ops OVERWRITE
+ * activation gradients ({@code dx}) and ACCUMULATE parameter gradients ({@code dw}), so gradient
+ * accumulation across micro-batches needs no extra pass. All floating tensors of one call share a
+ * dtype ({@link #computeType()}; the CPU backend also accepts F64, which tests use for finite
+ * differences), except where a parameter says F32.
+ */
+public interface Backend extends AutoCloseable {
+
+  /** Human-readable name, e.g. {@code cpu (2 threads, OpenBLAS)}. */
+  String name();
+
+  Device device();
+
+  /** The dtype activations and weights use on this backend (F32 on CPU, BF16 on CUDA). */
+  DType computeType();
+
+  // ---- memory ---------------------------------------------------------------------------------
+
+  /** Allocates a zero-filled tensor on this backend's device. */
+  Tensor allocate(DType dtype, long... shape);
+
+  /** Host array to tensor (same element count; float data is converted to the tensor's dtype). */
+  void upload(Tensor dst, float[] src);
+
+  void upload(Tensor dst, double[] src);
+
+  void upload(Tensor dst, int[] src);
+
+  /** Tensor contents as float (converted from the tensor's dtype). */
+  float[] downloadFloats(Tensor src);
+
+  double[] downloadDoubles(Tensor src);
+
+  int[] downloadInts(Tensor src);
+
+  /** dst = src, same dtype and element count. */
+  void copy(Tensor dst, Tensor src);
+
+  /** Sets every element to zero. */
+  void zero(Tensor t);
+
+  /** Waits for queued work to finish (no-op on CPU). */
+  void synchronize();
+
+  // ---- model ops ------------------------------------------------------------------------------
+
+  /** out[t, :] = table[ids[t], :].  out [T, D], ids I32 [T], table [V, D]. */
+  void embeddingForward(Tensor out, Tensor ids, Tensor table);
+
+  /** dTable[ids[t], :] += dOut[t, :] (accumulates).  dTable [V, D], dOut [T, D], ids I32 [T]. */
+  void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids);
+
+  /** out = x * rstd * w per row.  out, x [N, D]; w [D]; rstd [N] (saved for backward). */
+  void rmsnormForward(Tensor out, Tensor rstd, Tensor x, Tensor w, double eps);
+
+  /** dx [N, D] overwritten; dw [D] accumulated. */
+  void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd);
+
+  /** out = x · wᵀ + bias.  out [T, O], x [T, I], w [O, I] (HF layout), bias [O] or null. */
+  void linearForward(Tensor out, Tensor x, Tensor w, Tensor bias);
+
+  /**
+   * dx = dOut · w (overwritten; skipped when dx is null), dw += dOutᵀ · x, dBias += Σ_t dOut
+   * (skipped when null).
+   */
+  void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w);
+
+  /**
+   * Rotary embedding in place, HF {@code rotate_half} convention: for i < hd/2,
+   * (x_i, x_{i+hd/2}) ← (x_i c − x_{i+hd/2} s, x_{i+hd/2} c + x_i s) with c = cos[pos, i], s = sin[pos, i].
+   * x [T, H, hd]; positions I32 [T]; cos, sin [maxPos, hd/2].
+   */
+  void ropeForward(Tensor x, Tensor positions, Tensor cos, Tensor sin);
+
+  /** The transpose of {@link #ropeForward} applied in place to a gradient [T, H, hd]. */
+  void ropeBackward(Tensor dx, Tensor positions, Tensor cos, Tensor sin);
+
+  /**
+   * Causal varlen attention with GQA and the shared-prefix segment rule (see {@link VarlenLayout}).
+   * out [T, Hq, hd]; lse F32 [Hq, T] (log-sum-exp of the scaled scores, saved for backward);
+   * q [T, Hq, hd]; k, v [T, Hkv, hd] with Hq % Hkv == 0.
+   */
+  void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, VarlenLayout layout, double scale);
+
+  /** dq [T, Hq, hd], dk, dv [T, Hkv, hd], all overwritten. */
+  void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOut, Tensor q, Tensor k, Tensor v,
+      Tensor out, Tensor lse, VarlenLayout layout, double scale);
+
+  /** out = silu(gate) * up, all [T, F]. */
+  void swigluForward(Tensor out, Tensor gate, Tensor up);
+
+  /** dGate, dUp [T, F] overwritten. */
+  void swigluBackward(Tensor dGate, Tensor dUp, Tensor dOut, Tensor gate, Tensor up);
+
+  /** acc += x, same shape (residual connections and gradient sums). */
+  void addInPlace(Tensor acc, Tensor x);
+
+  /** rewards[r] = hidden[readout[r], :] · w.  rewards [R], hidden [T, D], readout I32 [R], w [D] (score.weight row). */
+  void scoreForward(Tensor rewards, Tensor hidden, Tensor readout, Tensor w);
+
+  /** dHidden [T, D] overwritten (zero except readout rows); dw [D] accumulated. */
+  void scoreBackward(Tensor dHidden, Tensor dw, Tensor dRewards, Tensor hidden, Tensor readout, Tensor w);
+
+  @Override
+  void close();
+}

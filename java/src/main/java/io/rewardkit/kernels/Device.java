@@ -1,0 +1,6 @@
+package io.rewardkit.kernels;
+
+/** Where a tensor's memory lives. */
+public enum Device {
+  CPU, CUDA
+}

@@ -1,0 +1,34 @@
+package io.rewardkit.kernels.cpu;
+
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Namespace;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+
+/**
+ * RMSNorm over the last dimension: {@code out = x / sqrt(mean(x^2) + eps) * w}.
+ * Shapes: out, x, dout, dx {@code [rows, dim]}; w, dw {@code [dim]}; rstd {@code [rows]}.
+ * Backward overwrites {@code dx} and accumulates into {@code dw}.
+ */
+@Properties(inherit = RewardKitCpu.class, value = @Platform(include = "rewardkit/rmsnorm.h", library = "jnirewardkit_cpu"))
+@Namespace("rk")
+public final class RmsNorm {
+  static { Loader.load(); }
+  private RmsNorm() {}
+
+  public static native void rmsnorm_forward(FloatPointer out, FloatPointer rstd, @Const FloatPointer x,
+      @Const FloatPointer w, @Cast("int64_t") long rows, @Cast("int64_t") long dim, double eps);
+  public static native void rmsnorm_forward(DoublePointer out, DoublePointer rstd, @Const DoublePointer x,
+      @Const DoublePointer w, @Cast("int64_t") long rows, @Cast("int64_t") long dim, double eps);
+
+  public static native void rmsnorm_backward(FloatPointer dx, FloatPointer dw, @Const FloatPointer dout,
+      @Const FloatPointer x, @Const FloatPointer w, @Const FloatPointer rstd,
+      @Cast("int64_t") long rows, @Cast("int64_t") long dim);
+  public static native void rmsnorm_backward(DoublePointer dx, DoublePointer dw, @Const DoublePointer dout,
+      @Const DoublePointer x, @Const DoublePointer w, @Const DoublePointer rstd,
+      @Cast("int64_t") long rows, @Cast("int64_t") long dim);
+}

@@ -1,0 +1,83 @@
+#include "rewardkit/rmsnorm.h"
+
+#include <cmath>
+#include <vector>
+#include <omp.h>
+
+namespace rk {
+namespace {
+
+void validate(const char* op, const RmsNormParams& p) {
+  RK_REQUIRE(op, p.rows >= 0, "rows must be >= 0, got " + std::to_string(p.rows));
+  RK_REQUIRE(op, p.dim > 0, "dim must be > 0, got " + std::to_string(p.dim));
+  RK_REQUIRE(op, p.eps >= 0, "eps must be >= 0");
+}
+
+template <typename T>
+void forward(T* out, T* rstd, const T* x, const T* w, const RmsNormParams& p) {
+  const int64_t D = p.dim;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const T* xr = x + r * D;
+    T* outr = out + r * D;
+    // Accumulate the mean square in double for f32 too: rows are long (up to 8k) and this is cheap.
+    double ss = 0;
+    for (int64_t i = 0; i < D; ++i) ss += double(xr[i]) * double(xr[i]);
+    const T s = T(1.0 / std::sqrt(ss / double(D) + p.eps));
+    rstd[r] = s;
+    for (int64_t i = 0; i < D; ++i) outr[i] = xr[i] * s * w[i];
+  }
+}
+
+// y_i = x_i s w_i, s = (mean(x^2)+eps)^-1/2  =>  dx_i = s (g_i w_i) - x_i s^3/D * sum_j g_j w_j x_j
+template <typename T>
+void backward(T* dx, T* dw, const T* dout, const T* x, const T* w, const T* rstd,
+              const RmsNormParams& p) {
+  const int64_t D = p.dim;
+  const int nthreads = omp_get_max_threads();
+  // Per-thread dw partials, reduced in a fixed order so results are deterministic.
+  std::vector<T> partial(size_t(nthreads) * size_t(D), T(0));
+#pragma omp parallel num_threads(nthreads)
+  {
+    const int tid = omp_get_thread_num();
+    T* dwp = partial.data() + size_t(tid) * size_t(D);
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < p.rows; ++r) {
+      const T* xr = x + r * D;
+      const T* gr = dout + r * D;
+      T* dxr = dx + r * D;
+      const T s = rstd[r];
+      double dot = 0;
+      for (int64_t i = 0; i < D; ++i) {
+        dot += double(gr[i]) * double(w[i]) * double(xr[i]);
+        dwp[i] += gr[i] * xr[i] * s;
+      }
+      const T c = T(dot * double(s) * double(s) * double(s) / double(D));
+      for (int64_t i = 0; i < D; ++i) dxr[i] = s * gr[i] * w[i] - xr[i] * c;
+    }
+  }
+  for (int t = 0; t < nthreads; ++t) {
+    const T* dwp = partial.data() + size_t(t) * size_t(D);
+    for (int64_t i = 0; i < D; ++i) dw[i] += dwp[i];
+  }
+}
+
+}  // namespace
+
+#define RK_RMSNORM_API(T)                                                                     \
+  void rmsnorm_forward(T* out, T* rstd, const T* x, const T* w, int64_t rows, int64_t dim,    \
+                       double eps) {                                                          \
+    const RmsNormParams p{rows, dim, eps};                                                    \
+    validate("rmsnorm_forward", p);                                                           \
+    forward(out, rstd, x, w, p);                                                              \
+  }                                                                                           \
+  void rmsnorm_backward(T* dx, T* dw, const T* dout, const T* x, const T* w, const T* rstd,   \
+                        int64_t rows, int64_t dim) {                                          \
+    const RmsNormParams p{rows, dim, 0.0};                                                    \
+    validate("rmsnorm_backward", p);                                                          \
+    backward(dx, dw, dout, x, w, rstd, p);                                                    \
+  }
+RK_RMSNORM_API(float)
+RK_RMSNORM_API(double)
+
+}  // namespace rk
