@@ -1,0 +1,48 @@
+package io.rewardkit.data;
+
+/**
+ * One packed micro-batch of preference pairs, ready for the kernels (flash-attention varlen form).
+ *
+ * <p>Sequences are concatenated into {@code T} token slots; sequence {@code s} owns tokens
+ * {@code [cuSeqlens[s], cuSeqlens[s+1])}. Two layouts exist:
+ * <ul>
+ *   <li>separate: each pair is two sequences, chosen then rejected, adjacent; {@code segmentIds} null;
+ *   <li>shared prefix: each pair is one sequence {@code [prompt | chosen | rejected]} with
+ *       {@code segmentIds} 0 (prompt), 1 (chosen), 2 (rejected); rejected positions continue
+ *       from the end of the prompt, so both responses see the same positions as when run alone.
+ * </ul>
+ * Every scored response has one readout token (the reward token or final EOS); its index into the
+ * packed tokens is in {@code readout}. Pair {@code p} compares {@code readout[chosen[p]]} with
+ * {@code readout[rejected[p]]}.
+ *
+ * @param tokens     [T] token ids
+ * @param positions  [T] position ids (restart at 0 for each sequence; see layouts above)
+ * @param cuSeqlens  [S + 1] cumulative sequence boundaries, cuSeqlens[0] = 0, cuSeqlens[S] = T
+ * @param segmentIds [T] segment of each token (shared-prefix layout) or null (separate layout)
+ * @param maxSeqlen  longest sequence in the batch
+ * @param readout    [R] index into tokens of each response's readout token
+ * @param chosen     [P] index into readout of pair p's chosen response
+ * @param rejected   [P] index into readout of pair p's rejected response
+ * @param margins    [P] per-pair margin m (0 when the data has none)
+ * @param pairIds    [P] stable id of each pair (its ordinal in the dataset)
+ * @param datasetIds [P] which input dataset each pair came from (for per-dataset metrics)
+ */
+public record PackedBatch(
+    int[] tokens,
+    int[] positions,
+    int[] cuSeqlens,
+    int[] segmentIds,
+    int maxSeqlen,
+    int[] readout,
+    int[] chosen,
+    int[] rejected,
+    float[] margins,
+    long[] pairIds,
+    int[] datasetIds) {
+
+  public int numTokens() { return tokens.length; }
+  public int numSequences() { return cuSeqlens.length - 1; }
+  public int numPairs() { return chosen.length; }
+  public int numReadouts() { return readout.length; }
+  public boolean sharedPrefix() { return segmentIds != null; }
+}
