@@ -85,7 +85,7 @@ public interface Backend extends AutoCloseable {
 
   /**
    * Causal varlen attention with GQA and the shared-prefix segment rule (see {@link VarlenLayout}).
-   * out [T, Hq, hd]; lse F32 [Hq, T] (log-sum-exp of the scaled scores, saved for backward);
+   * out [T, Hq, hd]; lse [Hq, T] (log-sum-exp of the scaled scores, saved for backward; F32, or F64 when q is F64);
    * q [T, Hq, hd]; k, v [T, Hkv, hd] with Hq % Hkv == 0.
    */
   void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, VarlenLayout layout, double scale);
