@@ -79,8 +79,10 @@ public final class PrepareCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     DataOptions options = data.options();
-    long t0 = System.nanoTime();
+    long tLoad = System.nanoTime();
     try (Tokenizer tok = data.openTokenizer()) {
+      long t0 = System.nanoTime();
+      err.printf(Locale.ROOT, "prepare: tokenizer loaded in %.2f s%n", (t0 - tLoad) / 1e9);
       long[] lastReport = {System.nanoTime()};
       DataPipeline.Progress progress = (dataset, seen, kept, tokens) -> {
         long now = System.nanoTime();
@@ -110,8 +112,8 @@ public final class PrepareCommand implements Callable<Integer> {
           shared.realTokens(), shared.slots(), shared.efficiency(), options.layout() == DataOptions.Layout.SHARED_PREFIX ? "  (selected)" : "");
       out.printf(Locale.ROOT, "  shared-prefix saving: %.3fx fewer tokens (%d -> %d)%n", sep.sharedPrefixSaving(),
           sep.separateTokens(), sep.sharedPrefixTokens());
-      out.printf(Locale.ROOT, "time: %.2f s (tokenize+pack %.2f s, %.0f tokens/s), wrote %s (%d pairs)%n", total, encSec,
-          ds.report().tokens() / encSec, output, ds.size());
+      out.printf(Locale.ROOT, "time: %.2f s (read+tokenize+pack %.2f s, %.0f tokens/s; cache write %.2f s), wrote %s (%d pairs)%n",
+          total, encSec, ds.report().tokens() / encSec, (t1 - tEncoded) / 1e9, output, ds.size());
       out.flush();
       return 0;
     }

@@ -48,6 +48,7 @@ final class JsonRecordReader {
     JsonFactory f = JsonFactory.builder()
         .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(maxRecordBytes).build())
         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+        .disable(StreamReadFeature.AUTO_CLOSE_SOURCE) // we drain the file afterwards for its hash
         .build();
     this.mapper = new ObjectMapper(f);
   }
@@ -266,7 +267,11 @@ final class JsonRecordReader {
     /** The unread bytes (buffered + stream) for the JSON-array parser; line numbers restart there. */
     InputStream rest() {
       InputStream buffered = new java.io.ByteArrayInputStream(chunk, pos, lim - pos);
-      return new java.io.SequenceInputStream(buffered, in);
+      // SequenceInputStream closes each part at its end; the file must stay open (drained for its hash).
+      InputStream keepOpen = new java.io.FilterInputStream(in) {
+        @Override public void close() { }
+      };
+      return new java.io.SequenceInputStream(buffered, keepOpen);
     }
 
     long lineNumber() { return lineNo; }

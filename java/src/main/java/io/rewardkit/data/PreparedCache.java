@@ -73,6 +73,11 @@ public final class PreparedCache {
     try {
       Files.createDirectories(parent);
       tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+      try {
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      } catch (UnsupportedOperationException ignored) {
+        // not a POSIX file system: keep the default
+      }
       int[][] plan = ds.plan(0);
       String dataSha = writeData(tmp.resolve(DATA), ds, plan);
       Map<String, Object> m = new LinkedHashMap<>();
