@@ -74,8 +74,15 @@ class PreparedCacheTest {
         () -> PreparedCache.open(cache, opts().withMaxLength(256), new ByteTokenizer()));
     assertTrue(e.getMessage().contains("max_length: cache has 512, requested 256"), e.getMessage());
     assertThrows(RewardKitException.class, () -> PreparedCache.open(cache, opts().withRewardToken("<|reward|>"), new ByteTokenizer()));
-    Tokenizer other = new ByteTokenizer() {
+    ByteTokenizer bt = new ByteTokenizer();
+    Tokenizer other = new Tokenizer() {
+      @Override public int[] encode(String text) { return bt.encode(text); }
+      @Override public int vocabSize() { return bt.vocabSize(); }
+      @Override public java.util.OptionalInt tokenId(String token) { return bt.tokenId(token); }
+      @Override public String eosToken() { return bt.eosToken(); }
+      @Override public String chatTemplate() { return bt.chatTemplate(); }
       @Override public String hash() { return "another-tokenizer"; }
+      @Override public String name() { return "other"; }
     };
     assertTrue(assertThrows(RewardKitException.class, () -> PreparedCache.open(cache, opts(), other)).getMessage().contains("tokenizer"));
   }
