@@ -55,7 +55,7 @@ public class TokenizePackBenchmark {
   private EncodedDataset encoded;
 
   /** Per-invocation counts, reported by JMH as rates (tokens/s, pairs/s). */
-  @AuxCounters(AuxCounters.Type.EVENTS)
+  @AuxCounters(AuxCounters.Type.OPERATIONS)
   @State(Scope.Thread)
   public static class Counters {
     public long tokens;
