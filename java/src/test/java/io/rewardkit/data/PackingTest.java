@@ -143,6 +143,9 @@ class PackingTest {
     assertFalse(Arrays.equals(e0.get(0).pairIds(), e1.get(0).pairIds()));
     Packer.Stats st = a.packingStats(0, Layout.SEPARATE);
     assertTrue(st.efficiency() > 0.95, "eta " + st.efficiency());
+    int i = 0;
+    for (PackedBatch lazy : a.lazyBatches(1)) assertArrayEquals(e1.get(i++).tokens(), lazy.tokens());
+    assertEquals(a.numBatches(1), i);
   }
 
   @Test
