@@ -15,6 +15,9 @@ namespace {
 // K/V tile (kBlockK x hd) stays in L1/L2 while every row of the block uses it.
 constexpr int64_t kBlockQ = 32;
 constexpr int64_t kBlockK = 64;
+// Below this many multiply-adds (per pass) a call runs on one thread: waking the OpenMP team
+// costs more than the work, and GradCheck runs thousands of tiny forwards.
+constexpr double kParallelMinWork = 1 << 20;
 
 void validate(const char* op, const AttentionParams& p) {
   RK_REQUIRE(op, p.num_seqs >= 0, "num_seqs must be >= 0, got " + std::to_string(p.num_seqs));
@@ -85,6 +88,16 @@ std::vector<int64_t> seqs_longest_first(const AttentionParams& p) {
   return order;
 }
 
+// Multiply-adds of one score pass: causal pairs x heads x head_dim.
+double causal_work(const AttentionParams& p) {
+  double pairs = 0;
+  for (int64_t s = 0; s < p.num_seqs; ++s) {
+    const double n = double(p.cu_seqlens[s + 1] - p.cu_seqlens[s]);
+    pairs += n * (n + 1) / 2;
+  }
+  return pairs * double(p.num_q_heads) * double(p.head_dim);
+}
+
 // Online (streaming) softmax over key tiles: per row keep the running max m, the running sum
 // l = Σ exp(s - m) and the unnormalised output acc; rescale both when the max grows.
 template <typename T>
@@ -104,7 +117,7 @@ void forward(T* out, T* lse, const T* q, const T* k, const T* v, const Attention
   }
   const int64_t n_work = int64_t(items.size()) * Hq;
 
-#pragma omp parallel
+#pragma omp parallel if (causal_work(p) > kParallelMinWork)
   {
     std::vector<T> m(kBlockQ), l(kBlockQ), acc(size_t(kBlockQ * hd)), sc(kBlockK);  // per-thread tiles
 #pragma omp for schedule(dynamic, 1)
@@ -173,12 +186,13 @@ void backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const 
 
   // delta: [T, Hq], D_i = rowsum(dout_i ∘ out_i) (the softmax Jacobian's correction term).
   std::vector<T> delta(size_t(Tn * Hq));
-#pragma omp parallel for schedule(static)
+  const bool parallel = causal_work(p) > kParallelMinWork;
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t r = 0; r < Tn * Hq; ++r) delta[size_t(r)] = dot(dout + r * hd, out + r * hd, hd);
 
   const std::vector<int64_t> order = seqs_longest_first(p);
   const int64_t n_work = p.num_seqs * Hkv;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
   for (int64_t w = 0; w < n_work; ++w) {
     const int64_t s = order[size_t(w / Hkv)], g = w % Hkv;
     const int64_t start = cu[s], end = cu[s + 1];
