@@ -6,6 +6,7 @@
 
 #include "rewardkit/cuda/flash_attention.h"
 #include "rewardkit/cuda/ops.h"
+#include "rewardkit/cuda/reward_loss.h"
 #include "rewardkit/cuda/runtime.h"
 
 #ifndef RK_CUDA_STUB_REASON
@@ -96,6 +97,11 @@ void flash_attention_backward(bf16_bits*, bf16_bits*, bf16_bits*, const bf16_bit
                               const bf16_bits*, const bf16_bits*, const bf16_bits*, const float*, void*,
                               const int32_t*, const int32_t*, int, int, int, int, int, int, float, int, void*) {
   unavailable("flash_attention_backward");
+}
+
+void reward_loss_forward_backward(const float*, const int32_t*, const int32_t*, const float*, float*, double*,
+                                  int64_t, int64_t, int, double, int, double, double, double, double, double, void*) {
+  unavailable("reward_loss_forward_backward");
 }
 
 }}  // namespace rk::cuda

@@ -7,6 +7,7 @@ import io.rewardkit.kernels.Device;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.ShortPointer;
@@ -147,6 +148,11 @@ public final class CudaBackend implements Backend {
   }
 
   @Override public void upload(Tensor dst, double[] src) {
+    if (dst.dtype() == DType.F64) {
+      requireCount(dst, src.length);
+      try (DoublePointer h = new DoublePointer(src)) { CudaRuntime.memcpy_h2d(dev(dst, "upload"), h, dst.bytes(), stream); }
+      return;
+    }
     float[] f = new float[src.length];
     for (int i = 0; i < f.length; i++) f[i] = (float) src[i];
     upload(dst, f);
@@ -174,6 +180,15 @@ public final class CudaBackend implements Backend {
   }
 
   @Override public double[] downloadDoubles(Tensor src) {
+    if (src.dtype() == DType.F64) {
+      int n = Math.toIntExact(src.numel());
+      double[] out = new double[n];
+      try (DoublePointer h = new DoublePointer(Math.max(1, n))) {
+        CudaRuntime.memcpy_d2h(h, dev(src, "download"), src.bytes(), stream);
+        h.get(out);
+      }
+      return out;
+    }
     float[] f = downloadFloats(src);
     double[] d = new double[f.length];
     for (int i = 0; i < f.length; i++) d[i] = f[i];
@@ -420,6 +435,27 @@ public final class CudaBackend implements Backend {
     long scaleAddr = gradScale == null ? 0 : dev(gradScale, op) + 4;  // element 1 of gradNorm's output
     CudaOps.adamw_step(dev(master, op), dev(weights, op), dev(m, op), dev(v, op), dev(grads, op), scaleAddr, n, lr,
         beta1, beta2, eps, weightDecay, bc1, bc2, stream);
+  }
+
+  /**
+   * Fused reward loss (semantics of the CPU {@code reward_loss.h}): stats F64[11] overwritten
+   * (stats[0] = total loss), dRewards F32[R] overwritten with gradScale * dL/dr (null: forward only).
+   * Pair indices are validated on the device; the caller sees NaN stats when one is out of range.
+   */
+  public void rewardLoss(Tensor dRewards, Tensor stats, Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins,
+      int lossType, double gamma, int penaltyType, double penaltyWeight, double lower, double upper, double centerCoef,
+      double gradScale) {
+    String op = "reward_loss";
+    long r = rewards.numel(), p = chosen.numel();
+    Shapes.require(op, rejected.numel() == p && stats.numel() == 11 && (dRewards == null || dRewards.numel() == r)
+        && (margins == null || margins.numel() == p), "rewards " + rewards + ", chosen " + chosen + ", stats " + stats);
+    dtype(op, "rewards", rewards, DType.F32); dtype(op, "chosen", chosen, DType.I32); dtype(op, "rejected", rejected, DType.I32);
+    dtype(op, "stats", stats, DType.F64);
+    if (dRewards != null) dtype(op, "dRewards", dRewards, DType.F32);
+    if (margins != null) dtype(op, "margins", margins, DType.F32);
+    CudaRewardLoss.reward_loss_forward_backward(dev(rewards, op), dev(chosen, op), dev(rejected, op),
+        devOrZero(margins, op), devOrZero(dRewards, op), dev(stats, op), r, p, lossType, gamma, penaltyType,
+        penaltyWeight, lower, upper, centerCoef, gradScale, stream);
   }
 
   @Override public void close() {
