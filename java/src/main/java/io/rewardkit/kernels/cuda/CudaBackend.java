@@ -27,7 +27,8 @@ import org.bytedeco.javacpp.ShortPointer;
  * rstd, attention LSE, rewards and their gradients F32 (fp32 accumulation across micro-batches).
  * Device tensors come from arenas: {@link #parameters()}, {@link #gradients()}, {@link #optimizerState()}
  * are allocated once; {@link #activations()} is reset every step (no cudaMalloc after warm-up);
- * {@link #allocate} uses a general arena.
+ * {@link #allocate} uses a caching allocator (a closed tensor's block is reused, so per-step
+ * allocate/close also stops calling cudaMalloc after warm-up).
  */
 public final class CudaBackend implements Backend {
   private static final long CHUNK = 64L << 20;
@@ -35,7 +36,7 @@ public final class CudaBackend implements Backend {
 
   private final int deviceIndex;
   private final long stream;
-  private final DeviceArena general = new DeviceArena("general", CHUNK);
+  private final DeviceCache general = new DeviceCache();
   private final DeviceArena params = new DeviceArena("parameters", CHUNK);
   private final DeviceArena grads = new DeviceArena("gradients", CHUNK);
   private final DeviceArena optimizer = new DeviceArena("optimizer", CHUNK);
@@ -463,7 +464,8 @@ public final class CudaBackend implements Backend {
       CudaRuntime.stream_synchronize(stream);
     } finally {
       blas.close();
-      for (DeviceArena a : new DeviceArena[] {general, params, grads, optimizer, activations}) a.close();
+      general.close();
+      for (DeviceArena a : new DeviceArena[] {params, grads, optimizer, activations}) a.close();
       if (scratch != 0) CudaRuntime.device_free(scratch);
       CudaRuntime.device_free(gemmWorkspace);
       CudaRuntime.stream_destroy(stream);

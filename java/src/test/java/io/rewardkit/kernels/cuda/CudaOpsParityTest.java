@@ -196,5 +196,13 @@ class CudaOpsParityTest {
       for (int i = 0; i < 10; i++) gpu.allocate(act, DType.BF16, 1000 + i, 513);
       org.junit.jupiter.api.Assertions.assertEquals(before, gpu.mallocCount(), "cudaMalloc after warm-up");
     }
+    // The caching allocator behind allocate(): closed blocks come back for the same shapes.
+    for (int step = 0; step < 3; step++) {
+      long before = gpu.mallocCount();
+      Tensor[] ts = new Tensor[5];
+      for (int i = 0; i < ts.length; i++) ts[i] = gpu.allocate(DType.F32, 777, 3 + i);
+      for (Tensor t : ts) t.close();
+      if (step > 0) org.junit.jupiter.api.Assertions.assertEquals(before, gpu.mallocCount(), "allocate/close reuses blocks");
+    }
   }
 }
