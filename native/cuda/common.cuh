@@ -76,6 +76,7 @@ __global__ void column_finish_kernel(float* dst, const float* partials, int64_t 
   dst[c] += t;
 }
 
+#ifndef RK_FLASH_HOST_EMULATION  // tools/flash_emu compiles this header with g++: no launch syntax there
 template <class F>
 void column_reduce(float* dst, float* workspace, int64_t rows, int64_t cols, F f, cudaStream_t stream,
                    const char* op) {
@@ -85,6 +86,7 @@ void column_reduce(float* dst, float* workspace, int64_t rows, int64_t cols, F f
   column_finish_kernel<<<grid_for(cols, 256), 256, 0, stream>>>(dst, workspace, cols, kColumnChunks);
   RK_LAUNCH_CHECK(op);
 }
+#endif
 
 __device__ __forceinline__ float b2f(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ __nv_bfloat16 f2b(float v) { return __float2bfloat16_rn(v); }

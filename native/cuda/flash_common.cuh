@@ -50,6 +50,10 @@ __device__ __forceinline__ uint32_t pack2(__nv_bfloat16 lo, __nv_bfloat16 hi) {
 
 __device__ __forceinline__ uint32_t pack_f2(float lo, float hi) { return pack2(f2b(lo), f2b(hi)); }
 
+#ifdef RK_FLASH_HOST_EMULATION
+// tools/flash_emu supplies a host emulation of the warp-wide MMA (same fragment layout).
+void mma16816(float c[4], const uint32_t a[4], const uint32_t b[2]);
+#else
 __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], const uint32_t b[2]) {
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
@@ -57,6 +61,7 @@ __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], const 
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+#endif
 
 // acc[16 x 64] += A[16 x K] · B[64 x K]ᵀ; A and B in smem, k contiguous, row stride `st` elements.
 template <int K>
