@@ -20,7 +20,7 @@ struct BiasGrad {
 void bias_add_forward(bf16_bits* out, const bf16_bits* bias, int64_t rows, int64_t cols, void* stream) {
   RK_ARG("bias_add_forward", rows >= 0 && cols > 0 && (rows == 0 || (out && bias)), "bad shape or null buffer");
   if (rows == 0) return;
-  bias_add_kernel<<<grid_for(rows * cols, 256), 256, 0, as_stream(stream)>>>(bf(out), bf(bias), rows, cols);
+  RK_KERNEL_LAUNCH(bias_add_kernel, grid_for(rows * cols, 256), 256, 0, as_stream(stream))(bf(out), bf(bias), rows, cols);
   RK_LAUNCH_CHECK("bias_add_forward");
 }
 

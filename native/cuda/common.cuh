@@ -22,6 +22,12 @@ namespace rk { namespace cuda {
     if (rk_err_ != cudaSuccess) ::rk::cuda::cuda_fail(where, rk_err_); \
   } while (0)
 
+// Kernel launch, spelled as a macro so tools/kernel_emu can run the same source on the host:
+//   RK_KERNEL_LAUNCH(kernel, grid, block, smem, stream)(args...)
+#ifndef RK_KERNEL_LAUNCH
+#define RK_KERNEL_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
+#endif
+
 // After a launch: configuration errors surface here, asynchronous faults at the next sync.
 #define RK_LAUNCH_CHECK(where) RK_CUDA_CHECK(where, cudaGetLastError())
 
@@ -76,17 +82,15 @@ __global__ void column_finish_kernel(float* dst, const float* partials, int64_t 
   dst[c] += t;
 }
 
-#ifndef RK_FLASH_HOST_EMULATION  // tools/flash_emu compiles this header with g++: no launch syntax there
 template <class F>
 void column_reduce(float* dst, float* workspace, int64_t rows, int64_t cols, F f, cudaStream_t stream,
                    const char* op) {
   dim3 grid(static_cast<unsigned>((cols + 31) / 32), kColumnChunks), block(32, 8);
-  column_partials_kernel<F><<<grid, block, 0, stream>>>(workspace, rows, cols, f);
+  RK_KERNEL_LAUNCH(column_partials_kernel<F>, grid, block, 0, stream)(workspace, rows, cols, f);
   RK_LAUNCH_CHECK(op);
-  column_finish_kernel<<<grid_for(cols, 256), 256, 0, stream>>>(dst, workspace, cols, kColumnChunks);
+  RK_KERNEL_LAUNCH(column_finish_kernel<>, grid_for(cols, 256), 256, 0, stream)(dst, workspace, cols, kColumnChunks);
   RK_LAUNCH_CHECK(op);
 }
-#endif
 
 __device__ __forceinline__ float b2f(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ __nv_bfloat16 f2b(float v) { return __float2bfloat16_rn(v); }

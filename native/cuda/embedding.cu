@@ -40,7 +40,7 @@ void embedding_forward(bf16_bits* out, const int32_t* ids, const bf16_bits* tabl
   RK_ARG("embedding_forward", tokens >= 0 && dim > 0 && vocab > 0, "need tokens >= 0, dim > 0, vocab > 0");
   RK_ARG("embedding_forward", tokens == 0 || (out && ids && table), "null buffer");
   if (tokens == 0) return;
-  embedding_forward_kernel<<<grid_for(tokens, 1, 1 << 20), 256, 0, as_stream(stream)>>>(bf(out), ids, bf(table),
+  RK_KERNEL_LAUNCH(embedding_forward_kernel, grid_for(tokens, 1, 1 << 20), 256, 0, as_stream(stream))(bf(out), ids, bf(table),
                                                                                      tokens, dim, vocab);
   RK_LAUNCH_CHECK("embedding_forward");
 }
@@ -52,7 +52,7 @@ void embedding_backward(float* dtable, const bf16_bits* dout, const int32_t* ids
   if (tokens == 0) return;
   // Enough blocks to fill the GPU; each scans all ids (cheap, L2-resident) and owns 1/blocks of rows.
   const unsigned blocks = static_cast<unsigned>(vocab < 1024 ? vocab : 1024);
-  embedding_backward_kernel<<<blocks, 256, 0, as_stream(stream)>>>(dtable, bf(dout), ids, tokens, dim, vocab);
+  RK_KERNEL_LAUNCH(embedding_backward_kernel, blocks, 256, 0, as_stream(stream))(dtable, bf(dout), ids, tokens, dim, vocab);
   RK_LAUNCH_CHECK("embedding_backward");
 }
 

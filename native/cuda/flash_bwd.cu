@@ -14,7 +14,7 @@ template <int HD>
 void launch_bwd(const Params& p, cudaStream_t stream) {
   const char* op = "flash_attention_backward";
   const int64_t rows = static_cast<int64_t>(p.total_tokens) * p.heads_q;
-  flash_bwd_dsum_kernel<HD><<<static_cast<unsigned>((rows + 3) / 4), 128, 0, stream>>>(p);
+  RK_KERNEL_LAUNCH(flash_bwd_dsum_kernel<HD>, static_cast<unsigned>((rows + 3) / 4), 128, 0, stream)(p);
   RK_LAUNCH_CHECK(op);
   // Keys past every sequence's end (none in a valid layout) and tokens no block visits stay zero.
   const int64_t kv_bytes = static_cast<int64_t>(p.total_tokens) * p.heads_kv * HD * 2;
@@ -27,7 +27,7 @@ void launch_bwd(const Params& p, cudaStream_t stream) {
   RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dkdv_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          smem_kv));
   dim3 grid_kv((p.max_seqlen + kBlockN - 1) / kBlockN, p.heads_kv, p.num_seqs);
-  flash_bwd_dkdv_kernel<HD><<<grid_kv, kThreads, smem_kv, stream>>>(p);
+  RK_KERNEL_LAUNCH(flash_bwd_dkdv_kernel<HD>, grid_kv, kThreads, smem_kv, stream)(p);
   RK_LAUNCH_CHECK(op);
 
   if (p.deterministic) {
@@ -35,10 +35,10 @@ void launch_bwd(const Params& p, cudaStream_t stream) {
     RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dq_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            smem_q));
     dim3 grid_q((p.max_seqlen + kBlockM - 1) / kBlockM, p.heads_q, p.num_seqs);
-    flash_bwd_dq_kernel<HD><<<grid_q, kThreads, smem_q, stream>>>(p);
+    RK_KERNEL_LAUNCH(flash_bwd_dq_kernel<HD>, grid_q, kThreads, smem_q, stream)(p);
     RK_LAUNCH_CHECK(op);
   } else {
-    dq_convert_kernel<<<grid_for(rows * HD, 256), 256, 0, stream>>>(p.dq, p.dq_accum, rows * HD);
+    RK_KERNEL_LAUNCH(dq_convert_kernel, grid_for(rows * HD, 256), 256, 0, stream)(p.dq, p.dq_accum, rows * HD);
     RK_LAUNCH_CHECK(op);
   }
 }

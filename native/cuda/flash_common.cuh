@@ -50,8 +50,13 @@ __device__ __forceinline__ uint32_t pack2(__nv_bfloat16 lo, __nv_bfloat16 hi) {
 
 __device__ __forceinline__ uint32_t pack_f2(float lo, float hi) { return pack2(f2b(lo), f2b(hi)); }
 
-#ifdef RK_FLASH_HOST_EMULATION
-// tools/flash_emu supplies a host emulation of the warp-wide MMA (same fragment layout).
+// Dynamic shared memory, spelled as a macro so tools/kernel_emu can provide a host buffer.
+#ifndef RK_DYNAMIC_SMEM
+#define RK_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
+
+#ifdef RK_HOST_EMULATION
+// tools/kernel_emu supplies a host emulation of the warp-wide MMA (same fragment layout).
 void mma16816(float c[4], const uint32_t a[4], const uint32_t b[2]);
 #else
 __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], const uint32_t b[2]) {

@@ -35,7 +35,7 @@ void launch_fwd(const Params& p, cudaStream_t stream) {
   RK_CUDA_CHECK("flash_attention_forward",
                 cudaFuncSetAttribute(flash_fwd_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   dim3 grid((p.max_seqlen + kBlockM - 1) / kBlockM, p.heads_q, p.num_seqs);
-  flash_fwd_kernel<HD><<<grid, kThreads, smem, stream>>>(p);
+  RK_KERNEL_LAUNCH(flash_fwd_kernel<HD>, grid, kThreads, smem, stream)(p);
   RK_LAUNCH_CHECK("flash_attention_forward");
 }
 

@@ -20,7 +20,7 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   const int hk = h / (p.heads_q / p.heads_kv);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 
-  extern __shared__ __align__(16) unsigned char smem_raw[];
+  RK_DYNAMIC_SMEM(smem_raw);
   __nv_bfloat16* Qs = reinterpret_cast<__nv_bfloat16*>(smem_raw);
   __nv_bfloat16* Ks = Qs + 64 * ST;
   __nv_bfloat16* Vs = Ks + 64 * ST;

@@ -24,7 +24,7 @@ __global__ void norm_finish_kernel(float* out, const float* partials, int count,
   if (threadIdx.x == 0) {
     out[0] = acc;
     const float norm = sqrtf(acc);
-    out[1] = max_norm > 0.f && norm > max_norm ? max_norm / (norm + 1e-6f) : 1.f;
+    out[1] = max_norm > 0.f ? fminf(1.f, max_norm / (norm + 1e-6f)) : 1.f;  // torch clip_grad_norm_
   }
 }
 
@@ -53,9 +53,9 @@ int grad_norm_blocks() { return kNormBlocks; }
 void grad_norm(float* out, float* partials, const float* grads, int64_t n, float max_norm, void* stream) {
   RK_ARG("grad_norm", n >= 0 && out && partials && (n == 0 || grads), "null buffer or negative n");
   cudaStream_t s = as_stream(stream);
-  norm_partials_kernel<<<kNormBlocks, kNormThreads, 0, s>>>(partials, grads, n);
+  RK_KERNEL_LAUNCH(norm_partials_kernel, kNormBlocks, kNormThreads, 0, s)(partials, grads, n);
   RK_LAUNCH_CHECK("grad_norm");
-  norm_finish_kernel<<<1, 512, 0, s>>>(out, partials, kNormBlocks, max_norm);
+  RK_KERNEL_LAUNCH(norm_finish_kernel, 1, 512, 0, s)(out, partials, kNormBlocks, max_norm);
   RK_LAUNCH_CHECK("grad_norm");
 }
 
@@ -67,7 +67,7 @@ void adamw_step(float* master, bf16_bits* weights, float* m, float* v, const flo
          "need lr >= 0, 0 <= beta < 1, eps > 0, weight_decay >= 0");
   RK_ARG("adamw_step", bc1 > 0 && bc1 <= 1 && bc2 > 0 && bc2 <= 1, "bias corrections must be in (0, 1] (step >= 1)");
   if (n == 0) return;
-  adamw_kernel<<<grid_for(n, 256), 256, 0, as_stream(stream)>>>(master, bf(weights), m, v, grads, grad_scale, n, lr,
+  RK_KERNEL_LAUNCH(adamw_kernel, grid_for(n, 256), 256, 0, as_stream(stream))(master, bf(weights), m, v, grads, grad_scale, n, lr,
                                                                 beta1, beta2, eps, weight_decay, bc1, bc2);
   RK_LAUNCH_CHECK("adamw_step");
 }

@@ -17,14 +17,14 @@ __global__ void add_f32_kernel(float* acc, const float* x, int64_t n) {
 void add_inplace_bf16(bf16_bits* acc, const bf16_bits* x, int64_t n, void* stream) {
   RK_ARG("add_inplace_bf16", n >= 0 && (n == 0 || (acc && x)), "null buffer or negative n");
   if (n == 0) return;
-  add_bf16_kernel<<<grid_for(n, 256), 256, 0, as_stream(stream)>>>(bf(acc), bf(x), n);
+  RK_KERNEL_LAUNCH(add_bf16_kernel, grid_for(n, 256), 256, 0, as_stream(stream))(bf(acc), bf(x), n);
   RK_LAUNCH_CHECK("add_inplace_bf16");
 }
 
 void add_inplace_f32(float* acc, const float* x, int64_t n, void* stream) {
   RK_ARG("add_inplace_f32", n >= 0 && (n == 0 || (acc && x)), "null buffer or negative n");
   if (n == 0) return;
-  add_f32_kernel<<<grid_for(n, 256), 256, 0, as_stream(stream)>>>(acc, x, n);
+  RK_KERNEL_LAUNCH(add_f32_kernel, grid_for(n, 256), 256, 0, as_stream(stream))(acc, x, n);
   RK_LAUNCH_CHECK("add_inplace_f32");
 }
 

@@ -63,7 +63,7 @@ __device__ void penalty(const LossParams& p, double x, double* value, double* gr
   *grad = f1 + f2 * h;
 }
 
-// <<<1, 1>>>: serial over pairs in pair order, as the CPU reference (deterministic accumulation
+// One thread (grid 1 x 1): serial over pairs in pair order, as the CPU reference (deterministic accumulation
 // into d_rewards when a response takes part in several pairs).
 __global__ void reward_loss_kernel(const float* rewards, const int32_t* chosen, const int32_t* rejected,
                                    const float* margins, float* d_rewards, double* stats, LossParams p) {
@@ -135,7 +135,7 @@ void reward_loss_forward_backward(const float* rewards, const int32_t* chosen, c
   RK_ARG(op, penalty_type != kPenLogBarrier || lower < upper, "log_barrier needs lower < upper");
   LossParams p{num_rewards, num_pairs, loss_type, gamma, penalty_type, penalty_weight, lower, upper, center_coef,
                grad_scale};
-  reward_loss_kernel<<<1, 1, 0, as_stream(stream)>>>(rewards, chosen, rejected, margins, d_rewards, stats, p);
+  RK_KERNEL_LAUNCH(reward_loss_kernel, 1, 1, 0, as_stream(stream))(rewards, chosen, rejected, margins, d_rewards, stats, p);
   RK_LAUNCH_CHECK(op);
 }
 

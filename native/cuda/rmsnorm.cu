@@ -54,7 +54,7 @@ void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16
   RK_ARG("rmsnorm_forward", rows >= 0 && dim > 0 && eps >= 0, "need rows >= 0, dim > 0, eps >= 0");
   RK_ARG("rmsnorm_forward", rows == 0 || (out && rstd && x && w), "null buffer");
   if (rows == 0) return;
-  rmsnorm_forward_kernel<<<grid_for(rows, kWarps, 1LL << 31), kWarps * 32, 0, as_stream(stream)>>>(
+  RK_KERNEL_LAUNCH(rmsnorm_forward_kernel, grid_for(rows, kWarps, 1LL << 31), kWarps * 32, 0, as_stream(stream))(
       bf(out), rstd, bf(x), bf(w), rows, dim, static_cast<float>(eps));
   RK_LAUNCH_CHECK("rmsnorm_forward");
 }
@@ -65,7 +65,7 @@ void rmsnorm_backward(bf16_bits* dx, float* dw, const bf16_bits* dout, const bf1
   RK_ARG("rmsnorm_backward", rows == 0 || (dx && dw && dout && x && w && rstd && workspace), "null buffer");
   if (rows == 0) return;
   cudaStream_t s = as_stream(stream);
-  rmsnorm_backward_kernel<<<grid_for(rows, kWarps, 1LL << 31), kWarps * 32, 0, s>>>(bf(dx), bf(dout), bf(x), bf(w),
+  RK_KERNEL_LAUNCH(rmsnorm_backward_kernel, grid_for(rows, kWarps, 1LL << 31), kWarps * 32, 0, s)(bf(dx), bf(dout), bf(x), bf(w),
                                                                                    rstd, rows, dim);
   RK_LAUNCH_CHECK("rmsnorm_backward");
   column_reduce(dw, workspace, rows, dim, RmsDw{bf(dout), bf(x), rstd, dim}, s, "rmsnorm_backward(dw)");

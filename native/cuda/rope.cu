@@ -44,7 +44,7 @@ void rope_launch(const char* op, bf16_bits* x, const int32_t* positions, const T
   RK_ARG(op, tokens == 0 || (x && positions && cos && sin), "null buffer");
   if (tokens == 0) return;
   const int64_t n = tokens * heads * (head_dim / 2);
-  rope_kernel<TT><<<grid_for(n, 256), 256, 0, as_stream(stream)>>>(bf(x), positions, cos, sin, tokens, heads,
+  RK_KERNEL_LAUNCH(rope_kernel<TT>, grid_for(n, 256), 256, 0, as_stream(stream))(bf(x), positions, cos, sin, tokens, heads,
                                                                    head_dim, max_pos, inverse);
   RK_LAUNCH_CHECK(op);
 }

@@ -42,7 +42,7 @@ void score_forward(float* rewards, const bf16_bits* hidden, const int32_t* reado
   RK_ARG("score_forward", readouts == 0 || (rewards && hidden && readout && w), "null buffer");
   if (readouts == 0) return;
   RK_ARG("score_forward", readouts <= 0x7fffffff, "too many readouts");
-  score_forward_kernel<<<static_cast<unsigned>(readouts), 256, 0, as_stream(stream)>>>(rewards, bf(hidden), readout,
+  RK_KERNEL_LAUNCH(score_forward_kernel, static_cast<unsigned>(readouts), 256, 0, as_stream(stream))(rewards, bf(hidden), readout,
                                                                                        bf(w), tokens, dim);
   RK_LAUNCH_CHECK("score_forward");
 }
@@ -55,7 +55,7 @@ void score_backward(bf16_bits* dhidden, float* dw, const float* drewards, const 
   cudaStream_t s = as_stream(stream);
   RK_CUDA_CHECK("score_backward", cudaMemsetAsync(dhidden, 0, tokens * dim * sizeof(bf16_bits), s));
   if (readouts == 0) return;
-  score_backward_kernel<<<grid_for(dim, 128), 128, 0, s>>>(bf(dhidden), dw, drewards, bf(hidden), readout, bf(w),
+  RK_KERNEL_LAUNCH(score_backward_kernel, grid_for(dim, 128), 128, 0, s)(bf(dhidden), dw, drewards, bf(hidden), readout, bf(w),
                                                            readouts, tokens, dim);
   RK_LAUNCH_CHECK("score_backward");
 }

@@ -29,7 +29,7 @@ __global__ void swiglu_backward_kernel(__nv_bfloat16* dgate, __nv_bfloat16* dup,
 void swiglu_forward(bf16_bits* out, const bf16_bits* gate, const bf16_bits* up, int64_t n, void* stream) {
   RK_ARG("swiglu_forward", n >= 0 && (n == 0 || (out && gate && up)), "null buffer or negative n");
   if (n == 0) return;
-  swiglu_forward_kernel<<<grid_for(n, 256), 256, 0, as_stream(stream)>>>(bf(out), bf(gate), bf(up), n);
+  RK_KERNEL_LAUNCH(swiglu_forward_kernel, grid_for(n, 256), 256, 0, as_stream(stream))(bf(out), bf(gate), bf(up), n);
   RK_LAUNCH_CHECK("swiglu_forward");
 }
 
@@ -37,7 +37,7 @@ void swiglu_backward(bf16_bits* dgate, bf16_bits* dup, const bf16_bits* dout, co
                      const bf16_bits* up, int64_t n, void* stream) {
   RK_ARG("swiglu_backward", n >= 0 && (n == 0 || (dgate && dup && dout && gate && up)), "null buffer or negative n");
   if (n == 0) return;
-  swiglu_backward_kernel<<<grid_for(n, 256), 256, 0, as_stream(stream)>>>(bf(dgate), bf(dup), bf(dout), bf(gate),
+  RK_KERNEL_LAUNCH(swiglu_backward_kernel, grid_for(n, 256), 256, 0, as_stream(stream))(bf(dgate), bf(dup), bf(dout), bf(gate),
                                                                           bf(up), n);
   RK_LAUNCH_CHECK("swiglu_backward");
 }

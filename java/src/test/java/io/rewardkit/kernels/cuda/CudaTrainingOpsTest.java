@@ -39,7 +39,7 @@ class CudaTrainingOpsTest {
     double ss = 0;
     for (float x : g) ss += (double) x * x;
     double norm = Math.sqrt(ss);
-    double clip = maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+    double clip = maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
 
     Tensor gg = f32(gpu, g, n), out = gpu.allocate(DType.F32, 2);
     gpu.gradNorm(out, gg, maxNorm);
