@@ -43,6 +43,31 @@ class CudaProbeTest {
     }
   }
 
+  /**
+   * The JNI path of the kernel API without a GPU: arguments are validated once at the C++ boundary
+   * (std::invalid_argument -> Java exception naming the op), and a launch without a driver reports
+   * the CUDA error instead of crashing.
+   */
+  @Test
+  void kernelApiValidatesAndReportsCudaErrorsThroughJni() {
+    CudaSupport.probe();
+    Assumptions.assumeTrue(CudaRuntime.built_with_cuda() == 1, "fallback library: no kernels to call");
+    RuntimeException e = assertThrows(RuntimeException.class,
+        () -> FlashAttention.flash_attention_forward(0, 0, 0, 0, 0, 0, 0, 1, 8, 8, 4, 2, 96, 0.1f, 0));
+    assertTrue(e.getMessage().contains("flash_attention_forward") && e.getMessage().contains("head_dim must be 64 or 128"),
+        e.getMessage());
+    e = assertThrows(RuntimeException.class, () -> CudaOps.rmsnorm_forward(0, 0, 0, 0, 4, 0, 1e-6, 0));
+    assertTrue(e.getMessage().contains("rmsnorm_forward"), e.getMessage());
+    e = assertThrows(RuntimeException.class,
+        () -> FlashAttention.flash_attention_forward(0, 16, 16, 16, 16, 16, 0, 1, 8, 8, 4, 3, 64, 0.1f, 0));
+    assertTrue(e.getMessage().contains("multiple of heads_kv"), e.getMessage());
+    if (!CudaSupport.probe().available()) {
+      // Valid arguments (addresses are never dereferenced on the host): the launch itself fails.
+      e = assertThrows(RuntimeException.class, () -> CudaOps.f32_to_bf16(256, 512, 4, 0));
+      assertTrue(e.getMessage().contains("f32_to_bf16") && e.getMessage().contains("CUDA error"), e.getMessage());
+    }
+  }
+
   @Test
   void deviceCudaWithoutGpuSaysWhatIsMissing() {
     CudaSupport.Probe p = CudaSupport.probe();
