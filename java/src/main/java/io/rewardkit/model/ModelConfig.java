@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.RewardKitException;
+import io.rewardkit.kernels.RopeTables;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -87,6 +88,10 @@ public record ModelConfig(
     if (!(rmsNormEps > 0)) throw new IllegalArgumentException("rms_norm_eps must be > 0, got " + rmsNormEps);
     if (!(ropeTheta > 0)) throw new IllegalArgumentException("rope_theta must be > 0, got " + ropeTheta);
     if (!(initializerRange > 0)) throw new IllegalArgumentException("initializer_range must be > 0, got " + initializerRange);
+    if (ropeScaling != null) {  // the kernel-side record validates the factors
+      new RopeTables.Llama3Scaling(ropeScaling.factor(), ropeScaling.lowFreqFactor(), ropeScaling.highFreqFactor(),
+          ropeScaling.originalMaxPositionEmbeddings());
+    }
   }
 
   private static void positive(String field, int v) {

@@ -6,6 +6,7 @@ import io.rewardkit.RewardKitException;
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.RopeTables;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
 import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
@@ -324,16 +325,16 @@ public final class RewardModel implements AutoCloseable {
     if (cos != null && ropeLen >= needed) return;
     int len = Integer.highestOneBit(Math.max(needed, 256) - 1) << 1;
     len = Math.min(Math.max(len, needed), cfg.maxPositionEmbeddings());
-    int half = cfg.headDim() / 2;
-    double[][] tables = RopeCache.tables(cfg, len);
+    ModelConfig.RopeScaling rs = cfg.ropeScaling();
+    RopeTables.Llama3Scaling scaling = rs == null ? null
+        : new RopeTables.Llama3Scaling(rs.factor(), rs.lowFreqFactor(), rs.highFreqFactor(), rs.originalMaxPositionEmbeddings());
+    Tensor[] tables = RopeTables.build(cfg.headDim(), cfg.ropeTheta(), len, scaling).upload(be, dtype);
     if (cos != null) {
       cos.close();
       sin.close();
     }
-    cos = be.allocate(dtype, len, half);
-    sin = be.allocate(dtype, len, half);
-    uploadDoubles(cos, tables[0]);
-    uploadDoubles(sin, tables[1]);
+    cos = tables[0];
+    sin = tables[1];
     ropeLen = len;
   }
 

@@ -148,6 +148,7 @@ class ModelConfigTest {
     assertRejected(QWEN25_05B.replace("\"hidden_size\": 896", "\"hidden_size\": \"896\""), "'hidden_size'", "integer");
     assertRejected(QWEN25_05B.replace("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 4"), "not a multiple");
     assertRejected(LLAMA32_1B.replace("\"factor\": 32.0, ", ""), "'rope_scaling.factor'");
+    assertRejected(LLAMA32_1B.replace("\"high_freq_factor\": 4.0", "\"high_freq_factor\": 0.5"), "high_freq_factor");
   }
 
   @ParameterizedTest
