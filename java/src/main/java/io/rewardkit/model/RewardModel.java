@@ -338,13 +338,13 @@ public final class RewardModel implements AutoCloseable {
     ModelConfig.RopeScaling rs = cfg.ropeScaling();
     RopeTables.Llama3Scaling scaling = rs == null ? null
         : new RopeTables.Llama3Scaling(rs.factor(), rs.lowFreqFactor(), rs.highFreqFactor(), rs.originalMaxPositionEmbeddings());
-    Tensor[] tables = RopeTables.build(cfg.headDim(), cfg.ropeTheta(), len, scaling).upload(be, dtype);
+    RopeTables.Uploaded tables = RopeTables.build(cfg.headDim(), cfg.ropeTheta(), len, scaling).upload(be, dtype);
     if (cos != null) {
       cos.close();
       sin.close();
     }
-    cos = tables[0];
-    sin = tables[1];
+    cos = tables.cos();
+    sin = tables.sin();
     ropeLen = len;
   }
 
