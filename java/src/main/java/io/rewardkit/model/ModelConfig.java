@@ -389,7 +389,7 @@ public record ModelConfig(
     if (src != null) {
       // Pass through what we do not interpret (bos/eos ids, tie_word_embeddings, transformers_version, ...),
       // but never a label mapping or problem type for a different head.
-      var it = src.fields();
+      var it = src.properties().iterator();
       while (it.hasNext()) {
         var e = it.next();
         String k = e.getKey();
