@@ -33,7 +33,13 @@ public final class TrainConfig {
   public String outputDir = "runs/default";
   public int maxLength = 1024;
   public int maxTokensPerBatch = 8192;
-  public String chatTemplate;             // passed to the data pipeline when set
+  public String chatTemplate;             // "auto", "none" or a .jinja file (data pipeline default when unset)
+  public String rewardToken;              // readout token appended to every sequence (default: EOS)
+  public String format;                   // record format (default: auto-detect)
+  public String layout = "separate";      // separate | shared_prefix
+  public String truncation = "drop";      // drop | prompt_left | response_right
+  public int syntheticTrainPairs = 24000; // embedded default task only
+  public int syntheticEvalPairs = 500;
   // ---- optimisation ----
   public int gradientAccumulationSteps = 1;
   public double learningRate = 1e-5;
