@@ -155,7 +155,7 @@ public final class TrainCommand implements Callable<Integer> {
     if (embedded) {
       Path example = out.resolve("score-example.jsonl");
       List<String> lines = new ArrayList<>();
-      for (SyntheticTask.Example e : SyntheticTask.generate(3, 4, 8, 777)) {
+      for (SyntheticTask.Example e : SyntheticTask.generate(3, 777)) {
         lines.add("{\"prompt\": \"" + e.prompt() + "\", \"responses\": [\"" + e.rejected() + "\", \"" + e.chosen() + "\"]}");
       }
       Files.write(example, lines, StandardCharsets.UTF_8);

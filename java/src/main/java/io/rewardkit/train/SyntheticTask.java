@@ -18,19 +18,32 @@ public final class SyntheticTask {
   public record Example(String prompt, String chosen, String rejected) {}
 
   public static final String ALPHABET = "abcdefghijklmnop";
+  /** String lengths of the default task. */
+  public static final int MIN_LEN = 3, MAX_LEN = 3;
+
+  /** n examples of the default task, deterministic from seed. */
+  public static List<Example> generate(int n, long seed) {
+    return generate(n, MIN_LEN, MAX_LEN, seed);
+  }
 
   /** n examples, strings of minLen..maxLen letters, deterministic from seed. */
   public static List<Example> generate(int n, int minLen, int maxLen, long seed) {
+    return generate(n, minLen, maxLen, ALPHABET.length(), seed);
+  }
+
+  /** n examples over the first alphabetSize letters of {@link #ALPHABET}. */
+  public static List<Example> generate(int n, int minLen, int maxLen, int alphabetSize, long seed) {
+    String alphabet = ALPHABET.substring(0, alphabetSize);
     SplittableRandom rng = new SplittableRandom(seed);
     List<Example> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       int len = minLen + rng.nextInt(maxLen - minLen + 1);
       char[] s = new char[len];
-      for (int k = 0; k < len; k++) s[k] = ALPHABET.charAt(rng.nextInt(ALPHABET.length()));
+      for (int k = 0; k < len; k++) s[k] = alphabet.charAt(rng.nextInt(alphabet.length()));
       char[] wrong = s.clone();
       int at = rng.nextInt(len);
       char c;
-      do { c = ALPHABET.charAt(rng.nextInt(ALPHABET.length())); } while (c == s[at]);
+      do { c = alphabet.charAt(rng.nextInt(alphabet.length())); } while (c == s[at]);
       wrong[at] = c;
       out.add(new Example("copy " + new String(s) + ":", new String(s), new String(wrong)));
     }

@@ -18,8 +18,8 @@ public final class DefaultTaskProbe {
         + ",\"num_hidden_layers\":" + layers + ",\"num_attention_heads\":4,\"num_key_value_heads\":4,\"vocab_size\":260,"
         + "\"max_position_embeddings\":64,\"rms_norm_eps\":1e-6,\"rope_theta\":10000}";
     RewardModel m = RewardModel.randomInit(ModelConfig.parse(cfgJson, "probe"), new CpuBackend(), 1);
-    var train = source(SyntheticTask.generate(steps * perBatch, Integer.parseInt(a[5]), Integer.parseInt(a[6]), 1), perBatch);
-    var eval = source(SyntheticTask.generate(400, Integer.parseInt(a[5]), Integer.parseInt(a[6]), 2), 100);
+    var train = source(SyntheticTask.generate(steps * perBatch, Integer.parseInt(a[5]), Integer.parseInt(a[6]), Integer.parseInt(a[7]), 1), perBatch);
+    var eval = source(SyntheticTask.generate(400, Integer.parseInt(a[5]), Integer.parseInt(a[6]), Integer.parseInt(a[7]), 2), 100);
     TrainConfig c = new TrainConfig();
     c.outputDir = "/tmp/probe";
     c.modelNameOrPath = "x"; c.dataset = List.of("x");
