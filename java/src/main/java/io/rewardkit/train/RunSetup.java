@@ -45,7 +45,7 @@ public final class RunSetup {
     TrainConfig c = new TrainConfig();
     c.outputDir = "runs/default";
     c.maxLength = 48;
-    c.maxTokensPerBatch = 1024;
+    c.maxTokensPerBatch = 640;
     c.layout = "shared_prefix";
     c.learningRate = 3e-3;
     c.lrSchedulerType = "cosine";

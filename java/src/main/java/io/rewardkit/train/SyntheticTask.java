@@ -18,12 +18,12 @@ public final class SyntheticTask {
   public record Example(String prompt, String chosen, String rejected) {}
 
   public static final String ALPHABET = "abcdefghijklmnop";
-  /** String lengths of the default task. */
-  public static final int MIN_LEN = 3, MAX_LEN = 3;
+  /** The default task: strings of 3 letters from an alphabet of 8 (learnable in a few hundred steps). */
+  public static final int MIN_LEN = 3, MAX_LEN = 3, ALPHABET_SIZE = 8;
 
   /** n examples of the default task, deterministic from seed. */
   public static List<Example> generate(int n, long seed) {
-    return generate(n, MIN_LEN, MAX_LEN, seed);
+    return generate(n, MIN_LEN, MAX_LEN, ALPHABET_SIZE, seed);
   }
 
   /** n examples, strings of minLen..maxLen letters, deterministic from seed. */

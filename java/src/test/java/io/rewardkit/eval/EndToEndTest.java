@@ -28,7 +28,7 @@ class EndToEndTest {
 
   @Test void defaultRunLearnsAndCheckpointReproducesEval() throws Exception {
     Path out = tmp.resolve("run");
-    int rc = RewardKitCli.run("train", "--output_dir", out.toString(), "--synthetic_train_pairs", "SHORT_PAIRS",
+    int rc = RewardKitCli.run("train", "--output_dir", out.toString(), "--synthetic_train_pairs", "6000",
         "--synthetic_eval_pairs", "200", "--save_steps", "0", "--eval_steps", "0", "--report", "false");
     assertEquals(0, rc);
     List<Map<String, Object>> rows = MetricsLog.read(out.resolve("metrics.jsonl"));
@@ -39,7 +39,7 @@ class EndToEndTest {
     // The same eval pairs as a file, evaluated on the saved checkpoint: identical metrics.
     Path pairs = tmp.resolve("eval.jsonl");
     List<String> lines = new ArrayList<>();
-    for (SyntheticTask.Example e : SyntheticTask.generate(200, SyntheticTask.MIN_LEN, SyntheticTask.MAX_LEN, 42 + 1_000_003)) {
+    for (SyntheticTask.Example e : SyntheticTask.generate(200, 42 + 1_000_003)) {
       lines.add(JSON.writeValueAsString(Map.of("prompt", e.prompt(), "chosen", e.chosen(), "rejected", e.rejected())));
     }
     Files.write(pairs, lines, StandardCharsets.UTF_8);
@@ -59,7 +59,7 @@ class EndToEndTest {
     // Score: best-of-n picks the exact copy in most prompts.
     Path in = tmp.resolve("score.jsonl"), res = tmp.resolve("scores.jsonl");
     List<String> q = new ArrayList<>();
-    List<SyntheticTask.Example> ex = SyntheticTask.generate(40, SyntheticTask.MIN_LEN, SyntheticTask.MAX_LEN, 5);
+    List<SyntheticTask.Example> ex = SyntheticTask.generate(40, 5);
     for (SyntheticTask.Example e : ex) {
       q.add(JSON.writeValueAsString(Map.of("prompt", e.prompt(), "responses", List.of(e.rejected(), e.chosen()))));
     }
@@ -74,9 +74,9 @@ class EndToEndTest {
       assertEquals(2, n.get("rewards").size());
       if (n.get("best_index").asInt() == 1) right++;
     }
-    assertTrue(right >= 40 * SHORT_MIN_ACCURACY - 8, "best-of-n picked the copy in " + right + "/40");
+    assertTrue(right >= 26, "best-of-n picked the copy in " + right + "/40");
   }
 
-  static final String SHORT_PAIRS_VALUE = "";
-  static final double SHORT_MIN_ACCURACY = 0.8;
+  /** Chance is 0.5; the full default run reaches >= 0.95, this quarter-length run well above chance. */
+  static final double SHORT_MIN_ACCURACY = 0.75;
 }
