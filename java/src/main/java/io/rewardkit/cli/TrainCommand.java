@@ -55,6 +55,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--format", paramLabel = "auto|hh-rlhf|text|messages|conversation") String format;
   @Option(names = "--layout", paramLabel = "separate|shared_prefix") String layout;
   @Option(names = "--truncation", paramLabel = "drop|prompt_left|response_right") String truncation;
+  @Option(names = "--on_bad_record", paramLabel = "fail|skip", description = "Stop at the first bad record (default) or skip and count bad records.") String onBadRecord;
   @Option(names = "--gradient_accumulation_steps", paramLabel = "N") String gradientAccumulationSteps;
   @Option(names = "--learning_rate", paramLabel = "LR") String learningRate;
   @Option(names = "--lr_scheduler_type", paramLabel = "constant|linear|cosine|cosine_with_min_lr") String lrSchedulerType;

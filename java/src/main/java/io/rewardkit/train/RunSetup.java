@@ -73,7 +73,8 @@ public final class RunSetup {
   public static DataOptions dataOptions(TrainConfig c) {
     DataOptions o = DataOptions.defaults().withMaxLength(c.maxLength).withMaxTokensPerBatch(c.maxTokensPerBatch)
         .withSeed(c.seed).withLayout(DataOptions.Layout.parse(c.layout))
-        .withTruncation(DataOptions.Truncation.parse(c.truncation));
+        .withTruncation(DataOptions.Truncation.parse(c.truncation))
+        .withOnBadRecord(DataOptions.OnBadRecord.parse(c.onBadRecord));
     if (c.chatTemplate != null) o = o.withChatTemplate(c.chatTemplate);
     if (c.rewardToken != null) o = o.withRewardToken(c.rewardToken);
     if (c.format != null) o = o.withFormat(DataOptions.Format.parse(c.format));

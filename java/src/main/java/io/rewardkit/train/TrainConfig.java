@@ -38,6 +38,7 @@ public final class TrainConfig {
   public String format;                   // record format (default: auto-detect)
   public String layout = "separate";      // separate | shared_prefix
   public String truncation = "drop";      // drop | prompt_left | response_right
+  public String onBadRecord = "fail";     // fail | skip (counted in the data report)
   public int syntheticTrainPairs = 24000; // embedded default task only
   public int syntheticEvalPairs = 500;
   // ---- optimisation ----

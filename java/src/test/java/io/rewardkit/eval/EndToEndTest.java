@@ -28,7 +28,7 @@ class EndToEndTest {
 
   @Test void defaultRunLearnsAndCheckpointReproducesEval() throws Exception {
     Path out = tmp.resolve("run");
-    int rc = RewardKitCli.run("train", "--output_dir", out.toString(), "--synthetic_train_pairs", "6000",
+    int rc = RewardKitCli.run("train", "--output_dir", out.toString(), "--synthetic_train_pairs", "12000",
         "--synthetic_eval_pairs", "200", "--save_steps", "0", "--eval_steps", "0", "--report", "false");
     assertEquals(0, rc);
     List<Map<String, Object>> rows = MetricsLog.read(out.resolve("metrics.jsonl"));
@@ -74,9 +74,9 @@ class EndToEndTest {
       assertEquals(2, n.get("rewards").size());
       if (n.get("best_index").asInt() == 1) right++;
     }
-    assertTrue(right >= 26, "best-of-n picked the copy in " + right + "/40");
+    assertTrue(right >= 28, "best-of-n picked the copy in " + right + "/40");
   }
 
-  /** Chance is 0.5; the full default run reaches >= 0.95, this quarter-length run well above chance. */
-  static final double SHORT_MIN_ACCURACY = 0.75;
+  /** Chance is 0.5; the full default run reaches >= 0.95, this half-length run well above chance. */
+  static final double SHORT_MIN_ACCURACY = 0.8;
 }
