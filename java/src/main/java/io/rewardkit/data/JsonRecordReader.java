@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -198,7 +199,8 @@ final class JsonRecordReader {
       }
     } catch (JsonProcessingException e) {
       String loc = e.getLocation() == null ? name : name + ":" + (e.getLocation().getLineNr() + lineOffset) + ":" + e.getLocation().getColumnNr();
-      String reason = e.getOriginalMessage() != null && e.getOriginalMessage().contains("UTF-8") ? "invalid_utf8" : "malformed_json";
+      String reason = e instanceof StreamConstraintsException ? "record_too_large"
+          : e.getOriginalMessage() != null && e.getOriginalMessage().contains("UTF-8") ? "invalid_utf8" : "malformed_json";
       sink.bad(new BadRecordException(reason, loc, e.getOriginalMessage() + " (rest of the JSON array not read)"));
     }
   }
