@@ -38,6 +38,7 @@ public final class EvalCommand implements Callable<Integer> {
   double evalSplit;
   @Option(names = "--max_tokens_per_batch", paramLabel = "N", description = "Default: the checkpoint's (keeps results identical to training's eval).")
   Integer maxTokensPerBatch;
+  @Option(names = "--on_bad_record", paramLabel = "fail|skip", description = "Default: the checkpoint's.") String onBadRecord;
   @Option(names = "--device", paramLabel = "cpu|cuda|auto") String device = "cpu";
   @Option(names = "--output_json", paramLabel = "FILE", description = "Also write all metrics as JSON.") Path outputJson;
 
@@ -47,6 +48,7 @@ public final class EvalCommand implements Callable<Integer> {
       RunSetup.Loaded m = RunSetup.open(model, backend);
       try (var mm = m.model(); var tok = m.tokenizer()) {
         var options = maxTokensPerBatch == null ? m.options() : m.options().withMaxTokensPerBatch(maxTokensPerBatch);
+        if (onBadRecord != null) options = options.withOnBadRecord(io.rewardkit.data.DataOptions.OnBadRecord.parse(onBadRecord));
         EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok, DataPipeline.Progress.NONE);
         if (evalSplit > 0) ds = ds.split(evalSplit).eval();
         if (ds.size() == 0) throw new RewardKitException("no pairs to evaluate");

@@ -175,6 +175,7 @@ public final class RunSetup {
     data.put("layout", o.layout().name().toLowerCase());
     data.put("max_tokens_per_batch", o.maxTokensPerBatch());
     data.put("seed", o.seed());
+    data.put("on_bad_record", o.onBadRecord().name().toLowerCase());
     m.put("data", data);
     OptionalInt pad = tok.tokenId("<|pad|>");
     Integer padId = tok instanceof ByteTokenizer ? ByteTokenizer.PAD : pad.isPresent() ? pad.getAsInt()
@@ -200,7 +201,8 @@ public final class RunSetup {
         .withTruncation(DataOptions.Truncation.parse(d.path("truncation").asText("drop")))
         .withLayout(DataOptions.Layout.parse(d.path("layout").asText("separate")))
         .withMaxTokensPerBatch(d.get("max_tokens_per_batch").asInt())
-        .withSeed(d.path("seed").asLong(42));
+        .withSeed(d.path("seed").asLong(42))
+        .withOnBadRecord(DataOptions.OnBadRecord.parse(d.path("on_bad_record").asText("fail")));
     if (d.hasNonNull("chat_template")) o = o.withChatTemplate(d.get("chat_template").asText());
     if (d.hasNonNull("reward_token")) o = o.withRewardToken(d.get("reward_token").asText());
     RewardModel model = RewardModel.fromPretrained(dir, backend);
