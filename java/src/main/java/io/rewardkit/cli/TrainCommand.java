@@ -82,6 +82,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--save_total_limit", paramLabel = "N") String saveTotalLimit;
   @Option(names = "--seed", paramLabel = "N") String seed;
   @Option(names = "--device", paramLabel = "cpu|cuda|auto") String device;
+  @Option(names = "--threads", paramLabel = "N", description = "CPU threads (0: all cores; the embedded default uses 1).") String threads;
   @Option(names = "--resume", arity = "0..1", fallbackValue = "latest", paramLabel = "CHECKPOINT",
       description = "Continue from the latest checkpoint in --output_dir, or from the given checkpoint.") String resume;
   @Option(names = "--report", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL") String report;
@@ -122,6 +123,7 @@ public final class TrainCommand implements Callable<Integer> {
           + "tokenizer, synthetic task: does the response copy the prompt's string exactly?)");
     }
     try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
+      RunSetup.applyThreads(c, backend);
       DataOptions options = RunSetup.dataOptions(c);
       RunSetup.Data data = RunSetup.data(c, tok, options);
       PairSource train = RunSetup.source(data.train(), data.trainNames());

@@ -58,6 +58,8 @@ public final class RunSetup {
     c.saveTotalLimit = 1;
     c.syntheticTrainPairs = 24000;
     c.syntheticEvalPairs = 500;
+    // A 100k-parameter model's kernels are shorter than an OpenMP barrier on a busy machine.
+    c.threads = 1;
     return c;
   }
 
@@ -136,6 +138,11 @@ public final class RunSetup {
         return evalCache;
       }
     };
+  }
+
+  /** Applies --threads on the CPU backend (0 leaves the default: all cores). */
+  public static void applyThreads(TrainConfig c, Backend backend) {
+    if (c.threads > 0 && backend instanceof io.rewardkit.kernels.CpuBackend) io.rewardkit.kernels.cpu.CpuThreads.set(c.threads);
   }
 
   public static RewardModel model(TrainConfig c, Tokenizer tok, Backend backend) {

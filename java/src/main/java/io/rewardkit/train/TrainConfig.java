@@ -70,6 +70,7 @@ public final class TrainConfig {
   public int saveTotalLimit = 2;          // checkpoints kept (<= 0: all)
   public long seed = 42;
   public String device = "cpu";
+  public int threads = 0;                 // CPU threads (0: all cores; the embedded default uses 1)
   public String resume;                   // "latest" or a checkpoint path
   public boolean report = true;           // plots + HTML at the end
 
@@ -159,6 +160,7 @@ public final class TrainConfig {
     check(evalSplit >= 0 && evalSplit < 1, "eval_split must be in [0, 1)");
     check(loggingSteps >= 1, "logging_steps must be >= 1");
     check(evalSteps >= 0 && saveSteps >= 0, "eval_steps and save_steps must be >= 0");
+    check(threads >= 0, "threads must be >= 0");
     check(device.equals("cpu") || device.equals("cuda") || device.equals("auto"), "device must be cpu, cuda or auto");
   }
 

@@ -50,6 +50,7 @@ class RealModelResumeTest {
 
   static Trainer.Result run(TrainConfig c, Trainer.StepListener listener) throws IOException {
     CpuBackend be = new CpuBackend();
+    RunSetup.applyThreads(c, be);  // the embedded default's 1 thread, as the CLI runs use
     Tokenizer tok = RunSetup.tokenizer(c);
     DataOptions o = RunSetup.dataOptions(c);
     RunSetup.Data d = RunSetup.data(c, tok, o);
