@@ -61,7 +61,9 @@ final class JsonRecordReader {
     if (!Files.isDirectory(input)) return List.of(input);
     List<Path> files = new ArrayList<>();
     try (Stream<Path> walk = Files.walk(input)) {
-      walk.filter(Files::isRegularFile).filter(JsonRecordReader::looksLikeData).sorted().forEach(files::add);
+      walk.filter(Files::isRegularFile).filter(JsonRecordReader::looksLikeData)
+          .filter(p -> !Files.isRegularFile(p.resolveSibling("pairs.bin"))) // a prepared cache's manifest is not data
+          .sorted().forEach(files::add);
     } catch (IOException | java.io.UncheckedIOException e) {
       throw new RewardKitException("cannot list directory " + input + ": " + e.getMessage(), e);
     }

@@ -104,6 +104,19 @@ class ChatTemplateTest {
   }
 
   @Test
+  void absentSharedFixturesSkipInsteadOfFailing() {
+    String old = System.getProperty("rewardkit.shared");
+    try {
+      System.setProperty("rewardkit.shared", "/nonexistent/rewardkit-shared");
+      assertThrows(org.opentest4j.TestAbortedException.class, DataTestSupport::qwen3Dir);
+      assertThrows(org.opentest4j.TestAbortedException.class, DataTestSupport::hhPairs);
+    } finally {
+      if (old == null) System.clearProperty("rewardkit.shared");
+      else System.setProperty("rewardkit.shared", old);
+    }
+  }
+
+  @Test
   void unknownMethodIsAnErrorNotEmptyOutput() {
     ChatTemplate t = new ChatTemplate("{{ messages[0].content.nosuchmethod() }}", null, null);
     assertThrows(RewardKitException.class, () -> t.render(List.of(ChatMessage.user("a")), false));
