@@ -4,6 +4,7 @@ import io.rewardkit.RewardKitException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.Properties;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Option;
         InfoCommand.class,
         CommandLine.HelpCommand.class
     })
-public final class RewardKitCli implements Runnable {
+public final class RewardKitCli implements Callable<Integer> {
 
   @Option(names = "--stacktrace", scope = CommandLine.ScopeType.INHERIT,
       description = "Print the full stack trace of an error.")
@@ -32,9 +33,9 @@ public final class RewardKitCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
-  public void run() {
-    // `rewardkit` with no subcommand runs the embedded default training job.
-    spec.commandLine().getSubcommands().get("train").execute();
+  public Integer call() {
+    // `rewardkit` with no subcommand runs the embedded default training job, with its exit code.
+    return spec.commandLine().getSubcommands().get("train").execute();
   }
 
   public static void main(String[] args) {
