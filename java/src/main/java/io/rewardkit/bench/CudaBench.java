@@ -1,0 +1,236 @@
+package io.rewardkit.bench;
+
+import static org.bytedeco.cuda.global.cublas.*;
+import static org.bytedeco.cuda.global.cudart.*;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import org.bytedeco.cuda.cublas.cublasLtContext;
+import org.bytedeco.cuda.cublas.cublasLtMatmulDescOpaque_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulPreferenceOpaque_t;
+import org.bytedeco.cuda.cublas.cublasLtMatrixLayoutOpaque_t;
+import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.cudart.cudaDeviceProp;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+/**
+ * Everything the benchmarks do with CUDA directly: device events, device memory, the cuBLASLt and copy
+ * ceilings. Uses the Bytedeco CUDA presets, which cannot even load without a driver, so this class is
+ * only ever touched after {@code CudaSupport.probe()} found a GPU (callers see only the interfaces).
+ *
+ * <p>Events are recorded on the legacy default stream. Work on any blocking stream (the backend's)
+ * is ordered against it, so an event pair on stream 0 brackets exactly the op launched between them;
+ * this holds across the two CUDA runtimes in the process because they share the primary context.
+ *
+ * <p>Never run here (no GPU in the development sessions): written against the preset's signatures,
+ * compiled, but unverified until a GPU session runs it.
+ */
+public final class CudaBench {
+  private CudaBench() {}
+
+  static void check(int status, String what) {
+    if (status != 0) throw new IllegalStateException(what + " failed: CUDA error " + status + " (" + cudaGetErrorString(status).getString() + ")");
+  }
+
+  static void checkBlas(int status, String what) {
+    if (status != 0) throw new IllegalStateException(what + " failed: cuBLAS status " + status);
+  }
+
+  public static String deviceName() {
+    cudaDeviceProp prop = new cudaDeviceProp();
+    IntPointer dev = new IntPointer(1);
+    check(cudaGetDevice(dev), "cudaGetDevice");
+    check(cudaGetDeviceProperties(prop, dev.get()), "cudaGetDeviceProperties");
+    return prop.name().getString();
+  }
+
+  /** An {@link OpClock} on device events: begin/end record events; flush waits and sums elapsed times. */
+  public static OpClock eventClock() {
+    return new EventClock();
+  }
+
+  private static final class EventClock implements OpClock {
+    private final Deque<CUevent_st> free = new ArrayDeque<>();
+    private final List<Object[]> pending = new ArrayList<>();   // {startEvent, endEvent, key}
+    private CUevent_st open;
+
+    private CUevent_st event() {
+      CUevent_st e = free.poll();
+      if (e != null) return e;
+      e = new CUevent_st();
+      check(cudaEventCreate(e), "cudaEventCreate");
+      return e;
+    }
+
+    @Override public void begin() {
+      open = event();
+      check(cudaEventRecord(open, null), "cudaEventRecord");
+    }
+
+    @Override public void end(String key) {
+      CUevent_st stop = event();
+      check(cudaEventRecord(stop, null), "cudaEventRecord");
+      pending.add(new Object[] {open, stop, key});
+      open = null;
+    }
+
+    @Override public void flush(OpTimes sink) {
+      float[] ms = new float[1];
+      for (Object[] p : pending) {
+        CUevent_st a = (CUevent_st) p[0], b = (CUevent_st) p[1];
+        check(cudaEventSynchronize(b), "cudaEventSynchronize");
+        check(cudaEventElapsedTime(ms, a, b), "cudaEventElapsedTime");
+        sink.add((String) p[2], Math.round(ms[0] * 1e6), 1);
+        free.push(a);
+        free.push(b);
+      }
+      pending.clear();
+    }
+
+    @Override public void close() {
+      for (CUevent_st e : free) cudaEventDestroy(e);
+      free.clear();
+    }
+  }
+
+  /** Device memory in use (cudaMemGetInfo: total − free) above the level at {@link MemoryProbe#reset()}. */
+  public static MemoryProbe memoryProbe() {
+    return new MemoryProbe() {
+      private long baseline, peak;
+      private final SizeTPointer free = new SizeTPointer(1), total = new SizeTPointer(1);
+
+      { reset(); }
+
+      private long used() {
+        check(cudaMemGetInfo(free, total), "cudaMemGetInfo");
+        return total.get() - free.get();
+      }
+
+      @Override public void sample() { peak = Math.max(peak, used() - baseline); }
+      @Override public long peakBytes() { sample(); return peak; }
+      @Override public void reset() { baseline = used(); peak = 0; }
+      @Override public String describe() { return "device memory in use (cudaMemGetInfo) above the level after backend start, peak"; }
+    };
+  }
+
+  /**
+   * Ceilings on the current GPU: cuBLASLt bf16 GEMM (fp32 accumulate) at n³ and a device-to-device copy
+   * of {@code copyBytes}, each the best of {@code reps} timed with events.
+   */
+  public static Ceilings measure(int n, int reps, long copyBytes, double peakOverride) {
+    String name = deviceName();
+    double gemm = ltBf16GemmFlops(n, reps);
+    double copy = copyBytesPerSecond(copyBytes, reps);
+    double peak = peakOverride > 0 ? peakOverride : DevicePeaks.bf16DenseFlops(name);
+    String src = peakOverride > 0 ? "--peak-tflops" : Double.isNaN(peak) ? "unknown part: pass --peak-tflops" : "datasheet bf16 dense";
+    return new Ceilings("cuda " + name, gemm, n, copy, copyBytes, peak, src);
+  }
+
+  private static double elapsedBest(Runnable r, int reps) {
+    CUevent_st a = new CUevent_st(), b = new CUevent_st();
+    check(cudaEventCreate(a), "cudaEventCreate");
+    check(cudaEventCreate(b), "cudaEventCreate");
+    float[] ms = new float[1];
+    double best = Double.MAX_VALUE;
+    try {
+      r.run();   // warm-up
+      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+      for (int i = 0; i < reps; i++) {
+        check(cudaEventRecord(a, null), "cudaEventRecord");
+        r.run();
+        check(cudaEventRecord(b, null), "cudaEventRecord");
+        check(cudaEventSynchronize(b), "cudaEventSynchronize");
+        check(cudaEventElapsedTime(ms, a, b), "cudaEventElapsedTime");
+        best = Math.min(best, ms[0] * 1e-3);
+      }
+    } finally {
+      cudaEventDestroy(a);
+      cudaEventDestroy(b);
+    }
+    return best;
+  }
+
+  /** D = A·Bᵀ style bf16 GEMM through cuBLASLt with the heuristic's first algorithm, FLOP/s. */
+  public static double ltBf16GemmFlops(int n, int reps) {
+    long elems = (long) n * n;
+    Pointer a = new Pointer(), b = new Pointer(), c = new Pointer(), ws = new Pointer();
+    long wsBytes = 32L << 20;
+    check(cudaMalloc(a, elems * 2), "cudaMalloc");
+    check(cudaMalloc(b, elems * 2), "cudaMalloc");
+    check(cudaMalloc(c, elems * 2), "cudaMalloc");
+    check(cudaMalloc(ws, wsBytes), "cudaMalloc");
+    check(cudaMemset(a, 0x3c, elems * 2), "cudaMemset");   // 0x3c3c as bf16 ~ 0.0115: finite, no denormals
+    check(cudaMemset(b, 0x3c, elems * 2), "cudaMemset");
+    cublasLtContext lt = new cublasLtContext();
+    checkBlas(cublasLtCreate(lt), "cublasLtCreate");
+    cublasLtMatmulDescOpaque_t desc = new cublasLtMatmulDescOpaque_t();
+    cublasLtMatrixLayoutOpaque_t la = new cublasLtMatrixLayoutOpaque_t(), lb = new cublasLtMatrixLayoutOpaque_t(),
+        lc = new cublasLtMatrixLayoutOpaque_t();
+    cublasLtMatmulPreferenceOpaque_t pref = new cublasLtMatmulPreferenceOpaque_t();
+    try {
+      PointerPointer<Pointer> dp = new PointerPointer<>(1);
+      checkBlas(cublasLtMatmulDescCreate(dp, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+      desc = new cublasLtMatmulDescOpaque_t(dp.get(0));
+      IntPointer transT = new IntPointer(1).put(0, CUBLAS_OP_T);
+      checkBlas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, transT, 4), "set TRANSA");
+      la = layout(n);
+      lb = layout(n);
+      lc = layout(n);
+      PointerPointer<Pointer> pp = new PointerPointer<>(1);
+      checkBlas(cublasLtMatmulPreferenceCreate(pp), "cublasLtMatmulPreferenceCreate");
+      pref = new cublasLtMatmulPreferenceOpaque_t(pp.get(0));
+      LongPointer wsSize = new LongPointer(1).put(0, wsBytes);
+      checkBlas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, wsSize, 8), "set workspace");
+      cublasLtMatmulHeuristicResult_t heur = new cublasLtMatmulHeuristicResult_t();
+      int[] found = new int[1];
+      checkBlas(cublasLtMatmulAlgoGetHeuristic(lt, desc, la, lb, lc, lc, pref, 1, heur, found), "cublasLtMatmulAlgoGetHeuristic");
+      if (found[0] == 0) throw new IllegalStateException("cuBLASLt found no bf16 algorithm for " + n + "^3");
+      FloatPointer alpha = new FloatPointer(1f), beta = new FloatPointer(0f);
+      final cublasLtMatmulDescOpaque_t d = desc;
+      final cublasLtMatrixLayoutOpaque_t fa = la, fb = lb, fc = lc;
+      double sec = elapsedBest(() -> checkBlas(cublasLtMatmul(lt, d, alpha, a, fa, b, fb, beta, c, fc, c, fc,
+          heur.algo(), ws, wsBytes, null), "cublasLtMatmul"), reps);
+      return 2.0 * n * elems / sec;
+    } finally {
+      cublasLtMatmulPreferenceDestroy(pref);
+      cublasLtMatrixLayoutDestroy(la);
+      cublasLtMatrixLayoutDestroy(lb);
+      cublasLtMatrixLayoutDestroy(lc);
+      cublasLtMatmulDescDestroy(desc);
+      cublasLtDestroy(lt);
+      cudaFree(a);
+      cudaFree(b);
+      cudaFree(c);
+      cudaFree(ws);
+    }
+  }
+
+  private static cublasLtMatrixLayoutOpaque_t layout(int n) {
+    PointerPointer<Pointer> pp = new PointerPointer<>(1);
+    checkBlas(cublasLtMatrixLayoutCreate(pp, CUDA_R_16BF, n, n, n), "cublasLtMatrixLayoutCreate");
+    return new cublasLtMatrixLayoutOpaque_t(pp.get(0));
+  }
+
+  /** Bytes/s (read + write) of cudaMemcpy device-to-device. */
+  public static double copyBytesPerSecond(long bytes, int reps) {
+    Pointer src = new Pointer(), dst = new Pointer();
+    check(cudaMalloc(src, bytes), "cudaMalloc");
+    check(cudaMalloc(dst, bytes), "cudaMalloc");
+    try {
+      check(cudaMemset(src, 1, bytes), "cudaMemset");
+      double sec = elapsedBest(() -> check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy"), reps);
+      return 2.0 * bytes / sec;
+    } finally {
+      cudaFree(src);
+      cudaFree(dst);
+    }
+  }
+}
