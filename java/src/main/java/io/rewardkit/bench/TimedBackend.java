@@ -5,6 +5,7 @@ import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -13,7 +14,7 @@ import java.util.Set;
  * decorator, so ops added to the interface later are timed without touching this class.
  *
  * <p>Keys: {@code embeddingForward} -> {@code embedding.fwd}, {@code linearBackward} -> {@code linear.bwd},
- * {@code addInPlace} -> {@code add}; other methods by name ({@code upload}, {@code copy}, ...) go to family
+ * {@code addInPlace} -> {@code add.fwd}, {@code adamwUpdate} -> {@code optimizer.adamw}; other methods by name ({@code upload}, {@code copy}, ...) go to family
  * {@code memory}. Accessors ({@code name}, {@code device}, ...) and {@code synchronize} are not timed:
  * waiting is not work.
  */
@@ -24,12 +25,19 @@ public final class TimedBackend {
       "hashCode", "equals", "toString");
   private static final Set<String> MEMORY = Set.of("allocate", "upload", "downloadFloats", "downloadDoubles",
       "downloadInts", "copy", "zero");
+  // Ops whose names do not say their family and direction.
+  private static final Map<String, String> NAMED = Map.of(
+      "addInPlace", "add.fwd",
+      "rewardLoss", "loss.fwd+bwd",
+      "adamwUpdate", "optimizer.adamw",
+      "gradSumSquares", "optimizer.grad_norm");
 
   /** The op key a backend method is charged to, or null for untimed methods. */
   public static String keyOf(String method) {
     if (UNTIMED.contains(method)) return null;
     if (MEMORY.contains(method)) return "memory." + method;
-    if (method.equals("addInPlace")) return "add.fwd";
+    String named = NAMED.get(method);
+    if (named != null) return named;
     if (method.endsWith("Forward")) return family(method, "Forward") + ".fwd";
     if (method.endsWith("Backward")) return family(method, "Backward") + ".bwd";
     return method + ".call";
