@@ -111,4 +111,41 @@ public interface Backend extends AutoCloseable {
 
   @Override
   void close();
+
+  // ---- training ops (fused loss, optimizer, gradient norm) ------------------------------------
+
+  /**
+   * Loss configuration of {@link #rewardLoss}. lossType: {@link #RANKING} or {@link #FOCAL};
+   * penaltyType: {@link #NO_PENALTY}, {@link #LOG_BARRIER} (bounds lower/upper) or {@link #L2}.
+   */
+  record RewardLossSpec(int lossType, double gamma, int penaltyType, double penaltyWeight,
+      double lower, double upper, double centerCoef) {
+    public static final int RANKING = 0, FOCAL = 1;
+    public static final int NO_PENALTY = 0, LOG_BARRIER = 1, L2 = 2;
+    /** Indices into the stats array {@link #rewardLoss} returns. */
+    public static final int LOSS = 0, PAIR_LOSS = 1, PENALTY = 2, CENTER = 3, ACCURACY = 4, MARGIN = 5,
+        MIN_REWARD = 6, MEAN_REWARD = 7, MAX_REWARD = 8, CHOSEN_MEAN = 9, REJECTED_MEAN = 10, NUM_STATS = 11;
+
+    public static RewardLossSpec ranking() { return new RewardLossSpec(RANKING, 2.0, NO_PENALTY, 0, -5, 5, 0); }
+  }
+
+  /**
+   * The fused reward loss of a batch (see {@code native/include/rewardkit/reward_loss.h}): the batch-mean
+   * loss and its statistics (host array indexed by the {@link RewardLossSpec} constants), and, when
+   * dRewards is not null, dRewards = gradScale · ∂loss/∂rewards (overwritten).
+   * rewards, dRewards [R]; chosen, rejected I32 [P]; margins [P] or null.
+   */
+  double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
+      RewardLossSpec spec, double gradScale);
+
+  /**
+   * One AdamW step on an F32 parameter in place (PyTorch formulation, decoupled weight decay),
+   * with fp32 moments m, v updated in place; the gradient is multiplied by gradScale first (clipping).
+   * step counts from 1 (bias correction). All tensors the same size.
+   */
+  void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
+      double eps, double weightDecay, long step, double gradScale);
+
+  /** Σ g² over a gradient tensor, deterministic for any thread count; NaN/Inf propagate. */
+  double gradSumSquares(Tensor grad);
 }

@@ -106,4 +106,46 @@ public final class CpuBackend implements Backend {
   }
 
   @Override public void close() {}
+
+  // ---- training ops (fused loss, optimizer, gradient norm) ------------------------------------
+
+  @Override public double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
+      RewardLossSpec spec, double gradScale) {
+    long r = rewards.numel(), p = chosen.numel();
+    Shapes.require("reward_loss", rejected.numel() == p && (margins == null || margins.numel() == p)
+        && (dRewards == null || dRewards.numel() == r) && chosen.dtype() == DType.I32 && rejected.dtype() == DType.I32,
+        "rewards " + rewards + ", chosen " + chosen + ", rejected " + rejected + ", margins " + margins + ", dRewards " + dRewards);
+    double[] stats = new double[RewardLossSpec.NUM_STATS];
+    try (org.bytedeco.javacpp.DoublePointer out = new org.bytedeco.javacpp.DoublePointer(stats.length)) {
+      switch (Shapes.floatType("reward_loss", rewards, margins, dRewards)) {
+        case F32 -> io.rewardkit.kernels.cpu.RewardLoss.reward_loss_forward_backward(rewards.f32(), chosen.i32(), rejected.i32(),
+            margins == null ? null : margins.f32(), dRewards == null ? null : dRewards.f32(), out, r, p, spec.lossType(),
+            spec.gamma(), spec.penaltyType(), spec.penaltyWeight(), spec.lower(), spec.upper(), spec.centerCoef(), gradScale);
+        case F64 -> io.rewardkit.kernels.cpu.RewardLoss.reward_loss_forward_backward(rewards.f64(), chosen.i32(), rejected.i32(),
+            margins == null ? null : margins.f64(), dRewards == null ? null : dRewards.f64(), out, r, p, spec.lossType(),
+            spec.gamma(), spec.penaltyType(), spec.penaltyWeight(), spec.lower(), spec.upper(), spec.centerCoef(), gradScale);
+        default -> throw Shapes.unsupported("reward_loss", rewards.dtype());
+      }
+      out.get(stats);
+    }
+    return stats;
+  }
+
+  @Override public void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
+      double eps, double weightDecay, long step, double gradScale) {
+    long n = param.numel();
+    Shapes.require("adamw", grad.numel() == n && m.numel() == n && v.numel() == n && step >= 1,
+        "param " + param + ", grad " + grad + ", m " + m + ", v " + v + ", step " + step);
+    if (Shapes.floatType("adamw", param, grad, m, v) != DType.F32) throw Shapes.unsupported("adamw", param.dtype());
+    io.rewardkit.kernels.cpu.AdamW.adamw_update(param.f32(), grad.f32(), m.f32(), v.f32(), n, lr, beta1, beta2, eps,
+        weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), gradScale);
+  }
+
+  @Override public double gradSumSquares(Tensor grad) {
+    return switch (Shapes.floatType("grad_norm", grad)) {
+      case F32 -> io.rewardkit.kernels.cpu.GradNorm.grad_sumsq(grad.f32(), grad.numel());
+      case F64 -> io.rewardkit.kernels.cpu.GradNorm.grad_sumsq(grad.f64(), grad.numel());
+      default -> throw Shapes.unsupported("grad_norm", grad.dtype());
+    };
+  }
 }
