@@ -158,8 +158,26 @@ public final class CudaBench {
     return best;
   }
 
-  /** D = A·Bᵀ style bf16 GEMM through cuBLASLt with the heuristic's first algorithm, FLOP/s. */
+  /** A prepared device call that owns its buffers. */
+  public interface DeviceCall extends AutoCloseable {
+    void run();
+
+    @Override
+    void close();
+  }
+
+  /** FLOP/s of an n³ bf16 GEMM through cuBLASLt (best of {@code reps}). */
   public static double ltBf16GemmFlops(int n, int reps) {
+    try (DeviceCall g = ltBf16Gemm(n)) {
+      return 2.0 * n * (double) n * n / elapsedBest(g::run, reps);
+    }
+  }
+
+  /**
+   * C = Aᵀ·B, n×n bf16 in and out, fp32 accumulate, through cuBLASLt with the heuristic's first
+   * algorithm and a 32 MiB workspace: the GEMM a bf16 linear layer runs.
+   */
+  public static DeviceCall ltBf16Gemm(int n) {
     long elems = (long) n * n;
     Pointer a = new Pointer(), b = new Pointer(), c = new Pointer(), ws = new Pointer();
     long wsBytes = 32L << 20;
@@ -171,46 +189,40 @@ public final class CudaBench {
     check(cudaMemset(b, 0x3c, elems * 2), "cudaMemset");
     cublasLtContext lt = new cublasLtContext();
     checkBlas(cublasLtCreate(lt), "cublasLtCreate");
-    cublasLtMatmulDescOpaque_t desc = new cublasLtMatmulDescOpaque_t();
-    cublasLtMatrixLayoutOpaque_t la = new cublasLtMatrixLayoutOpaque_t(), lb = new cublasLtMatrixLayoutOpaque_t(),
-        lc = new cublasLtMatrixLayoutOpaque_t();
-    cublasLtMatmulPreferenceOpaque_t pref = new cublasLtMatmulPreferenceOpaque_t();
-    try {
-      PointerPointer<Pointer> dp = new PointerPointer<>(1);
-      checkBlas(cublasLtMatmulDescCreate(dp, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
-      desc = new cublasLtMatmulDescOpaque_t(dp.get(0));
-      IntPointer transT = new IntPointer(1).put(0, CUBLAS_OP_T);
-      checkBlas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, transT, 4), "set TRANSA");
-      la = layout(n);
-      lb = layout(n);
-      lc = layout(n);
-      PointerPointer<Pointer> pp = new PointerPointer<>(1);
-      checkBlas(cublasLtMatmulPreferenceCreate(pp), "cublasLtMatmulPreferenceCreate");
-      pref = new cublasLtMatmulPreferenceOpaque_t(pp.get(0));
-      LongPointer wsSize = new LongPointer(1).put(0, wsBytes);
-      checkBlas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, wsSize, 8), "set workspace");
-      cublasLtMatmulHeuristicResult_t heur = new cublasLtMatmulHeuristicResult_t();
-      int[] found = new int[1];
-      checkBlas(cublasLtMatmulAlgoGetHeuristic(lt, desc, la, lb, lc, lc, pref, 1, heur, found), "cublasLtMatmulAlgoGetHeuristic");
-      if (found[0] == 0) throw new IllegalStateException("cuBLASLt found no bf16 algorithm for " + n + "^3");
-      FloatPointer alpha = new FloatPointer(1f), beta = new FloatPointer(0f);
-      final cublasLtMatmulDescOpaque_t d = desc;
-      final cublasLtMatrixLayoutOpaque_t fa = la, fb = lb, fc = lc;
-      double sec = elapsedBest(() -> checkBlas(cublasLtMatmul(lt, d, alpha, a, fa, b, fb, beta, c, fc, c, fc,
-          heur.algo(), ws, wsBytes, null), "cublasLtMatmul"), reps);
-      return 2.0 * n * elems / sec;
-    } finally {
-      cublasLtMatmulPreferenceDestroy(pref);
-      cublasLtMatrixLayoutDestroy(la);
-      cublasLtMatrixLayoutDestroy(lb);
-      cublasLtMatrixLayoutDestroy(lc);
-      cublasLtMatmulDescDestroy(desc);
-      cublasLtDestroy(lt);
-      cudaFree(a);
-      cudaFree(b);
-      cudaFree(c);
-      cudaFree(ws);
-    }
+    PointerPointer<Pointer> dp = new PointerPointer<>(1);
+    checkBlas(cublasLtMatmulDescCreate(dp, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+    cublasLtMatmulDescOpaque_t desc = new cublasLtMatmulDescOpaque_t(dp.get(0));
+    IntPointer transT = new IntPointer(1).put(0, CUBLAS_OP_T);
+    checkBlas(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, transT, 4), "set TRANSA");
+    cublasLtMatrixLayoutOpaque_t la = layout(n), lb = layout(n), lc = layout(n);
+    PointerPointer<Pointer> pp = new PointerPointer<>(1);
+    checkBlas(cublasLtMatmulPreferenceCreate(pp), "cublasLtMatmulPreferenceCreate");
+    cublasLtMatmulPreferenceOpaque_t pref = new cublasLtMatmulPreferenceOpaque_t(pp.get(0));
+    LongPointer wsSize = new LongPointer(1).put(0, wsBytes);
+    checkBlas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, wsSize, 8), "set workspace");
+    cublasLtMatmulHeuristicResult_t heur = new cublasLtMatmulHeuristicResult_t();
+    int[] found = new int[1];
+    checkBlas(cublasLtMatmulAlgoGetHeuristic(lt, desc, la, lb, lc, lc, pref, 1, heur, found), "cublasLtMatmulAlgoGetHeuristic");
+    if (found[0] == 0) throw new IllegalStateException("cuBLASLt found no bf16 algorithm for " + n + "^3");
+    FloatPointer alpha = new FloatPointer(1f), beta = new FloatPointer(0f);
+    return new DeviceCall() {
+      @Override public void run() {
+        checkBlas(cublasLtMatmul(lt, desc, alpha, a, la, b, lb, beta, c, lc, c, lc, heur.algo(), ws, wsBytes, null), "cublasLtMatmul");
+      }
+
+      @Override public void close() {
+        cublasLtMatmulPreferenceDestroy(pref);
+        cublasLtMatrixLayoutDestroy(la);
+        cublasLtMatrixLayoutDestroy(lb);
+        cublasLtMatrixLayoutDestroy(lc);
+        cublasLtMatmulDescDestroy(desc);
+        cublasLtDestroy(lt);
+        cudaFree(a);
+        cudaFree(b);
+        cudaFree(c);
+        cudaFree(ws);
+      }
+    };
   }
 
   private static cublasLtMatrixLayoutOpaque_t layout(int n) {
@@ -219,18 +231,26 @@ public final class CudaBench {
     return new cublasLtMatrixLayoutOpaque_t(pp.get(0));
   }
 
-  /** Bytes/s (read + write) of cudaMemcpy device-to-device. */
+  /** Bytes/s (read + write) of cudaMemcpy device-to-device (best of {@code reps}). */
   public static double copyBytesPerSecond(long bytes, int reps) {
+    try (DeviceCall c = deviceCopy(bytes)) {
+      return 2.0 * bytes / elapsedBest(c::run, reps);
+    }
+  }
+
+  /** A device-to-device copy of {@code bytes}. */
+  public static DeviceCall deviceCopy(long bytes) {
     Pointer src = new Pointer(), dst = new Pointer();
     check(cudaMalloc(src, bytes), "cudaMalloc");
     check(cudaMalloc(dst, bytes), "cudaMalloc");
-    try {
-      check(cudaMemset(src, 1, bytes), "cudaMemset");
-      double sec = elapsedBest(() -> check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy"), reps);
-      return 2.0 * bytes / sec;
-    } finally {
-      cudaFree(src);
-      cudaFree(dst);
-    }
+    check(cudaMemset(src, 1, bytes), "cudaMemset");
+    return new DeviceCall() {
+      @Override public void run() { check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, null), "cudaMemcpyAsync"); }
+
+      @Override public void close() {
+        cudaFree(src);
+        cudaFree(dst);
+      }
+    };
   }
 }
