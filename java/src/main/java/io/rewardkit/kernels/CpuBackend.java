@@ -1,8 +1,15 @@
 package io.rewardkit.kernels;
 
+import io.rewardkit.kernels.cpu.Add;
+import io.rewardkit.kernels.cpu.Bias;
+import io.rewardkit.kernels.cpu.Embedding;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
+import io.rewardkit.kernels.cpu.Rope;
+import io.rewardkit.kernels.cpu.Score;
+import io.rewardkit.kernels.cpu.Swiglu;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
  * The CPU backend: C++17/OpenMP reference kernels (librewardkit_cpu) for every op, and OpenBLAS
@@ -12,6 +19,7 @@ public final class CpuBackend implements Backend {
 
   public CpuBackend() {
     RewardKitCpu.load();
+    CpuBlas.load();
   }
 
   @Override public String name() { return "cpu (" + Runtime.getRuntime().availableProcessors() + " threads, OpenBLAS)"; }
@@ -86,20 +94,181 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  @Override public void embeddingForward(Tensor out, Tensor ids, Tensor table) { throw todo(); }
-  @Override public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) { throw todo(); }
-  @Override public void linearForward(Tensor out, Tensor x, Tensor w, Tensor bias) { throw todo(); }
-  @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) { throw todo(); }
-  @Override public void ropeForward(Tensor x, Tensor positions, Tensor cos, Tensor sin) { throw todo(); }
-  @Override public void ropeBackward(Tensor dx, Tensor positions, Tensor cos, Tensor sin) { throw todo(); }
+  // embedding ---------------------------------------------------------------------------------
+
+  @Override public void embeddingForward(Tensor out, Tensor ids, Tensor table) {
+    Shapes.require("embedding", table.rank() == 2 && ids.dtype() == DType.I32
+        && out.numel() == ids.numel() * table.dim(1), "out " + out + ", ids " + ids + ", table " + table);
+    long tokens = ids.numel(), vocab = table.dim(0), dim = table.dim(1);
+    switch (Shapes.floatType("embedding", out, table)) {
+      case F32 -> Embedding.embedding_forward(out.f32(), ids.i32(), table.f32(), tokens, vocab, dim);
+      case F64 -> Embedding.embedding_forward(out.f64(), ids.i32(), table.f64(), tokens, vocab, dim);
+      default -> throw Shapes.unsupported("embedding", out.dtype());
+    }
+  }
+
+  @Override public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
+    Shapes.require("embedding_backward", dTable.rank() == 2 && ids.dtype() == DType.I32
+        && dOut.numel() == ids.numel() * dTable.dim(1), "dTable " + dTable + ", dOut " + dOut + ", ids " + ids);
+    long tokens = ids.numel(), vocab = dTable.dim(0), dim = dTable.dim(1);
+    switch (Shapes.floatType("embedding_backward", dTable, dOut)) {
+      case F32 -> Embedding.embedding_backward(dTable.f32(), dOut.f32(), ids.i32(), tokens, vocab, dim);
+      case F64 -> Embedding.embedding_backward(dTable.f64(), dOut.f64(), ids.i32(), tokens, vocab, dim);
+      default -> throw Shapes.unsupported("embedding_backward", dTable.dtype());
+    }
+  }
+
+  // linear: GEMMs in OpenBLAS (row-major), bias in librewardkit_cpu --------------------------------
+
+  @Override public void linearForward(Tensor out, Tensor x, Tensor w, Tensor bias) {
+    Shapes.require("linear", w.rank() == 2 && w.numel() > 0, "w " + w + " must be [O, I] with O, I > 0");
+    long outF = w.dim(0), inF = w.dim(1), tokens = x.numel() / inF;
+    Shapes.require("linear", x.numel() == tokens * inF && out.numel() == tokens * outF
+        && (bias == null || bias.numel() == outF) && fitsBlas(tokens, outF, inF),
+        "out " + out + ", x " + x + ", w " + w + ", bias " + bias);
+    int t = (int) tokens, o = (int) outF, i = (int) inF;
+    DType type = Shapes.floatType("linear", out, x, w, bias);
+    if (type != DType.F32 && type != DType.F64) throw Shapes.unsupported("linear", type);
+    if (tokens == 0) return;
+    // out[T, O] = x[T, I] · w[O, I]ᵀ
+    if (type == DType.F32) {
+      openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1f, x.f32(), i, w.f32(), i, 0f, out.f32(), o);
+      if (bias != null) Bias.bias_forward(out.f32(), bias.f32(), tokens, outF);
+    } else {
+      openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1d, x.f64(), i, w.f64(), i, 0d, out.f64(), o);
+      if (bias != null) Bias.bias_forward(out.f64(), bias.f64(), tokens, outF);
+    }
+  }
+
+  @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) {
+    Shapes.require("linear_backward", w.rank() == 2 && w.numel() > 0, "w " + w + " must be [O, I] with O, I > 0");
+    long outF = w.dim(0), inF = w.dim(1), tokens = x.numel() / inF;
+    Shapes.require("linear_backward", x.numel() == tokens * inF && dOut.numel() == tokens * outF
+        && (dx == null || dx.numel() == x.numel()) && dw.numel() == w.numel()
+        && (dBias == null || dBias.numel() == outF) && fitsBlas(tokens, outF, inF),
+        "dx " + dx + ", dw " + dw + ", dBias " + dBias + ", dOut " + dOut + ", x " + x + ", w " + w);
+    int t = (int) tokens, o = (int) outF, i = (int) inF;
+    DType type = Shapes.floatType("linear_backward", dx, dw, dBias, dOut, x, w);
+    if (type != DType.F32 && type != DType.F64) throw Shapes.unsupported("linear_backward", type);
+    if (tokens == 0) {  // nothing to accumulate; an empty dx needs no writes
+      return;
+    }
+    if (type == DType.F32) {
+      // dx[T, I] = dOut[T, O] · w[O, I]   (beta 0: overwrite)
+      if (dx != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
+      // dw[O, I] += dOut[T, O]ᵀ · x[T, I]   (beta 1: accumulate)
+      openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
+      if (dBias != null) Bias.bias_backward(dBias.f32(), dOut.f32(), tokens, outF);
+    } else {
+      if (dx != null) openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1d, dOut.f64(), o, w.f64(), i, 0d, dx.f64(), i);
+      openblas_nolapack.cblas_dgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1d, dOut.f64(), o, x.f64(), i, 1d, dw.f64(), i);
+      if (dBias != null) Bias.bias_backward(dBias.f64(), dOut.f64(), tokens, outF);
+    }
+  }
+
+  private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
+  private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;
+  private static final int TRANS = openblas_nolapack.CblasTrans;
+
+  /** CBLAS takes 32-bit sizes and leading dimensions. */
+  private static boolean fitsBlas(long tokens, long outF, long inF) {
+    return tokens <= Integer.MAX_VALUE && outF <= Integer.MAX_VALUE && inF <= Integer.MAX_VALUE;
+  }
+
+  // rope ----------------------------------------------------------------------------------------
+
+  @Override public void ropeForward(Tensor x, Tensor positions, Tensor cos, Tensor sin) {
+    rope("rope", false, x, positions, cos, sin);
+  }
+
+  @Override public void ropeBackward(Tensor dx, Tensor positions, Tensor cos, Tensor sin) {
+    rope("rope_backward", true, dx, positions, cos, sin);
+  }
+
+  private static void rope(String op, boolean backward, Tensor x, Tensor positions, Tensor cos, Tensor sin) {
+    Shapes.require(op, cos.rank() == 2 && cos.dim(1) > 0 && java.util.Arrays.equals(cos.shape(), sin.shape())
+        && positions.dtype() == DType.I32, "cos " + cos + " and sin " + sin + " must be [maxPos, hd/2]; positions " + positions);
+    long tokens = positions.numel(), maxPos = cos.dim(0), headDim = 2 * cos.dim(1);
+    long heads = tokens == 0 ? 0 : x.numel() / (tokens * headDim);
+    Shapes.require(op, tokens == 0 ? x.numel() == 0 : heads > 0 && x.numel() == tokens * heads * headDim,
+        "x " + x + " must be [T, H, hd] with T = " + tokens + " positions and hd = " + headDim);
+    if (tokens == 0) return;
+    switch (Shapes.floatType(op, x, cos, sin)) {
+      case F32 -> {
+        if (backward) Rope.rope_backward(x.f32(), positions.i32(), cos.f32(), sin.f32(), tokens, heads, headDim, maxPos);
+        else Rope.rope_forward(x.f32(), positions.i32(), cos.f32(), sin.f32(), tokens, heads, headDim, maxPos);
+      }
+      case F64 -> {
+        if (backward) Rope.rope_backward(x.f64(), positions.i32(), cos.f64(), sin.f64(), tokens, heads, headDim, maxPos);
+        else Rope.rope_forward(x.f64(), positions.i32(), cos.f64(), sin.f64(), tokens, heads, headDim, maxPos);
+      }
+      default -> throw Shapes.unsupported(op, x.dtype());
+    }
+  }
+
   @Override public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, VarlenLayout layout, double scale) { throw todo(); }
   @Override public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOut, Tensor q, Tensor k, Tensor v,
       Tensor out, Tensor lse, VarlenLayout layout, double scale) { throw todo(); }
-  @Override public void swigluForward(Tensor out, Tensor gate, Tensor up) { throw todo(); }
-  @Override public void swigluBackward(Tensor dGate, Tensor dUp, Tensor dOut, Tensor gate, Tensor up) { throw todo(); }
-  @Override public void addInPlace(Tensor acc, Tensor x) { throw todo(); }
-  @Override public void scoreForward(Tensor rewards, Tensor hidden, Tensor readout, Tensor w) { throw todo(); }
-  @Override public void scoreBackward(Tensor dHidden, Tensor dw, Tensor dRewards, Tensor hidden, Tensor readout, Tensor w) { throw todo(); }
+
+  // swiglu, residual add ------------------------------------------------------------------------
+
+  @Override public void swigluForward(Tensor out, Tensor gate, Tensor up) {
+    long n = gate.numel();
+    Shapes.require("swiglu", up.numel() == n && out.numel() == n, "out " + out + ", gate " + gate + ", up " + up);
+    switch (Shapes.floatType("swiglu", out, gate, up)) {
+      case F32 -> Swiglu.swiglu_forward(out.f32(), gate.f32(), up.f32(), n);
+      case F64 -> Swiglu.swiglu_forward(out.f64(), gate.f64(), up.f64(), n);
+      default -> throw Shapes.unsupported("swiglu", out.dtype());
+    }
+  }
+
+  @Override public void swigluBackward(Tensor dGate, Tensor dUp, Tensor dOut, Tensor gate, Tensor up) {
+    long n = gate.numel();
+    Shapes.require("swiglu_backward", up.numel() == n && dOut.numel() == n && dGate.numel() == n && dUp.numel() == n,
+        "dGate " + dGate + ", dUp " + dUp + ", dOut " + dOut + ", gate " + gate + ", up " + up);
+    switch (Shapes.floatType("swiglu_backward", dGate, dUp, dOut, gate, up)) {
+      case F32 -> Swiglu.swiglu_backward(dGate.f32(), dUp.f32(), dOut.f32(), gate.f32(), up.f32(), n);
+      case F64 -> Swiglu.swiglu_backward(dGate.f64(), dUp.f64(), dOut.f64(), gate.f64(), up.f64(), n);
+      default -> throw Shapes.unsupported("swiglu_backward", dGate.dtype());
+    }
+  }
+
+  @Override public void addInPlace(Tensor acc, Tensor x) {
+    long n = acc.numel();
+    Shapes.require("add", x.numel() == n, "acc " + acc + ", x " + x);
+    switch (Shapes.floatType("add", acc, x)) {
+      case F32 -> Add.add_inplace(acc.f32(), x.f32(), n);
+      case F64 -> Add.add_inplace(acc.f64(), x.f64(), n);
+      default -> throw Shapes.unsupported("add", acc.dtype());
+    }
+  }
+
+  // score head ----------------------------------------------------------------------------------
+
+  @Override public void scoreForward(Tensor rewards, Tensor hidden, Tensor readout, Tensor w) {
+    long dim = w.numel(), tokens = dim == 0 ? 0 : hidden.numel() / dim, readouts = readout.numel();
+    Shapes.require("score", dim > 0 && hidden.numel() == tokens * dim && rewards.numel() == readouts
+        && readout.dtype() == DType.I32, "rewards " + rewards + ", hidden " + hidden + ", readout " + readout + ", w " + w);
+    switch (Shapes.floatType("score", rewards, hidden, w)) {
+      case F32 -> Score.score_forward(rewards.f32(), hidden.f32(), readout.i32(), w.f32(), tokens, dim, readouts);
+      case F64 -> Score.score_forward(rewards.f64(), hidden.f64(), readout.i32(), w.f64(), tokens, dim, readouts);
+      default -> throw Shapes.unsupported("score", rewards.dtype());
+    }
+  }
+
+  @Override public void scoreBackward(Tensor dHidden, Tensor dw, Tensor dRewards, Tensor hidden, Tensor readout, Tensor w) {
+    long dim = w.numel(), tokens = dim == 0 ? 0 : hidden.numel() / dim, readouts = readout.numel();
+    Shapes.require("score_backward", dim > 0 && hidden.numel() == tokens * dim && dHidden.numel() == hidden.numel()
+        && dw.numel() == dim && dRewards.numel() == readouts && readout.dtype() == DType.I32,
+        "dHidden " + dHidden + ", dw " + dw + ", dRewards " + dRewards + ", hidden " + hidden + ", readout " + readout + ", w " + w);
+    switch (Shapes.floatType("score_backward", dHidden, dw, dRewards, hidden, w)) {
+      case F32 -> Score.score_backward(dHidden.f32(), dw.f32(), dRewards.f32(), hidden.f32(), readout.i32(), w.f32(),
+          tokens, dim, readouts);
+      case F64 -> Score.score_backward(dHidden.f64(), dw.f64(), dRewards.f64(), hidden.f64(), readout.i32(), w.f64(),
+          tokens, dim, readouts);
+      default -> throw Shapes.unsupported("score_backward", dHidden.dtype());
+    }
+  }
 
   private static UnsupportedOperationException todo() {
     return new UnsupportedOperationException("not implemented yet");
