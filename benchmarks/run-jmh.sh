@@ -13,6 +13,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+invocation="benchmarks/run-jmh.sh${*:+ $*}"
 
 short=(-f 1 -wi 2 -i 3 -w 1s -r 1s)
 if [[ -n "${JMH_OPTS:-}" ]]; then read -r -a short <<< "$JMH_OPTS"; fi
@@ -38,7 +39,6 @@ cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
 mkdir -p benchmarks/results
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 out="benchmarks/results/jmh-$stamp.json"
-cmd="benchmarks/run-jmh.sh $*"
 java --enable-native-access=ALL-UNNAMED -Xss16m -cp "$cp" org.openjdk.jmh.Main \
   "${short[@]}" -rf json -rff "$out" "$include" ${extra[@]+"${extra[@]}"} "$@"
 
@@ -49,7 +49,7 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)"
   echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit, JMH ${short[*]}"
   echo
-  java -cp "$cp" io.rewardkit.bench.JmhReport "$out" "$cmd $include ${extra[*]+${extra[*]}}"
+  java -cp "$cp" io.rewardkit.bench.JmhReport "$out" "$invocation  (JMH: ${short[*]} $include ${extra[*]+${extra[*]} }$*)"
 } > "${out%.json}.md"
 echo "run-jmh: results in $out and ${out%.json}.md" >&2
 cat "${out%.json}.md"
