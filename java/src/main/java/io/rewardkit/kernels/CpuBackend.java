@@ -206,9 +206,50 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  @Override public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, VarlenLayout layout, double scale) { throw todo(); }
+  @Override public void attentionForward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, VarlenLayout layout, double scale) {
+    // Shapes and devices here; cu_seqlens / segment contents are validated by the native API.
+    Shapes.require("attention_forward", q.rank() == 3 && k.rank() == 3 && java.util.Arrays.equals(k.shape(), v.shape())
+        && java.util.Arrays.equals(out.shape(), q.shape()) && q.dim(0) == k.dim(0) && q.dim(2) == k.dim(2)
+        && q.dim(0) == layout.totalTokens() && lse.rank() == 2 && lse.dim(0) == q.dim(1) && lse.dim(1) == q.dim(0),
+        "out " + out + ", lse " + lse + ", q " + q + ", k " + k + ", v " + v + ", T " + layout.totalTokens());
+    for (Tensor t : new Tensor[] {out, lse, q, k, v, layout.cuSeqlens(), layout.segmentIds()}) {
+      Shapes.require("attention_forward", t == null || t.device() == Device.CPU, t + " is not a host tensor");
+    }
+    long tokens = q.dim(0), hq = q.dim(1), hkv = k.dim(1), hd = q.dim(2);
+    var seg = layout.hasSegments() ? layout.segmentIds().i32() : null;
+    switch (Shapes.floatType("attention_forward", out, lse, q, k, v)) {
+      case F32 -> io.rewardkit.kernels.cpu.Attention.attention_forward(out.f32(), lse.f32(), q.f32(), k.f32(), v.f32(),
+          layout.cuSeqlens().i32(), seg, layout.numSeqs(), tokens, layout.maxSeqlen(), hq, hkv, hd, scale);
+      case F64 -> io.rewardkit.kernels.cpu.Attention.attention_forward(out.f64(), lse.f64(), q.f64(), k.f64(), v.f64(),
+          layout.cuSeqlens().i32(), seg, layout.numSeqs(), tokens, layout.maxSeqlen(), hq, hkv, hd, scale);
+      default -> throw Shapes.unsupported("attention_forward", out.dtype());
+    }
+  }
+
   @Override public void attentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dOut, Tensor q, Tensor k, Tensor v,
-      Tensor out, Tensor lse, VarlenLayout layout, double scale) { throw todo(); }
+      Tensor out, Tensor lse, VarlenLayout layout, double scale) {
+    Shapes.require("attention_backward", q.rank() == 3 && k.rank() == 3 && java.util.Arrays.equals(k.shape(), v.shape())
+        && java.util.Arrays.equals(dk.shape(), k.shape()) && java.util.Arrays.equals(dv.shape(), k.shape())
+        && java.util.Arrays.equals(dq.shape(), q.shape()) && java.util.Arrays.equals(dOut.shape(), q.shape())
+        && java.util.Arrays.equals(out.shape(), q.shape()) && q.dim(0) == k.dim(0) && q.dim(2) == k.dim(2)
+        && q.dim(0) == layout.totalTokens() && lse.rank() == 2 && lse.dim(0) == q.dim(1) && lse.dim(1) == q.dim(0),
+        "dq " + dq + ", dk " + dk + ", dv " + dv + ", dOut " + dOut + ", q " + q + ", k " + k + ", v " + v
+            + ", out " + out + ", lse " + lse + ", T " + layout.totalTokens());
+    for (Tensor t : new Tensor[] {dq, dk, dv, dOut, q, k, v, out, lse, layout.cuSeqlens(), layout.segmentIds()}) {
+      Shapes.require("attention_backward", t == null || t.device() == Device.CPU, t + " is not a host tensor");
+    }
+    long tokens = q.dim(0), hq = q.dim(1), hkv = k.dim(1), hd = q.dim(2);
+    var seg = layout.hasSegments() ? layout.segmentIds().i32() : null;
+    switch (Shapes.floatType("attention_backward", dq, dk, dv, dOut, q, k, v, out, lse)) {
+      case F32 -> io.rewardkit.kernels.cpu.Attention.attention_backward(dq.f32(), dk.f32(), dv.f32(), dOut.f32(),
+          q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), layout.cuSeqlens().i32(), seg,
+          layout.numSeqs(), tokens, layout.maxSeqlen(), hq, hkv, hd, scale);
+      case F64 -> io.rewardkit.kernels.cpu.Attention.attention_backward(dq.f64(), dk.f64(), dv.f64(), dOut.f64(),
+          q.f64(), k.f64(), v.f64(), out.f64(), lse.f64(), layout.cuSeqlens().i32(), seg,
+          layout.numSeqs(), tokens, layout.maxSeqlen(), hq, hkv, hd, scale);
+      default -> throw Shapes.unsupported("attention_backward", dq.dtype());
+    }
+  }
 
   // swiglu, residual add ------------------------------------------------------------------------
 

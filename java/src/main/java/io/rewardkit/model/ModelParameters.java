@@ -1,0 +1,133 @@
+package io.rewardkit.model;
+
+import io.rewardkit.kernels.Backend;
+import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The parameters of a reward model in two flat arenas (llm.c style): one tensor holds every
+ * weight, another every gradient, and each {@link Parameter} is a pair of views at the same
+ * offset. The optimizer and gradient clipping can then run over one buffer, and zeroing the grads
+ * is one memset. Order is stable: embedding, then per layer in HF module order, final norm, score.
+ */
+final class ModelParameters {
+  /** Offsets are rounded up to this many elements (≥ 128 bytes for every dtype) for vector loads. */
+  static final long ALIGN = 64;
+
+  /** The parameters of one decoder layer; biases and q/k norms are null when the config has none. */
+  record Layer(
+      Parameter inputNorm,   // [D]
+      Parameter q,           // [Hq·hd, D]
+      Parameter qBias,       // [Hq·hd]
+      Parameter k,           // [Hkv·hd, D]
+      Parameter kBias,       // [Hkv·hd]
+      Parameter v,           // [Hkv·hd, D]
+      Parameter vBias,       // [Hkv·hd]
+      Parameter o,           // [D, Hq·hd]
+      Parameter oBias,       // [D]
+      Parameter qNorm,       // [hd]
+      Parameter kNorm,       // [hd]
+      Parameter postNorm,    // [D]
+      Parameter gate,        // [F, D]
+      Parameter up,          // [F, D]
+      Parameter down) {}     // [D, F]
+
+  final Tensor weights;      // [total] flat arena
+  final Tensor grads;        // [total] flat arena, same layout
+  final List<Parameter> all;
+  final Parameter embed;     // [V, D]
+  final Layer[] layers;
+  final Parameter finalNorm; // [D]
+  final Parameter score;     // [1, D]
+
+  /** Parameter kinds, for init: what a fresh parameter holds. */
+  enum Kind { MATRIX, NORM, BIAS, SCORE }
+
+  record Spec(String name, long[] shape, Kind kind) {
+    long numel() { return Tensor.numel(shape); }
+  }
+
+  /** Names, shapes and kinds of every parameter of {@code cfg}, in arena order. */
+  static List<Spec> specs(ModelConfig cfg) {
+    long d = cfg.hiddenSize(), f = cfg.intermediateSize(), qd = cfg.qDim(), kvd = cfg.kvDim();
+    List<Spec> s = new ArrayList<>();
+    s.add(new Spec("model.embed_tokens.weight", new long[] {cfg.vocabSize(), d}, Kind.MATRIX));
+    for (int l = 0; l < cfg.numHiddenLayers(); l++) {
+      String p = "model.layers." + l + ".";
+      s.add(new Spec(p + "input_layernorm.weight", new long[] {d}, Kind.NORM));
+      s.add(new Spec(p + "self_attn.q_proj.weight", new long[] {qd, d}, Kind.MATRIX));
+      if (cfg.qkvBias()) s.add(new Spec(p + "self_attn.q_proj.bias", new long[] {qd}, Kind.BIAS));
+      s.add(new Spec(p + "self_attn.k_proj.weight", new long[] {kvd, d}, Kind.MATRIX));
+      if (cfg.qkvBias()) s.add(new Spec(p + "self_attn.k_proj.bias", new long[] {kvd}, Kind.BIAS));
+      s.add(new Spec(p + "self_attn.v_proj.weight", new long[] {kvd, d}, Kind.MATRIX));
+      if (cfg.qkvBias()) s.add(new Spec(p + "self_attn.v_proj.bias", new long[] {kvd}, Kind.BIAS));
+      s.add(new Spec(p + "self_attn.o_proj.weight", new long[] {d, qd}, Kind.MATRIX));
+      if (cfg.oBias()) s.add(new Spec(p + "self_attn.o_proj.bias", new long[] {d}, Kind.BIAS));
+      if (cfg.qkNorm()) {
+        s.add(new Spec(p + "self_attn.q_norm.weight", new long[] {cfg.headDim()}, Kind.NORM));
+        s.add(new Spec(p + "self_attn.k_norm.weight", new long[] {cfg.headDim()}, Kind.NORM));
+      }
+      s.add(new Spec(p + "post_attention_layernorm.weight", new long[] {d}, Kind.NORM));
+      s.add(new Spec(p + "mlp.gate_proj.weight", new long[] {f, d}, Kind.MATRIX));
+      s.add(new Spec(p + "mlp.up_proj.weight", new long[] {f, d}, Kind.MATRIX));
+      s.add(new Spec(p + "mlp.down_proj.weight", new long[] {d, f}, Kind.MATRIX));
+    }
+    s.add(new Spec("model.norm.weight", new long[] {d}, Kind.NORM));
+    s.add(new Spec("score.weight", new long[] {1, d}, Kind.SCORE));
+    return s;
+  }
+
+  ModelParameters(ModelConfig cfg, Backend backend, DType dtype) {
+    List<Spec> specs = specs(cfg);
+    long[] offsets = new long[specs.size()];
+    long total = 0;
+    for (int i = 0; i < specs.size(); i++) {
+      offsets[i] = total;
+      total = Math.addExact(total, (specs.get(i).numel() + ALIGN - 1) / ALIGN * ALIGN);
+    }
+    this.weights = backend.allocate(dtype, total);
+    this.grads = backend.allocate(dtype, total);
+    List<Parameter> list = new ArrayList<>(specs.size());
+    for (int i = 0; i < specs.size(); i++) {
+      Spec s = specs.get(i);
+      list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grads.view(offsets[i], s.shape()),
+          s.kind() == Kind.MATRIX || s.kind() == Kind.SCORE));
+    }
+    this.all = Collections.unmodifiableList(list);
+
+    int i = 0;
+    this.embed = list.get(i++);
+    this.layers = new Layer[cfg.numHiddenLayers()];
+    for (int l = 0; l < layers.length; l++) {
+      Parameter inNorm = list.get(i++);
+      Parameter q = list.get(i++);
+      Parameter qb = cfg.qkvBias() ? list.get(i++) : null;
+      Parameter k = list.get(i++);
+      Parameter kb = cfg.qkvBias() ? list.get(i++) : null;
+      Parameter v = list.get(i++);
+      Parameter vb = cfg.qkvBias() ? list.get(i++) : null;
+      Parameter o = list.get(i++);
+      Parameter ob = cfg.oBias() ? list.get(i++) : null;
+      Parameter qn = cfg.qkNorm() ? list.get(i++) : null;
+      Parameter kn = cfg.qkNorm() ? list.get(i++) : null;
+      Parameter post = list.get(i++);
+      Parameter gate = list.get(i++);
+      Parameter up = list.get(i++);
+      Parameter down = list.get(i++);
+      layers[l] = new Layer(inNorm, q, qb, k, kb, v, vb, o, ob, qn, kn, post, gate, up, down);
+    }
+    this.finalNorm = list.get(i++);
+    this.score = list.get(i++);
+    if (i != list.size()) throw new IllegalStateException("parameter layout mismatch");
+  }
+
+  /** Total parameter count (without alignment padding). */
+  long count() {
+    long n = 0;
+    for (Parameter p : all) n += p.numel();
+    return n;
+  }
+}

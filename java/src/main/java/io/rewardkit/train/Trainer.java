@@ -1,0 +1,421 @@
+package io.rewardkit.train;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rewardkit.RewardKitException;
+import io.rewardkit.data.PackedBatch;
+import io.rewardkit.eval.EvalResult;
+import io.rewardkit.eval.Evaluator;
+import io.rewardkit.eval.ReadoutCheck;
+import io.rewardkit.kernels.Backend;
+import io.rewardkit.kernels.Backend.RewardLossSpec;
+import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.Tensor;
+import io.rewardkit.report.TrainingReport;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The training loop: micro-batches → fused loss → backward → gradient accumulation → global-norm
+ * clipping → AdamW with a warmup schedule; logging, evaluation, atomic checkpoints and exact resume.
+ *
+ * <p>Determinism: the data order is a function of (seed, epoch), the CPU kernels are deterministic
+ * and every piece of loop state (optimizer moments, master weights, step, data position, logging
+ * window) is saved bit-exactly, so a resumed run writes the same metrics as an uninterrupted one.
+ * Usable without the CLI: {@code new Trainer(config, model, train, eval, content, out).train()}.
+ */
+public final class Trainer {
+
+  /** Called after every optimizer step (tests use it to inject faults). */
+  public interface StepListener { void afterStep(long globalStep, TrainableModel model); }
+
+  public record Result(long globalStep, Map<String, Object> lastTrainMetrics, EvalResult finalEval,
+      Path outputDir, Path finalModel, double seconds, long numTokens) {}
+
+  private final TrainConfig cfg;
+  private final TrainableModel model;
+  private final Backend backend;
+  private final PairSource train;
+  private final PairSource eval;  // nullable
+  private final CheckpointContent content;
+  private final PrintStream console;
+  private final Path outputDir;
+  private final RewardLossSpec spec;
+  private StepListener listener = (s, m) -> {};
+  private boolean tty = ProgressBar.isTerminal();
+
+  // ---- loop state (saved in trainer_state.json) ----
+  private long globalStep;
+  private int epoch;
+  private int batchInEpoch;
+  private long numTokens;
+  private final Window window = new Window();
+  private long lastEvalStep = -1;
+  private EvalResult lastEval;
+
+  public Trainer(TrainConfig cfg, TrainableModel model, PairSource train, PairSource eval, CheckpointContent content,
+      PrintStream console) {
+    cfg.validate();
+    this.cfg = cfg;
+    this.model = model;
+    this.backend = model.backend();
+    this.train = train;
+    this.eval = eval;
+    this.content = content;
+    this.console = console;
+    this.outputDir = Path.of(cfg.outputDir);
+    this.spec = cfg.lossSpec();
+  }
+
+  public Trainer onStep(StepListener l) { this.listener = l; return this; }
+  public Trainer terminal(boolean isTty) { this.tty = isTty; return this; }
+
+  /** Running means of the step metrics since the last log line (TRL averages over the logging window). */
+  static final class Window {
+    double loss, accuracy, margin, meanReward, min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
+    int steps;
+
+    void add(double[] s) {
+      loss += s[RewardLossSpec.LOSS];
+      accuracy += s[RewardLossSpec.ACCURACY];
+      margin += s[RewardLossSpec.MARGIN];
+      meanReward += s[RewardLossSpec.MEAN_REWARD];
+      min = Math.min(min, s[RewardLossSpec.MIN_REWARD]);
+      max = Math.max(max, s[RewardLossSpec.MAX_REWARD]);
+      steps++;
+    }
+
+    void reset() {
+      loss = accuracy = margin = meanReward = 0;
+      min = Double.POSITIVE_INFINITY;
+      max = Double.NEGATIVE_INFINITY;
+      steps = 0;
+    }
+
+    Map<String, Object> toJson() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("loss", loss); m.put("accuracy", accuracy); m.put("margin", margin); m.put("mean_reward", meanReward);
+      m.put("min_reward", steps == 0 ? null : min); m.put("max_reward", steps == 0 ? null : max); m.put("steps", steps);
+      return m;
+    }
+
+    void fromJson(ObjectNode n) {
+      loss = n.get("loss").asDouble(); accuracy = n.get("accuracy").asDouble(); margin = n.get("margin").asDouble();
+      meanReward = n.get("mean_reward").asDouble(); steps = n.get("steps").asInt();
+      min = n.get("min_reward").isNull() ? Double.POSITIVE_INFINITY : n.get("min_reward").asDouble();
+      max = n.get("max_reward").isNull() ? Double.NEGATIVE_INFINITY : n.get("max_reward").asDouble();
+    }
+  }
+
+  private final Map<Integer, List<PackedBatch>> epochCache = new HashMap<>();
+
+  private List<PackedBatch> batchesOf(int e) {
+    List<PackedBatch> cached = epochCache.get(e);
+    if (cached != null) return cached;
+    epochCache.keySet().removeIf(old -> old < e);  // one epoch's batches in memory at a time (plus epoch 0's count)
+    List<PackedBatch> b = train.trainBatches(e);
+    if (b.isEmpty()) throw new RewardKitException("the training set produced no batches");
+    epochCache.put(e, b);
+    return b;
+  }
+
+  public long stepsPerEpoch() {
+    return (batchesOf(0).size() + cfg.gradientAccumulationSteps - 1) / cfg.gradientAccumulationSteps;
+  }
+
+  public long totalSteps() {
+    return cfg.maxSteps > 0 ? cfg.maxSteps : Math.max(1, (long) Math.ceil(cfg.numTrainEpochs * stepsPerEpoch()));
+  }
+
+  public Result train() throws IOException {
+    Files.createDirectories(outputDir);
+    Checkpoints.cleanStale(outputDir);
+    long total = totalSteps();
+    LrSchedule schedule = LrSchedule.of(cfg, total);
+    AdamWOptimizer opt = new AdamWOptimizer(backend, model.params(), cfg.adamBeta1, cfg.adamBeta2, cfg.adamEpsilon,
+        cfg.weightDecay);
+    Path resumed = resumeCheckpoint();
+    if (resumed != null) restore(resumed, opt);
+    Checkpoints.writeJson(outputDir.resolve("train_config.json"), TrainConfig.MAPPER.readTree(cfg.toJson()));
+    long params = 0;
+    for (TrainableModel.Param p : model.params()) params += p.weight().numel();
+    console.printf("rewardkit train: %,d parameters on %s; %,d training pairs (%d micro-batches/epoch), %s%n",
+        params, backend.name(), train.numPairs(), batchesOf(0).size(),
+        eval == null ? "no eval set" : String.format("%,d eval pairs", eval.numPairs()));
+    console.printf("  %d optimizer steps (%d warmup), gradient accumulation %d, lr %.3g (%s), loss %s%s -> %s%n",
+        total, schedule.warmupSteps(), cfg.gradientAccumulationSteps, cfg.learningRate, cfg.lrSchedulerType,
+        cfg.lossType, spec.penaltyType() == RewardLossSpec.NO_PENALTY ? "" : " + " + cfg.penaltyType,
+        outputDir.toAbsolutePath().normalize());
+    if (resumed != null) console.println("  resumed from " + resumed + " at step " + globalStep);
+
+    ProgressBar bar = new ProgressBar(console, total, globalStep, tty);
+    Map<String, Object> lastTrain = null;
+    List<Map<String, Object>> history;
+    long stepTokens;
+    try (MetricsLog log = new MetricsLog(outputDir.resolve("metrics.jsonl"), resumed == null ? -1 : globalStep)) {
+      while (globalStep < total) {
+        List<PackedBatch> batches = batchesOf(epoch);
+        if (batchInEpoch >= batches.size()) {
+          epoch++;
+          batchInEpoch = 0;
+          continue;
+        }
+        int end = Math.min(batches.size(), batchInEpoch + cfg.gradientAccumulationSteps);
+        List<PackedBatch> group = batches.subList(batchInEpoch, end);
+        double[] s = trainStep(group);
+        stepTokens = 0;
+        for (PackedBatch b : group) stepTokens += b.numTokens();
+        double norm = opt.gradNorm();
+        if (!Double.isFinite(norm)) throw diverged("gradient norm is " + norm, group);
+        double lr = schedule.lr(globalStep);
+        opt.update(lr, AdamWOptimizer.clipScale(norm, cfg.maxGradNorm));
+        globalStep++;
+        batchInEpoch = end;
+        numTokens += stepTokens;
+        window.add(s);
+        listener.afterStep(globalStep, model);
+
+        boolean last = globalStep == total;
+        if (globalStep % cfg.loggingSteps == 0 || last) {
+          lastTrain = new LinkedHashMap<>();
+          lastTrain.put("loss", window.loss / window.steps);
+          lastTrain.put("accuracy", window.accuracy / window.steps);
+          lastTrain.put("margin", window.margin / window.steps);
+          lastTrain.put("min_reward", window.min);
+          lastTrain.put("mean_reward", window.meanReward / window.steps);
+          lastTrain.put("max_reward", window.max);
+          lastTrain.put("learning_rate", lr);
+          lastTrain.put("grad_norm", norm);
+          lastTrain.put("epoch", epochProgress());
+          lastTrain.put("global_step", globalStep);
+          lastTrain.put("num_tokens", numTokens);
+          log.write(lastTrain);
+          window.reset();
+        }
+        bar.update(globalStep, stepTokens, s[RewardLossSpec.LOSS], s[RewardLossSpec.ACCURACY],
+            globalStep % cfg.loggingSteps == 0);
+        if (eval != null && ((cfg.evalSteps > 0 && globalStep % cfg.evalSteps == 0) || last)) {
+          runEval(log);
+          bar.println(String.format("  step %d: eval_loss %.4f  eval_accuracy %.4f  eval_margin %.3f", globalStep,
+              lastEval.loss(), lastEval.accuracy(), lastEval.margin()));
+        }
+        if ((cfg.saveSteps > 0 && globalStep % cfg.saveSteps == 0) || last) {
+          saveCheckpoint(opt);
+        }
+      }
+      bar.finish();
+      if (lastTrain == null && !log.history().isEmpty()) lastTrain = findLast(log.history(), "loss");
+      if (lastEval == null && eval != null) {
+        // resumed at the very end: the eval of this step is already in the log
+        if (lastEvalStep == globalStep) lastEval = Evaluator.evaluate(model, eval.evalBatches(), spec, eval.datasetNames());
+        else runEval(log);
+      }
+      history = List.copyOf(log.history());
+    }
+    Path finalDir = outputDir.resolve("final");
+    Checkpoints.writeAtomically(finalDir, dir -> writeModel(dir));
+    if (cfg.report) {
+      Path html = TrainingReport.write(outputDir.resolve("report"), history, lastEval, "RewardKit training report");
+      console.println("  report: " + html.toAbsolutePath().normalize());
+    }
+    return new Result(globalStep, lastTrain, lastEval, outputDir, finalDir, bar.elapsedSeconds(), numTokens);
+  }
+
+  private static Map<String, Object> findLast(List<Map<String, Object>> history, String key) {
+    for (int i = history.size() - 1; i >= 0; i--) if (history.get(i).containsKey(key)) return history.get(i);
+    return null;
+  }
+
+  private double epochProgress() {
+    int n = batchesOf(epoch).size();
+    return epoch + (double) batchInEpoch / n;
+  }
+
+  /** Forward, loss and backward over one optimizer step's micro-batches; returns the step's pair-weighted stats. */
+  private double[] trainStep(List<PackedBatch> group) {
+    int pairs = 0;
+    for (PackedBatch b : group) pairs += b.numPairs();
+    if (pairs == 0) throw new RewardKitException("step " + (globalStep + 1) + " has no pairs");
+    model.zeroGrad();
+    double[] agg = new double[RewardLossSpec.NUM_STATS];
+    agg[RewardLossSpec.MIN_REWARD] = Double.POSITIVE_INFINITY;
+    agg[RewardLossSpec.MAX_REWARD] = Double.NEGATIVE_INFINITY;
+    for (PackedBatch b : group) {
+      int p = b.numPairs();
+      if (p == 0) continue;
+      ReadoutCheck.check(b);
+      Tensor rewards = model.forward(b);
+      double[] s;
+      try (Tensor c = backend.allocate(DType.I32, p); Tensor r = backend.allocate(DType.I32, p);
+           Tensor m = backend.allocate(rewards.dtype(), p); Tensor d = backend.allocate(rewards.dtype(), rewards.numel())) {
+        backend.upload(c, b.chosen());
+        backend.upload(r, b.rejected());
+        backend.upload(m, b.margins());
+        // Each micro-batch's gradient is weighted by its share of the step's pairs: the step
+        // minimises the mean loss over all its pairs, however they were split.
+        s = backend.rewardLoss(rewards, c, r, m, d, spec, (double) p / pairs);
+        if (!Double.isFinite(s[RewardLossSpec.LOSS])) throw diverged("loss is " + s[RewardLossSpec.LOSS], List.of(b));
+        model.backward(d);
+      }
+      pause("rewardkit.test.stepDelayMs");
+      double w = (double) p / pairs;
+      for (int k : new int[] {RewardLossSpec.LOSS, RewardLossSpec.PAIR_LOSS, RewardLossSpec.PENALTY, RewardLossSpec.CENTER,
+          RewardLossSpec.ACCURACY, RewardLossSpec.MARGIN, RewardLossSpec.MEAN_REWARD, RewardLossSpec.CHOSEN_MEAN,
+          RewardLossSpec.REJECTED_MEAN}) {
+        agg[k] += w * s[k];
+      }
+      agg[RewardLossSpec.MIN_REWARD] = Math.min(agg[RewardLossSpec.MIN_REWARD], s[RewardLossSpec.MIN_REWARD]);
+      agg[RewardLossSpec.MAX_REWARD] = Math.max(agg[RewardLossSpec.MAX_REWARD], s[RewardLossSpec.MAX_REWARD]);
+    }
+    return agg;
+  }
+
+  private TrainingDivergedException diverged(String what, List<PackedBatch> batches) {
+    long step = globalStep + 1;
+    Optional<Path> good = Checkpoints.latest(outputDir);
+    List<Long> ids = new ArrayList<>();
+    for (PackedBatch b : batches) if (b.pairIds() != null) for (long id : b.pairIds()) if (ids.size() < 8) ids.add(id);
+    return new TrainingDivergedException(step, "training diverged at step " + step + " (epoch " + epoch
+        + ", micro-batches from " + batchInEpoch + ", pairs " + ids + "): " + what + ". Stopped; "
+        + good.map(p -> "the last good checkpoint is " + p + " (continue with --resume " + p + " and a lower --learning_rate)")
+            .orElse("no checkpoint was saved before this step."));
+  }
+
+  private void runEval(MetricsLog log) {
+    lastEval = Evaluator.evaluate(model, eval.evalBatches(), spec, eval.datasetNames());
+    lastEvalStep = globalStep;
+    Map<String, Object> m = lastEval.metrics("eval_");
+    m.put("epoch", epochProgress());
+    m.put("global_step", globalStep);
+    log.write(m);
+  }
+
+  // ---- checkpoints ------------------------------------------------------------------------------
+
+  private void writeModel(Path dir) throws IOException {
+    model.saveHf(dir);
+    Checkpoints.patchHfConfig(dir.resolve("config.json"), content.padTokenId());
+    Checkpoints.copyFiles(content.tokenizerFiles(), dir);
+    Checkpoints.writeJson(dir.resolve(Checkpoints.MANIFEST), manifest());
+  }
+
+  private Map<String, Object> manifest() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("format", "rewardkit");
+    m.put("format_version", 1);
+    m.putAll(content.manifest());
+    Map<String, Object> loss = new LinkedHashMap<>();
+    loss.put("loss_type", cfg.lossType);
+    if (spec.lossType() == RewardLossSpec.FOCAL) loss.put("focal_gamma", cfg.focalGamma);
+    loss.put("penalty_type", cfg.penaltyType);
+    loss.put("penalty_weight", spec.penaltyWeight());
+    if (spec.penaltyType() == RewardLossSpec.LOG_BARRIER) loss.put("penalty_bounds", List.of(cfg.penaltyLower, cfg.penaltyUpper));
+    loss.put("center_rewards_coefficient", cfg.centerRewardsCoefficient);
+    m.put("loss", loss);
+    m.put("global_step", globalStep);
+    if (lastEval != null) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("eval_pairs", lastEval.numPairs());
+      r.put("eval_step", lastEvalStep);
+      r.put("mean", lastEval.meanReward());
+      r.put("std", lastEval.rewardStd());
+      r.put("min", lastEval.minReward());
+      r.put("max", lastEval.maxReward());
+      r.put("eval_accuracy", lastEval.accuracy());
+      m.put("reward_stats", r);
+    }
+    m.put("max_length", cfg.maxLength);
+    m.put("max_tokens_per_batch", cfg.maxTokensPerBatch);
+    m.put("seed", cfg.seed);
+    return m;
+  }
+
+  private void saveCheckpoint(AdamWOptimizer opt) throws IOException {
+    if (eval != null && lastEvalStep != globalStep) {
+      // reward stats in the manifest describe this checkpoint's weights
+      lastEval = Evaluator.evaluate(model, eval.evalBatches(), spec, eval.datasetNames());
+      lastEvalStep = globalStep;
+    }
+    Path target = outputDir.resolve("checkpoint-" + globalStep);
+    Checkpoints.writeAtomically(target, dir -> {
+      writeModel(dir);
+      opt.save(dir.resolve(Checkpoints.OPTIMIZER));
+      pause("rewardkit.test.saveDelayMs");
+      Map<String, Object> st = new LinkedHashMap<>();
+      st.put("global_step", globalStep);
+      st.put("epoch", epoch);
+      st.put("batch_in_epoch", batchInEpoch);
+      st.put("num_tokens", numTokens);
+      st.put("optimizer_step", opt.step());
+      st.put("total_steps", totalSteps());
+      // All randomness of a run is derived from the seed: weights at init, data order from (seed, epoch).
+      st.put("rng", Map.of("seed", cfg.seed, "data_order", "derived from (seed, epoch)"));
+      st.put("log_window", window.toJson());
+      st.put("last_eval_step", lastEvalStep);
+      st.put("config", TrainConfig.MAPPER.readTree(cfg.toJson()));
+      Checkpoints.writeJson(dir.resolve(Checkpoints.TRAINER_STATE), st);
+    });
+    Checkpoints.prune(outputDir, cfg.saveTotalLimit);
+  }
+
+  /**
+   * Fault-injection hook for the kill -9 tests: -Drewardkit.test.saveDelayMs=N sleeps inside every
+   * save, -Drewardkit.test.stepDelayMs=N after every micro-batch, so a test can kill mid-save or mid-step.
+   */
+  private static void pause(String property) {
+    long ms = Long.getLong(property, 0);
+    if (ms > 0) {
+      try {
+        Thread.sleep(ms);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private Path resumeCheckpoint() {
+    if (cfg.resume == null || cfg.resume.isEmpty() || cfg.resume.equals("false")) return null;
+    if (cfg.resume.equals("latest") || cfg.resume.equals("true")) {
+      Optional<Path> l = Checkpoints.latest(outputDir);
+      if (l.isEmpty()) {
+        console.println("  --resume: no checkpoint in " + outputDir + " yet; starting from scratch");
+        return null;
+      }
+      return l.get();
+    }
+    Path p = Path.of(cfg.resume);
+    if (!Files.isRegularFile(p.resolve(Checkpoints.TRAINER_STATE))) {
+      throw new RewardKitException("--resume " + p + ": not a checkpoint (no " + Checkpoints.TRAINER_STATE + ")");
+    }
+    return p;
+  }
+
+  private void restore(Path ckpt, AdamWOptimizer opt) throws IOException {
+    ObjectNode st = Checkpoints.readJson(ckpt.resolve(Checkpoints.TRAINER_STATE));
+    ObjectNode saved = (ObjectNode) st.get("config");
+    for (String key : List.of("seed", "gradient_accumulation_steps", "max_length", "max_tokens_per_batch", "loss_type",
+        "lr_scheduler_type", "learning_rate")) {
+      var now = TrainConfig.MAPPER.readTree(cfg.toJson()).get(key);
+      if (saved != null && saved.has(key) && now != null && !saved.get(key).equals(now)) {
+        console.println("  warning: --" + key + " differs from the checkpoint (" + saved.get(key) + " -> " + now
+            + "): the resumed run will not match an uninterrupted one");
+      }
+    }
+    globalStep = st.get("global_step").asLong();
+    epoch = st.get("epoch").asInt();
+    batchInEpoch = st.get("batch_in_epoch").asInt();
+    numTokens = st.get("num_tokens").asLong();
+    lastEvalStep = st.get("last_eval_step").asLong();
+    window.fromJson((ObjectNode) st.get("log_window"));
+    opt.load(ckpt.resolve(Checkpoints.OPTIMIZER), st.get("optimizer_step").asLong());
+  }
+
+  public EvalResult lastEval() { return lastEval; }
+}

@@ -1,0 +1,255 @@
+package io.rewardkit.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rewardkit.kernels.CpuBackend;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The training loop on a tiny bag-of-tokens model: learning, checkpoints, exact resume (also after kill -9), NaN guard. */
+class TrainerTest {
+  static final CpuBackend B = new CpuBackend();
+  @TempDir Path tmp;
+
+  static TrainConfig config(String out) {
+    TrainConfig c = new TrainConfig();
+    c.outputDir = out;
+    c.dataset = List.of("toy");
+    c.modelNameOrPath = "toy";
+    c.learningRate = 0.05;
+    c.lrSchedulerType = "cosine";
+    c.warmupSteps = 3;
+    c.weightDecay = 0.01;
+    c.gradientAccumulationSteps = 2;
+    c.numTrainEpochs = 3;       // 240 pairs / 6 per batch / 2 accumulation = 20 steps per epoch
+    c.loggingSteps = 5;
+    c.evalSteps = 10;
+    c.saveSteps = 10;
+    c.saveTotalLimit = 2;
+    c.maxGradNorm = 1.0;
+    c.maxLength = 64;
+    c.maxTokensPerBatch = 64;
+    c.report = false;
+    c.seed = 7;
+    return c;
+  }
+
+  static Trainer trainer(TrainConfig cfg, BagModel model) {
+    return new Trainer(cfg, model, new ToyPairs(240, 6, cfg.seed, 1), new ToyPairs(60, 16, cfg.seed + 1, 2),
+        CheckpointContent.none(), new java.io.PrintStream(java.io.OutputStream.nullOutputStream())).terminal(false);
+  }
+
+  static BagModel model(TrainConfig cfg) { return new BagModel(B, 16, cfg.seed); }
+
+  @Test void learnsWritesMetricsCheckpointsAndReport() throws IOException {
+    TrainConfig cfg = config(tmp.resolve("a").toString());
+    cfg.report = true;
+    BagModel m = model(cfg);
+    Trainer.Result r = trainer(cfg, m).train();
+    assertEquals(60, r.globalStep());
+    assertTrue(r.finalEval().accuracy() > 0.9, "eval accuracy " + r.finalEval().accuracy());
+    List<Map<String, Object>> rows = MetricsLog.read(tmp.resolve("a/metrics.jsonl"));
+    Map<String, Object> first = rows.get(0);
+    for (String k : List.of("loss", "accuracy", "margin", "min_reward", "mean_reward", "max_reward", "learning_rate",
+        "grad_norm", "epoch", "global_step", "num_tokens")) {
+      assertTrue(first.containsKey(k), "metric " + k);
+    }
+    assertEquals(5, ((Number) first.get("global_step")).intValue());
+    // eval every 10 steps with per-dataset accuracy (two eval datasets)
+    long evals = rows.stream().filter(x -> x.containsKey("eval_accuracy")).count();
+    assertEquals(6, evals);
+    assertTrue(rows.stream().anyMatch(x -> x.containsKey("eval_toy1_accuracy")));
+    double firstLoss = ((Number) first.get("loss")).doubleValue();
+    double lastLoss = ((Number) rows.stream().filter(x -> x.containsKey("loss")).reduce((a, b) -> b).get().get("loss")).doubleValue();
+    assertTrue(lastLoss < firstLoss, "loss " + firstLoss + " -> " + lastLoss);
+    // keeps the last 2 checkpoints; each is complete
+    assertEquals(List.of(50L, 60L), Checkpoints.list(tmp.resolve("a")).stream().map(Checkpoints::stepOf).toList());
+    Path ck = tmp.resolve("a/checkpoint-60");
+    ObjectNode config = Checkpoints.readJson(ck.resolve("config.json"));
+    assertEquals("LlamaForSequenceClassification", config.get("architectures").get(0).asText());
+    assertEquals("LABEL_0", config.get("id2label").get("0").asText());
+    ObjectNode manifest = Checkpoints.readJson(ck.resolve(Checkpoints.MANIFEST));
+    assertEquals("ranking", manifest.get("loss").get("loss_type").asText());
+    assertEquals(r.finalEval().meanReward(), manifest.get("reward_stats").get("mean").asDouble(), 0);
+    assertTrue(Files.isRegularFile(tmp.resolve("a/final/model.safetensors")));
+    // report
+    for (String f : List.of("loss.png", "accuracy.png", "rewards.png")) {
+      assertTrue(Files.size(tmp.resolve("a/report").resolve(f)) > 1000, f);
+    }
+    String html = Files.readString(tmp.resolve("a/report/index.html"));
+    assertTrue(html.contains("data:image/png;base64,") && html.contains("eval_accuracy"));
+    // nothing temporary left behind
+    try (Stream<Path> s = Files.list(tmp.resolve("a"))) {
+      assertFalse(s.anyMatch(p -> p.getFileName().toString().startsWith(".")));
+    }
+  }
+
+  @Test void checkpointRoundTripRestoresExactState() throws IOException {
+    TrainConfig cfg = config(tmp.resolve("a").toString());
+    cfg.numTrainEpochs = 1;
+    BagModel m = model(cfg);
+    trainer(cfg, m).train();
+    BagModel fresh = new BagModel(B, 16, 999);
+    AdamWOptimizer opt = new AdamWOptimizer(B, fresh.params(), 0.9, 0.999, 1e-8, 0);
+    opt.load(tmp.resolve("a/checkpoint-20").resolve(Checkpoints.OPTIMIZER), 20);
+    assertArrayEquals(m.w.toFloatArray(), fresh.w.toFloatArray());
+    assertArrayEquals(m.bias.toFloatArray(), fresh.bias.toFloatArray());
+    ObjectNode st = Checkpoints.readJson(tmp.resolve("a/checkpoint-20").resolve(Checkpoints.TRAINER_STATE));
+    assertEquals(20, st.get("global_step").asLong());
+    assertEquals(7, st.get("rng").get("seed").asLong());
+  }
+
+  @Test void resumeAfterCrashMatchesUninterruptedRun() throws IOException {
+    TrainConfig a = config(tmp.resolve("a").toString());
+    BagModel ma = model(a);
+    trainer(a, ma).train();
+
+    TrainConfig b = config(tmp.resolve("b").toString());
+    assertThrows(IllegalStateException.class, () -> trainer(b, model(b)).onStep((step, mm) -> {
+      if (step == 27) throw new IllegalStateException("simulated crash");
+    }).train());
+    assertEquals(20, Checkpoints.stepOf(Checkpoints.latest(tmp.resolve("b")).orElseThrow()));
+    b.resume = "latest";
+    BagModel mb = new BagModel(B, 16, 12345);  // weights come from the checkpoint, not from the init
+    trainer(b, mb).train();
+    assertEquals(Files.readString(tmp.resolve("a/metrics.jsonl")), Files.readString(tmp.resolve("b/metrics.jsonl")));
+    assertArrayEquals(ma.w.toFloatArray(), mb.w.toFloatArray());
+  }
+
+  @Test void resumeAfterKillMidSaveAndMidStepMatchesUninterruptedRun() throws Exception {
+    Path a = tmp.resolve("a"), b = tmp.resolve("b");
+    TrainConfig ca = config(a.toString());
+    trainer(ca, model(ca)).train();
+
+    // 1) kill -9 while checkpoint-30 is being written (the save sleeps inside the temporary directory)
+    Process p = child(b, null, "-Drewardkit.test.saveDelayMs=400");
+    waitFor(() -> exists(b, ".tmp-checkpoint-30"), p);
+    p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertEquals(20, Checkpoints.stepOf(Checkpoints.latest(b).orElseThrow()));
+    assertTrue(exists(b, ".tmp-checkpoint-30"), "killed mid-save");
+
+    // 2) resume, and kill -9 again in the middle of a step (each micro-batch sleeps)
+    p = child(b, "latest", "-Drewardkit.test.stepDelayMs=40");
+    waitFor(() -> Checkpoints.latest(b).map(Checkpoints::stepOf).orElse(0L) >= 40, p);
+    Thread.sleep(150);
+    p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+
+    // 3) resume to the end
+    Process last = child(b, "latest");
+    assertTrue(last.waitFor(120, TimeUnit.SECONDS));
+    assertEquals(0, last.exitValue(), () -> log(b));
+    assertEquals(Files.readString(a.resolve("metrics.jsonl")), Files.readString(b.resolve("metrics.jsonl")));
+    assertArrayEquals(Files.readAllBytes(a.resolve("checkpoint-60/optimizer.safetensors")),
+        Files.readAllBytes(b.resolve("checkpoint-60/optimizer.safetensors")));
+  }
+
+  private static boolean exists(Path dir, String prefix) {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.anyMatch(x -> x.getFileName().toString().startsWith(prefix));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static String log(Path out) {
+    try {
+      return Files.readString(out.resolveSibling(out.getFileName() + ".log"));
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static void waitFor(java.util.function.BooleanSupplier cond, Process p) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!cond.getAsBoolean()) {
+      if (!p.isAlive()) throw new AssertionError("child exited early with " + p.exitValue());
+      if (System.nanoTime() > deadline) { p.destroyForcibly(); throw new AssertionError("timed out"); }
+      Thread.sleep(5);
+    }
+  }
+
+  private static Process child(Path out, String resume, String... props) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xss16m");
+    String cache = System.getProperty("org.bytedeco.javacpp.cachedir");
+    if (cache != null) cmd.add("-Dorg.bytedeco.javacpp.cachedir=" + cache);
+    cmd.addAll(List.of(props));
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(TrainChildMain.class.getName());
+    cmd.add(out.toString());
+    if (resume != null) cmd.add(resume);
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.resolveSibling(out.getFileName() + ".log").toFile()).start();
+  }
+
+  @Test void nanLossStopsWithStepAndKeepsLastGoodCheckpoint() throws IOException {
+    TrainConfig cfg = config(tmp.resolve("n").toString());
+    BagModel m = model(cfg);
+    TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> trainer(cfg, m).onStep((step, mm) -> {
+      if (step == 12) for (int t = 0; t < 16; t++) m.w.setDouble(t, Double.NaN);
+    }).train());
+    assertEquals(13, e.step());
+    assertTrue(e.getMessage().contains("step 13") && e.getMessage().contains("loss is NaN"), e.getMessage());
+    assertTrue(e.getMessage().contains("checkpoint-10"), e.getMessage());
+    assertEquals(List.of(10L), Checkpoints.list(tmp.resolve("n")).stream().map(Checkpoints::stepOf).toList());
+  }
+
+  @Test void nanGradientStopsTheRun() {
+    TrainConfig cfg = config(tmp.resolve("g").toString());
+    BagModel m = model(cfg);
+    TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> trainer(cfg, m).onStep((step, mm) -> {
+      if (step == 4) m.nanGrad = true;
+    }).train());
+    assertEquals(5, e.step());
+    assertTrue(e.getMessage().contains("gradient norm is NaN"), e.getMessage());
+    assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
+  }
+
+  @Test void badReadoutIsAnError() {
+    TrainConfig cfg = config(tmp.resolve("r").toString());
+    ToyPairs bad = new ToyPairs(12, 6, 1, 1) {
+      @Override public List<io.rewardkit.data.PackedBatch> trainBatches(int epoch) {
+        List<io.rewardkit.data.PackedBatch> b = new ArrayList<>(super.trainBatches(epoch));
+        var x = b.get(0);
+        int[] readout = x.readout().clone();
+        readout[1] -= 1;  // no longer the last token of its sequence
+        b.set(0, new io.rewardkit.data.PackedBatch(x.tokens(), x.positions(), x.cuSeqlens(), null, x.maxSeqlen(), readout,
+            x.chosen(), x.rejected(), x.margins(), x.pairIds(), x.datasetIds()));
+        return b;
+      }
+    };
+    var ex = assertThrows(io.rewardkit.RewardKitException.class, () -> new Trainer(cfg, model(cfg), bad, null,
+        CheckpointContent.none(), new java.io.PrintStream(java.io.OutputStream.nullOutputStream())).train());
+    assertTrue(ex.getMessage().contains("readout position check failed"), ex.getMessage());
+    assertNotNull(ex);
+  }
+
+  @Test void yamlConfigWithCommandLineOverride() throws IOException {
+    Path y = tmp.resolve("c.yaml");
+    Files.writeString(y, "learning_rate: 2.0e-5\nlr_scheduler_type: cosine\ndataset: [a.jsonl, b.jsonl]\nmax_steps: 7\n");
+    TrainConfig c = new TrainConfig().applyYaml(y).apply(Map.of("learning_rate", "3e-4"));
+    assertEquals(3e-4, c.learningRate);
+    assertEquals("cosine", c.lrSchedulerType);
+    assertEquals(List.of("a.jsonl", "b.jsonl"), c.dataset);
+    assertEquals(7, c.maxSteps);
+    Files.writeString(y, "learning_rate: 1\nlearnig_rate: 2\n");
+    var e = assertThrows(io.rewardkit.RewardKitException.class, () -> new TrainConfig().applyYaml(y));
+    assertTrue(e.getMessage().contains("line 2") && e.getMessage().contains("learnig_rate"), e.getMessage());
+  }
+
+}
