@@ -146,7 +146,14 @@ public record ModelShape(
     if (modelType.equals("llama")) {
       c.put("attention_bias", attentionBias);
       c.put("mlp_bias", false);
+    } else {
+      c.put("use_sliding_window", false);
     }
+    // The base checkpoints' special ids; the padding peer needs a pad id to find each row's last token.
+    int eos = modelType.equals("llama") ? 128001 : 151643;
+    c.put("bos_token_id", modelType.equals("llama") ? 128000 : 151643);
+    c.put("eos_token_id", eos);
+    c.put("pad_token_id", eos);
     c.put("num_labels", 1);
     c.put("torch_dtype", "bfloat16");
     c.put("initializer_range", 0.02);

@@ -21,7 +21,16 @@ public final class RunInfo {
     m.put("command", command);
     m.put("machine", machine());
     m.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+    m.put("load_average_1m_at_start", loadAverage());
     return m;
+  }
+
+  /**
+   * The 1-minute load average, or -1 if unknown: figures taken on a shared machine under load are only
+   * comparable with each other, so the report says how busy the machine was.
+   */
+  public static double loadAverage() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
   }
 
   /** {@code <cpu model>, <n> cores, <GiB> GiB RAM}. */
