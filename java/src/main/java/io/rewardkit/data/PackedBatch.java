@@ -45,4 +45,43 @@ public record PackedBatch(
   public int numPairs() { return chosen.length; }
   public int numReadouts() { return readout.length; }
   public boolean sharedPrefix() { return segmentIds != null; }
+
+  /**
+   * Checks the batch's invariants and that every readout index holds {@code readoutToken};
+   * throws IllegalStateException naming the first violation. Called once when a batch is built.
+   */
+  public PackedBatch validate(int readoutToken) {
+    int t = tokens.length;
+    check(positions.length == t, "positions length %d != tokens %d", positions.length, t);
+    check(cuSeqlens.length >= 1 && cuSeqlens[0] == 0 && cuSeqlens[cuSeqlens.length - 1] == t,
+        "cu_seqlens must run from 0 to %d", t);
+    check(segmentIds == null || segmentIds.length == t, "segment ids length != tokens");
+    int longest = 0;
+    for (int s = 0; s + 1 < cuSeqlens.length; s++) {
+      int a = cuSeqlens[s], b = cuSeqlens[s + 1];
+      check(b > a, "sequence %d is empty", s);
+      longest = Math.max(longest, b - a);
+      check(positions[a] == 0, "sequence %d does not start at position 0", s);
+      if (segmentIds == null) {
+        for (int i = a + 1; i < b; i++) check(positions[i] == positions[i - 1] + 1, "positions of sequence %d not consecutive at %d", s, i);
+      }
+    }
+    check(longest == maxSeqlen, "maxSeqlen %d != longest sequence %d", maxSeqlen, longest);
+    int p = chosen.length;
+    check(rejected.length == p && margins.length == p && pairIds.length == p && datasetIds.length == p, "per-pair arrays differ in length");
+    for (int k = 0; k < p; k++) {
+      check(chosen[k] >= 0 && chosen[k] < readout.length && rejected[k] >= 0 && rejected[k] < readout.length,
+          "pair %d readout slot out of range", k);
+    }
+    for (int r = 0; r < readout.length; r++) {
+      int i = readout[r];
+      check(i >= 0 && i < t, "readout %d index %d out of range", r, i);
+      check(tokens[i] == readoutToken, "readout %d at index %d holds token %d, expected %d", r, i, tokens[i], readoutToken);
+    }
+    return this;
+  }
+
+  private static void check(boolean ok, String fmt, Object... args) {
+    if (!ok) throw new IllegalStateException("PackedBatch: " + String.format(fmt, args));
+  }
 }

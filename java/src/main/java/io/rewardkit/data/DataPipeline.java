@@ -1,0 +1,201 @@
+package io.rewardkit.data;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rewardkit.RewardKitException;
+import io.rewardkit.data.DataOptions.Format;
+import io.rewardkit.data.DataOptions.OnBadRecord;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Entry point: files (or a prepared cache) to an {@link EncodedDataset}. Each input argument is
+ * one dataset (a file, or a directory of .jsonl/.json[.gz] files). See package docs for usage.
+ */
+public final class DataPipeline {
+  private DataPipeline() {}
+
+  /** Progress callback for long loads (called after each chunk of records). */
+  @FunctionalInterface
+  public interface Progress {
+    void update(String dataset, long recordsSeen, long pairsKept, long tokens);
+
+    Progress NONE = (d, r, p, t) -> { };
+  }
+
+  static final int CHUNK = 1024;
+
+  public static EncodedDataset load(List<Path> inputs, DataOptions options, Tokenizer tok) {
+    return load(inputs, options, tok, Progress.NONE);
+  }
+
+  /**
+   * Reads, validates, tokenizes and truncates every input. With on_bad_record=fail the first bad
+   * record throws a {@link BadRecordException} naming file:line(:column), field and reason.
+   */
+  public static EncodedDataset load(List<Path> inputs, DataOptions options, Tokenizer tok, Progress progress) {
+    options.validate();
+    if (inputs.isEmpty()) throw new RewardKitException("no input files given");
+    List<List<Path>> files = new ArrayList<>();
+    for (Path in : inputs) files.add(JsonRecordReader.expand(in)); // all paths checked before any work
+    Loader loader = new Loader(options, tok, progress);
+    JsonRecordReader reader = new JsonRecordReader(options.maxRecordBytes());
+    RecordParser parser = new RecordParser(options);
+    for (int d = 0; d < inputs.size(); d++) {
+      DatasetStats stats = loader.newDataset(inputs.get(d).toString());
+      int datasetId = d;
+      for (Path f : files.get(d)) {
+        String name = f.toString();
+        Format[] format = {null};
+        String sha = reader.read(f, name, new JsonRecordReader.Sink() {
+          @Override
+          public void record(ObjectNode node, String location) {
+            try {
+              if (format[0] == null) {
+                format[0] = parser.detect(node, location);
+                stats.formats.put(name, format[0].cliName);
+              }
+              loader.accept(parser.parse(node, format[0], datasetId, location));
+            } catch (BadRecordException e) {
+              loader.bad(e);
+            }
+          }
+
+          @Override
+          public void bad(BadRecordException problem) { loader.bad(problem); }
+        });
+        stats.files.add(name);
+        stats.fileSha256.add(sha);
+      }
+      loader.flush();
+    }
+    return loader.finish();
+  }
+
+  /** In-memory records as one dataset named {@code name}. */
+  static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options, String name) {
+    options.validate();
+    Loader loader = new Loader(options, tok, Progress.NONE);
+    loader.newDataset(name);
+    for (PreferenceRecord r : records) {
+      loader.current.formats.putIfAbsent(name, r.isChat() ? "chat" : "text");
+      loader.accept(r.withDatasetId(0));
+    }
+    loader.flush();
+    return loader.finish();
+  }
+
+  /**
+   * A prepared cache directory (checked against options and tokenizer) if {@code inputs} is one,
+   * else the raw files loaded.
+   */
+  public static EncodedDataset loadOrOpen(List<Path> inputs, DataOptions options, Tokenizer tok, Progress progress) {
+    if (inputs.size() == 1 && PreparedCache.isCache(inputs.get(0))) {
+      return PreparedCache.open(inputs.get(0), options, tok).dataset();
+    }
+    for (Path p : inputs) {
+      if (PreparedCache.isCache(p)) throw new RewardKitException(p + " is a prepared cache: pass it alone, not with other inputs");
+    }
+    return load(inputs, options, tok, progress);
+  }
+
+  /** The chat template the options select for this tokenizer (null when there is none). */
+  public static ChatTemplate template(DataOptions options, Tokenizer tok) {
+    String t = options.chatTemplate();
+    if (t.equalsIgnoreCase("none")) return null;
+    if (t.equalsIgnoreCase("auto")) return ChatTemplate.of(tok);
+    Path p = Path.of(t);
+    if (!Files.isRegularFile(p)) throw new RewardKitException("--chat_template file not found: " + p);
+    try {
+      String src = Files.readString(p);
+      if (p.getFileName().toString().endsWith(".json")) {
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(src).get("chat_template");
+        if (node == null || !node.isTextual()) throw new RewardKitException(p + " has no string field chat_template");
+        src = node.asText();
+      }
+      return new ChatTemplate(src, null, tok.eosToken());
+    } catch (java.io.IOException e) {
+      throw new RewardKitException("cannot read --chat_template " + p + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Chunked, order-preserving encoding with per-dataset accounting. */
+  private static final class Loader {
+    final DataOptions o;
+    final Tokenizer tok;
+    final ChatTemplate template;
+    final PairEncoder encoder;
+    final Progress progress;
+    final List<DatasetStats> stats = new ArrayList<>();
+    final EncodedDataset.Builder builder = new EncodedDataset.Builder();
+    final List<PreferenceRecord> chunk = new ArrayList<>(CHUNK);
+    DatasetStats current;
+    long seen;
+
+    Loader(DataOptions o, Tokenizer tok, Progress progress) {
+      this.o = o;
+      this.tok = tok;
+      this.template = template(o, tok);
+      this.encoder = new PairEncoder(o, tok, template);
+      this.progress = progress;
+    }
+
+    DatasetStats newDataset(String name) {
+      current = new DatasetStats(name);
+      stats.add(current);
+      return current;
+    }
+
+    void accept(PreferenceRecord r) {
+      chunk.add(r);
+      if (chunk.size() >= CHUNK) flush();
+    }
+
+    void bad(BadRecordException e) {
+      if (o.onBadRecord() == OnBadRecord.FAIL) {
+        flush(); // an earlier record's error comes first
+        throw e;
+      }
+      seen++;
+      current.bad(e);
+    }
+
+    void flush() {
+      if (chunk.isEmpty()) return;
+      List<PairEncoder.Result> results = encoder.encode(chunk);
+      chunk.clear();
+      for (PairEncoder.Result r : results) {
+        seen++;
+        current.promptBoundaryViolations += r.boundaryViolations();
+        if (r.bad() != null) {
+          if (o.onBadRecord() == OnBadRecord.FAIL) throw r.bad();
+          current.bad(r.bad());
+          continue;
+        }
+        current.records++;
+        if (r.pair() == null) {
+          current.drop(r.dropReason(), r.dropMessage());
+          continue;
+        }
+        EncodedPair p = r.pair();
+        builder.add(p);
+        current.kept++;
+        current.tokens += p.prompt().length + p.chosen().length + p.rejected().length + 2;
+        if (r.truncatedPrompt()) current.truncatedPrompt++;
+        if (r.truncatedResponse()) current.truncatedResponse++;
+      }
+      progress.update(current.name(), seen, builder.size(), stats.stream().mapToLong(DatasetStats::tokens).sum());
+    }
+
+    EncodedDataset finish() {
+      flush();
+      DataReport report = new DataReport(stats, tok.hash(), template == null ? "none" : template.hash(), encoder.readoutToken());
+      if (builder.size() == 0) {
+        throw new RewardKitException("no usable pairs in the input (" + report.bad() + " bad, " + report.dropped()
+            + " dropped):\n" + report.table());
+      }
+      return builder.build(o, encoder.readoutToken(), report);
+    }
+  }
+}

@@ -1,0 +1,318 @@
+package io.rewardkit.data;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.rewardkit.RewardKitException;
+import java.io.BufferedOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.IntBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A prepared dataset on disk: a directory with {@code manifest.json} (tokenizer and template
+ * hashes, options, input hashes, counts, packing figures, data hash) and {@code pairs.bin}
+ * (little-endian; memory-mapped on open). No timestamps or absolute state: the same inputs and
+ * options give byte-identical files. Written to a temporary sibling directory and renamed into
+ * place, so a failed prepare leaves nothing behind.
+ *
+ * <p>pairs.bin: magic "RKPAIRS1", int32 version, int32 readout token, int64 pairs N, int64 tokens T,
+ * int32 promptLen[N], chosenLen[N], rejectedLen[N], float32 margin[N], int32 datasetId[N],
+ * int64 pairId[N], int32 bins B, int32 binStart[B+1], int32 binPairs[N] (epoch-0 plan), padding to
+ * 8 bytes, int32 tokens[T] (pair after pair: prompt, chosen, rejected).
+ */
+public final class PreparedCache {
+  public static final String MANIFEST = "manifest.json";
+  public static final String DATA = "pairs.bin";
+  static final String FORMAT = "rewardkit-prepared-cache";
+  static final int VERSION = 1;
+  private static final byte[] MAGIC = "RKPAIRS1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  private final Path dir;
+  private final Map<String, Object> manifest;
+  private final EncodedDataset dataset;
+
+  private PreparedCache(Path dir, Map<String, Object> manifest, EncodedDataset dataset) {
+    this.dir = dir;
+    this.manifest = manifest;
+    this.dataset = dataset;
+  }
+
+  public Path dir() { return dir; }
+  public Map<String, Object> manifest() { return manifest; }
+  public EncodedDataset dataset() { return dataset; }
+
+  public static boolean isCache(Path p) { return Files.isDirectory(p) && Files.isRegularFile(p.resolve(MANIFEST)); }
+
+  /** Writes ds to dir atomically; an existing cache there is replaced, anything else is refused. */
+  public static void write(Path dir, EncodedDataset ds, Tokenizer tok) {
+    Path target = dir.toAbsolutePath().normalize();
+    if (Files.exists(target) && !isCache(target) && !isEmptyDir(target)) {
+      throw new RewardKitException("output " + dir + " exists and is not a prepared cache; refusing to overwrite it");
+    }
+    Path parent = target.getParent();
+    Path tmp = null;
+    try {
+      Files.createDirectories(parent);
+      tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+      try {
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      } catch (UnsupportedOperationException ignored) {
+        // not a POSIX file system: keep the default
+      }
+      int[][] plan = ds.plan(0);
+      String dataSha = writeData(tmp.resolve(DATA), ds, plan);
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("format", FORMAT);
+      m.put("version", VERSION);
+      Map<String, Object> tokInfo = new LinkedHashMap<>();
+      tokInfo.put("sha256", tok.hash());
+      tokInfo.put("vocab_size", tok.vocabSize());
+      m.put("tokenizer", tokInfo);
+      m.put("template_sha256", ds.report().templateHash());
+      m.put("readout_token", ds.readoutToken());
+      m.put("options", ds.options().cacheKey());
+      m.put("pairs", ds.size());
+      long tokens = ds.size() == 0 ? 0 : ds.offset(ds.size() - 1) + ds.promptLength(ds.size() - 1)
+          + ds.chosenLength(ds.size() - 1) + ds.rejectedLength(ds.size() - 1);
+      m.put("tokens", tokens);
+      Packer.Stats st = ds.packingStats(0, ds.options().layout());
+      Map<String, Object> packing = new LinkedHashMap<>();
+      packing.put("layout", ds.options().layout().name().toLowerCase(java.util.Locale.ROOT));
+      packing.put("bins", st.bins());
+      packing.put("real_tokens", st.realTokens());
+      packing.put("slots", st.slots());
+      packing.put("efficiency", Math.round(st.efficiency() * 1e6) / 1e6);
+      packing.put("separate_tokens", st.separateTokens());
+      packing.put("shared_prefix_tokens", st.sharedPrefixTokens());
+      m.put("packing_epoch0", packing);
+      m.put("report", ds.report().toMap());
+      m.put("data_sha256", dataSha);
+      byte[] json = mapper().writeValueAsBytes(m);
+      Files.write(tmp.resolve(MANIFEST), json);
+      Path old = null;
+      if (Files.exists(target)) {
+        old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-");
+        Files.delete(old);
+        Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+      }
+      try {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, target);
+      }
+      tmp = null;
+      if (old != null) deleteTree(old);
+    } catch (IOException e) {
+      throw new RewardKitException("cannot write prepared cache " + dir + ": " + e.getMessage(), e);
+    } finally {
+      if (tmp != null) deleteTree(tmp);
+    }
+  }
+
+  private static String writeData(Path file, EncodedDataset ds, int[][] plan) throws IOException {
+    MessageDigest sha = Sha256.newDigest();
+    int n = ds.size();
+    try (OutputStream raw = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW);
+        DigestOutputStream dig = new DigestOutputStream(new BufferedOutputStream(raw, 1 << 16), sha);
+        DataOutputStream out = new DataOutputStream(dig)) {
+      LittleEndian le = new LittleEndian(out);
+      out.write(MAGIC);
+      le.i32(VERSION);
+      le.i32(ds.readoutToken());
+      le.i64(n);
+      long tokens = 0;
+      for (int i = 0; i < n; i++) tokens += ds.promptLength(i) + ds.chosenLength(i) + ds.rejectedLength(i);
+      le.i64(tokens);
+      for (int i = 0; i < n; i++) le.i32(ds.promptLength(i));
+      for (int i = 0; i < n; i++) le.i32(ds.chosenLength(i));
+      for (int i = 0; i < n; i++) le.i32(ds.rejectedLength(i));
+      for (int i = 0; i < n; i++) le.i32(Float.floatToIntBits(ds.margin(i)));
+      for (int i = 0; i < n; i++) le.i32(ds.datasetId(i));
+      for (int i = 0; i < n; i++) le.i64(ds.pairId(i));
+      le.i32(plan.length);
+      int at = 0;
+      le.i32(0);
+      for (int[] bin : plan) le.i32(at += bin.length);
+      for (int[] bin : plan) for (int p : bin) le.i32(p);
+      long written = 8 + 4 + 4 + 8 + 8 + 4L * n * 5 + 8L * n + 4 + 4L * (plan.length + 1) + 4L * n;
+      if (written % 8 != 0) le.i32(0);
+      IntBuffer tb = ds.tokenBuffer();
+      for (int i = 0; i < n; i++) {
+        int start = Math.toIntExact(ds.offset(i));
+        int len = ds.promptLength(i) + ds.chosenLength(i) + ds.rejectedLength(i);
+        for (int k = 0; k < len; k++) le.i32(tb.get(start + k));
+      }
+    }
+    return Sha256.hex(sha.digest());
+  }
+
+  /** Opens a cache and refuses it unless its manifest matches these options and this tokenizer. */
+  public static PreparedCache open(Path dir, DataOptions options, Tokenizer tok) {
+    PreparedCache c = open(dir);
+    List<String> diffs = new ArrayList<>();
+    @SuppressWarnings("unchecked")
+    Map<String, Object> stored = (Map<String, Object>) c.manifest.get("options");
+    Map<String, String> wanted = options.validate().cacheKey();
+    for (Map.Entry<String, String> e : wanted.entrySet()) {
+      Object s = stored.get(e.getKey());
+      if (!e.getValue().equals(s == null ? null : s.toString())) {
+        diffs.add(e.getKey() + ": cache has " + s + ", requested " + e.getValue());
+      }
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> t = (Map<String, Object>) c.manifest.get("tokenizer");
+    if (!tok.hash().equals(t.get("sha256"))) diffs.add("tokenizer: cache was made with sha256 " + t.get("sha256") + ", given " + tok.hash());
+    ChatTemplate tpl = DataPipeline.template(options, tok);
+    String th = tpl == null ? "none" : tpl.hash();
+    if (!th.equals(c.manifest.get("template_sha256"))) {
+      diffs.add("chat template: cache has sha256 " + c.manifest.get("template_sha256") + ", given " + th);
+    }
+    if (!diffs.isEmpty()) {
+      throw new RewardKitException("prepared cache " + dir + " does not match the requested options:\n  "
+          + String.join("\n  ", diffs) + "\nre-run `rewardkit prepare` with these options, or pass the raw files");
+    }
+    return c;
+  }
+
+  /** Opens and verifies a cache (format, version, data hash) without comparing options. */
+  @SuppressWarnings("unchecked")
+  public static PreparedCache open(Path dir) {
+    Path mf = dir.resolve(MANIFEST);
+    Path data = dir.resolve(DATA);
+    Map<String, Object> m;
+    try {
+      m = mapper().readValue(mf.toFile(), new TypeReference<Map<String, Object>>() {});
+    } catch (IOException e) {
+      throw new RewardKitException("cannot read cache manifest " + mf + ": " + e.getMessage(), e);
+    }
+    if (!FORMAT.equals(m.get("format")) || !Integer.valueOf(VERSION).equals(m.get("version"))) {
+      throw new RewardKitException(mf + " is not a version-" + VERSION + " rewardkit prepared cache");
+    }
+    try (FileChannel ch = FileChannel.open(data, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (size > Integer.MAX_VALUE) throw new RewardKitException("cache " + data + " is over 2 GiB; not supported yet");
+      MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+      MessageDigest sha = Sha256.newDigest();
+      sha.update(buf.duplicate());
+      if (!Sha256.hex(sha.digest()).equals(m.get("data_sha256"))) {
+        throw new RewardKitException("cache " + data + " does not match the hash in its manifest (corrupt or modified)");
+      }
+      ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+      byte[] magic = new byte[8];
+      b.get(magic);
+      if (!java.util.Arrays.equals(magic, MAGIC) || b.getInt() != VERSION) throw new RewardKitException(data + ": bad magic/version");
+      int readout = b.getInt();
+      int n = Math.toIntExact(b.getLong());
+      long tokens = b.getLong();
+      int[] pl = ints(b, n), cl = ints(b, n), rl = ints(b, n);
+      int[] mb = ints(b, n);
+      float[] margins = new float[n];
+      for (int i = 0; i < n; i++) margins[i] = Float.intBitsToFloat(mb[i]);
+      int[] ds = ints(b, n);
+      long[] ids = new long[n];
+      for (int i = 0; i < n; i++) ids[i] = b.getLong();
+      int bins = b.getInt();
+      int[] starts = ints(b, bins + 1);
+      int[] binPairs = ints(b, n);
+      if (b.position() % 8 != 0) b.getInt();
+      int[][] plan = new int[bins][];
+      for (int k = 0; k < bins; k++) plan[k] = java.util.Arrays.copyOfRange(binPairs, starts[k], starts[k + 1]);
+      if (b.remaining() != tokens * 4) throw new RewardKitException(data + ": token section has " + b.remaining() + " bytes, expected " + tokens * 4);
+      IntBuffer tb = b.slice().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+      long[] offsets = new long[n];
+      long at = 0;
+      for (int i = 0; i < n; i++) {
+        offsets[i] = at;
+        at += pl[i] + cl[i] + rl[i];
+      }
+      DataOptions opts = optionsFrom((Map<String, Object>) m.get("options"));
+      DataReport report = DataReport.fromMap((Map<String, Object>) m.get("report"));
+      EncodedDataset e = new EncodedDataset(opts, readout, tb, offsets, pl, cl, rl, margins, ds, ids, report, plan);
+      return new PreparedCache(dir, m, e);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new RewardKitException("cache data file missing: " + data);
+    } catch (IOException | java.nio.BufferUnderflowException e) {
+      throw new RewardKitException("cannot read cache " + data + ": " + e, e);
+    }
+  }
+
+  private static int[] ints(ByteBuffer b, int n) {
+    int[] a = new int[n];
+    for (int i = 0; i < n; i++) a[i] = b.getInt();
+    return a;
+  }
+
+  /** Options back from a manifest (so a cache can be used on its own, e.g. for inspection). */
+  static DataOptions optionsFrom(Map<String, Object> o) {
+    java.util.function.Function<String, String> s = k -> {
+      Object v = o.get(k);
+      return v == null || "null".equals(v.toString()) ? null : v.toString();
+    };
+    Map<String, Float> rating = new java.util.TreeMap<>();
+    String rm = s.apply("rating_margins");
+    if (rm != null && rm.length() > 2) {
+      for (String part : rm.substring(1, rm.length() - 1).split(", ")) {
+        int eq = part.lastIndexOf('=');
+        rating.put(part.substring(0, eq), Float.parseFloat(part.substring(eq + 1)));
+      }
+    }
+    return new DataOptions(DataOptions.Format.parse(s.apply("format")), s.apply("prompt_key"), s.apply("chosen_key"),
+        s.apply("rejected_key"), s.apply("margin_key"), s.apply("rating_key"), rating, s.apply("chat_template"),
+        s.apply("reward_token"), Integer.parseInt(s.apply("max_length")), DataOptions.Truncation.parse(s.apply("truncation")),
+        DataOptions.Layout.parse(s.apply("layout")), Integer.parseInt(s.apply("max_tokens_per_batch")),
+        Long.parseLong(s.apply("seed")), DataOptions.OnBadRecord.parse(s.apply("on_bad_record")),
+        Integer.parseInt(s.apply("max_record_bytes")));
+  }
+
+  private static ObjectMapper mapper() {
+    return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+  }
+
+  private static boolean isEmptyDir(Path p) {
+    if (!Files.isDirectory(p)) return false;
+    try (Stream<Path> s = Files.list(p)) {
+      return s.findAny().isEmpty();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  static void deleteTree(Path p) {
+    try (Stream<Path> walk = Files.walk(p)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(q -> {
+        try {
+          Files.deleteIfExists(q);
+        } catch (IOException ignored) {
+          // best effort cleanup of our own temporary files
+        }
+      });
+    } catch (IOException ignored) {
+      // nothing to clean
+    }
+  }
+
+  /** Little-endian writes on a DataOutputStream (which is big-endian). */
+  private record LittleEndian(DataOutputStream out) {
+    void i32(int v) throws IOException { out.writeInt(Integer.reverseBytes(v)); }
+    void i64(long v) throws IOException { out.writeLong(Long.reverseBytes(v)); }
+  }
+}

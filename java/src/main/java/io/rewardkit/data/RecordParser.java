@@ -1,0 +1,232 @@
+package io.rewardkit.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rewardkit.data.DataOptions.Format;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns one JSON object into a {@link PreferenceRecord}, or a {@link BadRecordException} whose
+ * reason is one of: missing_field, wrong_type, bad_role, empty_prompt, empty_response,
+ * identical_responses, no_shared_prompt, no_assistant_turn, prompt_mismatch, unknown_rating.
+ */
+final class RecordParser {
+  static final String HH_ASSISTANT = "\n\nAssistant:";
+  private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool", "developer");
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private final DataOptions o;
+
+  RecordParser(DataOptions options) { this.o = options; }
+
+  /** Format of a file, from its first record (AUTO resolved); an explicit format is returned as is. */
+  Format detect(ObjectNode n, String where) {
+    if (o.format() != Format.AUTO) return o.format();
+    JsonNode chosen = require(n, o.chosenKey(), where);
+    boolean hasPrompt = n.hasNonNull(o.promptKey());
+    if (chosen.isTextual()) return hasPrompt ? Format.TEXT : Format.HH_RLHF;
+    if (chosen.isArray()) return hasPrompt ? Format.MESSAGES : Format.CONVERSATION;
+    throw wrongType(o.chosenKey(), chosen, "a string or a list of messages", where);
+  }
+
+  PreferenceRecord parse(ObjectNode n, Format f, int datasetId, String where) {
+    float margin = margin(n, where);
+    PreferenceRecord r = switch (f) {
+      case HH_RLHF -> hh(n, margin, where);
+      case TEXT -> text(n, margin, where);
+      case MESSAGES -> messages(n, margin, where);
+      case CONVERSATION -> conversation(n, margin, where);
+      case AUTO -> throw new IllegalStateException("format not resolved");
+    };
+    return r.withDatasetId(datasetId);
+  }
+
+  private PreferenceRecord hh(ObjectNode n, float margin, String where) {
+    String chosen = string(n, o.chosenKey(), where);
+    String rejected = string(n, o.rejectedKey(), where);
+    if (chosen.equals(rejected)) throw new BadRecordException("identical_responses", where, "chosen and rejected are the same text");
+    int common = 0;
+    int max = Math.min(chosen.length(), rejected.length());
+    while (common < max && chosen.charAt(common) == rejected.charAt(common)) common++;
+    int cut = chosen.lastIndexOf(HH_ASSISTANT, common - HH_ASSISTANT.length());
+    if (cut < 0 || common < HH_ASSISTANT.length()) {
+      throw new BadRecordException("no_shared_prompt", where,
+          "chosen and rejected share no prefix ending in \"\\n\\nAssistant:\" (hh-rlhf format)");
+    }
+    int end = cut + HH_ASSISTANT.length();
+    String prompt = chosen.substring(0, end);
+    String c = chosen.substring(end);
+    String r = rejected.substring(end);
+    checkResponses(c, r, where);
+    return PreferenceRecord.text(prompt, c, r, margin, where);
+  }
+
+  private PreferenceRecord text(ObjectNode n, float margin, String where) {
+    String prompt = string(n, o.promptKey(), where);
+    String c = string(n, o.chosenKey(), where);
+    String r = string(n, o.rejectedKey(), where);
+    checkResponses(c, r, where);
+    return PreferenceRecord.text(prompt, c, r, margin, where);
+  }
+
+  private PreferenceRecord messages(ObjectNode n, float margin, String where) {
+    JsonNode p = require(n, o.promptKey(), where);
+    List<ChatMessage> prompt;
+    if (p.isTextual()) prompt = List.of(ChatMessage.user(p.asText()));
+    else if (p.isArray()) prompt = messageList(p, o.promptKey(), where);
+    else throw wrongType(o.promptKey(), p, "a string or a list of messages", where);
+    if (prompt.isEmpty()) throw new BadRecordException("empty_prompt", where, "field '" + o.promptKey() + "' has no messages");
+    List<ChatMessage> c = response(n, o.chosenKey(), where);
+    List<ChatMessage> r = response(n, o.rejectedKey(), where);
+    checkResponses(joined(c), joined(r), where);
+    if (c.equals(r)) throw new BadRecordException("identical_responses", where, "chosen and rejected messages are the same");
+    return PreferenceRecord.chat(prompt, c, r, margin, where);
+  }
+
+  private List<ChatMessage> response(ObjectNode n, String key, String where) {
+    JsonNode v = require(n, key, where);
+    List<ChatMessage> msgs;
+    if (v.isTextual()) msgs = List.of(ChatMessage.assistant(v.asText()));
+    else if (v.isArray()) msgs = messageList(v, key, where);
+    else throw wrongType(key, v, "a string or a list of messages", where);
+    if (msgs.isEmpty()) throw new BadRecordException("empty_response", where, "field '" + key + "' has no messages");
+    if (!msgs.get(msgs.size() - 1).role().equals("assistant")) {
+      throw new BadRecordException("no_assistant_turn", where, "field '" + key + "' does not end with an assistant message");
+    }
+    return msgs;
+  }
+
+  private PreferenceRecord conversation(ObjectNode n, float margin, String where) {
+    List<ChatMessage> c = conversationList(n, o.chosenKey(), where);
+    List<ChatMessage> r = conversationList(n, o.rejectedKey(), where);
+    List<ChatMessage> pc = c.subList(0, c.size() - 1);
+    List<ChatMessage> pr = r.subList(0, r.size() - 1);
+    if (!pc.equals(pr)) {
+      throw new BadRecordException("prompt_mismatch", where, "the turns before the last assistant message differ between '"
+          + o.chosenKey() + "' and '" + o.rejectedKey() + "'");
+    }
+    if (pc.isEmpty()) throw new BadRecordException("empty_prompt", where, "no turns before the last assistant message");
+    List<ChatMessage> cr = List.of(c.get(c.size() - 1));
+    List<ChatMessage> rr = List.of(r.get(r.size() - 1));
+    checkResponses(joined(cr), joined(rr), where);
+    return PreferenceRecord.chat(pc, cr, rr, margin, where);
+  }
+
+  private List<ChatMessage> conversationList(ObjectNode n, String key, String where) {
+    JsonNode v = require(n, key, where);
+    if (!v.isArray()) throw wrongType(key, v, "a list of messages (conversation format)", where);
+    List<ChatMessage> msgs = messageList(v, key, where);
+    if (msgs.isEmpty() || !msgs.get(msgs.size() - 1).role().equals("assistant")) {
+      throw new BadRecordException("no_assistant_turn", where, "field '" + key + "' does not end with an assistant message");
+    }
+    return msgs;
+  }
+
+  private static List<ChatMessage> messageList(JsonNode arr, String key, String where) {
+    List<ChatMessage> out = new ArrayList<>(arr.size());
+    for (int i = 0; i < arr.size(); i++) {
+      JsonNode m = arr.get(i);
+      String field = key + "[" + i + "]";
+      if (!m.isObject()) throw wrongType(field, m, "a message object", where);
+      JsonNode role = m.get("role");
+      if (role == null || role.isNull()) throw new BadRecordException("missing_field", where, "field '" + field + ".role' is missing");
+      if (!role.isTextual()) throw wrongType(field + ".role", role, "a string", where);
+      String r = role.asText();
+      if (!ROLES.contains(r)) {
+        throw new BadRecordException("bad_role", where, "field '" + field + ".role' is '" + r + "' (expected one of " + ROLES + ")");
+      }
+      JsonNode content = m.get("content");
+      if (content == null || content.isNull()) throw new BadRecordException("missing_field", where, "field '" + field + ".content' is missing");
+      String text;
+      if (content.isTextual()) {
+        text = content.asText();
+      } else if (content.isArray()) {
+        // OpenAI content parts: only text parts carry meaning for a text reward model.
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode part : content) {
+          if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+            throw wrongType(field + ".content", part, "text content parts {\"type\":\"text\",\"text\":...}", where);
+          }
+          sb.append(part.get("text").asText());
+        }
+        text = sb.toString();
+      } else {
+        throw wrongType(field + ".content", content, "a string", where);
+      }
+      Map<String, Object> extra = new LinkedHashMap<>();
+      var it = m.fields();
+      while (it.hasNext()) {
+        var e = it.next();
+        if (e.getKey().equals("role") || e.getKey().equals("content") || e.getValue().isNull()) continue;
+        extra.put(e.getKey(), MAPPER.convertValue(e.getValue(), Object.class));
+      }
+      out.add(new ChatMessage(r, text, extra));
+    }
+    return out;
+  }
+
+  private float margin(ObjectNode n, String where) {
+    float margin = 0f;
+    if (o.marginKey() != null && n.hasNonNull(o.marginKey())) {
+      JsonNode m = n.get(o.marginKey());
+      if (!m.isNumber()) throw wrongType(o.marginKey(), m, "a number", where);
+      margin = (float) m.asDouble();
+      if (!Float.isFinite(margin)) throw wrongType(o.marginKey(), m, "a finite number", where);
+    }
+    if (o.ratingKey() != null) {
+      JsonNode r = require(n, o.ratingKey(), where);
+      if (!r.isTextual()) throw wrongType(o.ratingKey(), r, "a string rating", where);
+      Float m = o.ratingMargins().get(r.asText().trim().toLowerCase(Locale.ROOT));
+      if (m == null) {
+        throw new BadRecordException("unknown_rating", where, "rating '" + r.asText() + "' is not in --rating_margins "
+            + o.ratingMargins().keySet());
+      }
+      margin = m;
+    }
+    return margin;
+  }
+
+  private static void checkResponses(String c, String r, String where) {
+    if (c.isBlank()) throw new BadRecordException("empty_response", where, "the chosen response is empty or whitespace");
+    if (r.isBlank()) throw new BadRecordException("empty_response", where, "the rejected response is empty or whitespace");
+    if (c.equals(r)) throw new BadRecordException("identical_responses", where, "chosen and rejected responses are the same");
+  }
+
+  private static String joined(List<ChatMessage> msgs) {
+    StringBuilder sb = new StringBuilder();
+    for (ChatMessage m : msgs) sb.append(m.content());
+    return sb.toString();
+  }
+
+  private static JsonNode require(ObjectNode n, String key, String where) {
+    JsonNode v = n.get(key);
+    if (v == null || v.isNull()) {
+      throw new BadRecordException("missing_field", where, "field '" + key + "' is missing (fields: " + fieldNames(n) + ")");
+    }
+    return v;
+  }
+
+  private static String string(ObjectNode n, String key, String where) {
+    JsonNode v = require(n, key, where);
+    if (!v.isTextual()) throw wrongType(key, v, "a string", where);
+    return v.asText();
+  }
+
+  private static String fieldNames(ObjectNode n) {
+    List<String> names = new ArrayList<>();
+    n.fieldNames().forEachRemaining(names::add);
+    return names.toString();
+  }
+
+  private static BadRecordException wrongType(String field, JsonNode v, String expected, String where) {
+    String kind = v.isArray() ? "a list" : v.isObject() ? "an object" : v.isTextual() ? "a string"
+        : v.isNumber() ? "a number" : v.isBoolean() ? "a boolean" : "null";
+    return new BadRecordException("wrong_type", where, "field '" + field + "' is " + kind + ", expected " + expected);
+  }
+}
