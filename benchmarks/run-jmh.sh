@@ -38,6 +38,7 @@ cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
 
 mkdir -p benchmarks/results
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+load0="$(cut -d" " -f1-3 /proc/loadavg)"
 out="benchmarks/results/jmh-$stamp.json"
 java --enable-native-access=ALL-UNNAMED -Xss16m -cp "$cp" org.openjdk.jmh.Main \
   "${short[@]}" -rf json -rff "$out" "$include" ${extra[@]+"${extra[@]}"} "$@"
@@ -47,7 +48,7 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "# JMH run $stamp"
   echo
   echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)"
-  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit, JMH ${short[*]}"
+  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit, JMH ${short[*]}, load average at start/end: $load0 / $(cut -d" " -f1-3 /proc/loadavg)"
   echo
   java -cp "$cp" io.rewardkit.bench.JmhReport "$out" "$invocation  (JMH: ${short[*]} $include ${extra[*]+${extra[*]} }$*)"
 } > "${out%.json}.md"

@@ -38,7 +38,8 @@ public final class BenchEngine {
     List<List<PackedBatch>> steps = new ArrayList<>();
     for (int s = 0; s < c.warmupSteps() + c.steps(); s++) {
       int from = s * c.pairsPerStep();
-      steps.add(PairPacker.pack(pairs.subList(from, from + c.pairsPerStep()), c.tokenBudget(), c.sharedPrefix(), from));
+      steps.add(PairPacker.pack(pairs.subList(from, from + c.pairsPerStep()), c.tokenBudget(), c.sharedPrefix(), from,
+          c.seed() + s));
     }
     return steps;
   }

@@ -1,13 +1,15 @@
 package io.rewardkit.bench;
 
 import io.rewardkit.data.PackedBatch;
+import io.rewardkit.data.Packer;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Packs tokenized pairs into {@link PackedBatch}es of at most {@code tokenBudget} tokens, in order
- * (the pairs of one optimizer step are fixed; packing only splits them into micro-batches).
- * Used by the benchmarks for synthetic pairs, which have no text to go through the data pipeline.
+ * Packs one optimizer step's tokenized pairs into {@link PackedBatch}es of at most {@code tokenBudget}
+ * tokens. The bins come from the data pipeline's packer ({@link Packer#plan}: seeded shuffle, first-fit
+ * decreasing), so packing efficiency is the trainer's; this class only lays out the batches, because the
+ * benchmark's synthetic pairs are token ids, not records for the data pipeline.
  */
 public final class PairPacker {
   private PairPacker() {}
@@ -17,40 +19,51 @@ public final class PairPacker {
     return sharedPrefix ? p.sharedTokens() : p.rowTokens();
   }
 
-  /** Splits {@code pairs} into consecutive micro-batches of at most {@code tokenBudget} tokens. */
-  public static List<PackedBatch> pack(List<PairTokens> pairs, int tokenBudget, boolean sharedPrefix, long firstPairId) {
-    List<PackedBatch> out = new ArrayList<>();
-    int start = 0, tokens = 0;
-    for (int i = 0; i < pairs.size(); i++) {
-      int t = tokensOf(pairs.get(i), sharedPrefix);
-      if (t > tokenBudget) {
-        throw new IllegalArgumentException("pair " + (firstPairId + i) + " needs " + t + " tokens, more than the token budget "
+  /**
+   * The pairs in micro-batches of at most {@code tokenBudget} tokens; pair {@code i} gets id
+   * {@code firstPairId + i}. {@code seed} seeds the packer's shuffle.
+   */
+  public static List<PackedBatch> pack(List<PairTokens> pairs, int tokenBudget, boolean sharedPrefix, long firstPairId, long seed) {
+    int[] sizes = new int[pairs.size()];
+    for (int i = 0; i < sizes.length; i++) {
+      sizes[i] = tokensOf(pairs.get(i), sharedPrefix);
+      if (sizes[i] > tokenBudget) {
+        throw new IllegalArgumentException("pair " + (firstPairId + i) + " needs " + sizes[i] + " tokens, more than the token budget "
             + tokenBudget + " (raise --token-budget or lower --max-length)");
       }
-      if (tokens + t > tokenBudget) {
-        out.add(batch(pairs.subList(start, i), sharedPrefix, firstPairId + start));
-        start = i;
-        tokens = 0;
-      }
-      tokens += t;
     }
-    if (start < pairs.size()) out.add(batch(pairs.subList(start, pairs.size()), sharedPrefix, firstPairId + start));
+    List<PackedBatch> out = new ArrayList<>();
+    for (int[] bin : Packer.plan(sizes, tokenBudget, seed, 0)) {
+      List<PairTokens> members = new ArrayList<>(bin.length);
+      long[] ids = new long[bin.length];
+      for (int k = 0; k < bin.length; k++) {
+        members.add(pairs.get(bin[k]));
+        ids[k] = firstPairId + bin[k];
+      }
+      out.add(batch(members, sharedPrefix, ids));
+    }
     return out;
   }
 
-  /** One micro-batch holding exactly these pairs. */
+  /** One micro-batch holding exactly these pairs, with consecutive ids from {@code firstPairId}. */
   public static PackedBatch batch(List<PairTokens> pairs, boolean sharedPrefix, long firstPairId) {
+    long[] ids = new long[pairs.size()];
+    for (int i = 0; i < ids.length; i++) ids[i] = firstPairId + i;
+    return batch(pairs, sharedPrefix, ids);
+  }
+
+  /** One micro-batch holding exactly these pairs, in order, with the given pair ids. */
+  public static PackedBatch batch(List<PairTokens> pairs, boolean sharedPrefix, long[] ids) {
     int n = pairs.size(), total = 0;
     for (PairTokens p : pairs) total += tokensOf(p, sharedPrefix);
     int seqs = sharedPrefix ? n : 2 * n;
     int[] tokens = new int[total], positions = new int[total], cu = new int[seqs + 1];
     int[] segments = sharedPrefix ? new int[total] : null;
     int[] readout = new int[2 * n], chosen = new int[n], rejected = new int[n];
-    long[] ids = new long[n];
+    if (ids.length != n) throw new IllegalArgumentException(ids.length + " ids for " + n + " pairs");
     int at = 0, seq = 0, maxLen = 0;
     for (int i = 0; i < n; i++) {
       PairTokens p = pairs.get(i);
-      ids[i] = firstPairId + i;
       chosen[i] = 2 * i;
       rejected[i] = 2 * i + 1;
       if (sharedPrefix) {

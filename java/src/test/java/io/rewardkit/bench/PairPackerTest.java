@@ -46,25 +46,36 @@ class PairPackerTest {
   }
 
   @Test
-  void packingKeepsOrderAndTheBudget() {
+  void packingKeepsEveryPairOnceWithinTheBudget() {
     List<PairTokens> pairs = SyntheticPairs.generate(LengthProfile.HH_RLHF, 64, 1000, 512, 5);
-    List<PackedBatch> batches = PairPacker.pack(pairs, 1024, true, 0);
+    List<PackedBatch> batches = PairPacker.pack(pairs, 1024, true, 100, 9);
     assertTrue(batches.size() > 1);
-    long next = 0;
+    boolean[] seen = new boolean[64];
     int tokens = 0;
     for (PackedBatch b : batches) {
       assertTrue(b.numTokens() <= 1024);
-      for (long id : b.pairIds()) assertEquals(next++, id);
+      for (int k = 0; k < b.numPairs(); k++) {
+        int i = (int) (b.pairIds()[k] - 100);
+        assertTrue(!seen[i], "pair " + i + " packed twice");
+        seen[i] = true;
+        // The readout of the chosen response is the last chosen token of that very pair.
+        PairTokens p = pairs.get(i);
+        assertEquals(p.chosen()[p.chosen().length - 1], b.tokens()[b.readout()[b.chosen()[k]]]);
+        assertEquals(p.rejected()[p.rejected().length - 1], b.tokens()[b.readout()[b.rejected()[k]]]);
+      }
       tokens += b.numTokens();
     }
-    assertEquals(64, next);
+    for (boolean s : seen) assertTrue(s);
     assertEquals(pairs.stream().mapToInt(PairTokens::sharedTokens).sum(), tokens);
+    // First-fit decreasing packs tighter than the lower bound + one bin.
+    int lowerBound = (tokens + 1023) / 1024;
+    assertTrue(batches.size() <= lowerBound + 1, batches.size() + " bins for " + tokens + " tokens");
   }
 
   @Test
   void aPairOverTheBudgetIsAnError() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> PairPacker.pack(List.of(pair(10, 10, 10, 0)), 39, false, 3));
+        () -> PairPacker.pack(List.of(pair(10, 10, 10, 0)), 39, false, 3, 0));
     assertTrue(e.getMessage().contains("pair 3 needs 40 tokens"), e.getMessage());
   }
 }

@@ -30,7 +30,7 @@ class RewardModelStepTest {
     try (CpuBackend cpu = new CpuBackend()) {
       RewardModelStep step = (RewardModelStep) RewardModelStep.create(TINY, cpu, 3);
       List<PairTokens> pairs = SyntheticPairs.generate(LengthProfile.HH_RLHF, 6, TINY.vocabSize(), 256, 1);
-      List<PackedBatch> batches = PairPacker.pack(pairs, 600, true, 0);
+      List<PackedBatch> batches = PairPacker.pack(pairs, 600, true, 0, 1);
       float[] before = cpu.downloadFloats(step.model().weights());
       double loss = step.run(batches);
       // Rewards start near 0 (init std 0.02), so the pairwise loss starts near ln 2.
