@@ -5,7 +5,9 @@ package io.rewardkit.bench;
  *
  * @param shape         model dimensions
  * @param device        {@code cpu}, {@code cuda} or {@code auto}
- * @param profile       synthetic length distribution of the pairs
+ * @param profile       synthetic length distribution of the pairs (ignored when {@code data} is given)
+ * @param data          preference dataset to take the pairs from, or null for synthetic pairs
+ * @param tokenizer     tokenizer for {@code data} (tokenizer.json or its folder)
  * @param pairsPerStep  preference pairs per optimizer step (split into micro-batches by the token budget)
  * @param tokenBudget   max packed tokens per micro-batch
  * @param maxLength     max tokens per pair (as one shared-prefix sequence); longer pairs are truncated
@@ -20,6 +22,8 @@ public record BenchConfig(
     ModelShape shape,
     String device,
     LengthProfile profile,
+    java.nio.file.Path data,
+    java.nio.file.Path tokenizer,
     int pairsPerStep,
     int tokenBudget,
     int maxLength,
@@ -40,7 +44,11 @@ public record BenchConfig(
     }
     if (warmupSteps < 0 || steps <= 0) throw new IllegalArgumentException("--warmup must be >= 0 and --steps > 0");
     if (gemmSize < 64) throw new IllegalArgumentException("gemm size must be >= 64");
+    if (data != null && tokenizer == null) throw new IllegalArgumentException("--data needs --tokenizer");
   }
+
+  /** What the pairs are: the length profile, or {@code dataset:<file>}. */
+  public String pairsSource() { return data == null ? profile.id() : "dataset:" + data.getFileName(); }
 
   /** Pairs the run consumes: warm-up and timed steps each take {@link #pairsPerStep} fresh pairs. */
   public int totalPairs() { return (warmupSteps + steps) * pairsPerStep; }

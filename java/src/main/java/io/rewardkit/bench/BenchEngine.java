@@ -30,6 +30,7 @@ public final class BenchEngine {
 
   /** The pairs a run with this config consumes, in order (also what the PyTorch peer trains on). */
   public static List<PairTokens> pairs(BenchConfig c) {
+    if (c.data() != null) return DatasetPairs.load(c.data(), c.tokenizer(), c.maxLength(), c.totalPairs(), c.shape().vocabSize());
     return SyntheticPairs.generate(c.profile(), c.totalPairs(), c.shape().vocabSize(), c.maxLength(), c.seed());
   }
 
@@ -47,9 +48,7 @@ public final class BenchEngine {
   public BenchResult run(BenchConfig c) {
     try (Backend raw = Backends.select(c.device())) {
       boolean cuda = raw.device() == Device.CUDA;
-      Ceilings ceilings = cuda
-          ? CudaBench.measure(Math.max(c.gemmSize(), 4096), 10, 1L << 30, c.peakTflops() * 1e12)
-          : Ceilings.measureCpu(c.gemmSize(), 3, 256L << 20);
+      Ceilings before = measureCeilings(c, cuda);
       List<List<PackedBatch>> plan = plan(c, pairs(c));
 
       MemoryProbe memory = cuda ? CudaBench.memoryProbe() : new MemoryProbe.Host();
@@ -89,11 +88,20 @@ public final class BenchEngine {
           for (PackedBatch b : plan.get(s)) rowTokens += pairRowTokens(b);
         }
         long wall = Arrays.stream(stepNanos).sum();
-        return new BenchResult(c, raw.name(), ceilings, stepNanos, measured, realTokens, rowTokens, visible,
-            microBatches, flops, wall, memory.peakBytes(), memory.describe(), MemoryProbe.peakRssBytes(),
+        long peakBytes = memory.peakBytes();
+        Ceilings after = measureCeilings(c, cuda);
+        return new BenchResult(c, raw.name(), before.max(after), before, after, stepNanos, measured, realTokens, rowTokens, visible,
+            microBatches, flops, wall, peakBytes, memory.describe(), MemoryProbe.peakRssBytes(),
             firstLoss, lastLoss);
       }
     }
+  }
+
+  /** Ceilings are measured before and after the timed steps (the run reports both and uses the higher). */
+  private static Ceilings measureCeilings(BenchConfig c, boolean cuda) {
+    return cuda
+        ? CudaBench.measure(Math.max(c.gemmSize(), 4096), 10, 1L << 30, c.peakTflops() * 1e12)
+        : Ceilings.measureCpu(c.gemmSize(), 3, 256L << 20);
   }
 
   /**
@@ -120,7 +128,7 @@ public final class BenchEngine {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("shape", c.shape().name());
     m.put("device", c.device());
-    m.put("lengths", c.profile().id());
+    m.put("lengths", c.pairsSource());
     m.put("pairs_per_step", c.pairsPerStep());
     m.put("token_budget", c.tokenBudget());
     m.put("max_length", c.maxLength());

@@ -10,7 +10,9 @@ import java.util.Map;
  *
  * @param config        the run's settings
  * @param backend       backend name
- * @param ceilings      ceilings measured in the same run
+ * @param ceilings      the higher of the ceilings measured before and after the timed steps
+ * @param ceilingsBefore ceilings measured before the timed steps
+ * @param ceilingsAfter  ceilings measured after them
  * @param stepNanos     wall time of each timed step (device synchronised at the end)
  * @param ops           time inside backend ops, per op key, over the timed steps
  * @param realTokens    packed tokens processed (no padding exists in the packed layout)
@@ -29,6 +31,8 @@ public record BenchResult(
     BenchConfig config,
     String backend,
     Ceilings ceilings,
+    Ceilings ceilingsBefore,
+    Ceilings ceilingsAfter,
     long[] stepNanos,
     OpTimes ops,
     long realTokens,
@@ -79,6 +83,8 @@ public record BenchResult(
     m.put("model", model);
     m.put("backend", backend);
     m.put("ceilings", ceilings.toMap());
+    m.put("ceilings_before", ceilingsBefore.toMap());
+    m.put("ceilings_after", ceilingsAfter.toMap());
     Map<String, Object> t = new LinkedHashMap<>();
     t.put("real_tokens_per_s", tokensPerSecond());
     t.put("pair_row_tokens_per_s", rowTokensPerSecond());
@@ -132,8 +138,8 @@ public record BenchResult(
     BenchConfig c = config;
     sb.append(String.format(Locale.ROOT, "rewardkit bench: %s (%d layers, %.0fM non-embedding params) on %s%n",
         c.shape().name(), c.shape().numLayers(), c.shape().nonEmbeddingParameters() / 1e6, backend));
-    sb.append(String.format(Locale.ROOT, "lengths %s, %d pairs/step, token budget %d, %s layout, %d warm-up + %d timed steps%n%n",
-        c.profile().id(), c.pairsPerStep(), c.tokenBudget(), c.sharedPrefix() ? "shared-prefix" : "separate",
+    sb.append(String.format(Locale.ROOT, "pairs %s, %d pairs/step, token budget %d, %s layout, %d warm-up + %d timed steps%n%n",
+        c.pairsSource(), c.pairsPerStep(), c.tokenBudget(), c.sharedPrefix() ? "shared-prefix" : "separate",
         c.warmupSteps(), c.steps()));
     row(sb, "real tokens/s", fmt(tokensPerSecond(), 0));
     row(sb, "pair-row tokens/s", fmt(rowTokensPerSecond(), 0) + "  (prompt counted per response, as a padding trainer sees it)");
@@ -142,7 +148,8 @@ public record BenchResult(
     row(sb, "model FLOP rate", fmt(modelFlopsPerSecond() / 1e9, 1) + " GFLOP/s");
     row(sb, "MFU", Double.isNaN(mfu()) ? "n/a (unknown peak: pass --peak-tflops)"
         : pct(mfu()) + " of " + fmt(ceilings.peakFlops() / 1e9, 1) + " GFLOP/s (" + ceilings.peakSource() + ")");
-    row(sb, "vs GEMM ceiling", pct(fractionOfGemm()) + " of " + fmt(ceilings.gemmFlops() / 1e9, 1) + " GFLOP/s measured");
+    row(sb, "vs GEMM ceiling", pct(fractionOfGemm()) + " of " + fmt(ceilings.gemmFlops() / 1e9, 1) + " GFLOP/s (measured "
+        + fmt(ceilingsBefore.gemmFlops() / 1e9, 1) + " before, " + fmt(ceilingsAfter.gemmFlops() / 1e9, 1) + " after the steps)");
     row(sb, "copy ceiling", fmt(ceilings.copyBytes() / 1e9, 1) + " GB/s");
     row(sb, "packing efficiency", pct(packingEfficiency()) + " (" + microBatches + " micro-batches)");
     row(sb, "peak memory", mib(peakBytes) + " (" + memoryDetail + ")");

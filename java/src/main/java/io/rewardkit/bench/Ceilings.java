@@ -23,6 +23,18 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 public record Ceilings(String device, double gemmFlops, int gemmShape, double copyBytes, long copySize,
     double peakFlops, String peakSource) {
 
+  /**
+   * The higher of two measurements (taken before and after the timed steps) for each ceiling. On a shared
+   * machine the load changes during a run; the higher ceiling is the conservative denominator.
+   */
+  public Ceilings max(Ceilings other) {
+    boolean gemmFromOther = other.gemmFlops > gemmFlops;
+    double peak = peakSource.startsWith("measured") ? Math.max(gemmFlops, other.gemmFlops) : peakFlops;
+    return new Ceilings(device, Math.max(gemmFlops, other.gemmFlops), gemmShape, Math.max(copyBytes, other.copyBytes), copySize,
+        peak, peakSource.startsWith("measured") ? peakSource + (gemmFromOther ? ", best of before/after (after)" : ", best of before/after (before)")
+            : peakSource);
+  }
+
   public Map<String, Object> toMap() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("device", device);

@@ -28,7 +28,7 @@ public final class PeerExport {
     run.put("num_pairs", pairs.size());
     writeAtomic(dir.resolve("run.json"), json.writeValueAsString(run) + "\n");
     ObjectMapper line = new ObjectMapper();
-    Path tmp = Files.createTempFile(dir, "pairs", ".tmp");
+    Path tmp = dir.resolve("pairs.jsonl.tmp-" + ProcessHandle.current().pid());
     try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
       for (PairTokens p : pairs) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -42,10 +42,11 @@ public final class PeerExport {
     Files.move(tmp, dir.resolve("pairs.jsonl"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
-  static void writeAtomic(Path file, String text) throws IOException {
+  /** Writes {@code text} to a sibling temporary file, then renames it over {@code file}. */
+  public static void writeAtomic(Path file, String text) throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    Path tmp = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
+    Path tmp = parent.resolve(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
     Files.writeString(tmp, text, StandardCharsets.UTF_8);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }

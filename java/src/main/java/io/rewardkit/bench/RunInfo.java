@@ -21,6 +21,7 @@ public final class RunInfo {
     m.put("command", command);
     m.put("machine", machine());
     m.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+    m.put("jvm_args", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
     m.put("load_average_1m_at_start", loadAverage());
     return m;
   }

@@ -12,10 +12,7 @@ import io.rewardkit.bench.PeerExport;
 import io.rewardkit.bench.RewardModelStep;
 import io.rewardkit.bench.RunInfo;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -43,6 +40,12 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--lengths", defaultValue = "hh-rlhf",
       description = "Synthetic length distribution: hh-rlhf (short responses) or ultrafeedback (long) (default: ${DEFAULT-VALUE}).")
   String lengths;
+
+  @Option(names = "--data", description = "Take the pairs from this preference dataset (JSONL/JSON/Parquet as `rewardkit train` reads it) instead of synthetic lengths.")
+  Path data;
+
+  @Option(names = "--tokenizer", description = "Tokenizer for --data (tokenizer.json or its folder).")
+  Path tokenizer;
 
   @Option(names = "--pairs-per-step", defaultValue = "32", description = "Pairs per optimizer step (default: ${DEFAULT-VALUE}).")
   int pairsPerStep;
@@ -85,7 +88,7 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     BenchConfig config;
     try {
-      config = new BenchConfig(ModelShape.byName(shape), device, LengthProfile.parse(lengths), pairsPerStep, tokenBudget,
+      config = new BenchConfig(ModelShape.byName(shape), device, LengthProfile.parse(lengths), data, tokenizer, pairsPerStep, tokenBudget,
           maxLength, sharedPrefix(layout), warmup, steps, seed, peakTflops, gemmSize);
     } catch (IllegalArgumentException e) {
       throw new RewardKitException("bench: " + e.getMessage());
@@ -95,20 +98,19 @@ public final class BenchCommand implements Callable<Integer> {
       System.out.println("wrote " + exportPeer.resolve("config.json") + ", pairs.jsonl (" + config.totalPairs() + " pairs), run.json");
       return 0;
     }
+    // Collected before the run: the date and load average are those of the start.
+    Map<String, Object> run = RunInfo.collect("rewardkit " + String.join(" ", spec.root().commandLine().getParseResult().originalArgs()));
     BenchResult result = new BenchEngine(RewardModelStep::create).run(config);
     System.out.print(result.table());
     Map<String, Object> report = new LinkedHashMap<>();
-    report.put("run", RunInfo.collect("rewardkit bench " + String.join(" ", spec.commandLine().getParseResult().originalArgs())));
+    report.put("run", run);
     report.putAll(result.toMap());
     String text = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report) + "\n";
     if ("-".equals(json)) {
       System.out.print(text);
     } else if (json != null) {
       Path out = Path.of(json).toAbsolutePath();
-      Files.createDirectories(out.getParent());
-      Path tmp = Files.createTempFile(out.getParent(), out.getFileName().toString(), ".tmp");
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      PeerExport.writeAtomic(out, text);
       System.out.println("\nJSON report: " + out);
     }
     return 0;

@@ -32,7 +32,7 @@ class BenchCommandTest {
     List<String> lines = Files.readAllLines(dir.resolve("pairs.jsonl"));
     assertEquals(12, lines.size());
     // Same pairs as the engine would train on.
-    BenchConfig c = new BenchConfig(ModelShape.byName("Qwen2.5-0.5B:2L"), "auto", LengthProfile.ULTRAFEEDBACK, 4, 16384, 2048,
+    BenchConfig c = new BenchConfig(ModelShape.byName("Qwen2.5-0.5B:2L"), "auto", LengthProfile.ULTRAFEEDBACK, null, null, 4, 16384, 2048,
         true, 1, 2, 9, 0, 2048);
     PairTokens first = BenchEngine.pairs(c).get(0);
     JsonNode line0 = json.readTree(lines.get(0));

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class BenchEngineTest {
 
   private static BenchConfig config(int warmup, int steps) {
-    return new BenchConfig(ModelShape.QWEN25_05B.withLayers(1), "cpu", LengthProfile.HH_RLHF, 8, 2048, 512, true,
+    return new BenchConfig(ModelShape.QWEN25_05B.withLayers(1), "cpu", LengthProfile.HH_RLHF, null, null, 8, 2048, 512, true,
         warmup, steps, 42, 0, 64);
   }
 
@@ -98,6 +98,6 @@ class BenchEngineTest {
   @Test
   void configRejectsAMaxLengthOverTheBudget() {
     assertThrows(IllegalArgumentException.class, () -> new BenchConfig(ModelShape.QWEN25_05B, "cpu",
-        LengthProfile.HH_RLHF, 8, 1000, 600, false, 0, 1, 1, 0, 64));
+        LengthProfile.HH_RLHF, null, null, 8, 1000, 600, false, 0, 1, 1, 0, 64));
   }
 }
