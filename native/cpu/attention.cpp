@@ -15,6 +15,9 @@ namespace {
 // K/V tile (kBlockK x hd) stays in L1/L2 while every row of the block uses it.
 constexpr int64_t kBlockQ = 32;
 constexpr int64_t kBlockK = 64;
+// Below this many multiply-adds (per pass) a call runs on one thread: waking the OpenMP team
+// costs more than the work, and GradCheck runs thousands of tiny forwards.
+constexpr double kParallelMinWork = 1 << 20;
 
 void validate(const char* op, const AttentionParams& p) {
   RK_REQUIRE(op, p.num_seqs >= 0, "num_seqs must be >= 0, got " + std::to_string(p.num_seqs));
@@ -73,6 +76,33 @@ inline void axpy(T* y, T a, const T* x, int64_t n) {
   for (int64_t d = 0; d < n; ++d) y[d] += a * x[d];
 }
 
+// kt[d * kBlockK + jj] = rows[(j0 + jj) * stride + d]: a key (or value) tile transposed, zero
+// past its nj valid rows, so scores against the whole tile vectorise over keys (tile_scores).
+// This is the CPU counterpart of a GPU kernel staging its K/V tile in shared memory.
+template <typename T>
+void load_tile_transposed(T* kt, const T* rows, int64_t j0, int64_t nj, int64_t stride, int64_t hd) {
+  for (int64_t jj = 0; jj < nj; ++jj) {
+    const T* row = rows + (j0 + jj) * stride;
+    for (int64_t d = 0; d < hd; ++d) kt[d * kBlockK + jj] = row[d];
+  }
+  for (int64_t jj = nj; jj < kBlockK; ++jj) {
+    for (int64_t d = 0; d < hd; ++d) kt[d * kBlockK + jj] = T(0);
+  }
+}
+
+// sc[jj] = x · (row jj of a transposed tile). The inner loop runs across keys, so lanes are
+// independent: no horizontal sums and no FMA latency chain as in one dot product per key.
+// Entries for keys a row cannot see are computed anyway and masked by the caller.
+template <typename T>
+inline void tile_scores(T* sc, const T* x, const T* kt, int64_t hd) {
+  std::fill_n(sc, kBlockK, T(0));
+  for (int64_t d = 0; d < hd; ++d) {
+    const T xd = x[d];
+    const T* ktd = kt + d * kBlockK;
+#pragma omp simd
+    for (int64_t jj = 0; jj < kBlockK; ++jj) sc[jj] += xd * ktd[jj];
+  }
+}
 // Sequences ordered longest first: work per sequence grows with len², so handing out the
 // expensive items first keeps the threads balanced under dynamic scheduling.
 std::vector<int64_t> seqs_longest_first(const AttentionParams& p) {
@@ -83,6 +113,16 @@ std::vector<int64_t> seqs_longest_first(const AttentionParams& p) {
     return cu[a + 1] - cu[a] > cu[b + 1] - cu[b];
   });
   return order;
+}
+
+// Multiply-adds of one score pass: causal pairs x heads x head_dim.
+double causal_work(const AttentionParams& p) {
+  double pairs = 0;
+  for (int64_t s = 0; s < p.num_seqs; ++s) {
+    const double n = double(p.cu_seqlens[s + 1] - p.cu_seqlens[s]);
+    pairs += n * (n + 1) / 2;
+  }
+  return pairs * double(p.num_q_heads) * double(p.head_dim);
 }
 
 // Online (streaming) softmax over key tiles: per row keep the running max m, the running sum
@@ -103,10 +143,13 @@ void forward(T* out, T* lse, const T* q, const T* k, const T* v, const Attention
     for (int64_t i0 = cu[s]; i0 < cu[s + 1]; i0 += kBlockQ) items.push_back({s, i0});
   }
   const int64_t n_work = int64_t(items.size()) * Hq;
+  const bool parallel = causal_work(p) > kParallelMinWork;
 
-#pragma omp parallel
+#pragma omp parallel if (parallel)
   {
-    std::vector<T> m(kBlockQ), l(kBlockQ), acc(size_t(kBlockQ * hd)), sc(kBlockK);  // per-thread tiles
+    // Per-thread: running max m [kBlockQ], sum l [kBlockQ], unnormalised output acc [kBlockQ, hd],
+    // scores of one row sc [kBlockK], transposed K tile kt [hd, kBlockK].
+    std::vector<T> m(kBlockQ), l(kBlockQ), acc(size_t(kBlockQ * hd)), sc(kBlockK), kt(size_t(hd * kBlockK));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t w = 0; w < n_work; ++w) {
       const Item it = items[size_t(w / Hq)];
@@ -118,28 +161,27 @@ void forward(T* out, T* lse, const T* q, const T* k, const T* v, const Attention
 
       for (int64_t j0 = start; j0 < i1; j0 += kBlockK) {  // causal: no key after the last row
         const int64_t j1 = std::min<int64_t>(j0 + kBlockK, i1);
+        load_tile_transposed(kt.data(), k + g * hd, j0, j1 - j0, Hkv * hd, hd);
         for (int64_t i = std::max(i0, j0); i < i1; ++i) {
-          const int64_t r = i - i0;
-          const T* qi = q + (i * Hq + h) * hd;
-          const int64_t jend = std::min<int64_t>(j1, i + 1);
+          const int64_t r = i - i0, jend = std::min<int64_t>(j1, i + 1);
+          int64_t visible = 0;
+          for (int64_t j = j0; j < jend; ++j) visible += attention_visible(seg, i, j);
+          if (visible == 0) continue;  // tile hidden from this row (segment rule): skip its work
+          tile_scores(sc.data(), q + (i * Hq + h) * hd, kt.data(), hd);
           T rowmax = neg_inf;
-          for (int64_t j = j0; j < jend; ++j) {
-            if (attention_visible(seg, i, j)) {
-              sc[j - j0] = scale * dot(qi, k + (j * Hkv + g) * hd, hd);
-              rowmax = std::max(rowmax, sc[j - j0]);
-            } else {
-              sc[j - j0] = neg_inf;
-            }
+          for (int64_t j = j0; j < j0 + kBlockK; ++j) {
+            T& sj = sc[size_t(j - j0)];
+            sj = j < jend && attention_visible(seg, i, j) ? scale * sj : neg_inf;
+            rowmax = std::max(rowmax, sj);
           }
-          if (rowmax == neg_inf) continue;  // nothing visible in this tile (segment rule)
           const T m_new = std::max(m[r], rowmax);
           const T corr = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the row's first visible tile
           T* ar = acc.data() + r * hd;
           l[r] *= corr;
           for (int64_t d = 0; d < hd; ++d) ar[d] *= corr;
           for (int64_t j = j0; j < jend; ++j) {
-            if (sc[j - j0] == neg_inf) continue;
-            const T pj = std::exp(sc[j - j0] - m_new);
+            if (sc[size_t(j - j0)] == neg_inf) continue;
+            const T pj = std::exp(sc[size_t(j - j0)] - m_new);
             l[r] += pj;
             axpy(ar, pj, v + (j * Hkv + g) * hd, hd);
           }
@@ -173,37 +215,51 @@ void backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const 
 
   // delta: [T, Hq], D_i = rowsum(dout_i ∘ out_i) (the softmax Jacobian's correction term).
   std::vector<T> delta(size_t(Tn * Hq));
-#pragma omp parallel for schedule(static)
+  const bool parallel = causal_work(p) > kParallelMinWork;
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t r = 0; r < Tn * Hq; ++r) delta[size_t(r)] = dot(dout + r * hd, out + r * hd, hd);
 
   const std::vector<int64_t> order = seqs_longest_first(p);
   const int64_t n_work = p.num_seqs * Hkv;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t w = 0; w < n_work; ++w) {
-    const int64_t s = order[size_t(w / Hkv)], g = w % Hkv;
-    const int64_t start = cu[s], end = cu[s + 1];
-    for (int64_t i = start; i < end; ++i) {
-      std::fill_n(dq + (i * Hq + g * G) * hd, G * hd, T(0));  // the group's heads are adjacent
-      std::fill_n(dk + (i * Hkv + g) * hd, hd, T(0));
-      std::fill_n(dv + (i * Hkv + g) * hd, hd, T(0));
-    }
-    for (int64_t j0 = start; j0 < end; j0 += kBlockK) {
-      const int64_t j1 = std::min<int64_t>(j0 + kBlockK, end);
-      for (int64_t h = g * G; h < (g + 1) * G; ++h) {
-        for (int64_t i = j0; i < end; ++i) {  // rows before j0 see none of these keys
-          const T* qi = q + (i * Hq + h) * hd;
-          const T* doi = dout + (i * Hq + h) * hd;
-          T* dqi = dq + (i * Hq + h) * hd;
-          const T lse_i = lse[h * Tn + i], d_i = delta[size_t(i * Hq + h)];
-          const int64_t jend = std::min<int64_t>(j1, i + 1);
-          for (int64_t j = j0; j < jend; ++j) {
-            if (!attention_visible(seg, i, j)) continue;
-            const int64_t kv = (j * Hkv + g) * hd;
-            const T pij = std::exp(scale * dot(qi, k + kv, hd) - lse_i);
-            const T dsij = pij * (dot(doi, v + kv, hd) - d_i);
-            axpy(dv + kv, pij, doi, hd);
-            axpy(dk + kv, scale * dsij, qi, hd);
-            axpy(dqi, scale * dsij, k + kv, hd);
+#pragma omp parallel if (parallel)
+  {
+    // Per-thread: one row's scores sc = q·kᵀ and dp = dout·vᵀ [kBlockK]; transposed K and V tiles
+    // kt, vt [hd, kBlockK].
+    std::vector<T> sc(kBlockK), dp(kBlockK), kt(size_t(hd * kBlockK)), vt(size_t(hd * kBlockK));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t w = 0; w < n_work; ++w) {
+      const int64_t s = order[size_t(w / Hkv)], g = w % Hkv;
+      const int64_t start = cu[s], end = cu[s + 1];
+      for (int64_t i = start; i < end; ++i) {
+        std::fill_n(dq + (i * Hq + g * G) * hd, G * hd, T(0));  // the group's heads are adjacent
+        std::fill_n(dk + (i * Hkv + g) * hd, hd, T(0));
+        std::fill_n(dv + (i * Hkv + g) * hd, hd, T(0));
+      }
+      for (int64_t j0 = start; j0 < end; j0 += kBlockK) {
+        const int64_t j1 = std::min<int64_t>(j0 + kBlockK, end);
+        load_tile_transposed(kt.data(), k + g * hd, j0, j1 - j0, Hkv * hd, hd);
+        load_tile_transposed(vt.data(), v + g * hd, j0, j1 - j0, Hkv * hd, hd);
+        for (int64_t h = g * G; h < (g + 1) * G; ++h) {
+          for (int64_t i = j0; i < end; ++i) {  // rows before j0 see none of these keys
+            const int64_t jend = std::min<int64_t>(j1, i + 1);
+            int64_t visible = 0;
+            for (int64_t j = j0; j < jend; ++j) visible += attention_visible(seg, i, j);
+            if (visible == 0) continue;  // tile hidden from this row (segment rule)
+            const T* qi = q + (i * Hq + h) * hd;
+            const T* doi = dout + (i * Hq + h) * hd;
+            T* dqi = dq + (i * Hq + h) * hd;
+            const T lse_i = lse[h * Tn + i], d_i = delta[size_t(i * Hq + h)];
+            tile_scores(sc.data(), qi, kt.data(), hd);
+            tile_scores(dp.data(), doi, vt.data(), hd);
+            for (int64_t j = j0; j < jend; ++j) {
+              if (!attention_visible(seg, i, j)) continue;
+              const int64_t kv = (j * Hkv + g) * hd;
+              const T pij = std::exp(scale * sc[size_t(j - j0)] - lse_i);
+              const T dsij = pij * (dp[size_t(j - j0)] - d_i);
+              axpy(dv + kv, pij, doi, hd);
+              axpy(dk + kv, scale * dsij, qi, hd);
+              axpy(dqi, scale * dsij, k + kv, hd);
+            }
           }
         }
       }

@@ -24,7 +24,7 @@ void forward(T* out, const T* bias, const BiasParams& p) {
 }
 
 // Threads own disjoint column stripes and sum rows in order: deterministic for any thread count.
-// The stripe sum starts from zero and is added to dbias once, so dbias += sum (not a running sum).
+// Each stripe is summed locally, then added to dbias once (dbias accumulates across micro-batches).
 template <typename T>
 void backward(T* dbias, const T* dout, const BiasParams& p) {
   const int64_t O = p.cols;

@@ -27,7 +27,7 @@ inline bool attention_visible(const int32_t* seg, int64_t i, int64_t j) {
   return j <= i && (seg == nullptr || seg[j] == 0 || seg[j] == seg[i]);
 }
 
-// Built and validated once at the API boundary (validate_attention in attention.cpp).
+// Built and validated once at the API boundary (make_params / validate in attention.cpp).
 struct AttentionParams {
   int64_t total_tokens;        // T
   int64_t num_seqs;            // S

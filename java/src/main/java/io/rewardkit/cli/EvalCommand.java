@@ -1,13 +1,106 @@
 package io.rewardkit.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.rewardkit.RewardKitException;
+import io.rewardkit.data.DataPipeline;
+import io.rewardkit.data.EncodedDataset;
+import io.rewardkit.eval.EvalResult;
+import io.rewardkit.eval.Evaluator;
+import io.rewardkit.kernels.Backend;
+import io.rewardkit.kernels.Backend.RewardLossSpec;
+import io.rewardkit.kernels.Backends;
+import io.rewardkit.train.ModelAdapter;
+import io.rewardkit.train.RunSetup;
+import io.rewardkit.train.TrainConfig;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/** `rewardkit eval` (filled in by its issue). */
-@Command(name = "eval", mixinStandardHelpOptions = true, description = "Eval (not implemented yet).")
+/**
+ * {@code rewardkit eval}: accuracy, margin, reward statistics, per-dataset and per-length-bucket
+ * accuracy and a length-only baseline of a saved model on preference files, encoded and batched
+ * exactly as in training (tokenizer, template, readout and packing options from the checkpoint).
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Evaluate a saved reward model on preference pairs.")
 public final class EvalCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory (its final model).")
+  Path model;
+  @Option(names = "--dataset", required = true, arity = "1..*", paramLabel = "PATH", description = "Preference files (each one a dataset), or a prepared cache.")
+  List<String> dataset;
+  @Option(names = "--eval_split", paramLabel = "FRACTION", description = "Evaluate only the held-out fraction (same seed as training: the pairs training held out).")
+  double evalSplit;
+  @Option(names = "--max_tokens_per_batch", paramLabel = "N", description = "Default: the checkpoint's (keeps results identical to training's eval).")
+  Integer maxTokensPerBatch;
+  @Option(names = "--on_bad_record", paramLabel = "fail|skip", description = "Default: the checkpoint's.") String onBadRecord;
+  @Option(names = "--device", paramLabel = "cpu|cuda|auto") String device = "cpu";
+  @Option(names = "--output_json", paramLabel = "FILE", description = "Also write all metrics as JSON.") Path outputJson;
+
   @Override
-  public Integer call() {
-    throw new UnsupportedOperationException("eval is not implemented yet");
+  public Integer call() throws Exception {
+    try (Backend backend = Backends.select(device)) {
+      RunSetup.Loaded m = RunSetup.open(model, backend);
+      try (var mm = m.model(); var tok = m.tokenizer()) {
+        var options = maxTokensPerBatch == null ? m.options() : m.options().withMaxTokensPerBatch(maxTokensPerBatch);
+        if (onBadRecord != null) options = options.withOnBadRecord(io.rewardkit.data.DataOptions.OnBadRecord.parse(onBadRecord));
+        EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok, DataPipeline.Progress.NONE);
+        if (evalSplit > 0) ds = ds.split(evalSplit).eval();
+        if (ds.size() == 0) throw new RewardKitException("no pairs to evaluate");
+        TrainConfig loss = new TrainConfig();
+        var l = m.manifest().path("loss");
+        loss.lossType = l.path("loss_type").asText("ranking");
+        loss.focalGamma = l.path("focal_gamma").asDouble(2.0);
+        loss.penaltyType = l.path("penalty_type").asText("none");
+        loss.penaltyWeight = l.path("penalty_weight").asDouble(0);
+        if (l.has("penalty_bounds")) {
+          loss.penaltyLower = l.get("penalty_bounds").get(0).asDouble();
+          loss.penaltyUpper = l.get("penalty_bounds").get(1).asDouble();
+        }
+        loss.centerRewardsCoefficient = l.path("center_rewards_coefficient").asDouble(0);
+        RewardLossSpec spec = loss.lossSpec();
+        List<String> names = RunSetupNames.of(dataset);
+        EvalResult r = Evaluator.evaluate(new ModelAdapter(m.model()), ds.batches(0), spec, names);
+        print(m.dir(), r);
+        if (outputJson != null) {
+          Map<String, Object> all = new LinkedHashMap<>(r.metrics("eval_"));
+          all.put("eval_pairs", r.numPairs());
+          all.put("eval_reward_std", r.rewardStd());
+          all.put("length_baseline_accuracy", r.lengthBaselineAccuracy());
+          Map<String, Object> buckets = new LinkedHashMap<>();
+          r.lengthBucketAccuracy().forEach((k, v) -> buckets.put(k, Map.of("pairs", (int) v[0], "accuracy", v[1])));
+          all.put("length_buckets", buckets);
+          new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), all);
+        }
+      }
+    }
+    return 0;
+  }
+
+  static void print(Path dir, EvalResult r) {
+    System.out.printf(Locale.ROOT, "model %s: %d pairs%n", dir, r.numPairs());
+    for (Map.Entry<String, Object> e : r.metrics("eval_").entrySet()) {
+      System.out.printf(Locale.ROOT, "  %-28s %s%n", e.getKey(), e.getValue() instanceof Double d ? String.format(Locale.ROOT, "%.6f", d) : e.getValue());
+    }
+    System.out.printf(Locale.ROOT, "  %-28s %.6f%n", "eval_reward_std", r.rewardStd());
+    System.out.printf(Locale.ROOT, "  %-28s %.6f   (longer response wins; ties count 1/2)%n", "length_baseline_accuracy", r.lengthBaselineAccuracy());
+    if (r.datasetNames().size() > 1) {
+      for (int d = 0; d < r.datasetNames().size(); d++) {
+        System.out.printf(Locale.ROOT, "  dataset %-20s %5d pairs  accuracy %.4f%n", r.datasetNames().get(d), r.count(d), r.accuracy(d));
+      }
+    }
+    for (Map.Entry<String, double[]> e : r.lengthBucketAccuracy().entrySet()) {
+      System.out.printf(Locale.ROOT, "  length %-21s %5d pairs  accuracy %.4f%n", e.getKey() + " tokens", (int) e.getValue()[0], e.getValue()[1]);
+    }
+  }
+
+  /** Dataset names as training derives them (file names without extension). */
+  static final class RunSetupNames {
+    static List<String> of(List<String> paths) { return RunSetup.datasetNames(paths); }
   }
 }

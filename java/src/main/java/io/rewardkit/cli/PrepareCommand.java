@@ -32,9 +32,9 @@ public final class PrepareCommand implements Callable<Integer> {
     public String tokenizer;
     @Option(names = "--format", defaultValue = "auto", description = "auto, hh-rlhf, text, messages, conversation")
     public String format;
-    @Option(names = "--prompt_key", defaultValue = "prompt") public String promptKey;
-    @Option(names = "--chosen_key", defaultValue = "chosen") public String chosenKey;
-    @Option(names = "--rejected_key", defaultValue = "rejected") public String rejectedKey;
+    @Option(names = "--prompt_key", defaultValue = "prompt", description = "prompt field (default: ${DEFAULT-VALUE})") public String promptKey;
+    @Option(names = "--chosen_key", defaultValue = "chosen", description = "preferred response field (default: ${DEFAULT-VALUE})") public String chosenKey;
+    @Option(names = "--rejected_key", defaultValue = "rejected", description = "dispreferred response field (default: ${DEFAULT-VALUE})") public String rejectedKey;
     @Option(names = "--margin_key", defaultValue = "margin", description = "optional numeric margin field") public String marginKey;
     @Option(names = "--rating_key", description = "rating label field mapped through --rating_margins") public String ratingKey;
     @Option(names = "--rating_margins", description = "label=margin,... or 'llama2'") public String ratingMargins;
@@ -42,14 +42,14 @@ public final class PrepareCommand implements Callable<Integer> {
     public String chatTemplate;
     @Option(names = "--reward_token", description = "readout token appended to each sequence (id or token string); default: the EOS token")
     public String rewardToken;
-    @Option(names = "--max_length", defaultValue = "4096") public int maxLength;
+    @Option(names = "--max_length", defaultValue = "4096", description = "longest sequence: prompt + response + readout (default: ${DEFAULT-VALUE})") public int maxLength;
     @Option(names = "--truncation", defaultValue = "drop", description = "drop, prompt_left, response_right") public String truncation;
     @Option(names = "--layout", defaultValue = "separate", description = "separate, shared_prefix") public String layout;
-    @Option(names = "--max_tokens_per_batch", defaultValue = "16384") public int maxTokensPerBatch;
-    @Option(names = "--seed", defaultValue = "42") public long seed;
+    @Option(names = "--max_tokens_per_batch", defaultValue = "16384", description = "token budget per packed batch, >= 2 x max_length (default: ${DEFAULT-VALUE})") public int maxTokensPerBatch;
+    @Option(names = "--seed", defaultValue = "42", description = "seed of the per-epoch shuffle and eval split (default: ${DEFAULT-VALUE})") public long seed;
     @Option(names = "--on_bad_record", defaultValue = "fail", description = "fail (first error shown) or skip (counted by reason)")
     public String onBadRecord;
-    @Option(names = "--max_record_bytes", defaultValue = "" + DataOptions.DEFAULT_MAX_RECORD_BYTES) public int maxRecordBytes;
+    @Option(names = "--max_record_bytes", defaultValue = "" + DataOptions.DEFAULT_MAX_RECORD_BYTES, description = "largest JSON record accepted (default: ${DEFAULT-VALUE})") public int maxRecordBytes;
 
     public DataOptions options() {
       return new DataOptions(DataOptions.Format.parse(format), promptKey, chosenKey, rejectedKey, marginKey, ratingKey,

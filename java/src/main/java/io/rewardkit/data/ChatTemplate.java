@@ -112,6 +112,7 @@ public final class ChatTemplate {
     Context context = new Context(jinjava.getGlobalContext(), ctx);
     JinjavaInterpreter interp = new JinjavaInterpreter(jinjava, context, jinjava.getGlobalConfig());
     JinjavaInterpreter.pushCurrent(interp);
+    RAISED.remove();
     String out;
     try {
       Node root = parsed.get();
@@ -119,6 +120,9 @@ public final class ChatTemplate {
     } finally {
       JinjavaInterpreter.popCurrent();
     }
+    String raised = RAISED.get();
+    RAISED.remove();
+    if (raised != null) throw new RewardKitException("chat template raised an exception: " + raised);
     for (TemplateError e : interp.getErrors()) {
       if (e.getSeverity() != TemplateError.ErrorType.WARNING) {
         throw new RewardKitException("chat template error (line " + e.getLineno() + "): " + e.getMessage());
@@ -129,8 +133,11 @@ public final class ChatTemplate {
 
   /** raise_exception(msg) from HF templates: aborts the render with the template's message. */
   public static String raiseException(String message) {
+    RAISED.set(message); // jinjava wraps exceptions from functions and drops their message
     throw new RewardKitException("chat template raised: " + message);
   }
+
+  private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
 
   // ---- source rewrites (only inside {{ }} and {% %}) ----
 

@@ -8,6 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Entry point: files (or a prepared cache) to an {@link EncodedDataset}. Each input argument is
@@ -39,7 +43,12 @@ public final class DataPipeline {
     if (inputs.isEmpty()) throw new RewardKitException("no input files given");
     List<List<Path>> files = new ArrayList<>();
     for (Path in : inputs) files.add(JsonRecordReader.expand(in)); // all paths checked before any work
-    Loader loader = new Loader(options, tok, progress);
+    try (Loader loader = new Loader(options, tok, progress)) {
+      return load(inputs, files, options, loader);
+    }
+  }
+
+  private static EncodedDataset load(List<Path> inputs, List<List<Path>> files, DataOptions options, Loader loader) {
     JsonRecordReader reader = new JsonRecordReader(options.maxRecordBytes());
     RecordParser parser = new RecordParser(options);
     for (int d = 0; d < inputs.size(); d++) {
@@ -76,14 +85,15 @@ public final class DataPipeline {
   /** In-memory records as one dataset named {@code name}. */
   static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options, String name) {
     options.validate();
-    Loader loader = new Loader(options, tok, Progress.NONE);
-    loader.newDataset(name);
-    for (PreferenceRecord r : records) {
-      loader.current.formats.putIfAbsent(name, r.isChat() ? "chat" : "text");
-      loader.accept(r.withDatasetId(0));
+    try (Loader loader = new Loader(options, tok, Progress.NONE)) {
+      loader.newDataset(name);
+      for (PreferenceRecord r : records) {
+        loader.current.formats.putIfAbsent(name, r.isChat() ? "chat" : "text");
+        loader.accept(r.withDatasetId(0));
+      }
+      loader.flush();
+      return loader.finish();
     }
-    loader.flush();
-    return loader.finish();
   }
 
   /**
@@ -120,8 +130,17 @@ public final class DataPipeline {
     }
   }
 
-  /** Chunked, order-preserving encoding with per-dataset accounting. */
-  private static final class Loader {
+  /**
+   * Chunked, order-preserving encoding with per-dataset accounting. Chunk k is encoded on a worker
+   * thread while the caller parses chunk k+1; results are applied strictly in input order.
+   */
+  private static final class Loader implements AutoCloseable {
+    final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "rewardkit-encode");
+      t.setDaemon(true);
+      return t;
+    });
+    Future<List<PairEncoder.Result>> pending;
     final DataOptions o;
     final Tokenizer tok;
     final ChatTemplate template;
@@ -149,8 +168,39 @@ public final class DataPipeline {
 
     void accept(PreferenceRecord r) {
       chunk.add(r);
-      if (chunk.size() >= CHUNK) flush();
+      if (chunk.size() >= CHUNK) submit();
     }
+
+    /** Hands the current chunk to the worker (after applying the previous one). */
+    void submit() {
+      if (chunk.isEmpty()) return;
+      List<PreferenceRecord> c = new ArrayList<>(chunk);
+      chunk.clear();
+      drain();
+      pending = worker.submit(() -> encoder.encode(c));
+    }
+
+    /** Waits for the chunk in flight and applies its results. */
+    void drain() {
+      if (pending == null) return;
+      List<PairEncoder.Result> results;
+      try {
+        results = pending.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RewardKitException("interrupted while encoding", e);
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof RuntimeException re) throw re;
+        if (e.getCause() instanceof Error err) throw err;
+        throw new RewardKitException("encoding failed: " + e.getCause(), e.getCause());
+      } finally {
+        pending = null;
+      }
+      apply(results);
+    }
+
+    @Override
+    public void close() { worker.shutdownNow(); }
 
     void bad(BadRecordException e) {
       if (o.onBadRecord() == OnBadRecord.FAIL) {
@@ -161,10 +211,13 @@ public final class DataPipeline {
       current.bad(e);
     }
 
+    /** Encodes everything accepted so far and applies it (in order). */
     void flush() {
-      if (chunk.isEmpty()) return;
-      List<PairEncoder.Result> results = encoder.encode(chunk);
-      chunk.clear();
+      submit();
+      drain();
+    }
+
+    private void apply(List<PairEncoder.Result> results) {
       for (PairEncoder.Result r : results) {
         seen++;
         current.promptBoundaryViolations += r.boundaryViolations();

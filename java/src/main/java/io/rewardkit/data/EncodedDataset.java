@@ -112,6 +112,23 @@ public final class EncodedDataset {
     return out;
   }
 
+  /** The same batches as {@link #batches(int)}, built one at a time (for datasets too big to hold packed twice). */
+  public Iterable<PackedBatch> lazyBatches(int epoch) {
+    int[][] plan = plan(epoch, options.layout());
+    Layout layout = options.layout();
+    return () -> new java.util.Iterator<>() {
+      int next;
+      @Override public boolean hasNext() { return next < plan.length; }
+      @Override public PackedBatch next() {
+        if (next >= plan.length) throw new java.util.NoSuchElementException();
+        return Packer.build(EncodedDataset.this, plan[next++], layout);
+      }
+    };
+  }
+
+  /** Number of batches of an epoch (options' layout). */
+  public int numBatches(int epoch) { return plan(epoch).length; }
+
   /** η of the epoch's plan in the given layout, plus both layouts' token totals. */
   public Packer.Stats packingStats(int epoch, Layout layout) {
     int[][] plan = plan(epoch, layout);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -60,7 +61,9 @@ final class JsonRecordReader {
     if (!Files.isDirectory(input)) return List.of(input);
     List<Path> files = new ArrayList<>();
     try (Stream<Path> walk = Files.walk(input)) {
-      walk.filter(Files::isRegularFile).filter(JsonRecordReader::looksLikeData).sorted().forEach(files::add);
+      walk.filter(Files::isRegularFile).filter(JsonRecordReader::looksLikeData)
+          .filter(p -> !Files.isRegularFile(p.resolveSibling("pairs.bin"))) // a prepared cache's manifest is not data
+          .sorted().forEach(files::add);
     } catch (IOException | java.io.UncheckedIOException e) {
       throw new RewardKitException("cannot list directory " + input + ": " + e.getMessage(), e);
     }
@@ -198,7 +201,8 @@ final class JsonRecordReader {
       }
     } catch (JsonProcessingException e) {
       String loc = e.getLocation() == null ? name : name + ":" + (e.getLocation().getLineNr() + lineOffset) + ":" + e.getLocation().getColumnNr();
-      String reason = e.getOriginalMessage() != null && e.getOriginalMessage().contains("UTF-8") ? "invalid_utf8" : "malformed_json";
+      String reason = e instanceof StreamConstraintsException ? "record_too_large"
+          : e.getOriginalMessage() != null && e.getOriginalMessage().contains("UTF-8") ? "invalid_utf8" : "malformed_json";
       sink.bad(new BadRecordException(reason, loc, e.getOriginalMessage() + " (rest of the JSON array not read)"));
     }
   }

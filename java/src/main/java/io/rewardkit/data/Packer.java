@@ -1,9 +1,7 @@
 package io.rewardkit.data;
 
 import io.rewardkit.data.DataOptions.Layout;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * Token-budget bin packing: a seeded shuffle, then first-fit-decreasing (stable, so equal sizes
@@ -170,6 +168,4 @@ public final class Packer {
       }
     }
   }
-
-  static List<int[]> asList(int[][] plan) { return new ArrayList<>(Arrays.asList(plan)); }
 }

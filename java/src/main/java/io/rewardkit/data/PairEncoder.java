@@ -102,9 +102,9 @@ final class PairEncoder {
       int violations = 0;
       int[] chosen, rejected;
       if (r.isChat()) {
-        chosen = suffixAfterPrompt(prompt, a, texts[i][0], texts[i][1]);
+        chosen = suffixAfterPrompt(prompt, a);
         if (chosen == null) { violations++; chosen = tok.encode(texts[i][1].substring(texts[i][0].length())); }
-        rejected = suffixAfterPrompt(prompt, b, texts[i][0], texts[i][2]);
+        rejected = suffixAfterPrompt(prompt, b);
         if (rejected == null) { violations++; rejected = tok.encode(texts[i][2].substring(texts[i][0].length())); }
       } else {
         chosen = a;
@@ -147,7 +147,7 @@ final class PairEncoder {
   }
 
   /** full[prompt.length..] if prompt is a token prefix of full, else null. */
-  private static int[] suffixAfterPrompt(int[] prompt, int[] full, String promptText, String fullText) {
+  private static int[] suffixAfterPrompt(int[] prompt, int[] full) {
     if (full.length < prompt.length) return null;
     for (int i = 0; i < prompt.length; i++) if (full[i] != prompt[i]) return null;
     return Arrays.copyOfRange(full, prompt.length, full.length);

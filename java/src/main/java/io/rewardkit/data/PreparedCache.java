@@ -93,7 +93,7 @@ public final class PreparedCache {
       m.put("pairs", ds.size());
       long tokens = ds.size() == 0 ? 0 : ds.offset(ds.size() - 1) + ds.promptLength(ds.size() - 1)
           + ds.chosenLength(ds.size() - 1) + ds.rejectedLength(ds.size() - 1);
-      m.put("tokens", tokens);
+      m.put("stored_tokens", tokens); // prompt + chosen + rejected per pair (readouts are added when packing)
       Packer.Stats st = ds.packingStats(0, ds.options().layout());
       Map<String, Object> packing = new LinkedHashMap<>();
       packing.put("layout", ds.options().layout().name().toLowerCase(java.util.Locale.ROOT));

@@ -27,16 +27,16 @@ public final class Evaluator {
       int p = batch.numPairs();
       if (p == 0) continue;
       ReadoutCheck.check(batch);
-      Tensor rewards = model.forward(batch);
-      try (Tensor c = b.allocate(DType.I32, p); Tensor r = b.allocate(DType.I32, p);
-           Tensor m = b.allocate(rewards.dtype(), p)) {
+      float[] rw = model.score(batch);
+      try (Tensor rewards = b.allocate(DType.F32, rw.length); Tensor c = b.allocate(DType.I32, p);
+           Tensor r = b.allocate(DType.I32, p); Tensor m = b.allocate(DType.F32, p)) {
+        b.upload(rewards, rw);
         b.upload(c, batch.chosen());
         b.upload(r, batch.rejected());
         b.upload(m, batch.margins());
         double[] stats = b.rewardLoss(rewards, c, r, m, null, spec, 1.0);
         lossSum += stats[RewardLossSpec.LOSS] * p;
       }
-      float[] rw = b.downloadFloats(rewards);
       for (int i = 0; i < p; i++, k++) {
         chosen[k] = rw[batch.chosen()[i]];
         rejected[k] = rw[batch.rejected()[i]];

@@ -113,6 +113,7 @@ public interface Backend extends AutoCloseable {
   void close();
 
   // ---- training ops (fused loss, optimizer, gradient norm) ------------------------------------
+  // Defaults throw so that a backend without them still compiles; the trainer needs all three.
 
   /**
    * Loss configuration of {@link #rewardLoss}. lossType: {@link #RANKING} or {@link #FOCAL};
@@ -135,17 +136,23 @@ public interface Backend extends AutoCloseable {
    * dRewards is not null, dRewards = gradScale · ∂loss/∂rewards (overwritten).
    * rewards, dRewards [R]; chosen, rejected I32 [P]; margins [P] or null.
    */
-  double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
-      RewardLossSpec spec, double gradScale);
+  default double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
+      RewardLossSpec spec, double gradScale) {
+    throw new UnsupportedOperationException("rewardLoss is not implemented on " + name());
+  }
 
   /**
    * One AdamW step on an F32 parameter in place (PyTorch formulation, decoupled weight decay),
    * with fp32 moments m, v updated in place; the gradient is multiplied by gradScale first (clipping).
    * step counts from 1 (bias correction). All tensors the same size.
    */
-  void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
-      double eps, double weightDecay, long step, double gradScale);
+  default void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
+      double eps, double weightDecay, long step, double gradScale) {
+    throw new UnsupportedOperationException("adamwUpdate is not implemented on " + name());
+  }
 
   /** Σ g² over a gradient tensor, deterministic for any thread count; NaN/Inf propagate. */
-  double gradSumSquares(Tensor grad);
+  default double gradSumSquares(Tensor grad) {
+    throw new UnsupportedOperationException("gradSumSquares is not implemented on " + name());
+  }
 }

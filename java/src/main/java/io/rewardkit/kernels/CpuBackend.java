@@ -311,9 +311,6 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  private static UnsupportedOperationException todo() {
-    return new UnsupportedOperationException("not implemented yet");
-  }
 
   @Override public void close() {}
 

@@ -138,13 +138,21 @@ public final class RopeTables {
     return position * half + i;
   }
 
+  /** The two tables on one backend, each {@code [maxPositions, headDim/2]}; closing frees both. */
+  public record Uploaded(Tensor cos, Tensor sin) implements AutoCloseable {
+    @Override public void close() {
+      cos.close();
+      sin.close();
+    }
+  }
+
   /**
-   * The tables on {@code backend} in {@code dtype}: {@code {cos, sin}}, each {@code [maxPositions, headDim/2]}.
-   * Values are rounded from float64 to the target dtype (via float32 for F32/BF16, as HF rounds).
+   * The tables on {@code backend} in {@code dtype}. Values are rounded once from float64 to the target
+   * dtype (via float32 for F32/BF16, which is how HF rounds its float32 tables to bf16).
    */
-  public Tensor[] upload(Backend backend, DType dtype) {
+  public Uploaded upload(Backend backend, DType dtype) {
     require(dtype.isFloating(), "rope tables need a floating dtype, got " + dtype);
-    return new Tensor[] {uploadOne(backend, dtype, cos), uploadOne(backend, dtype, sin)};
+    return new Uploaded(uploadOne(backend, dtype, cos), uploadOne(backend, dtype, sin));
   }
 
   private Tensor uploadOne(Backend backend, DType dtype, double[] values) {

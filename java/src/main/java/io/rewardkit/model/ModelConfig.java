@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.RewardKitException;
+import io.rewardkit.kernels.RopeTables;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -87,6 +88,10 @@ public record ModelConfig(
     if (!(rmsNormEps > 0)) throw new IllegalArgumentException("rms_norm_eps must be > 0, got " + rmsNormEps);
     if (!(ropeTheta > 0)) throw new IllegalArgumentException("rope_theta must be > 0, got " + ropeTheta);
     if (!(initializerRange > 0)) throw new IllegalArgumentException("initializer_range must be > 0, got " + initializerRange);
+    if (ropeScaling != null) {  // the kernel-side record validates the factors
+      new RopeTables.Llama3Scaling(ropeScaling.factor(), ropeScaling.lowFreqFactor(), ropeScaling.highFreqFactor(),
+          ropeScaling.originalMaxPositionEmbeddings());
+    }
   }
 
   private static void positive(String field, int v) {
@@ -159,6 +164,14 @@ public record ModelConfig(
         throw f.error("use_sliding_window", "sliding-window attention is not supported; set it to false");
       }
     }
+    JsonNode layerTypes = root.get("layer_types");  // transformers >= 4.5x: per-layer attention kind
+    if (layerTypes != null && layerTypes.isArray()) {
+      for (JsonNode lt : layerTypes) {
+        if (!"full_attention".equals(lt.asText())) {
+          throw f.error("layer_types", "layer type '" + lt.asText() + "' is not supported (only full_attention)");
+        }
+      }
+    }
     if (f.bool("mlp_bias", false)) throw f.error("mlp_bias", "MLP biases are not supported");
     String act = f.string("hidden_act", "silu");
     if (!act.equals("silu")) throw f.error("hidden_act", "activation '" + act + "' is not supported (only silu)");
@@ -200,8 +213,9 @@ public record ModelConfig(
           kvHeads,
           headDim,
           f.optDouble("rms_norm_eps", 1e-6),
-          f.optDouble("rope_theta", 10000.0),
-          parseRopeScaling(f, root.get("rope_scaling")),
+          ropeTheta(f, root),
+          ropeParameters(root) != null ? parseRopeScaling(f, ropeParameters(root), "rope_parameters")
+              : parseRopeScaling(f, root.get("rope_scaling"), "rope_scaling"),
           f.requiredInt("vocab_size"),
           f.optInt("max_position_embeddings", defaultMaxPos),
           qkvBias,
@@ -215,16 +229,30 @@ public record ModelConfig(
     }
   }
 
-  private static RopeScaling parseRopeScaling(Fields f, JsonNode node) {
+  /** transformers 5 writes {@code rope_parameters} (theta, type, scaling factors) instead of rope_theta/rope_scaling. */
+  private static JsonNode ropeParameters(JsonNode root) {
+    JsonNode n = root.get("rope_parameters");
+    return n == null || n.isNull() ? null : n;
+  }
+
+  private static double ropeTheta(Fields f, JsonNode root) {
+    JsonNode rp = ropeParameters(root);
+    if (rp != null && rp.isObject() && rp.hasNonNull("rope_theta")) {
+      return new Fields(rp, f.source, "rope_parameters.").requiredDouble("rope_theta");
+    }
+    return f.optDouble("rope_theta", 10000.0);
+  }
+
+  private static RopeScaling parseRopeScaling(Fields f, JsonNode node, String field) {
     if (node == null || node.isNull()) return null;
-    if (!node.isObject()) throw f.error("rope_scaling", "expected an object or null, got " + node);
+    if (!node.isObject()) throw f.error(field, "expected an object or null, got " + node);
     JsonNode typeNode = node.has("rope_type") ? node.get("rope_type") : node.get("type");
     String type = typeNode == null || typeNode.isNull() ? "default" : typeNode.asText();
     if (type.equals("default")) return null;
     if (!type.equals("llama3")) {
-      throw f.error("rope_scaling", "rope scaling type '" + type + "' is not supported (only llama3)");
+      throw f.error(field, "rope scaling type '" + type + "' is not supported (only llama3)");
     }
-    Fields s = new Fields(node, f.source, "rope_scaling.");
+    Fields s = new Fields(node, f.source, field + ".");
     return new RopeScaling(
         s.requiredDouble("factor"),
         s.requiredDouble("low_freq_factor"),
@@ -361,7 +389,7 @@ public record ModelConfig(
     if (src != null) {
       // Pass through what we do not interpret (bos/eos ids, tie_word_embeddings, transformers_version, ...),
       // but never a label mapping or problem type for a different head.
-      var it = src.fields();
+      var it = src.properties().iterator();
       while (it.hasNext()) {
         var e = it.next();
         String k = e.getKey();

@@ -6,6 +6,7 @@ import io.rewardkit.RewardKitException;
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.RopeTables;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
 import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
@@ -18,7 +19,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -241,15 +241,26 @@ public final class RewardModel implements AutoCloseable {
   // ---- forward / backward ---------------------------------------------------------------------
 
   /**
+   * Allocates the training activation buffers for batches of up to {@code maxTokens} packed tokens
+   * now (e.g. the trainer's token budget), so no step allocates. Without it, buffers are sized by
+   * the largest batch seen so far.
+   */
+  public void reserve(int maxTokens) {
+    if (maxTokens <= 0) throw new IllegalArgumentException("maxTokens must be > 0, got " + maxTokens);
+    if (train == null || train.capT < maxTokens) {
+      if (train != null) train.close();
+      train = new Activations(cfg, be, dtype, maxTokens, true);
+      lastT = -1;
+    }
+  }
+
+  /**
    * Training forward: the reward at each readout of {@code batch}, as a tensor [R] on the device
    * (valid until the next forward). Keeps the activations {@link #backward} needs.
    */
   public Tensor forward(PackedBatch batch) {
     int t = batch.numTokens();
-    if (train == null || train.capT < t) {
-      if (train != null) train.close();
-      train = new Activations(cfg, be, dtype, t, true);
-    }
+    if (train == null || train.capT < t) reserve(t);
     VarlenLayout layout = upload(train, batch);
     Tensor rewards = run(train, batch, layout);
     lastT = t;
@@ -324,16 +335,16 @@ public final class RewardModel implements AutoCloseable {
     if (cos != null && ropeLen >= needed) return;
     int len = Integer.highestOneBit(Math.max(needed, 256) - 1) << 1;
     len = Math.min(Math.max(len, needed), cfg.maxPositionEmbeddings());
-    int half = cfg.headDim() / 2;
-    double[][] tables = RopeCache.tables(cfg, len);
+    ModelConfig.RopeScaling rs = cfg.ropeScaling();
+    RopeTables.Llama3Scaling scaling = rs == null ? null
+        : new RopeTables.Llama3Scaling(rs.factor(), rs.lowFreqFactor(), rs.highFreqFactor(), rs.originalMaxPositionEmbeddings());
+    RopeTables.Uploaded tables = RopeTables.build(cfg.headDim(), cfg.ropeTheta(), len, scaling).upload(be, dtype);
     if (cos != null) {
       cos.close();
       sin.close();
     }
-    cos = be.allocate(dtype, len, half);
-    sin = be.allocate(dtype, len, half);
-    uploadDoubles(cos, tables[0]);
-    uploadDoubles(sin, tables[1]);
+    cos = tables.cos();
+    sin = tables.sin();
     ropeLen = len;
   }
 
@@ -589,11 +600,5 @@ public final class RewardModel implements AutoCloseable {
     if (sin != null) sin.close();
     params.weights.close();
     params.grads.close();
-  }
-
-  static Set<String> names(List<Parameter> ps) {
-    Set<String> s = new HashSet<>();
-    for (Parameter p : ps) s.add(p.hfName());
-    return s;
   }
 }

@@ -33,7 +33,14 @@ public final class TrainConfig {
   public String outputDir = "runs/default";
   public int maxLength = 1024;
   public int maxTokensPerBatch = 8192;
-  public String chatTemplate;             // passed to the data pipeline when set
+  public String chatTemplate;             // "auto", "none" or a .jinja file (data pipeline default when unset)
+  public String rewardToken;              // readout token appended to every sequence (default: EOS)
+  public String format;                   // record format (default: auto-detect)
+  public String layout = "separate";      // separate | shared_prefix
+  public String truncation = "drop";      // drop | prompt_left | response_right
+  public String onBadRecord = "fail";     // fail | skip (counted in the data report)
+  public int syntheticTrainPairs = 24000; // embedded default task only
+  public int syntheticEvalPairs = 500;
   // ---- optimisation ----
   public int gradientAccumulationSteps = 1;
   public double learningRate = 1e-5;
@@ -63,6 +70,7 @@ public final class TrainConfig {
   public int saveTotalLimit = 2;          // checkpoints kept (<= 0: all)
   public long seed = 42;
   public String device = "cpu";
+  public int threads = 0;                 // CPU threads (0: all cores; the embedded default uses 1)
   public String resume;                   // "latest" or a checkpoint path
   public boolean report = true;           // plots + HTML at the end
 
@@ -152,6 +160,7 @@ public final class TrainConfig {
     check(evalSplit >= 0 && evalSplit < 1, "eval_split must be in [0, 1)");
     check(loggingSteps >= 1, "logging_steps must be >= 1");
     check(evalSteps >= 0 && saveSteps >= 0, "eval_steps and save_steps must be >= 0");
+    check(threads >= 0, "threads must be >= 0");
     check(device.equals("cpu") || device.equals("cuda") || device.equals("auto"), "device must be cpu, cuda or auto");
   }
 

@@ -21,6 +21,9 @@ public interface TrainableModel {
   /** Rewards [R] of the batch's readout positions (valid until the next forward). */
   Tensor forward(PackedBatch batch);
 
+  /** Inference rewards [R] on the host (no activations kept for backward). */
+  float[] score(PackedBatch batch);
+
   /** Backpropagates dRewards [R] of the last forward, accumulating into the parameter gradients. */
   void backward(Tensor dRewards);
 

@@ -147,7 +147,8 @@ public final class Trainer {
     long params = 0;
     for (TrainableModel.Param p : model.params()) params += p.weight().numel();
     console.printf("rewardkit train: %,d parameters on %s; %,d training pairs (%d micro-batches/epoch), %s%n",
-        params, backend.name(), train.numPairs(), batchesOf(0).size(),
+        params, backend.name() + (cfg.threads > 0 ? " using " + cfg.threads + (cfg.threads == 1 ? " thread" : " threads") : ""),
+        train.numPairs(), batchesOf(0).size(),
         eval == null ? "no eval set" : String.format("%,d eval pairs", eval.numPairs()));
     console.printf("  %d optimizer steps (%d warmup), gradient accumulation %d, lr %.3g (%s), loss %s%s -> %s%n",
         total, schedule.warmupSteps(), cfg.gradientAccumulationSteps, cfg.learningRate, cfg.lrSchedulerType,

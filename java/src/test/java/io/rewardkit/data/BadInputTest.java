@@ -115,6 +115,23 @@ class BadInputTest {
   }
 
   @Test
+  void jsonArrayWithInvalidUtf8OrAnOversizedStringIsReported() throws Exception {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.writeBytes(("[" + GOOD + ",\n{\"prompt\": \"p\", \"chosen\": \"a").getBytes(StandardCharsets.UTF_8));
+    b.write(0xFF);
+    b.writeBytes("\", \"rejected\": \"b\"}]".getBytes(StandardCharsets.UTF_8));
+    BadRecordException e = failOn(DataTestSupport.writeBytes(tmp, "u.json", b.toByteArray()));
+    assertEquals("invalid_utf8", e.reason());
+    assertTrue(e.getMessage().contains("u.json:2:"), e.getMessage());
+    Path big = write(tmp, "big.json", "[" + GOOD + ",", "{\"prompt\": \"" + "z".repeat(5000) + "\", \"chosen\": \"a\", \"rejected\": \"b\"}]");
+    BadRecordException tooBig = assertThrows(BadRecordException.class,
+        () -> load(DataOptions.defaults().withMaxRecordBytes(1000), big));
+    assertEquals("record_too_large", tooBig.reason());
+    EncodedDataset ds = load(skip().withMaxRecordBytes(1000), big);
+    assertEquals(1, ds.size());
+  }
+
+  @Test
   void emptyFileAndWhitespaceOnlyFile() throws Exception {
     Path empty = DataTestSupport.writeBytes(tmp, "empty.jsonl", new byte[0]);
     assertEquals("empty_file", failOn(empty).reason());

@@ -160,6 +160,45 @@ class FormatsTest {
     assertThrows(io.rewardkit.RewardKitException.class, () -> load(DataOptions.defaults().withRewardToken("99999"), f));
   }
 
+  /** Byte tokenizer plus one BPE-like merge "ab" -> 300, to provoke a merge across the prompt boundary. */
+  private static final class MergingTokenizer implements Tokenizer {
+    private final ByteTokenizer bytes = new ByteTokenizer();
+
+    @Override public int[] encode(String text) {
+      int[] b = bytes.encode(text);
+      int[] out = new int[b.length];
+      int n = 0;
+      for (int i = 0; i < b.length; i++) {
+        if (b[i] == 'a' && i + 1 < b.length && b[i + 1] == 'b') { out[n++] = 300; i++; } else out[n++] = b[i];
+      }
+      return java.util.Arrays.copyOf(out, n);
+    }
+    @Override public int vocabSize() { return 301; }
+    @Override public java.util.OptionalInt tokenId(String token) { return bytes.tokenId(token); }
+    @Override public String eosToken() { return bytes.eosToken(); }
+    @Override public String chatTemplate() { return null; }
+    @Override public String hash() { return "merging-test"; }
+    @Override public String name() { return "merging"; }
+  }
+
+  @Test
+  void promptTokenBoundaryViolationsAreCountedAndRepaired() throws Exception {
+    Path tpl = write(tmp, "plain.jinja", "{%- for m in messages %}{{ m.content }}{% endfor %}");
+    List<PreferenceRecord> recs = List.of(PreferenceRecord.chat(List.of(ChatMessage.user("xa")),
+        List.of(ChatMessage.assistant("b1")), List.of(ChatMessage.assistant("c2")), 0f, "merge:1"));
+    DataOptions o = DataOptions.defaults().withChatTemplate(tpl.toString());
+    EncodedDataset ds = EncodedDataset.fromRecords(recs, new MergingTokenizer(), o);
+    assertEquals(1, ds.report().promptBoundaryViolations());
+    EncodedPair p = ds.pair(0);
+    assertEquals(List.of((int) 'x', (int) 'a'), java.util.Arrays.stream(p.prompt()).boxed().toList());
+    // chosen re-tokenized on its own after the prompt; rejected needed no repair
+    assertEquals(List.of((int) 'b', (int) '1'), java.util.Arrays.stream(p.chosen()).boxed().toList());
+    assertEquals(List.of((int) 'c', (int) '2'), java.util.Arrays.stream(p.rejected()).boxed().toList());
+    // Without a template, chat records are bad records, not silently rendered some other way.
+    DataOptions none = DataTestSupport.skip().withChatTemplate("none");
+    assertThrows(io.rewardkit.RewardKitException.class, () -> EncodedDataset.fromRecords(recs, new ByteTokenizer(), none));
+  }
+
   @Test
   void fromRecordsBuildsInMemoryDatasets() {
     List<PreferenceRecord> recs = List.of(

@@ -385,13 +385,13 @@ class AttentionTest {
     cpu.attentionForward(io32.out(), io32.lse(), io32.q(), io32.k(), io32.v(), layout, c.scale());
     cpu.attentionBackward(dq, dk, dv, toF32(dOut), io32.q(), io32.k(), io32.v(), io32.out(), io32.lse(), layout,
         c.scale());
-    // Stated tolerances (absolute; |out| <= 1, |lse| ~ 10, gradients ~ 1-10): float32 rounding
-    // of exp/log and of sums over up to 150 keys stays far below these.
-    assertClose("f32 out", io.out().toDoubleArray(), io32.out().toDoubleArray(), 2e-5);
-    assertClose("f32 lse", io.lse().toDoubleArray(), io32.lse().toDoubleArray(), 2e-5);
-    assertClose("f32 dq", g64[0].toDoubleArray(), dq.toDoubleArray(), 1e-4);
-    assertClose("f32 dk", g64[1].toDoubleArray(), dk.toDoubleArray(), 1e-4);
-    assertClose("f32 dv", g64[2].toDoubleArray(), dv.toDoubleArray(), 1e-4);
+    // Stated tolerances (absolute): 1e-5 for out and lse, 5e-5 for gradients. Measured worst
+    // errors on this case: out 8e-7, lse 1.4e-6, dq 7e-7, dk 1.2e-6, dv 3.6e-6.
+    assertClose("f32 out", io.out().toDoubleArray(), io32.out().toDoubleArray(), 1e-5);
+    assertClose("f32 lse", io.lse().toDoubleArray(), io32.lse().toDoubleArray(), 1e-5);
+    assertClose("f32 dq", g64[0].toDoubleArray(), dq.toDoubleArray(), 5e-5);
+    assertClose("f32 dk", g64[1].toDoubleArray(), dk.toDoubleArray(), 5e-5);
+    assertClose("f32 dv", g64[2].toDoubleArray(), dv.toDoubleArray(), 5e-5);
   }
 
   /** Two identical backward calls give bit-identical gradients (no races, fixed order). */

@@ -93,16 +93,16 @@ class RopeTablesTest {
   void uploadsBothDtypesWithTheTableShape() {
     RopeTables rope = RopeTables.build(6, 10000, 4, null);
     try (Backend cpu = new CpuBackend()) {
-      Tensor[] f32 = rope.upload(cpu, DType.F32);
-      Tensor[] f64 = rope.upload(cpu, DType.F64);
-      assertArrayEquals(new long[] {4, 3}, f32[0].shape());
-      assertArrayEquals(new long[] {4, 3}, f64[1].shape());
+      RopeTables.Uploaded f32 = rope.upload(cpu, DType.F32);
+      RopeTables.Uploaded f64 = rope.upload(cpu, DType.F64);
+      assertArrayEquals(new long[] {4, 3}, f32.cos().shape());
+      assertArrayEquals(new long[] {4, 3}, f64.sin().shape());
       for (int p = 0; p < 4; p++) {
         for (int i = 0; i < 3; i++) {
-          assertEquals((float) rope.cos(p, i), (float) f32[0].getDouble(p * 3 + i), 0f);
-          assertEquals((float) rope.sin(p, i), (float) f32[1].getDouble(p * 3 + i), 0f);
-          assertEquals(rope.cos(p, i), f64[0].getDouble(p * 3 + i), 0.0);
-          assertEquals(rope.sin(p, i), f64[1].getDouble(p * 3 + i), 0.0);
+          assertEquals((float) rope.cos(p, i), (float) f32.cos().getDouble(p * 3 + i), 0f);
+          assertEquals((float) rope.sin(p, i), (float) f32.sin().getDouble(p * 3 + i), 0f);
+          assertEquals(rope.cos(p, i), f64.cos().getDouble(p * 3 + i), 0.0);
+          assertEquals(rope.sin(p, i), f64.sin().getDouble(p * 3 + i), 0.0);
         }
       }
       assertThrows(IllegalArgumentException.class, () -> rope.upload(cpu, DType.I32));

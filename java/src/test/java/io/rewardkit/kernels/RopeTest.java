@@ -38,16 +38,16 @@ class RopeTest {
   @CsvSource({"1,1,2,1", "3,2,64,16", "5,3,128,9", "2,1,80,40", "7,2,6,3"})
   void backwardMatchesFiniteDifferences(int tokens, int heads, int hd, int maxPos) {
     SplittableRandom rng = new SplittableRandom(tokens * 1_000_000L + heads * 1000L + hd);
-    Tensor[] tables = RopeTables.build(hd, 10000, maxPos, null).upload(cpu, DType.F64);
+    RopeTables.Uploaded tables = RopeTables.build(hd, 10000, maxPos, null).upload(cpu, DType.F64);
     Tensor pos = positions(rng, tokens, maxPos);
     Tensor x = GradCheck.random(rng, 1.0, tokens, heads, hd);
     Tensor g = GradCheck.random(rng, 1.0, tokens, heads, hd);
     Tensor dx = Tensor.hostOf(g.toDoubleArray(), tokens, heads, hd);
-    cpu.ropeBackward(dx, pos, tables[0], tables[1]);
+    cpu.ropeBackward(dx, pos, tables.cos(), tables.sin());
     Tensor y = Tensor.host(DType.F64, tokens, heads, hd);
     GradCheck.check("rope dx", x, dx, () -> {
       cpu.copy(y, x);
-      cpu.ropeForward(y, pos, tables[0], tables[1]);
+      cpu.ropeForward(y, pos, tables.cos(), tables.sin());
       return GradCheck.dot(g, y);
     }, 300, 4);
   }
@@ -58,16 +58,16 @@ class RopeTest {
     SplittableRandom rng = new SplittableRandom(hd);
     int tokens = 37, heads = 5, maxPos = 4096;  // large positions: the angle wraps many times
     RopeTables rope = RopeTables.build(hd, 500000, maxPos, new RopeTables.Llama3Scaling(8, 1, 4, 1024));
-    Tensor[] t64 = rope.upload(cpu, DType.F64);
-    Tensor[] t32 = rope.upload(cpu, DType.F32);
+    RopeTables.Uploaded t64 = rope.upload(cpu, DType.F64);
+    RopeTables.Uploaded t32 = rope.upload(cpu, DType.F32);
     Tensor pos = positions(rng, tokens, maxPos);
     Tensor x = GradCheck.random(rng, 2.0, tokens, heads, hd);
     double[] expect = reference(x, pos.toIntArray(), rope, tokens, heads, hd);
     Tensor y = Tensor.hostOf(x.toDoubleArray(), tokens, heads, hd);
-    cpu.ropeForward(y, pos, t64[0], t64[1]);
+    cpu.ropeForward(y, pos, t64.cos(), t64.sin());
     assertArrayEquals(expect, y.toDoubleArray(), 1e-14);
     Tensor y32 = Tensor.hostOf(x.toFloatArray(), tokens, heads, hd);
-    cpu.ropeForward(y32, pos, t32[0], t32[1]);
+    cpu.ropeForward(y32, pos, t32.cos(), t32.sin());
     // F32 vs F64: two products of |x| <= 2 with table entries rounded to F32: under 2e-6 absolute.
     float[] got32 = y32.toFloatArray();
     for (int k = 0; k < expect.length; k++) assertEquals(expect[k], got32[k], 2e-6, "element " + k);
@@ -77,13 +77,13 @@ class RopeTest {
   void backwardUndoesForwardBecauseTheRotationIsOrthogonal() {
     SplittableRandom rng = new SplittableRandom(3);
     int tokens = 300, heads = 4, hd = 128;  // above the OpenMP threshold
-    Tensor[] tables = RopeTables.build(hd, 1e6, 512, null).upload(cpu, DType.F64);
+    RopeTables.Uploaded tables = RopeTables.build(hd, 1e6, 512, null).upload(cpu, DType.F64);
     Tensor pos = positions(rng, tokens, 512);
     Tensor x = GradCheck.random(rng, 1.0, tokens, heads, hd);
     Tensor y = Tensor.hostOf(x.toDoubleArray(), tokens, heads, hd);
-    cpu.ropeForward(y, pos, tables[0], tables[1]);
+    cpu.ropeForward(y, pos, tables.cos(), tables.sin());
     assertTrue(maxAbsDiff(x, y) > 0.1, "forward did not rotate");
-    cpu.ropeBackward(y, pos, tables[0], tables[1]);
+    cpu.ropeBackward(y, pos, tables.cos(), tables.sin());
     assertEquals(0.0, maxAbsDiff(x, y), 1e-14);
   }
 
@@ -95,20 +95,20 @@ class RopeTest {
 
   @Test
   void badArgumentsAreRejected() {
-    Tensor[] tables = RopeTables.build(8, 10000, 4, null).upload(cpu, DType.F64);
+    RopeTables.Uploaded tables = RopeTables.build(8, 10000, 4, null).upload(cpu, DType.F64);
     Tensor x = Tensor.host(DType.F64, 2, 3, 8);
     RuntimeException outside = assertThrows(RuntimeException.class,
-        () -> cpu.ropeForward(x, Tensor.hostOf(new int[] {1, 4}, 2), tables[0], tables[1]));
+        () -> cpu.ropeForward(x, Tensor.hostOf(new int[] {1, 4}, 2), tables.cos(), tables.sin()));
     assertTrue(outside.getMessage().contains("positions[1] = 4"), outside.getMessage());
     RuntimeException negative = assertThrows(RuntimeException.class,
-        () -> cpu.ropeBackward(x, Tensor.hostOf(new int[] {-2, 0}, 2), tables[0], tables[1]));
+        () -> cpu.ropeBackward(x, Tensor.hostOf(new int[] {-2, 0}, 2), tables.cos(), tables.sin()));
     assertTrue(negative.getMessage().contains("positions[0] = -2"), negative.getMessage());
     Tensor pos = Tensor.hostOf(new int[] {0, 1}, 2);
-    assertThrows(IllegalArgumentException.class, () -> cpu.ropeForward(Tensor.host(DType.F64, 2, 3, 7), pos, tables[0], tables[1]));
-    assertThrows(IllegalArgumentException.class, () -> cpu.ropeForward(x, Tensor.host(DType.F64, 2), tables[0], tables[1]));
+    assertThrows(IllegalArgumentException.class, () -> cpu.ropeForward(Tensor.host(DType.F64, 2, 3, 7), pos, tables.cos(), tables.sin()));
+    assertThrows(IllegalArgumentException.class, () -> cpu.ropeForward(x, Tensor.host(DType.F64, 2), tables.cos(), tables.sin()));
     assertThrows(IllegalArgumentException.class,
-        () -> cpu.ropeForward(x, pos, tables[0], Tensor.host(DType.F64, 3, 4)));
+        () -> cpu.ropeForward(x, pos, tables.cos(), Tensor.host(DType.F64, 3, 4)));
     assertThrows(IllegalArgumentException.class,
-        () -> cpu.ropeForward(Tensor.host(DType.F32, 2, 3, 8), pos, tables[0], tables[1]));
+        () -> cpu.ropeForward(Tensor.host(DType.F32, 2, 3, 8), pos, tables.cos(), tables.sin()));
   }
 }

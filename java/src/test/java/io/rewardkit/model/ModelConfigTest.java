@@ -102,6 +102,32 @@ class ModelConfigTest {
     assertTrue(biased.oBias());
   }
 
+  /** transformers 5 style: rope_parameters instead of rope_theta / rope_scaling, plus layer_types. */
+  @Test
+  void transformers5RopeParametersAndLayerTypes() {
+    String v5 = """
+        {"architectures": ["LlamaForSequenceClassification"], "model_type": "llama", "hidden_size": 32,
+         "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+         "vocab_size": 50, "head_dim": 8, "dtype": "float32", "attention_bias": true, "mlp_bias": false,
+         "rope_parameters": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+           "original_max_position_embeddings": 32, "rope_theta": 500000.0, "rope_type": "llama3"}}
+        """;
+    ModelConfig c = ModelConfig.parse(v5, "v5.json");
+    assertEquals(500000.0, c.ropeTheta());
+    assertEquals(new ModelConfig.RopeScaling(8.0, 1.0, 4.0, 32), c.ropeScaling());
+    ModelConfig q = ModelConfig.parse("""
+        {"model_type": "qwen2", "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 50,
+         "layer_types": ["full_attention", "full_attention"],
+         "rope_parameters": {"rope_theta": 1000000.0, "rope_type": "default"}, "sliding_window": null}
+        """, "q.json");
+    assertEquals(1e6, q.ropeTheta());
+    assertNull(q.ropeScaling());
+    assertRejected(v5.replace("\"llama3\"", "\"yarn\""), "'rope_parameters'", "yarn");
+    assertRejected(QWEN25_05B.replace("\"use_sliding_window\": false", "\"layer_types\": [\"full_attention\", \"sliding_attention\"]"),
+        "'layer_types'", "sliding_attention");
+  }
+
   @Test
   void mistralWithoutSlidingWindowParses() {
     ModelConfig c = ModelConfig.parse(MISTRAL_7B_V03, "mistral.json");
@@ -148,6 +174,7 @@ class ModelConfigTest {
     assertRejected(QWEN25_05B.replace("\"hidden_size\": 896", "\"hidden_size\": \"896\""), "'hidden_size'", "integer");
     assertRejected(QWEN25_05B.replace("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 4"), "not a multiple");
     assertRejected(LLAMA32_1B.replace("\"factor\": 32.0, ", ""), "'rope_scaling.factor'");
+    assertRejected(LLAMA32_1B.replace("\"high_freq_factor\": 4.0", "\"high_freq_factor\": 0.5"), "high_freq_factor");
   }
 
   @ParameterizedTest

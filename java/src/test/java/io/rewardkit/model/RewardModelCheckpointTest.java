@@ -72,6 +72,12 @@ class RewardModelCheckpointTest {
         assertArrayEquals(m.weights().toFloatArray(), back.weights().toFloatArray());
         assertArrayEquals(before, back.score(batch()));
       }
+      try (RewardModel back64 = RewardModel.fromPretrained(dir, CPU, DType.F64, 0)) {
+        assertEquals(DType.F64, back64.dtype());
+        assertArrayEquals(m.weights().toFloatArray(), back64.weights().toFloatArray());
+        float[] r64 = back64.score(batch());
+        for (int i = 0; i < before.length; i++) assertEquals(before[i], r64[i], 1e-4 * Math.max(1, Math.abs(before[i])));
+      }
     }
     try (Stream<Path> s = Files.list(tmp)) {
       assertEquals(List.of(dir), s.toList(), "no temporary directories left beside the checkpoint");

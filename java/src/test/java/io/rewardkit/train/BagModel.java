@@ -50,6 +50,13 @@ final class BagModel implements TrainableModel {
     return rewards;
   }
 
+  @Override public float[] score(PackedBatch b) {
+    PackedBatch keep = last;
+    float[] r = forward(b).toFloatArray();
+    last = keep;
+    return r;
+  }
+
   @Override public void backward(Tensor dRewards) {
     int[] cu = last.cuSeqlens();
     for (int r = 0; r < last.numReadouts(); r++) {

@@ -67,7 +67,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     JsonNode wm = root == null ? null : root.get("weight_map");
     if (wm == null || !wm.isObject()) throw new RewardKitException(index + ": field 'weight_map' missing or not an object");
     Map<String, String> weightMap = new LinkedHashMap<>();
-    Iterator<Map.Entry<String, JsonNode>> it = wm.fields();
+    Iterator<Map.Entry<String, JsonNode>> it = wm.properties().iterator();
     while (it.hasNext()) {
       Map.Entry<String, JsonNode> e = it.next();
       if (!e.getValue().isTextual()) {

@@ -112,14 +112,14 @@ public final class SafetensorsFile implements AutoCloseable {
     }
     if (root == null || !root.isObject()) throw bad(path, "header is not a JSON object");
     List<Entry> list = new ArrayList<>();
-    Iterator<Map.Entry<String, JsonNode>> it = root.fields();
+    Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator();
     while (it.hasNext()) {
       Map.Entry<String, JsonNode> e = it.next();
       String name = e.getKey();
       JsonNode n = e.getValue();
       if (name.equals("__metadata__")) {
         if (!n.isObject()) throw bad(path, "__metadata__ must be an object of strings");
-        n.fields().forEachRemaining(m -> {
+        n.properties().forEach(m -> {
           if (!m.getValue().isTextual()) throw bad(path, "__metadata__." + m.getKey() + " must be a string");
           meta.put(m.getKey(), m.getValue().textValue());
         });

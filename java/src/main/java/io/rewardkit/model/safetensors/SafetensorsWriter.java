@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -150,6 +149,4 @@ public final class SafetensorsWriter {
       Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
     }
   }
-
-  static String utf8(byte[] b) { return new String(b, StandardCharsets.UTF_8); }
 }

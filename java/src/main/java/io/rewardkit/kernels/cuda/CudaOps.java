@@ -1,0 +1,82 @@
+package io.rewardkit.kernels.cuda;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Namespace;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+
+/**
+ * Binding of {@code rewardkit/cuda/ops.h}. Every pointer argument is a device address; shapes are
+ * documented in the header. bf16 buffers hold raw bf16 bits; parameter grads, rstd, rewards and
+ * optimizer state are fp32. The stream is the backend's compute stream.
+ */
+@Properties(inherit = RewardKitCuda.class, value = @Platform(include = "rewardkit/cuda/ops.h", library = "jnirewardkit_cuda"))
+@Namespace("rk::cuda")
+public final class CudaOps {
+  static { Loader.load(); }
+  private CudaOps() {}
+
+  public static native int column_reduce_chunks();
+
+  public static native void f32_to_bf16(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const float*") long in,
+      @Cast("int64_t") long n, @Cast("void*") long stream);
+  public static native void bf16_to_f32(@Cast("float*") long out, @Cast("const rk::cuda::bf16_bits*") long in,
+      @Cast("int64_t") long n, @Cast("void*") long stream);
+
+  public static native void embedding_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const int32_t*") long ids,
+      @Cast("const rk::cuda::bf16_bits*") long table, @Cast("int64_t") long tokens, @Cast("int64_t") long dim,
+      @Cast("int64_t") long vocab, @Cast("void*") long stream);
+  public static native void embedding_backward(@Cast("float*") long dtable, @Cast("const rk::cuda::bf16_bits*") long dout,
+      @Cast("const int32_t*") long ids, @Cast("int64_t") long tokens, @Cast("int64_t") long dim,
+      @Cast("int64_t") long vocab, @Cast("void*") long stream);
+
+  public static native void rmsnorm_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("float*") long rstd,
+      @Cast("const rk::cuda::bf16_bits*") long x, @Cast("const rk::cuda::bf16_bits*") long w,
+      @Cast("int64_t") long rows, @Cast("int64_t") long dim, double eps, @Cast("void*") long stream);
+  public static native void rmsnorm_backward(@Cast("rk::cuda::bf16_bits*") long dx, @Cast("float*") long dw,
+      @Cast("const rk::cuda::bf16_bits*") long dout, @Cast("const rk::cuda::bf16_bits*") long x,
+      @Cast("const rk::cuda::bf16_bits*") long w, @Cast("const float*") long rstd, @Cast("float*") long workspace,
+      @Cast("int64_t") long rows, @Cast("int64_t") long dim, @Cast("void*") long stream);
+
+  public static native void rope_apply_f32(@Cast("rk::cuda::bf16_bits*") long x, @Cast("const int32_t*") long positions,
+      @Cast("const float*") long cos, @Cast("const float*") long sin, @Cast("int64_t") long tokens,
+      @Cast("int64_t") long heads, @Cast("int64_t") long headDim, @Cast("int64_t") long maxPos, int inverse,
+      @Cast("void*") long stream);
+  public static native void rope_apply_bf16(@Cast("rk::cuda::bf16_bits*") long x, @Cast("const int32_t*") long positions,
+      @Cast("const rk::cuda::bf16_bits*") long cos, @Cast("const rk::cuda::bf16_bits*") long sin,
+      @Cast("int64_t") long tokens, @Cast("int64_t") long heads, @Cast("int64_t") long headDim,
+      @Cast("int64_t") long maxPos, int inverse, @Cast("void*") long stream);
+
+  public static native void swiglu_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long gate,
+      @Cast("const rk::cuda::bf16_bits*") long up, @Cast("int64_t") long n, @Cast("void*") long stream);
+  public static native void swiglu_backward(@Cast("rk::cuda::bf16_bits*") long dgate, @Cast("rk::cuda::bf16_bits*") long dup,
+      @Cast("const rk::cuda::bf16_bits*") long dout, @Cast("const rk::cuda::bf16_bits*") long gate,
+      @Cast("const rk::cuda::bf16_bits*") long up, @Cast("int64_t") long n, @Cast("void*") long stream);
+
+  public static native void add_inplace_bf16(@Cast("rk::cuda::bf16_bits*") long acc, @Cast("const rk::cuda::bf16_bits*") long x,
+      @Cast("int64_t") long n, @Cast("void*") long stream);
+  public static native void add_inplace_f32(@Cast("float*") long acc, @Cast("const float*") long x,
+      @Cast("int64_t") long n, @Cast("void*") long stream);
+
+  public static native void bias_add_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long bias,
+      @Cast("int64_t") long rows, @Cast("int64_t") long cols, @Cast("void*") long stream);
+  public static native void bias_add_backward(@Cast("float*") long dbias, @Cast("const rk::cuda::bf16_bits*") long dout,
+      @Cast("float*") long workspace, @Cast("int64_t") long rows, @Cast("int64_t") long cols, @Cast("void*") long stream);
+
+  public static native void score_forward(@Cast("float*") long rewards, @Cast("const rk::cuda::bf16_bits*") long hidden,
+      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Cast("int64_t") long readouts,
+      @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("void*") long stream);
+  public static native void score_backward(@Cast("rk::cuda::bf16_bits*") long dhidden, @Cast("float*") long dw,
+      @Cast("const float*") long drewards, @Cast("const rk::cuda::bf16_bits*") long hidden,
+      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Cast("int64_t") long readouts,
+      @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("void*") long stream);
+
+  public static native int grad_norm_blocks();
+  public static native void grad_norm(@Cast("float*") long out, @Cast("float*") long partials,
+      @Cast("const float*") long grads, @Cast("int64_t") long n, float maxNorm, @Cast("void*") long stream);
+  public static native void adamw_step(@Cast("float*") long master, @Cast("rk::cuda::bf16_bits*") long weights,
+      @Cast("float*") long m, @Cast("float*") long v, @Cast("const float*") long grads,
+      @Cast("const float*") long gradScale, @Cast("int64_t") long n, float lr, float beta1, float beta2, float eps,
+      float weightDecay, float bc1, float bc2, @Cast("void*") long stream);
+}

@@ -1,0 +1,208 @@
+package io.rewardkit.kernels.cuda;
+
+import static io.rewardkit.kernels.cuda.CudaTestSupport.assertClose;
+import static io.rewardkit.kernels.cuda.CudaTestSupport.bf16;
+import static io.rewardkit.kernels.cuda.CudaTestSupport.f32;
+import static io.rewardkit.kernels.cuda.CudaTestSupport.i32;
+import static io.rewardkit.kernels.cuda.CudaTestSupport.randomBf16;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import io.rewardkit.kernels.CpuBackend;
+import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.Tensor;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Per-op forward/backward parity of the CUDA kernels against the CPU reference backend, on awkward
+ * shapes (sizes that are not multiples of warp/tile widths). Skipped without a GPU.
+ */
+class CudaOpsParityTest {
+  private static final double ELEMENTWISE = 0x1p-7;  // up to 3 bf16 roundings of the result
+  private static final double REDUCTION = 0x1p-5;    // bf16 output of an fp32 dot product over up to ~10^3 terms
+
+  private CudaBackend gpu;
+  private CpuBackend cpu;
+  private Random rnd;
+
+  @BeforeEach
+  void setUp() {
+    gpu = CudaTestSupport.gpu();
+    cpu = new CpuBackend();
+    rnd = new Random(System.nanoTime());
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (gpu != null) gpu.close();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"37, 200", "1, 32", "129, 1000", "4096, 128"})
+  void rmsnorm(int rows, int dim) {
+    float[] x = randomBf16(rnd, rows * dim, 1.5), w = randomBf16(rnd, dim, 1.0), dy = randomBf16(rnd, rows * dim, 1.0);
+    Tensor cOut = cpu.allocate(DType.F32, rows, dim), cRstd = cpu.allocate(DType.F32, rows);
+    Tensor cx = Tensor.hostOf(x, rows, dim), cw = Tensor.hostOf(w, dim);
+    cpu.rmsnormForward(cOut, cRstd, cx, cw, 1e-6);
+    Tensor gOut = gpu.allocate(DType.BF16, rows, dim), gRstd = gpu.allocate(DType.F32, rows);
+    Tensor gx = bf16(gpu, x, rows, dim), gw = bf16(gpu, w, dim);
+    gpu.rmsnormForward(gOut, gRstd, gx, gw, 1e-6);
+    assertClose("rmsnorm out", cOut.toFloatArray(), gpu.downloadFloats(gOut), ELEMENTWISE);
+    assertClose("rmsnorm rstd", cRstd.toFloatArray(), gpu.downloadFloats(gRstd), 1e-5);
+
+    Tensor cdx = cpu.allocate(DType.F32, rows, dim), cdw = Tensor.hostOf(randomBf16(rnd, dim, 1), dim);
+    float[] dw0 = cdw.toFloatArray();
+    cpu.rmsnormBackward(cdx, cdw, Tensor.hostOf(dy, rows, dim), cx, cw, cRstd);
+    Tensor gdx = gpu.allocate(DType.BF16, rows, dim), gdw = f32(gpu, dw0, dim);
+    gpu.rmsnormBackward(gdx, gdw, bf16(gpu, dy, rows, dim), gx, gw, gRstd);
+    assertClose("rmsnorm dx", cdx.toFloatArray(), gpu.downloadFloats(gdx), REDUCTION);
+    assertClose("rmsnorm dw (accumulated)", cdw.toFloatArray(), gpu.downloadFloats(gdw), REDUCTION);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"37, 101, 200", "300, 7, 64"})
+  void embedding(int tokens, int vocab, int dim) {
+    float[] table = randomBf16(rnd, vocab * dim, 1);
+    int[] ids = new int[tokens];
+    for (int i = 0; i < tokens; i++) ids[i] = rnd.nextInt(vocab);  // repeats on purpose (vocab 7)
+    Tensor cOut = cpu.allocate(DType.F32, tokens, dim);
+    cpu.embeddingForward(cOut, Tensor.hostOf(ids, tokens), Tensor.hostOf(table, vocab, dim));
+    Tensor gOut = gpu.allocate(DType.BF16, tokens, dim), gIds = i32(gpu, ids, tokens);
+    gpu.embeddingForward(gOut, gIds, bf16(gpu, table, vocab, dim));
+    assertArrayEquals(cOut.toFloatArray(), gpu.downloadFloats(gOut), "a gather is exact");
+
+    float[] dy = randomBf16(rnd, tokens * dim, 1);
+    Tensor cdt = cpu.allocate(DType.F32, vocab, dim);
+    cpu.embeddingBackward(cdt, Tensor.hostOf(dy, tokens, dim), Tensor.hostOf(ids, tokens));
+    Tensor gdt = gpu.allocate(DType.F32, vocab, dim), gdy = bf16(gpu, dy, tokens, dim);
+    gpu.embeddingBackward(gdt, gdy, gIds);
+    float[] first = gpu.downloadFloats(gdt);
+    assertClose("embedding dTable", cdt.toFloatArray(), first, 1e-5);
+    gpu.zero(gdt);
+    gpu.embeddingBackward(gdt, gdy, gIds);
+    assertArrayEquals(first, gpu.downloadFloats(gdt), "embedding backward must be bitwise deterministic");
+  }
+
+  @ParameterizedTest
+  @CsvSource({"37, 3, 64, 50", "5, 16, 128, 4096"})
+  void rope(int tokens, int heads, int hd, int maxPos) {
+    float[] x = randomBf16(rnd, tokens * heads * hd, 1);
+    int[] pos = new int[tokens];
+    for (int i = 0; i < tokens; i++) pos[i] = rnd.nextInt(maxPos);
+    int half = hd / 2;
+    float[] cos = new float[maxPos * half], sin = new float[maxPos * half];
+    for (int p = 0; p < maxPos; p++)
+      for (int i = 0; i < half; i++) {
+        double ang = p * Math.pow(1e6, -2.0 * i / hd);
+        cos[p * half + i] = (float) Math.cos(ang);
+        sin[p * half + i] = (float) Math.sin(ang);
+      }
+    Tensor cx = Tensor.hostOf(x, tokens, heads, hd), cPos = Tensor.hostOf(pos, tokens);
+    Tensor cCos = Tensor.hostOf(cos, maxPos, half), cSin = Tensor.hostOf(sin, maxPos, half);
+    cpu.ropeForward(cx, cPos, cCos, cSin);
+    Tensor gx = bf16(gpu, x, tokens, heads, hd), gPos = i32(gpu, pos, tokens);
+    Tensor gCos = f32(gpu, cos, maxPos, half), gSin = f32(gpu, sin, maxPos, half);
+    gpu.ropeForward(gx, gPos, gCos, gSin);
+    assertClose("rope forward", cx.toFloatArray(), gpu.downloadFloats(gx), ELEMENTWISE);
+    cpu.ropeBackward(cx, cPos, cCos, cSin);
+    gpu.ropeBackward(gx, gPos, gCos, gSin);
+    assertClose("rope backward(forward(x)) = x", x, gpu.downloadFloats(gx), 2 * ELEMENTWISE);
+    assertClose("rope backward", cx.toFloatArray(), gpu.downloadFloats(gx), 2 * ELEMENTWISE);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"1", "1000", "65537"})
+  void swigluAndAdd(int n) {
+    float[] g = randomBf16(rnd, n, 3), u = randomBf16(rnd, n, 1), dy = randomBf16(rnd, n, 1);
+    Tensor cOut = cpu.allocate(DType.F32, n);
+    cpu.swigluForward(cOut, Tensor.hostOf(g, n), Tensor.hostOf(u, n));
+    Tensor gg = bf16(gpu, g, n), gu = bf16(gpu, u, n), gOut = gpu.allocate(DType.BF16, n);
+    gpu.swigluForward(gOut, gg, gu);
+    assertClose("swiglu", cOut.toFloatArray(), gpu.downloadFloats(gOut), ELEMENTWISE);
+    Tensor cdg = cpu.allocate(DType.F32, n), cdu = cpu.allocate(DType.F32, n);
+    cpu.swigluBackward(cdg, cdu, Tensor.hostOf(dy, n), Tensor.hostOf(g, n), Tensor.hostOf(u, n));
+    Tensor gdg = gpu.allocate(DType.BF16, n), gdu = gpu.allocate(DType.BF16, n);
+    gpu.swigluBackward(gdg, gdu, bf16(gpu, dy, n), gg, gu);
+    assertClose("swiglu dgate", cdg.toFloatArray(), gpu.downloadFloats(gdg), ELEMENTWISE);
+    assertClose("swiglu dup", cdu.toFloatArray(), gpu.downloadFloats(gdu), ELEMENTWISE);
+
+    Tensor cAcc = Tensor.hostOf(u.clone(), n);
+    cpu.addInPlace(cAcc, Tensor.hostOf(dy, n));
+    Tensor gAcc = bf16(gpu, u, n);
+    gpu.addInPlace(gAcc, bf16(gpu, dy, n));
+    assertClose("add", cAcc.toFloatArray(), gpu.downloadFloats(gAcc), ELEMENTWISE);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"37, 200, 3", "130, 1024, 8"})
+  void score(int tokens, int dim, int readouts) {
+    float[] h = randomBf16(rnd, tokens * dim, 1), w = randomBf16(rnd, dim, 0.05);
+    int[] ro = new int[readouts];
+    for (int i = 0; i < readouts; i++) ro[i] = rnd.nextInt(tokens);
+    Tensor cR = cpu.allocate(DType.F32, readouts);
+    cpu.scoreForward(cR, Tensor.hostOf(h, tokens, dim), Tensor.hostOf(ro, readouts), Tensor.hostOf(w, dim));
+    Tensor gR = gpu.allocate(DType.F32, readouts), gh = bf16(gpu, h, tokens, dim), gro = i32(gpu, ro, readouts);
+    Tensor gw = bf16(gpu, w, dim);
+    gpu.scoreForward(gR, gh, gro, gw);
+    assertClose("rewards", cR.toFloatArray(), gpu.downloadFloats(gR), 1e-4);  // fp32 output, fp32 sum
+
+    float[] dr = randomBf16(rnd, readouts, 1);
+    Tensor cdh = cpu.allocate(DType.F32, tokens, dim), cdw = cpu.allocate(DType.F32, dim);
+    cpu.scoreBackward(cdh, cdw, Tensor.hostOf(dr, readouts), Tensor.hostOf(h, tokens, dim), Tensor.hostOf(ro, readouts),
+        Tensor.hostOf(w, dim));
+    Tensor gdh = gpu.allocate(DType.BF16, tokens, dim), gdw = gpu.allocate(DType.F32, dim);
+    gpu.scoreBackward(gdh, gdw, f32(gpu, dr, readouts), gh, gro, gw);
+    assertClose("score dHidden", cdh.toFloatArray(), gpu.downloadFloats(gdh), ELEMENTWISE);
+    assertClose("score dw", cdw.toFloatArray(), gpu.downloadFloats(gdw), 1e-4);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"37, 200, 72, true", "1, 64, 8, false", "257, 1000, 333, true"})
+  void linear(int tokens, int in, int out, boolean withBias) {
+    float[] x = randomBf16(rnd, tokens * in, 1), w = randomBf16(rnd, out * in, 1 / Math.sqrt(in));
+    float[] b = withBias ? randomBf16(rnd, out, 1) : null, dy = randomBf16(rnd, tokens * out, 1);
+    Tensor cx = Tensor.hostOf(x, tokens, in), cw = Tensor.hostOf(w, out, in), cb = b == null ? null : Tensor.hostOf(b, out);
+    Tensor cy = cpu.allocate(DType.F32, tokens, out);
+    cpu.linearForward(cy, cx, cw, cb);
+    Tensor gx = bf16(gpu, x, tokens, in), gw = bf16(gpu, w, out, in), gb = b == null ? null : bf16(gpu, b, out);
+    Tensor gy = gpu.allocate(DType.BF16, tokens, out);
+    gpu.linearForward(gy, gx, gw, gb);
+    assertClose("linear out", cy.toFloatArray(), gpu.downloadFloats(gy), REDUCTION);
+
+    Tensor cdx = cpu.allocate(DType.F32, tokens, in), cdw = cpu.allocate(DType.F32, out, in);
+    Tensor cdb = b == null ? null : cpu.allocate(DType.F32, out);
+    cpu.linearBackward(cdx, cdw, cdb, Tensor.hostOf(dy, tokens, out), cx, cw);
+    Tensor gdx = gpu.allocate(DType.BF16, tokens, in), gdw = gpu.allocate(DType.F32, out, in);
+    Tensor gdb = b == null ? null : gpu.allocate(DType.F32, out);
+    gpu.linearBackward(gdx, gdw, gdb, bf16(gpu, dy, tokens, out), gx, gw);
+    assertClose("linear dx", cdx.toFloatArray(), gpu.downloadFloats(gdx), REDUCTION);
+    assertClose("linear dw", cdw.toFloatArray(), gpu.downloadFloats(gdw), 1e-4);  // fp32 output
+    if (b != null) assertClose("linear dbias", cdb.toFloatArray(), gpu.downloadFloats(gdb), 1e-4);
+  }
+
+  @Test
+  void arenasStopAllocatingAfterWarmUp() {
+    DeviceArena act = gpu.activations();
+    for (int step = 0; step < 3; step++) {
+      act.reset();
+      for (int i = 0; i < 10; i++) gpu.allocate(act, DType.BF16, 1000 + i, 513);
+      if (step == 0) continue;
+      long before = gpu.mallocCount();
+      act.reset();
+      for (int i = 0; i < 10; i++) gpu.allocate(act, DType.BF16, 1000 + i, 513);
+      org.junit.jupiter.api.Assertions.assertEquals(before, gpu.mallocCount(), "cudaMalloc after warm-up");
+    }
+    // The caching allocator behind allocate(): closed blocks come back for the same shapes.
+    for (int step = 0; step < 3; step++) {
+      long before = gpu.mallocCount();
+      Tensor[] ts = new Tensor[5];
+      for (int i = 0; i < ts.length; i++) ts[i] = gpu.allocate(DType.F32, 777, 3 + i);
+      for (Tensor t : ts) t.close();
+      if (step > 0) org.junit.jupiter.api.Assertions.assertEquals(before, gpu.mallocCount(), "allocate/close reuses blocks");
+    }
+  }
+}

@@ -1,0 +1,81 @@
+// Varlen FlashAttention-2 backward: D = rowsum(dO∘O) preprocessing, a dK/dV pass over key tiles
+// that recomputes P from the saved LSE (looping over the Hq/Hkv query heads of a KV head, so GQA
+// needs no reduction afterwards), and dQ either
+//   deterministic: a separate pass over query tiles that recomputes P and dP (no float atomics), or
+//   atomic:        fp32 atomicAdd from the dK/dV pass into dq_accum, then one conversion to bf16.
+#include <string>
+
+#include "flash_bwd_kernel.cuh"
+
+namespace rk { namespace cuda { namespace flash {
+namespace {
+
+template <int HD>
+void launch_bwd(const Params& p, cudaStream_t stream) {
+  const char* op = "flash_attention_backward";
+  const int64_t rows = static_cast<int64_t>(p.total_tokens) * p.heads_q;
+  RK_KERNEL_LAUNCH(flash_bwd_dsum_kernel<HD>, static_cast<unsigned>((rows + 3) / 4), 128, 0, stream)(p);
+  RK_LAUNCH_CHECK(op);
+  // Keys past every sequence's end (none in a valid layout) and tokens no block visits stay zero.
+  const int64_t kv_bytes = static_cast<int64_t>(p.total_tokens) * p.heads_kv * HD * 2;
+  RK_CUDA_CHECK(op, cudaMemsetAsync(p.dk, 0, kv_bytes, stream));
+  RK_CUDA_CHECK(op, cudaMemsetAsync(p.dv, 0, kv_bytes, stream));
+  if (!p.deterministic) RK_CUDA_CHECK(op, cudaMemsetAsync(p.dq_accum, 0, rows * HD * sizeof(float), stream));
+  else RK_CUDA_CHECK(op, cudaMemsetAsync(p.dq, 0, rows * HD * 2, stream));
+
+  constexpr int smem_kv = dkdv_smem_bytes<HD>();
+  RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dkdv_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         smem_kv));
+  dim3 grid_kv((p.max_seqlen + kBlockN - 1) / kBlockN, p.heads_kv, p.num_seqs);
+  RK_KERNEL_LAUNCH(flash_bwd_dkdv_kernel<HD>, grid_kv, kThreads, smem_kv, stream)(p);
+  RK_LAUNCH_CHECK(op);
+
+  if (p.deterministic) {
+    constexpr int smem_q = dq_smem_bytes<HD>();
+    RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dq_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           smem_q));
+    dim3 grid_q((p.max_seqlen + kBlockM - 1) / kBlockM, p.heads_q, p.num_seqs);
+    RK_KERNEL_LAUNCH(flash_bwd_dq_kernel<HD>, grid_q, kThreads, smem_q, stream)(p);
+    RK_LAUNCH_CHECK(op);
+  } else {
+    RK_KERNEL_LAUNCH(dq_convert_kernel, grid_for(rows * HD, 256), 256, 0, stream)(p.dq, p.dq_accum, rows * HD);
+    RK_LAUNCH_CHECK(op);
+  }
+}
+
+}  // namespace
+}  // namespace flash
+
+int64_t flash_attention_backward_workspace(int total_tokens, int heads_q, int head_dim, int deterministic) {
+  RK_ARG("flash_attention_backward_workspace", total_tokens > 0 && heads_q > 0 && head_dim > 0, "need positive sizes");
+  // dsum [Hq, T] rounded up to 256 bytes so dq_accum stays aligned, then dq_accum [T, Hq, hd].
+  const int64_t dsum = (static_cast<int64_t>(heads_q) * total_tokens * 4 + 255) / 256 * 256;
+  return dsum + (deterministic ? 0 : static_cast<int64_t>(total_tokens) * heads_q * head_dim * 4);
+}
+
+void flash_attention_backward(bf16_bits* dq, bf16_bits* dk, bf16_bits* dv, const bf16_bits* dout,
+                              const bf16_bits* q, const bf16_bits* k, const bf16_bits* v, const bf16_bits* o,
+                              const float* lse, void* workspace, const int32_t* cu_seqlens, const int32_t* seg,
+                              int num_seqs, int total_tokens, int max_seqlen, int heads_q, int heads_kv,
+                              int head_dim, float scale, int deterministic, void* stream) {
+  flash::Params p{};
+  p.q = bf(q); p.k = bf(k); p.v = bf(v); p.o = bf(o); p.dout = bf(dout);
+  p.dq = bf(dq); p.dk = bf(dk); p.dv = bf(dv);
+  p.lse = const_cast<float*>(lse);
+  p.cu_seqlens = cu_seqlens; p.seg = seg;
+  p.num_seqs = num_seqs; p.total_tokens = total_tokens; p.max_seqlen = max_seqlen;
+  p.heads_q = heads_q; p.heads_kv = heads_kv; p.head_dim = head_dim;
+  p.scale = scale; p.scale_log2 = scale * flash::kLog2e;
+  p.deterministic = deterministic ? 1 : 0;
+  RK_ARG("flash_attention_backward", workspace != nullptr, "null workspace");
+  p.dsum = static_cast<float*>(workspace);
+  if (!p.deterministic) {
+    const int64_t off = (static_cast<int64_t>(heads_q) * total_tokens * 4 + 255) / 256 * 256;
+    p.dq_accum = reinterpret_cast<float*>(static_cast<char*>(workspace) + off);
+  }
+  flash::validate(p, true, "flash_attention_backward");
+  if (head_dim == 64) flash::launch_bwd<64>(p, as_stream(stream));
+  else flash::launch_bwd<128>(p, as_stream(stream));
+}
+
+}}  // namespace rk::cuda

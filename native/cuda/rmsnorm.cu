@@ -1,0 +1,74 @@
+// RMSNorm, one warp per row (rows = T for layers, T*H for Qwen3 q_norm/k_norm with dim = head_dim).
+// Forward mirrors HF rounding: y = w * bf16(x * rstd), each product rounded to bf16.
+#include "common.cuh"
+
+namespace rk { namespace cuda {
+
+namespace {
+constexpr int kWarps = 8;
+
+__global__ void rmsnorm_forward_kernel(__nv_bfloat16* out, float* rstd, const __nv_bfloat16* x,
+                                       const __nv_bfloat16* w, int64_t rows, int64_t dim, float eps) {
+  const int lane = threadIdx.x & 31;
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5);
+  if (r >= rows) return;
+  const __nv_bfloat16* xr = x + r * dim;
+  float ss = 0.f;
+  for (int64_t d = lane; d < dim; d += 32) { float v = b2f(xr[d]); ss += v * v; }
+  ss = warp_sum(ss);
+  const float rs = rsqrtf(ss / static_cast<float>(dim) + eps);
+  if (lane == 0) rstd[r] = rs;
+  for (int64_t d = lane; d < dim; d += 32) out[r * dim + d] = f2b(b2f(w[d]) * rb(b2f(xr[d]) * rs));
+}
+
+// dx = rstd * (g - n * mean(g * n)),  g = dout * w,  n = x * rstd
+__global__ void rmsnorm_backward_kernel(__nv_bfloat16* dx, const __nv_bfloat16* dout, const __nv_bfloat16* x,
+                                        const __nv_bfloat16* w, const float* rstd, int64_t rows, int64_t dim) {
+  const int lane = threadIdx.x & 31;
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5);
+  if (r >= rows) return;
+  const float rs = rstd[r];
+  const int64_t o = r * dim;
+  float dot = 0.f;
+  for (int64_t d = lane; d < dim; d += 32) dot += b2f(dout[o + d]) * b2f(w[d]) * b2f(x[o + d]) * rs;
+  const float mean = warp_sum(dot) / static_cast<float>(dim);
+  for (int64_t d = lane; d < dim; d += 32) {
+    const float n = b2f(x[o + d]) * rs;
+    dx[o + d] = f2b(rs * (b2f(dout[o + d]) * b2f(w[d]) - n * mean));
+  }
+}
+
+struct RmsDw {
+  const __nv_bfloat16* dout;
+  const __nv_bfloat16* x;
+  const float* rstd;
+  int64_t dim;
+  __device__ float operator()(int64_t r, int64_t c) const {
+    return b2f(dout[r * dim + c]) * rb(b2f(x[r * dim + c]) * rstd[r]);
+  }
+};
+}  // namespace
+
+void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16_bits* w, int64_t rows, int64_t dim,
+                     double eps, void* stream) {
+  RK_ARG("rmsnorm_forward", rows >= 0 && dim > 0 && eps >= 0, "need rows >= 0, dim > 0, eps >= 0");
+  RK_ARG("rmsnorm_forward", rows == 0 || (out && rstd && x && w), "null buffer");
+  if (rows == 0) return;
+  RK_KERNEL_LAUNCH(rmsnorm_forward_kernel, grid_for(rows, kWarps, 1LL << 31), kWarps * 32, 0, as_stream(stream))(
+      bf(out), rstd, bf(x), bf(w), rows, dim, static_cast<float>(eps));
+  RK_LAUNCH_CHECK("rmsnorm_forward");
+}
+
+void rmsnorm_backward(bf16_bits* dx, float* dw, const bf16_bits* dout, const bf16_bits* x, const bf16_bits* w,
+                      const float* rstd, float* workspace, int64_t rows, int64_t dim, void* stream) {
+  RK_ARG("rmsnorm_backward", rows >= 0 && dim > 0, "need rows >= 0, dim > 0");
+  RK_ARG("rmsnorm_backward", rows == 0 || (dx && dw && dout && x && w && rstd && workspace), "null buffer");
+  if (rows == 0) return;
+  cudaStream_t s = as_stream(stream);
+  RK_KERNEL_LAUNCH(rmsnorm_backward_kernel, grid_for(rows, kWarps, 1LL << 31), kWarps * 32, 0, s)(bf(dx), bf(dout), bf(x), bf(w),
+                                                                                   rstd, rows, dim);
+  RK_LAUNCH_CHECK("rmsnorm_backward");
+  column_reduce(dw, workspace, rows, dim, RmsDw{bf(dout), bf(x), rstd, dim}, s, "rmsnorm_backward(dw)");
+}
+
+}}  // namespace rk::cuda

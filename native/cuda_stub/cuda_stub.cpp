@@ -1,0 +1,107 @@
+// Fallback librewardkit_cuda for builds without nvcc: the same C API as native/cuda/*.cu, so the
+// JNI glue links everywhere. probe() reports why there is no CUDA; every other entry point throws.
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "rewardkit/cuda/flash_attention.h"
+#include "rewardkit/cuda/ops.h"
+#include "rewardkit/cuda/reward_loss.h"
+#include "rewardkit/cuda/runtime.h"
+
+#ifndef RK_CUDA_STUB_REASON
+#define RK_CUDA_STUB_REASON "built without CUDA"
+#endif
+
+namespace rk { namespace cuda {
+
+namespace {
+[[noreturn]] void unavailable(const char* fn) {
+  throw std::runtime_error(std::string(fn) + ": librewardkit_cuda was " RK_CUDA_STUB_REASON);
+}
+}  // namespace
+
+int probe(char* buf, int64_t capacity) {
+  if (buf != nullptr && capacity > 0) {
+    std::strncpy(buf, RK_CUDA_STUB_REASON, static_cast<size_t>(capacity - 1));
+    buf[capacity - 1] = '\0';
+  }
+  return 0;
+}
+int built_with_cuda() { return 0; }
+
+void set_device(int) { unavailable("set_device"); }
+void* device_malloc(int64_t) { unavailable("device_malloc"); }
+void device_free(void*) { unavailable("device_free"); }
+void memcpy_h2d(void*, const void*, int64_t, void*) { unavailable("memcpy_h2d"); }
+void memcpy_d2h(void*, const void*, int64_t, void*) { unavailable("memcpy_d2h"); }
+void memcpy_d2d(void*, const void*, int64_t, void*) { unavailable("memcpy_d2d"); }
+void memset_async(void*, int, int64_t, void*) { unavailable("memset_async"); }
+void* stream_create() { unavailable("stream_create"); }
+void stream_destroy(void*) { unavailable("stream_destroy"); }
+void stream_synchronize(void*) { unavailable("stream_synchronize"); }
+void check_errors(const char*) { unavailable("check_errors"); }
+
+int column_reduce_chunks() { unavailable("column_reduce_chunks"); }
+void f32_to_bf16(bf16_bits*, const float*, int64_t, void*) { unavailable("f32_to_bf16"); }
+void bf16_to_f32(float*, const bf16_bits*, int64_t, void*) { unavailable("bf16_to_f32"); }
+void embedding_forward(bf16_bits*, const int32_t*, const bf16_bits*, int64_t, int64_t, int64_t, void*) {
+  unavailable("embedding_forward");
+}
+void embedding_backward(float*, const bf16_bits*, const int32_t*, int64_t, int64_t, int64_t, void*) {
+  unavailable("embedding_backward");
+}
+void rmsnorm_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, int64_t, int64_t, double, void*) {
+  unavailable("rmsnorm_forward");
+}
+void rmsnorm_backward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const bf16_bits*, const float*,
+                      float*, int64_t, int64_t, void*) {
+  unavailable("rmsnorm_backward");
+}
+void rope_apply_f32(bf16_bits*, const int32_t*, const float*, const float*, int64_t, int64_t, int64_t, int64_t,
+                    int, void*) {
+  unavailable("rope_apply_f32");
+}
+void rope_apply_bf16(bf16_bits*, const int32_t*, const bf16_bits*, const bf16_bits*, int64_t, int64_t, int64_t,
+                     int64_t, int, void*) {
+  unavailable("rope_apply_bf16");
+}
+void swiglu_forward(bf16_bits*, const bf16_bits*, const bf16_bits*, int64_t, void*) { unavailable("swiglu_forward"); }
+void swiglu_backward(bf16_bits*, bf16_bits*, const bf16_bits*, const bf16_bits*, const bf16_bits*, int64_t, void*) {
+  unavailable("swiglu_backward");
+}
+void add_inplace_bf16(bf16_bits*, const bf16_bits*, int64_t, void*) { unavailable("add_inplace_bf16"); }
+void add_inplace_f32(float*, const float*, int64_t, void*) { unavailable("add_inplace_f32"); }
+void bias_add_forward(bf16_bits*, const bf16_bits*, int64_t, int64_t, void*) { unavailable("bias_add_forward"); }
+void bias_add_backward(float*, const bf16_bits*, float*, int64_t, int64_t, void*) { unavailable("bias_add_backward"); }
+void score_forward(float*, const bf16_bits*, const int32_t*, const bf16_bits*, int64_t, int64_t, int64_t, void*) {
+  unavailable("score_forward");
+}
+void score_backward(bf16_bits*, float*, const float*, const bf16_bits*, const int32_t*, const bf16_bits*, int64_t,
+                    int64_t, int64_t, void*) {
+  unavailable("score_backward");
+}
+int grad_norm_blocks() { unavailable("grad_norm_blocks"); }
+void grad_norm(float*, float*, const float*, int64_t, float, void*) { unavailable("grad_norm"); }
+void adamw_step(float*, bf16_bits*, float*, float*, const float*, const float*, int64_t, float, float, float, float,
+                float, float, float, void*) {
+  unavailable("adamw_step");
+}
+
+void flash_attention_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const bf16_bits*,
+                             const int32_t*, const int32_t*, int, int, int, int, int, int, float, void*) {
+  unavailable("flash_attention_forward");
+}
+int64_t flash_attention_backward_workspace(int, int, int, int) { unavailable("flash_attention_backward_workspace"); }
+void flash_attention_backward(bf16_bits*, bf16_bits*, bf16_bits*, const bf16_bits*, const bf16_bits*,
+                              const bf16_bits*, const bf16_bits*, const bf16_bits*, const float*, void*,
+                              const int32_t*, const int32_t*, int, int, int, int, int, int, float, int, void*) {
+  unavailable("flash_attention_backward");
+}
+
+void reward_loss_forward_backward(const float*, const int32_t*, const int32_t*, const float*, float*, double*,
+                                  int64_t, int64_t, int, double, int, double, double, double, double, double, void*) {
+  unavailable("reward_loss_forward_backward");
+}
+
+}}  // namespace rk::cuda

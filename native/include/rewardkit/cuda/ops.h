@@ -1,0 +1,90 @@
+// CUDA kernels for the reward-model ops (one .cu per family under native/cuda/).
+// Storage: bf16 activations and working weights (raw uint16_t bits here, __nv_bfloat16 in the
+// kernels); fp32 accumulation, fp32 parameter gradients, optimizer state and small outputs.
+// Device pointers only; `stream` is a cudaStream_t. Each entry point validates its arguments once
+// and throws std::invalid_argument (bad arguments) or std::runtime_error (CUDA launch error).
+// Backward ops OVERWRITE activation grads (dx) and ACCUMULATE parameter grads (dw), as on the CPU.
+#pragma once
+#include <cstdint>
+
+namespace rk { namespace cuda {
+
+typedef uint16_t bf16_bits;
+
+// Number of fp32 partial rows the column reductions (rmsnorm dw, bias grad) need as workspace:
+// workspace is float[column_reduce_chunks() * cols]. Fixed so results are run-to-run identical.
+int column_reduce_chunks();
+
+// ---- convert.cu -------------------------------------------------------------------------------
+// out[n] = bf16(round-to-nearest-even(in[n]))
+void f32_to_bf16(bf16_bits* out, const float* in, int64_t n, void* stream);
+void bf16_to_f32(float* out, const bf16_bits* in, int64_t n, void* stream);
+
+// ---- embedding.cu -----------------------------------------------------------------------------
+// out [T, D] = table [V, D] rows at ids [T]; ids outside [0, V) raise an error on the next check.
+void embedding_forward(bf16_bits* out, const int32_t* ids, const bf16_bits* table,
+                       int64_t tokens, int64_t dim, int64_t vocab, void* stream);
+// dtable [V, D] fp32 += dout [T, D] rows scattered to ids [T]; deterministic (no atomics: each
+// block owns the vocab rows id % gridDim == blockIdx and visits tokens in order).
+void embedding_backward(float* dtable, const bf16_bits* dout, const int32_t* ids,
+                        int64_t tokens, int64_t dim, int64_t vocab, void* stream);
+
+// ---- rmsnorm.cu (also Qwen3 q_norm/k_norm with rows = T*H, dim = head_dim) --------------------
+// out [N, D] = x * rstd * w;  rstd [N] fp32 saved;  x [N, D];  w [D]
+void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16_bits* w,
+                     int64_t rows, int64_t dim, double eps, void* stream);
+// dx [N, D] overwritten; dw [D] fp32 accumulated; workspace float[column_reduce_chunks() * D]
+void rmsnorm_backward(bf16_bits* dx, float* dw, const bf16_bits* dout, const bf16_bits* x,
+                      const bf16_bits* w, const float* rstd, float* workspace,
+                      int64_t rows, int64_t dim, void* stream);
+
+// ---- rope.cu (HF rotate_half) -----------------------------------------------------------------
+// x [T, H, hd] in place; positions [T]; cos, sin [max_pos, hd/2] (fp32 or bf16 tables).
+// inverse = 1 applies the transpose (backward: rotate by -angle).
+void rope_apply_f32(bf16_bits* x, const int32_t* positions, const float* cos, const float* sin,
+                    int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream);
+void rope_apply_bf16(bf16_bits* x, const int32_t* positions, const bf16_bits* cos, const bf16_bits* sin,
+                     int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream);
+
+// ---- swiglu.cu --------------------------------------------------------------------------------
+// out [N] = silu(gate) * up
+void swiglu_forward(bf16_bits* out, const bf16_bits* gate, const bf16_bits* up, int64_t n, void* stream);
+// dgate, dup [N] overwritten
+void swiglu_backward(bf16_bits* dgate, bf16_bits* dup, const bf16_bits* dout, const bf16_bits* gate,
+                     const bf16_bits* up, int64_t n, void* stream);
+
+// ---- residual.cu ------------------------------------------------------------------------------
+// acc [N] += x [N]
+void add_inplace_bf16(bf16_bits* acc, const bf16_bits* x, int64_t n, void* stream);
+void add_inplace_f32(float* acc, const float* x, int64_t n, void* stream);
+
+// ---- bias.cu ----------------------------------------------------------------------------------
+// out [T, O] += bias [O]
+void bias_add_forward(bf16_bits* out, const bf16_bits* bias, int64_t rows, int64_t cols, void* stream);
+// dbias [O] fp32 += Σ_t dout [T, O]; workspace float[column_reduce_chunks() * O]; deterministic
+void bias_add_backward(float* dbias, const bf16_bits* dout, float* workspace, int64_t rows, int64_t cols,
+                       void* stream);
+
+// ---- score.cu (value head at readout positions) -----------------------------------------------
+// rewards [R] fp32 = hidden [T, D] rows at readout [R] · w [D]
+void score_forward(float* rewards, const bf16_bits* hidden, const int32_t* readout, const bf16_bits* w,
+                   int64_t readouts, int64_t tokens, int64_t dim, void* stream);
+// dhidden [T, D] overwritten (zero except readout rows); dw [D] fp32 accumulated (fixed order)
+void score_backward(bf16_bits* dhidden, float* dw, const float* drewards, const bf16_bits* hidden,
+                    const int32_t* readout, const bf16_bits* w, int64_t readouts, int64_t tokens,
+                    int64_t dim, void* stream);
+
+// ---- optimizer.cu -----------------------------------------------------------------------------
+// Partial sums of squares for the global grad norm: partials float[grad_norm_blocks()].
+int grad_norm_blocks();
+// Pass 1 over one contiguous fp32 gradient buffer [n]; pass 2 sums the partials in a fixed order:
+// out[0] = Σ g²,  out[1] = clip scale = min(1, max_norm / (sqrt(Σ g²) + 1e-6)) (1 when max_norm <= 0).
+void grad_norm(float* out, float* partials, const float* grads, int64_t n, float max_norm, void* stream);
+// Fused AdamW (decoupled weight decay) on fp32 master weights with fp32 moments; writes the bf16
+// working copy. grad_scale: device float (out[1] of grad_norm) or null for 1. bias corrections
+// bc1 = 1 - beta1^step, bc2 = 1 - beta2^step are computed by the caller (step is host state).
+void adamw_step(float* master, bf16_bits* weights, float* m, float* v, const float* grads,
+                const float* grad_scale, int64_t n, float lr, float beta1, float beta2, float eps,
+                float weight_decay, float bc1, float bc2, void* stream);
+
+}}  // namespace rk::cuda

@@ -1,0 +1,245 @@
+// The non-attention CUDA kernels (real sources in native/cuda/*.cu, run by the host emulator)
+// against double references, on awkward shapes. Build + run: tools/kernel_emu/run.sh
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "rewardkit/cuda/ops.h"
+#include "rewardkit/cuda/reward_loss.h"
+
+using namespace rk::cuda;
+
+static std::mt19937 rng(777);
+static int failures = 0;
+
+static float rb(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
+static std::vector<bf16_bits> to_bits(const std::vector<float>& f) {
+  std::vector<bf16_bits> b(f.size());
+  for (size_t i = 0; i < f.size(); ++i) { __nv_bfloat16 h = __float2bfloat16_rn(f[i]); b[i] = __bfloat16_as_ushort(h); }
+  return b;
+}
+static std::vector<float> from_bits(const std::vector<bf16_bits>& b) {
+  std::vector<float> f(b.size());
+  for (size_t i = 0; i < b.size(); ++i) f[i] = __bfloat162float(__ushort_as_bfloat16(b[i]));
+  return f;
+}
+static std::vector<float> randn(size_t n, double s) {
+  std::normal_distribution<double> nd(0, s);
+  std::vector<float> v(n);
+  for (auto& x : v) x = rb(static_cast<float>(nd(rng)));
+  return v;
+}
+template <class A, class B>
+static void check(const std::string& what, const A& got, const B& ref, double tol) {
+  double maxref = 0, maxdiff = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    maxref = std::max(maxref, std::fabs((double)ref[i]));
+    const double d = std::fabs((double)got[i] - (double)ref[i]);
+    if (!(d <= maxdiff)) maxdiff = d;
+  }
+  const bool ok = maxdiff <= tol * std::max(maxref, 1e-30);
+  std::printf("  %-28s max|diff| %.3e (max|ref| %.3e) %s\n", what.c_str(), maxdiff, maxref, ok ? "ok" : "FAIL");
+  if (!ok) ++failures;
+}
+
+static void rmsnorm(int rows, int dim) {
+  auto x = randn((size_t)rows * dim, 1.5), w = randn(dim, 1), dy = randn((size_t)rows * dim, 1);
+  auto xb = to_bits(x), wb = to_bits(w), dyb = to_bits(dy);
+  std::vector<bf16_bits> out(x.size()), dx(x.size());
+  std::vector<float> rstd(rows), dw(dim, 0.25f), ws((size_t)column_reduce_chunks() * dim);
+  rmsnorm_forward(out.data(), rstd.data(), xb.data(), wb.data(), rows, dim, 1e-6, nullptr);
+  rmsnorm_backward(dx.data(), dw.data(), dyb.data(), xb.data(), wb.data(), rstd.data(), ws.data(), rows, dim, nullptr);
+  std::vector<double> ro(x.size()), rr(rows), rdx(x.size()), rdw(dim, 0.25);
+  for (int r = 0; r < rows; ++r) {
+    double ss = 0;
+    for (int d = 0; d < dim; ++d) ss += (double)x[r * dim + d] * x[r * dim + d];
+    const double rs = 1 / std::sqrt(ss / dim + 1e-6);
+    rr[r] = rs;
+    double dot = 0;
+    for (int d = 0; d < dim; ++d) dot += (double)dy[r * dim + d] * w[d] * x[r * dim + d] * rs;
+    for (int d = 0; d < dim; ++d) {
+      const double n = x[r * dim + d] * rs;
+      ro[r * dim + d] = n * w[d];
+      rdx[r * dim + d] = rs * (dy[r * dim + d] * w[d] - n * dot / dim);
+      rdw[d] += dy[r * dim + d] * n;
+    }
+  }
+  const std::string s = " [" + std::to_string(rows) + "x" + std::to_string(dim) + "]";
+  check("rmsnorm out" + s, from_bits(out), ro, 1.0 / 128);
+  check("rmsnorm rstd" + s, rstd, rr, 1e-5);
+  check("rmsnorm dx" + s, from_bits(dx), rdx, 1.0 / 64);
+  check("rmsnorm dw" + s, dw, rdw, 1.0 / 128);
+}
+
+static void embedding(int tokens, int vocab, int dim) {
+  auto table = randn((size_t)vocab * dim, 1), dy = randn((size_t)tokens * dim, 1);
+  std::vector<int32_t> ids(tokens);
+  for (auto& i : ids) i = std::uniform_int_distribution<int>(0, vocab - 1)(rng);
+  auto tb = to_bits(table), dyb = to_bits(dy);
+  std::vector<bf16_bits> out((size_t)tokens * dim);
+  std::vector<float> dt((size_t)vocab * dim, 0.5f);
+  embedding_forward(out.data(), ids.data(), tb.data(), tokens, dim, vocab, nullptr);
+  embedding_backward(dt.data(), dyb.data(), ids.data(), tokens, dim, vocab, nullptr);
+  std::vector<double> ro(out.size()), rdt(dt.size(), 0.5);
+  for (int t = 0; t < tokens; ++t)
+    for (int d = 0; d < dim; ++d) {
+      ro[(size_t)t * dim + d] = table[(size_t)ids[t] * dim + d];
+      rdt[(size_t)ids[t] * dim + d] += dy[(size_t)t * dim + d];
+    }
+  check("embedding forward", from_bits(out), ro, 0);
+  check("embedding backward", dt, rdt, 1e-6);
+}
+
+static void rope(int tokens, int heads, int hd, int maxpos) {
+  auto x = randn((size_t)tokens * heads * hd, 1);
+  std::vector<int32_t> pos(tokens);
+  for (auto& p : pos) p = std::uniform_int_distribution<int>(0, maxpos - 1)(rng);
+  const int half = hd / 2;
+  std::vector<float> cs((size_t)maxpos * half), sn(cs.size());
+  for (int p = 0; p < maxpos; ++p)
+    for (int i = 0; i < half; ++i) {
+      const double a = p * std::pow(10000.0, -2.0 * i / hd);
+      cs[p * half + i] = (float)std::cos(a);
+      sn[p * half + i] = (float)std::sin(a);
+    }
+  auto xb = to_bits(x);
+  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), tokens, heads, hd, maxpos, 0, nullptr);
+  std::vector<double> ref(x.size());
+  for (int t = 0; t < tokens; ++t)
+    for (int h = 0; h < heads; ++h)
+      for (int i = 0; i < half; ++i) {
+        const size_t o = ((size_t)t * heads + h) * hd;
+        const double c = cs[pos[t] * half + i], s = sn[pos[t] * half + i];
+        ref[o + i] = x[o + i] * c - x[o + i + half] * s;
+        ref[o + i + half] = x[o + i + half] * c + x[o + i] * s;
+      }
+  check("rope forward", from_bits(xb), ref, 1.0 / 64);
+  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), tokens, heads, hd, maxpos, 1, nullptr);
+  check("rope inverse(forward(x)) = x", from_bits(xb), x, 1.0 / 64);
+}
+
+static void elementwise(int n) {
+  auto g = randn(n, 3), u = randn(n, 1), dy = randn(n, 1);
+  auto gb = to_bits(g), ub = to_bits(u), dyb = to_bits(dy);
+  std::vector<bf16_bits> out(n), dg(n), du(n);
+  swiglu_forward(out.data(), gb.data(), ub.data(), n, nullptr);
+  swiglu_backward(dg.data(), du.data(), dyb.data(), gb.data(), ub.data(), n, nullptr);
+  std::vector<double> ro(n), rdg(n), rdu(n), radd(n);
+  for (int i = 0; i < n; ++i) {
+    const double s = 1 / (1 + std::exp(-(double)g[i]));
+    ro[i] = g[i] * s * u[i];
+    rdu[i] = dy[i] * g[i] * s;
+    rdg[i] = dy[i] * u[i] * s * (1 + g[i] * (1 - s));
+    radd[i] = (double)u[i] + dy[i];
+  }
+  check("swiglu", from_bits(out), ro, 1.0 / 64);
+  check("swiglu dgate", from_bits(dg), rdg, 1.0 / 64);
+  check("swiglu dup", from_bits(du), rdu, 1.0 / 64);
+  add_inplace_bf16(ub.data(), dyb.data(), n, nullptr);
+  check("add bf16", from_bits(ub), radd, 1.0 / 128);
+  std::vector<float> f32 = g, back(n);
+  std::vector<bf16_bits> conv(n);
+  f32_to_bf16(conv.data(), f32.data(), n, nullptr);
+  bf16_to_f32(back.data(), conv.data(), n, nullptr);
+  check("f32 -> bf16 -> f32 (bf16 values)", back, g, 0);
+}
+
+static void bias_and_score(int rows, int cols, int readouts) {
+  auto y = randn((size_t)rows * cols, 1), bias = randn(cols, 1);
+  auto yb = to_bits(y), bb = to_bits(bias);
+  std::vector<float> db(cols, 1.f), ws((size_t)column_reduce_chunks() * cols);
+  bias_add_backward(db.data(), yb.data(), ws.data(), rows, cols, nullptr);
+  bias_add_forward(yb.data(), bb.data(), rows, cols, nullptr);
+  std::vector<double> rdb(cols, 1.0), ry(y.size());
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) { rdb[c] += y[(size_t)r * cols + c]; ry[(size_t)r * cols + c] = (double)y[(size_t)r * cols + c] + bias[c]; }
+  check("bias grad", db, rdb, 1e-5);
+  check("bias add", from_bits(yb), ry, 1.0 / 128);
+
+  auto h = randn((size_t)rows * cols, 1), w = randn(cols, 0.1), dr = randn(readouts, 1);
+  std::vector<int32_t> ro(readouts);
+  for (auto& r : ro) r = std::uniform_int_distribution<int>(0, rows - 1)(rng);
+  ro.back() = ro.front();  // two readouts on one row: gradients must add up
+  auto hb = to_bits(h), wb = to_bits(w);
+  std::vector<float> rw(readouts), dw(cols, 0.f);
+  std::vector<bf16_bits> dh(h.size(), 0x7fc0);  // NaN garbage: must be overwritten
+  score_forward(rw.data(), hb.data(), ro.data(), wb.data(), readouts, rows, cols, nullptr);
+  score_backward(dh.data(), dw.data(), dr.data(), hb.data(), ro.data(), wb.data(), readouts, rows, cols, nullptr);
+  std::vector<double> rrw(readouts, 0), rdh(h.size(), 0), rdw(cols, 0);
+  for (int r = 0; r < readouts; ++r)
+    for (int c = 0; c < cols; ++c) {
+      rrw[r] += (double)h[(size_t)ro[r] * cols + c] * w[c];
+      rdh[(size_t)ro[r] * cols + c] += (double)dr[r] * w[c];
+      rdw[c] += (double)dr[r] * h[(size_t)ro[r] * cols + c];
+    }
+  check("score forward", rw, rrw, 1e-5);
+  check("score dhidden", from_bits(dh), rdh, 1.0 / 128);
+  check("score dw", dw, rdw, 1e-5);
+}
+
+static void optimizer(int n, float max_norm) {
+  auto g = randn(n, 0.01), p = randn(n, 0.1);
+  std::vector<float> m(n, 1e-3f), v(n, 1e-6f), out(2), partials(grad_norm_blocks());
+  double ss = 0;
+  for (float x : g) ss += (double)x * x;
+  const double clip = max_norm > 0 ? std::min(1.0, max_norm / (std::sqrt(ss) + 1e-6)) : 1.0;
+  grad_norm(out.data(), partials.data(), g.data(), n, max_norm, nullptr);
+  check("grad norm sum of squares", std::vector<float>{out[0]}, std::vector<double>{ss}, 1e-5);
+  check("grad clip scale", std::vector<float>{out[1]}, std::vector<double>{clip}, 1e-5);
+  const float lr = 1e-3f, b1 = 0.9f, b2 = 0.95f, eps = 1e-8f, wd = 0.1f;
+  const int step = 4;
+  const double bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
+  std::vector<double> rp(n);
+  for (int i = 0; i < n; ++i) {
+    const double gi = g[i] * clip, mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
+    rp[i] = p[i] * (1 - lr * wd) - (lr / bc1) * mi / (std::sqrt(vi) / std::sqrt(bc2) + eps);
+  }
+  std::vector<bf16_bits> wbits(n);
+  adamw_step(p.data(), wbits.data(), m.data(), v.data(), g.data(), out.data() + 1, n, lr, b1, b2, eps, wd,
+             (float)bc1, (float)bc2, nullptr);
+  check("adamw master", p, rp, 1e-5);
+  check("adamw bf16 weights", from_bits(wbits), rp, 1.0 / 128);
+}
+
+static void reward_loss() {
+  const int pairs = 7, r = 2 * pairs + 1;
+  auto rw = randn(r, 1.5);
+  std::vector<int32_t> ch(pairs), rj(pairs);
+  for (int i = 0; i < pairs; ++i) { ch[i] = 2 * i; rj[i] = 2 * i + 1; }
+  std::vector<float> d(r);
+  std::vector<double> stats(kRewardLossNumStats);
+  const double cc = 0.01;
+  reward_loss_forward_backward(rw.data(), ch.data(), rj.data(), nullptr, d.data(), stats.data(), r, pairs, 0, 0, 2,
+                               0.05, -10, 10, cc, 1.0, nullptr);
+  double loss = 0, pen = 0, cen = 0;
+  std::vector<double> rd(r, 0);
+  for (int i = 0; i < pairs; ++i) {
+    const double c = rw[ch[i]], j = rw[rj[i]], s = 1 / (1 + std::exp(-(c - j)));
+    loss += -std::log(s); pen += 0.5 * (c * c + j * j); cen += (c + j) * (c + j);
+    rd[ch[i]] += (-(1 - s) + 0.05 * c + cc * 2 * (c + j)) / pairs;
+    rd[rj[i]] += ((1 - s) + 0.05 * j + cc * 2 * (c + j)) / pairs;
+  }
+  const double total = loss / pairs + 0.05 * pen / pairs + cc * cen / pairs;
+  check("reward loss (ranking + l2 + center)", std::vector<double>{stats[0]}, std::vector<double>{total}, 1e-12);
+  check("reward loss d_rewards", d, rd, 1e-6);
+}
+
+int main() {
+  rmsnorm(37, 200);
+  rmsnorm(3, 1000);
+  embedding(300, 7, 64);
+  embedding(37, 1031, 200);
+  rope(37, 3, 64, 50);
+  elementwise(1000);
+  bias_and_score(37, 200, 5);
+  optimizer(100003, 0.5f);
+  optimizer(77, 0.f);
+  reward_loss();
+  std::printf(failures ? "FAILED (%d checks)\n" : "all checks passed\n", failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Runs RewardKit's CUDA kernel sources on the CPU through the host emulator (emu.h) and checks them
+# against double references: no GPU needed (g++ >= 12 and the CUDA headers for cuda_bf16.h).
+# Usage: tools/kernel_emu/run.sh [ops|flash|all] [flash case 0-3]
+# RK_KERNEL_DIR overrides where the kernel sources come from (e.g. a mutated copy, to see a check fail).
+set -eu
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+src="${RK_KERNEL_DIR:-$root/native/cuda}"
+inc="${CUDA_HOME:-/usr/local/cuda}/include"
+out="${TMPDIR:-/tmp}/rewardkit_kernel_emu"
+mkdir -p "$out"
+flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/native/include -I$src"
+what="${1:-all}"
+g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
+objs="$out/emu.o"
+for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd; do
+  g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
+  objs="$objs $out/$f.o"
+done
+status=0
+if [ "$what" = ops ] || [ "$what" = all ]; then
+  g++ $flags "$here/ops_test.cpp" $objs -o "$out/ops_test" && "$out/ops_test" || status=1
+fi
+if [ "$what" = flash ] || [ "$what" = all ]; then
+  g++ $flags "$here/flash_test.cpp" $objs -o "$out/flash_test" && "$out/flash_test" ${2:-} || status=1
+fi
+exit $status
