@@ -94,7 +94,7 @@ public class CeilingsBenchmark {
       if (!CudaSupport.probe().available()) return;
       gemm = CudaBench.ltBf16Gemm(gpuN);
       copy = CudaBench.deviceCopy(gpuCopyBytes);
-      clock = CudaBench.eventClock();
+      clock = CudaBench.legacyStreamClock();
     }
 
     long timed(CudaBench.DeviceCall call) {

@@ -79,7 +79,7 @@ public class HotPathOpsBenchmark {
   @Setup(Level.Trial)
   public void setup() {
     backend = Backends.select(device);
-    if (backend.device() == Device.CUDA) clock = CudaBench.eventClock();
+    if (backend.device() == Device.CUDA) clock = CudaBench.eventClock(backend);
     call = OpCases.create(op, backend, ModelShape.byName(shape), tokens, seqlen, 1234);
     backend.synchronize();
   }

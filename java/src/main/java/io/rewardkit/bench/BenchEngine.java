@@ -52,7 +52,7 @@ public final class BenchEngine {
       List<List<PackedBatch>> plan = plan(c, pairs(c));
 
       MemoryProbe memory = cuda ? CudaBench.memoryProbe() : new MemoryProbe.Host();
-      try (OpClock clock = cuda ? CudaBench.eventClock() : new OpClock.Host()) {
+      try (OpClock clock = cuda ? CudaBench.eventClock(raw) : new OpClock.Host()) {
         Backend timed = TimedBackend.wrap(raw, clock, memory);
         memory.reset();
         OpTimes discard = new OpTimes(), measured = new OpTimes();

@@ -13,6 +13,7 @@ import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;
 import org.bytedeco.cuda.cublas.cublasLtMatmulPreferenceOpaque_t;
 import org.bytedeco.cuda.cublas.cublasLtMatrixLayoutOpaque_t;
 import org.bytedeco.cuda.cudart.CUevent_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudart.cudaDeviceProp;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -26,9 +27,11 @@ import org.bytedeco.javacpp.SizeTPointer;
  * ceilings. Uses the Bytedeco CUDA presets, which cannot even load without a driver, so this class is
  * only ever touched after {@code CudaSupport.probe()} found a GPU (callers see only the interfaces).
  *
- * <p>Events are recorded on the legacy default stream. Work on any blocking stream (the backend's)
- * is ordered against it, so an event pair on stream 0 brackets exactly the op launched between them;
- * this holds across the two CUDA runtimes in the process because they share the primary context.
+ * <p>Op events are recorded on the backend's own stream (read from its {@code stream} field: the CUDA
+ * backend creates a non-blocking stream, which the legacy default stream would not order against), so an
+ * event pair brackets exactly the ops launched between them. A stream handle is valid in both CUDA runtimes
+ * of the process (ours, static in librewardkit_cuda, and the presets' dynamic one) because both use the
+ * device's primary context. Ceilings run alone on the legacy default stream.
  *
  * <p>Never run here (no GPU in the development sessions): written against the preset's signatures,
  * compiled, but unverified until a GPU session runs it.
@@ -52,15 +55,44 @@ public final class CudaBench {
     return prop.name().getString();
   }
 
-  /** An {@link OpClock} on device events: begin/end record events; flush waits and sums elapsed times. */
-  public static OpClock eventClock() {
-    return new EventClock();
+  /**
+   * An {@link OpClock} on device events recorded on {@code backend}'s stream: begin/end record events;
+   * flush waits and sums elapsed times. Fails when the backend's stream cannot be found.
+   */
+  public static OpClock eventClock(Object backend) {
+    return new EventClock(streamOf(backend));
+  }
+
+  /** An event clock on the legacy default stream, for work issued on it (the ceilings). */
+  public static OpClock legacyStreamClock() {
+    return new EventClock(null);
+  }
+
+  /** The CUstream of a backend that keeps its stream handle in a {@code long stream} field. */
+  static CUstream_st streamOf(Object backend) {
+    long handle;
+    try {
+      java.lang.reflect.Field f = backend.getClass().getDeclaredField("stream");
+      f.setAccessible(true);
+      handle = f.getLong(backend);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      throw new IllegalStateException("cannot find the CUDA stream of " + backend.getClass().getName()
+          + " (expected a long field 'stream'): " + e);
+    }
+    return new CUstream_st(new Pointer() {
+      { address = handle; }
+    });
   }
 
   private static final class EventClock implements OpClock {
     private final Deque<CUevent_st> free = new ArrayDeque<>();
     private final List<Object[]> pending = new ArrayList<>();   // {startEvent, endEvent, key}
+    private final CUstream_st stream;
     private CUevent_st open;
+
+    EventClock(CUstream_st stream) {
+      this.stream = stream;
+    }
 
     private CUevent_st event() {
       CUevent_st e = free.poll();
@@ -72,12 +104,12 @@ public final class CudaBench {
 
     @Override public void begin() {
       open = event();
-      check(cudaEventRecord(open, null), "cudaEventRecord");
+      check(cudaEventRecord(open, stream), "cudaEventRecord");
     }
 
     @Override public void end(String key) {
       CUevent_st stop = event();
-      check(cudaEventRecord(stop, null), "cudaEventRecord");
+      check(cudaEventRecord(stop, stream), "cudaEventRecord");
       pending.add(new Object[] {open, stop, key});
       open = null;
     }
