@@ -1,0 +1,55 @@
+package io.rewardkit.bench;
+
+/**
+ * Settings of one {@code rewardkit bench} run.
+ *
+ * @param shape         model dimensions
+ * @param device        {@code cpu}, {@code cuda} or {@code auto}
+ * @param profile       synthetic length distribution of the pairs (ignored when {@code data} is given)
+ * @param data          preference dataset to take the pairs from, or null for synthetic pairs
+ * @param tokenizer     tokenizer for {@code data} (tokenizer.json or its folder)
+ * @param pairsPerStep  preference pairs per optimizer step (split into micro-batches by the token budget)
+ * @param tokenBudget   max packed tokens per micro-batch
+ * @param maxLength     max tokens per pair (as one shared-prefix sequence); longer pairs are truncated
+ * @param sharedPrefix  pack each pair as one [prompt | chosen | rejected] sequence (else two sequences)
+ * @param warmupSteps   steps run before timing (JIT, allocator, cuBLAS heuristics)
+ * @param steps         timed steps
+ * @param seed          seeds the pairs and the model
+ * @param peakTflops    dense peak to quote MFU against (GPU); 0 = from the device name
+ * @param gemmSize      M=N=K of the ceiling GEMM
+ */
+public record BenchConfig(
+    ModelShape shape,
+    String device,
+    LengthProfile profile,
+    java.nio.file.Path data,
+    java.nio.file.Path tokenizer,
+    int pairsPerStep,
+    int tokenBudget,
+    int maxLength,
+    boolean sharedPrefix,
+    int warmupSteps,
+    int steps,
+    long seed,
+    double peakTflops,
+    int gemmSize) {
+
+  public BenchConfig {
+    if (pairsPerStep <= 0) throw new IllegalArgumentException("--pairs-per-step must be positive, got " + pairsPerStep);
+    if (tokenBudget <= 0) throw new IllegalArgumentException("--token-budget must be positive, got " + tokenBudget);
+    if (maxLength < 8) throw new IllegalArgumentException("--max-length must be >= 8, got " + maxLength);
+    if (!sharedPrefix && 2 * maxLength > tokenBudget || sharedPrefix && maxLength > tokenBudget) {
+      throw new IllegalArgumentException("--max-length " + maxLength + " does not fit the --token-budget " + tokenBudget
+          + (sharedPrefix ? "" : " (separate layout: a pair takes up to 2 x max-length tokens)"));
+    }
+    if (warmupSteps < 0 || steps <= 0) throw new IllegalArgumentException("--warmup must be >= 0 and --steps > 0");
+    if (gemmSize < 64) throw new IllegalArgumentException("gemm size must be >= 64");
+    if (data != null && tokenizer == null) throw new IllegalArgumentException("--data needs --tokenizer");
+  }
+
+  /** What the pairs are: the length profile, or {@code dataset:<file>}. */
+  public String pairsSource() { return data == null ? profile.id() : "dataset:" + data.getFileName(); }
+
+  /** Pairs the run consumes: warm-up and timed steps each take {@link #pairsPerStep} fresh pairs. */
+  public int totalPairs() { return (warmupSteps + steps) * pairsPerStep; }
+}
