@@ -1,6 +1,8 @@
 // Global gradient norm (deterministic two-pass reduction), clipping scale, fused AdamW.
 #include "common.cuh"
 
+#include <cmath>
+
 namespace rk { namespace cuda {
 
 namespace {
@@ -28,22 +30,23 @@ __global__ void norm_finish_kernel(float* out, const float* partials, int count,
   }
 }
 
-// PyTorch AdamW order: p *= 1 - lr*wd;  m, v updated;  p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
+// The element loop of the CPU reference (rewardkit/adamw.h, native/cpu/adamw.cpp), operation for operation:
+// the scalars decay = 1 - lr*wd, step_size = lr / bc1 and 1/sqrt(bc2) are formed in double on the host and
+// rounded to float once, so CPU and GPU updates differ only by FMA contraction.
 __global__ void adamw_kernel(float* master, __nv_bfloat16* weights, float* m, float* v, const float* grads,
-                             const float* grad_scale, int64_t n, float lr, float beta1, float beta2, float eps,
-                             float wd, float bc1, float bc2) {
+                             const float* grad_scale, int64_t n, float b1, float c1, float b2, float c2, float eps,
+                             float decay, float step_size, float inv_sqrt_bc2) {
   const float scale = grad_scale ? *grad_scale : 1.f;
-  const float step = lr / bc1, sqrt_bc2 = sqrtf(bc2);
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     const float g = grads[i] * scale;
-    float p = master[i] * (1.f - lr * wd);
-    const float mi = beta1 * m[i] + (1.f - beta1) * g;
-    const float vi = beta2 * v[i] + (1.f - beta2) * g * g;
-    p -= step * mi / (sqrtf(vi) / sqrt_bc2 + eps);
+    const float mi = b1 * m[i] + c1 * g;
+    const float vi = b2 * v[i] + c2 * g * g;
     m[i] = mi;
     v[i] = vi;
-    master[i] = p;
-    weights[i] = f2b(p);
+    const float p = master[i] * decay;
+    const float updated = p - step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+    master[i] = updated;
+    weights[i] = f2b(updated);
   }
 }
 }  // namespace
@@ -60,15 +63,16 @@ void grad_norm(float* out, float* partials, const float* grads, int64_t n, float
 }
 
 void adamw_step(float* master, bf16_bits* weights, float* m, float* v, const float* grads, const float* grad_scale,
-                int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay, float bc1, float bc2,
-                void* stream) {
+                int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay, double bc1,
+                double bc2, void* stream) {
   RK_ARG("adamw_step", n >= 0 && (n == 0 || (master && weights && m && v && grads)), "null buffer or negative n");
   RK_ARG("adamw_step", lr >= 0 && beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0 && weight_decay >= 0,
          "need lr >= 0, 0 <= beta < 1, eps > 0, weight_decay >= 0");
   RK_ARG("adamw_step", bc1 > 0 && bc1 <= 1 && bc2 > 0 && bc2 <= 1, "bias corrections must be in (0, 1] (step >= 1)");
   if (n == 0) return;
-  RK_KERNEL_LAUNCH(adamw_kernel, grid_for(n, 256), 256, 0, as_stream(stream))(master, bf(weights), m, v, grads, grad_scale, n, lr,
-                                                                beta1, beta2, eps, weight_decay, bc1, bc2);
+  RK_KERNEL_LAUNCH(adamw_kernel, grid_for(n, 256), 256, 0, as_stream(stream))(
+      master, bf(weights), m, v, grads, grad_scale, n, float(beta1), float(1.0 - beta1), float(beta2),
+      float(1.0 - beta2), float(eps), float(1.0 - lr * weight_decay), float(lr / bc1), float(1.0 / std::sqrt(bc2)));
   RK_LAUNCH_CHECK("adamw_step");
 }
 

@@ -81,10 +81,11 @@ int grad_norm_blocks();
 // out[0] = Σ g²,  out[1] = clip scale = min(1, max_norm / (sqrt(Σ g²) + 1e-6)) (1 when max_norm <= 0).
 void grad_norm(float* out, float* partials, const float* grads, int64_t n, float max_norm, void* stream);
 // Fused AdamW (decoupled weight decay) on fp32 master weights with fp32 moments; writes the bf16
-// working copy. grad_scale: device float (out[1] of grad_norm) or null for 1. bias corrections
+// working copy. Same formulation and scalar rounding as the CPU rewardkit/adamw.h. grad_scale: device
+// float (out[1] of grad_norm, or a clip scale the caller uploaded) or null for 1. bias corrections
 // bc1 = 1 - beta1^step, bc2 = 1 - beta2^step are computed by the caller (step is host state).
 void adamw_step(float* master, bf16_bits* weights, float* m, float* v, const float* grads,
-                const float* grad_scale, int64_t n, float lr, float beta1, float beta2, float eps,
-                float weight_decay, float bc1, float bc2, void* stream);
+                const float* grad_scale, int64_t n, double lr, double beta1, double beta2, double eps,
+                double weight_decay, double bc1, double bc2, void* stream);
 
 }}  // namespace rk::cuda

@@ -113,7 +113,7 @@ public interface Backend extends AutoCloseable {
   void close();
 
   // ---- training ops (fused loss, optimizer, gradient norm) ------------------------------------
-  // Defaults throw so that a backend without them still compiles; the trainer needs all three.
+  // Every backend implements all three: the trainer is backend-agnostic and needs them.
 
   /**
    * Loss configuration of {@link #rewardLoss}. lossType: {@link #RANKING} or {@link #FOCAL};
@@ -136,23 +136,38 @@ public interface Backend extends AutoCloseable {
    * dRewards is not null, dRewards = gradScale · ∂loss/∂rewards (overwritten).
    * rewards, dRewards [R]; chosen, rejected I32 [P]; margins [P] or null.
    */
-  default double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
-      RewardLossSpec spec, double gradScale) {
-    throw new UnsupportedOperationException("rewardLoss is not implemented on " + name());
+  double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
+      RewardLossSpec spec, double gradScale);
+
+  /**
+   * One AdamW step on F32 master weights in place (PyTorch formulation, decoupled weight decay, see
+   * {@code native/include/rewardkit/adamw.h}), with fp32 moments m, v updated in place; the gradient is
+   * multiplied by gradScale first (clipping). step counts from 1 (bias correction). weights is the tensor
+   * the model computes with: the master itself when it is F32 (CPU), otherwise a lower-precision working
+   * copy (BF16 on CUDA) that receives the rounded update. grad is the parameter gradient as the backend
+   * accumulates it (F32 on CPU and CUDA). All tensors the same size.
+   */
+  void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, double lr, double beta1,
+      double beta2, double eps, double weightDecay, long step, double gradScale);
+
+  /** {@link #adamwUpdate(Tensor, Tensor, Tensor, Tensor, Tensor, double, double, double, double, double, long, double)} on an F32 parameter that is its own master. */
+  default void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
+      double eps, double weightDecay, long step, double gradScale) {
+    adamwUpdate(param, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step, gradScale);
   }
 
   /**
-   * One AdamW step on an F32 parameter in place (PyTorch formulation, decoupled weight decay),
-   * with fp32 moments m, v updated in place; the gradient is multiplied by gradScale first (clipping).
-   * step counts from 1 (bias correction). All tensors the same size.
+   * The fp32 master copy an optimizer updates for a weight tensor: the weight itself when it is F32,
+   * otherwise a new F32 tensor on this device holding its values (BF16 to F32 is exact). The optimizer
+   * owns (and closes) a copy that is not the weight itself.
    */
-  default void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
-      double eps, double weightDecay, long step, double gradScale) {
-    throw new UnsupportedOperationException("adamwUpdate is not implemented on " + name());
+  default Tensor masterWeights(Tensor weights) {
+    if (weights.dtype() == DType.F32) return weights;
+    Tensor master = allocate(DType.F32, weights.shape());  // master [same as weights]
+    upload(master, downloadFloats(weights));
+    return master;
   }
 
   /** Σ g² over a gradient tensor, deterministic for any thread count; NaN/Inf propagate. */
-  default double gradSumSquares(Tensor grad) {
-    throw new UnsupportedOperationException("gradSumSquares is not implemented on " + name());
-  }
+  double gradSumSquares(Tensor grad);
 }

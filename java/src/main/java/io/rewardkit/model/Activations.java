@@ -73,6 +73,7 @@ final class Activations implements AutoCloseable {
     this.training = training;
     long t = capT, d = cfg.hiddenSize(), f = cfg.intermediateSize(), qd = cfg.qDim(), kvd = cfg.kvDim();
     int hq = cfg.numAttentionHeads(), hkv = cfg.numKeyValueHeads();
+    // Per-row statistics (rstd, LSE) and rewards stay fp32 when activations are BF16 (CUDA).
     DType lseType = dt == DType.F64 ? DType.F64 : DType.F32;
     int kept = training ? cfg.numHiddenLayers() : 1;
 
@@ -99,9 +100,9 @@ final class Activations implements AutoCloseable {
     rstdQ = new Tensor[kept];
     rstdK = new Tensor[kept];
     for (int s = 0; s < kept; s++) {
-      rstd1[s] = alloc(be, dt, t);
+      rstd1[s] = alloc(be, lseType, t);
       xMid[s] = alloc(be, dt, t * d);
-      rstd2[s] = alloc(be, dt, t);
+      rstd2[s] = alloc(be, lseType, t);
       q[s] = alloc(be, dt, t * qd);
       k[s] = alloc(be, dt, t * kvd);
       v[s] = alloc(be, dt, t * kvd);
@@ -112,16 +113,16 @@ final class Activations implements AutoCloseable {
       if (cfg.qkNorm()) {
         qPre[s] = alloc(be, dt, t * qd);
         kPre[s] = alloc(be, dt, t * kvd);
-        rstdQ[s] = alloc(be, dt, t * hq);
-        rstdK[s] = alloc(be, dt, t * hkv);
+        rstdQ[s] = alloc(be, lseType, t * hq);
+        rstdK[s] = alloc(be, lseType, t * hkv);
       }
     }
     ln = alloc(be, dt, t * d);
     h = alloc(be, dt, t * f);
     tmpD = alloc(be, dt, t * d);
     xNorm = alloc(be, dt, t * d);
-    rstdF = alloc(be, dt, t);
-    rewards = alloc(be, dt, t);
+    rstdF = alloc(be, lseType, t);
+    rewards = alloc(be, lseType, t);
     if (training) {
       dres = alloc(be, dt, t * d);
       dtmp = alloc(be, dt, t * d);

@@ -89,7 +89,8 @@ final class ModelParameters {
       total = Math.addExact(total, (specs.get(i).numel() + ALIGN - 1) / ALIGN * ALIGN);
     }
     this.weights = backend.allocate(dtype, total);
-    this.grads = backend.allocate(dtype, total);
+    // Parameter grads accumulate in fp32 even when weights are BF16 (CUDA); F64 stays F64 (gradient checks).
+    this.grads = backend.allocate(dtype == DType.F64 ? DType.F64 : DType.F32, total);
     List<Parameter> list = new ArrayList<>(specs.size());
     for (int i = 0; i < specs.size(); i++) {
       Spec s = specs.get(i);

@@ -422,13 +422,15 @@ public final class RewardModel implements AutoCloseable {
 
   /**
    * Accumulates into the parameter grads the gradient of {@code Σ dRewards · rewards} for the last
-   * {@link #forward}. {@code dRewards} is [R] in the model's dtype on the backend's device.
+   * {@link #forward}. {@code dRewards} is [R] in the rewards' dtype (F32, or F64 for an F64 model) on the
+   * backend's device.
    */
   public void backward(Tensor dRewards) {
     if (lastT < 0) throw new IllegalStateException("backward without a forward");
     int t = lastT, r = lastR;
-    if (dRewards.numel() != r || dRewards.dtype() != dtype) {
-      throw new IllegalArgumentException("dRewards must be " + dtype + "[" + r + "], got " + dRewards);
+    DType rewardType = train.rewards.dtype();
+    if (dRewards.numel() != r || dRewards.dtype() != rewardType) {
+      throw new IllegalArgumentException("dRewards must be " + rewardType + "[" + r + "], got " + dRewards);
     }
     Activations a = train;
     long d = cfg.hiddenSize(), f = cfg.intermediateSize(), hd = cfg.headDim();

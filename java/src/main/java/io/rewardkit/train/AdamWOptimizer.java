@@ -14,11 +14,15 @@ import java.util.Map;
  * AdamW over a model's parameters with fp32 moments, one native update per parameter tensor
  * (weight decay only where {@link TrainableModel.Param#decay()} is set: not on norms and biases).
  * Global-norm clipping is folded into the update as a gradient scale.
+ *
+ * <p>The backend decides the state layout: {@link Backend#masterWeights} returns the F32 weight itself
+ * where the model computes in F32 (CPU), or an fp32 master copy beside a BF16 working weight (CUDA);
+ * the optimizer updates and checkpoints the masters and the backend refreshes the working copies.
  */
 public final class AdamWOptimizer {
   private final Backend backend;
   private final List<TrainableModel.Param> params;
-  private final List<Tensor> m = new ArrayList<>(), v = new ArrayList<>();
+  private final List<Tensor> master = new ArrayList<>(), m = new ArrayList<>(), v = new ArrayList<>();
   private final double beta1, beta2, eps, weightDecay;
   private long step;  // optimizer steps taken
 
@@ -31,6 +35,7 @@ public final class AdamWOptimizer {
     this.eps = eps;
     this.weightDecay = weightDecay;
     for (TrainableModel.Param p : params) {
+      master.add(backend.masterWeights(p.weight()));  // F32 [same as weight]; the weight itself when F32
       m.add(backend.allocate(DType.F32, p.weight().shape()));  // m [same as weight]
       v.add(backend.allocate(DType.F32, p.weight().shape()));  // v [same as weight]
     }
@@ -56,18 +61,23 @@ public final class AdamWOptimizer {
     step++;
     for (int i = 0; i < params.size(); i++) {
       TrainableModel.Param p = params.get(i);
-      backend.adamwUpdate(p.weight(), p.grad(), m.get(i), v.get(i), lr, beta1, beta2, eps,
+      backend.adamwUpdate(master.get(i), p.weight(), p.grad(), m.get(i), v.get(i), lr, beta1, beta2, eps,
           p.decay() ? weightDecay : 0.0, step, gradScale);
     }
   }
 
   /** Saves master weights and moments bit-exactly. */
   public void save(Path file) throws IOException {
-    StateFile.write(file, stateTensors());
+    StateFile.write(backend, file, stateTensors());
   }
 
   public void load(Path file, long steps) throws IOException {
-    StateFile.read(file, stateTensors());
+    StateFile.read(backend, file, stateTensors());
+    // The working weights are the masters rounded to the compute dtype, exactly as after an update.
+    for (int i = 0; i < params.size(); i++) {
+      Tensor w = params.get(i).weight();
+      if (master.get(i) != w) backend.upload(w, backend.downloadFloats(master.get(i)));
+    }
     this.step = steps;
   }
 
@@ -75,7 +85,7 @@ public final class AdamWOptimizer {
     Map<String, Tensor> t = new LinkedHashMap<>();
     for (int i = 0; i < params.size(); i++) {
       String n = params.get(i).name();
-      t.put(n, params.get(i).weight());
+      t.put(n, master.get(i));
       t.put(n + ".exp_avg", m.get(i));
       t.put(n + ".exp_avg_sq", v.get(i));
     }

@@ -80,6 +80,6 @@ final class BagModel implements TrainableModel {
     Map<String, Tensor> t = new LinkedHashMap<>();
     t.put("model.embed_tokens.weight", w);
     t.put("score.bias", bias);
-    StateFile.write(dir.resolve("model.safetensors"), t);
+    StateFile.write(backend, dir.resolve("model.safetensors"), t);
   }
 }

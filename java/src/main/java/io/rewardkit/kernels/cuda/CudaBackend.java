@@ -432,10 +432,9 @@ public final class CudaBackend implements Backend {
         "master " + master + ", weights " + weights + ", step " + step);
     dtype(op, "master", master, DType.F32); dtype(op, "weights", weights, DType.BF16); dtype(op, "m", m, DType.F32);
     dtype(op, "v", v, DType.F32); dtype(op, "grads", grads, DType.F32);
-    float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
     long scaleAddr = gradScale == null ? 0 : dev(gradScale, op) + 4;  // element 1 of gradNorm's output
     CudaOps.adamw_step(dev(master, op), dev(weights, op), dev(m, op), dev(v, op), dev(grads, op), scaleAddr, n, lr,
-        beta1, beta2, eps, weightDecay, bc1, bc2, stream);
+        beta1, beta2, eps, weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), stream);
   }
 
   /**
@@ -447,6 +446,7 @@ public final class CudaBackend implements Backend {
       int lossType, double gamma, int penaltyType, double penaltyWeight, double lower, double upper, double centerCoef,
       double gradScale) {
     String op = "reward_loss";
+    Shapes.require(op, chosen.numel() >= 1, "needs at least one pair");
     long r = rewards.numel(), p = chosen.numel();
     Shapes.require(op, rejected.numel() == p && stats.numel() == 11 && (dRewards == null || dRewards.numel() == r)
         && (margins == null || margins.numel() == p), "rewards " + rewards + ", chosen " + chosen + ", stats " + stats);
@@ -457,6 +457,56 @@ public final class CudaBackend implements Backend {
     CudaRewardLoss.reward_loss_forward_backward(dev(rewards, op), dev(chosen, op), dev(rejected, op),
         devOrZero(margins, op), devOrZero(dRewards, op), dev(stats, op), r, p, lossType, gamma, penaltyType,
         penaltyWeight, lower, upper, centerCoef, gradScale, stream);
+  }
+
+  // ---- Backend training ops (the trainer's backend-agnostic path) ------------------------------
+
+  private Tensor normOut;      // F32 [2]: gradNorm's output (Σ g², clip scale)
+  private Tensor scaleScalar;  // F32 [1]: the host clip scale adamwUpdate hands to the kernel
+  private float uploadedScale = Float.NaN;
+
+  /** Stats come back to the host (one small sync per micro-batch, as on the CPU). rewards, dRewards, margins F32. */
+  @Override public double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
+      RewardLossSpec spec, double gradScale) {
+    try (Tensor stats = allocate(DType.F64, RewardLossSpec.NUM_STATS)) {  // stats F64 [11]
+      rewardLoss(dRewards, stats, rewards, chosen, rejected, margins, spec.lossType(), spec.gamma(), spec.penaltyType(),
+          spec.penaltyWeight(), spec.lower(), spec.upper(), spec.centerCoef(), gradScale);
+      return downloadDoubles(stats);
+    }
+  }
+
+  /**
+   * Σ g² by the deterministic two-pass reduction of {@link #gradNorm}. Unlike the CPU's double chunk sums
+   * this accumulates in fp32, so it agrees with the CPU to about 1e-6 relative, not bit for bit.
+   */
+  @Override public double gradSumSquares(Tensor grad) {
+    dtype("grad_norm", "grad", grad, DType.F32);
+    if (normOut == null) normOut = general.allocate(DType.F32, 2);
+    gradNorm(normOut, grad, 0f);
+    return downloadFloats(normOut)[0];
+  }
+
+  /** master F32 and weights BF16 (the working copy the model computes with); grad, m, v F32. */
+  @Override public void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, double lr,
+      double beta1, double beta2, double eps, double weightDecay, long step, double gradScale) {
+    if (master == weights) {
+      throw new IllegalArgumentException("adamw: CUDA weights are BF16; pass the F32 master copy from masterWeights()");
+    }
+    if (scaleScalar == null) scaleScalar = general.allocate(DType.F32, 1);
+    float scale = (float) gradScale;
+    // One upload per optimizer step, not per parameter (every parameter of a step shares the scale).
+    if (Float.floatToRawIntBits(scale) != Float.floatToRawIntBits(uploadedScale)) {
+      upload(scaleScalar, new float[] {scale});
+      uploadedScale = scale;
+    }
+    String op = "adamw";
+    long n = master.numel();
+    Shapes.require(op, weights.numel() == n && m.numel() == n && v.numel() == n && grad.numel() == n && step >= 1,
+        "master " + master + ", weights " + weights + ", step " + step);
+    dtype(op, "master", master, DType.F32); dtype(op, "weights", weights, DType.BF16); dtype(op, "m", m, DType.F32);
+    dtype(op, "v", v, DType.F32); dtype(op, "grad", grad, DType.F32);
+    CudaOps.adamw_step(dev(master, op), dev(weights, op), dev(m, op), dev(v, op), dev(grad, op), dev(scaleScalar, op), n,
+        lr, beta1, beta2, eps, weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), stream);
   }
 
   @Override public void close() {

@@ -77,6 +77,6 @@ public final class CudaOps {
       @Cast("const float*") long grads, @Cast("int64_t") long n, float maxNorm, @Cast("void*") long stream);
   public static native void adamw_step(@Cast("float*") long master, @Cast("rk::cuda::bf16_bits*") long weights,
       @Cast("float*") long m, @Cast("float*") long v, @Cast("const float*") long grads,
-      @Cast("const float*") long gradScale, @Cast("int64_t") long n, float lr, float beta1, float beta2, float eps,
-      float weightDecay, float bc1, float bc2, @Cast("void*") long stream);
+      @Cast("const float*") long gradScale, @Cast("int64_t") long n, double lr, double beta1, double beta2, double eps,
+      double weightDecay, double bc1, double bc2, @Cast("void*") long stream);
 }
