@@ -56,8 +56,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--max-length", defaultValue = "2048", description = "Max tokens per pair (default: ${DEFAULT-VALUE}).")
   int maxLength;
 
-  @Option(names = "--layout", defaultValue = "shared-prefix",
-      description = "shared-prefix ([prompt|chosen|rejected] per pair) or separate (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--layout", defaultValue = "shared_prefix",
+      description = "shared_prefix ([prompt|chosen|rejected] per pair) or separate (default: ${DEFAULT-VALUE}).")
   String layout;
 
   @Option(names = "--warmup", defaultValue = "2", description = "Untimed warm-up steps (default: ${DEFAULT-VALUE}).")
@@ -118,9 +118,9 @@ public final class BenchCommand implements Callable<Integer> {
 
   static boolean sharedPrefix(String layout) {
     return switch (layout) {
-      case "shared-prefix", "shared" -> true;
+      case "shared_prefix", "shared-prefix", "shared" -> true;
       case "separate" -> false;
-      default -> throw new IllegalArgumentException("--layout must be shared-prefix or separate, got '" + layout + "'");
+      default -> throw new IllegalArgumentException("--layout must be shared_prefix or separate, got '" + layout + "'");
     };
   }
 }

@@ -39,7 +39,7 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--max_tokens_per_batch", paramLabel = "N", description = "Default: the checkpoint's (keeps results identical to training's eval).")
   Integer maxTokensPerBatch;
   @Option(names = "--on_bad_record", paramLabel = "fail|skip", description = "Default: the checkpoint's.") String onBadRecord;
-  @Option(names = "--device", paramLabel = "cpu|cuda|auto") String device = "cpu";
+  @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "Compute backend (default cpu).") String device = "cpu";
   @Option(names = "--output_json", paramLabel = "FILE", description = "Also write all metrics as JSON.") Path outputJson;
 
   @Override

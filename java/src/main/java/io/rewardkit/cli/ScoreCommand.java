@@ -33,10 +33,10 @@ import picocli.CommandLine.Option;
 public final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory.")
   Path model;
-  @Option(names = "--input", required = true, paramLabel = "FILE.jsonl") Path input;
+  @Option(names = "--input", required = true, paramLabel = "FILE.jsonl", description = "JSONL, one prompt per line: {\"prompt\": text or messages, \"responses\": [...]} or {\"prompt\", \"response\"}.") Path input;
   @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Default: standard output.") Path output;
   @Option(names = "--best_of_n", description = "Add the index and text of the highest-reward response per prompt.") boolean bestOfN;
-  @Option(names = "--device", paramLabel = "cpu|cuda|auto") String device = "cpu";
+  @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "Compute backend (default cpu).") String device = "cpu";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
