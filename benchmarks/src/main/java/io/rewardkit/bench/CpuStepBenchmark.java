@@ -8,6 +8,7 @@ import io.rewardkit.kernels.Tensor;
 import io.rewardkit.model.ModelConfig;
 import io.rewardkit.model.ModelFamily;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.TestBatches;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Locale;
@@ -126,15 +127,7 @@ public final class CpuStepBenchmark {
       cu[s + 1] = (s + 1) * seqlen;
       readout[s] = (s + 1) * seqlen - 1;
     }
-    int pairs = seqs / 2;
-    int[] chosen = new int[pairs], rejected = new int[pairs];
-    long[] ids = new long[pairs];
-    for (int p = 0; p < pairs; p++) {
-      chosen[p] = 2 * p;
-      rejected[p] = 2 * p + 1;
-      ids[p] = p;
-    }
-    return new PackedBatch(tokens, positions, cu, null, seqlen, readout, chosen, rejected, new float[pairs], ids, new int[pairs]);
+    return TestBatches.pairedInOrder(tokens, positions, cu, null, seqlen, readout);
   }
 
   /** Best of a few n³ sgemm runs, in GFLOP/s. */

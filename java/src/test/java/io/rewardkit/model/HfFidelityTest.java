@@ -118,15 +118,7 @@ class HfFidelityTest {
       int[] seg = shared ? ints("sp_segment_ids") : null;
       int maxLen = 0;
       for (int s = 0; s + 1 < cu.length; s++) maxLen = Math.max(maxLen, cu[s + 1] - cu[s]);
-      int pairs = readout.length / 2;
-      int[] chosen = new int[pairs], rejected = new int[pairs];
-      long[] ids = new long[pairs];
-      for (int p = 0; p < pairs; p++) {
-        chosen[p] = 2 * p;
-        rejected[p] = 2 * p + 1;
-        ids[p] = p;
-      }
-      return new PackedBatch(tokens, pos, cu, seg, maxLen, readout, chosen, rejected, new float[pairs], ids, new int[pairs]);
+      return TestBatches.pairedInOrder(tokens, pos, cu, seg, maxLen, readout);
     }
 
     @Override public void close() { st.close(); }

@@ -44,7 +44,7 @@ public final class TestBatches {
       readout[i] = at - 1;
       maxLen = Math.max(maxLen, s.length);
     }
-    return finish(tokens, positions, cu, null, maxLen, readout, pairs.size());
+    return pairedInOrder(tokens, positions, cu, null, maxLen, readout);
   }
 
   /** Shared-prefix layout: one sequence [prompt|chosen|rejected] per pair, segments 0/1/2. */
@@ -66,10 +66,15 @@ public final class TestBatches {
       cu[i + 1] = at;
       maxLen = Math.max(maxLen, at - start);
     }
-    return finish(tokens, positions, cu, seg, maxLen, readout, pairs.size());
+    return pairedInOrder(tokens, positions, cu, seg, maxLen, readout);
   }
 
-  private static PackedBatch finish(int[] tokens, int[] positions, int[] cu, int[] seg, int maxLen, int[] readout, int pairs) {
+  /**
+   * The batch of these packed arrays with readouts paired in order (chosen0, rejected0, chosen1, ...;
+   * an odd last readout stays unpaired), pair ids 0.., zero margins, dataset 0.
+   */
+  public static PackedBatch pairedInOrder(int[] tokens, int[] positions, int[] cu, int[] seg, int maxLen, int[] readout) {
+    int pairs = readout.length / 2;
     int[] chosen = new int[pairs], rejected = new int[pairs];
     long[] ids = new long[pairs];
     for (int p = 0; p < pairs; p++) {

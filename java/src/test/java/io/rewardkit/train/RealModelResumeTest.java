@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,7 +78,7 @@ class RealModelResumeTest {
     // kill -9 of `rewardkit train` while it writes checkpoint-10, then `rewardkit train --resume`
     Process p = child(k, "-Drewardkit.test.saveDelayMs=1500");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (!hasTmp(k, ".tmp-checkpoint-10")) {
+    while (!ChildJvm.hasEntry(k, ".tmp-checkpoint-10")) {
       assertTrue(p.isAlive(), "child exited early: " + log(k));
       assertTrue(System.nanoTime() < deadline, "timed out waiting for the save");
       Thread.sleep(5);
@@ -100,35 +99,14 @@ class RealModelResumeTest {
     return all.toArray(String[]::new);
   }
 
-  private static boolean hasTmp(Path dir, String prefix) {
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.anyMatch(x -> x.getFileName().toString().startsWith(prefix));
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
   private static String log(Path out) {
-    try {
-      return Files.readString(out.resolveSibling("child.log"));
-    } catch (IOException e) {
-      return "";
-    }
+    return ChildJvm.readOrEmpty(out.resolveSibling("child.log"));
   }
 
   private static Process child(Path out, String prop) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xss16m");
-    String cache = System.getProperty("org.bytedeco.javacpp.cachedir");
-    if (cache != null) cmd.add("-Dorg.bytedeco.javacpp.cachedir=" + cache);
-    cmd.add(prop);
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(RewardKitCli.class.getName());
-    cmd.add("train");
-    cmd.addAll(List.of(ARGS));
-    cmd.addAll(List.of("--output_dir", out.toString()));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.resolveSibling("child.log").toFile()).start();
+    List<String> args = new ArrayList<>(List.of("train"));
+    args.addAll(List.of(ARGS));
+    args.addAll(List.of("--output_dir", out.toString()));
+    return ChildJvm.start(RewardKitCli.class, List.of(prop), args, out.resolveSibling("child.log"));
   }
 }

@@ -137,10 +137,10 @@ class TrainerTest {
 
     // 1) kill -9 while checkpoint-30 is being written (the save sleeps inside the temporary directory)
     Process p = child(b, null, "-Drewardkit.test.saveDelayMs=400");
-    waitFor(() -> exists(b, ".tmp-checkpoint-30"), p);
+    waitFor(() -> ChildJvm.hasEntry(b, ".tmp-checkpoint-30"), p);
     p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     assertEquals(20, Checkpoints.stepOf(Checkpoints.latest(b).orElseThrow()));
-    assertTrue(exists(b, ".tmp-checkpoint-30"), "killed mid-save");
+    assertTrue(ChildJvm.hasEntry(b, ".tmp-checkpoint-30"), "killed mid-save");
 
     // 2) resume, and kill -9 again in the middle of a step (each micro-batch sleeps)
     p = child(b, "latest", "-Drewardkit.test.stepDelayMs=40");
@@ -157,20 +157,8 @@ class TrainerTest {
         Files.readAllBytes(b.resolve("checkpoint-60/optimizer.safetensors")));
   }
 
-  private static boolean exists(Path dir, String prefix) {
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.anyMatch(x -> x.getFileName().toString().startsWith(prefix));
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
   private static String log(Path out) {
-    try {
-      return Files.readString(out.resolveSibling(out.getFileName() + ".log"));
-    } catch (IOException e) {
-      return "";
-    }
+    return ChildJvm.readOrEmpty(out.resolveSibling(out.getFileName() + ".log"));
   }
 
   private static void waitFor(java.util.function.BooleanSupplier cond, Process p) throws InterruptedException {
@@ -183,18 +171,9 @@ class TrainerTest {
   }
 
   private static Process child(Path out, String resume, String... props) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xss16m");
-    String cache = System.getProperty("org.bytedeco.javacpp.cachedir");
-    if (cache != null) cmd.add("-Dorg.bytedeco.javacpp.cachedir=" + cache);
-    cmd.addAll(List.of(props));
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(TrainChildMain.class.getName());
-    cmd.add(out.toString());
-    if (resume != null) cmd.add(resume);
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.resolveSibling(out.getFileName() + ".log").toFile()).start();
+    List<String> args = new ArrayList<>(List.of(out.toString()));
+    if (resume != null) args.add(resume);
+    return ChildJvm.start(TrainChildMain.class, List.of(props), args, out.resolveSibling(out.getFileName() + ".log"));
   }
 
   @Test void nanLossStopsWithStepAndKeepsLastGoodCheckpoint() throws IOException {

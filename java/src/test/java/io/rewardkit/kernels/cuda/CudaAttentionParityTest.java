@@ -7,14 +7,10 @@ import static io.rewardkit.kernels.cuda.CudaTestSupport.randomBf16;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
 import java.util.Arrays;
-import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -28,23 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * largest reference magnitude for outputs and 2^-4.5 for gradients leave room for that, while a
  * wrong mask, scale or GQA mapping produces errors of order 1.
  */
-class CudaAttentionParityTest {
-  private CudaBackend gpu;
-  private CpuBackend cpu;
-  private Random rnd;
-
-  @BeforeEach
-  void setUp() {
-    gpu = CudaTestSupport.gpu();
-    cpu = new CpuBackend();
-    rnd = new Random(System.nanoTime());
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (gpu != null) gpu.close();
-  }
-
+class CudaAttentionParityTest extends CudaTestBase {
   /** Sequences [1, 70, 129] tokens; with segments the 129-token one is [prompt 40 | chosen 50 | rejected 39]. */
   private static int[] cuSeqlens() { return new int[] {0, 1, 71, 200}; }
 

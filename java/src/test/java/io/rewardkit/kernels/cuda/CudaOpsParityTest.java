@@ -7,12 +7,8 @@ import static io.rewardkit.kernels.cuda.CudaTestSupport.i32;
 import static io.rewardkit.kernels.cuda.CudaTestSupport.randomBf16;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
-import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -21,25 +17,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * Per-op forward/backward parity of the CUDA kernels against the CPU reference backend, on awkward
  * shapes (sizes that are not multiples of warp/tile widths). Skipped without a GPU.
  */
-class CudaOpsParityTest {
+class CudaOpsParityTest extends CudaTestBase {
   private static final double ELEMENTWISE = 0x1p-7;  // up to 3 bf16 roundings of the result
   private static final double REDUCTION = 0x1p-5;    // bf16 output of an fp32 dot product over up to ~10^3 terms
-
-  private CudaBackend gpu;
-  private CpuBackend cpu;
-  private Random rnd;
-
-  @BeforeEach
-  void setUp() {
-    gpu = CudaTestSupport.gpu();
-    cpu = new CpuBackend();
-    rnd = new Random(System.nanoTime());
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (gpu != null) gpu.close();
-  }
 
   @ParameterizedTest
   @CsvSource({"37, 200", "1, 32", "129, 1000", "4096, 128"})

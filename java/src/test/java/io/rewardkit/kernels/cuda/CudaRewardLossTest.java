@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
-import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -18,21 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * formulas in rewardkit/reward_loss.h (ranking/focal; none/l2/log-barrier inside its band; centering).
  * Both sides compute in double from the same fp32 rewards, so agreement is to ~1e-12 relative.
  */
-class CudaRewardLossTest {
-  private CudaBackend gpu;
-  private Random rnd;
-
-  @BeforeEach
-  void setUp() {
-    gpu = CudaTestSupport.gpu();
-    rnd = new Random(System.nanoTime());
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (gpu != null) gpu.close();
-  }
-
+class CudaRewardLossTest extends CudaTestBase {
   private static double sigmoid(double x) { return 1 / (1 + Math.exp(-x)); }
 
   @ParameterizedTest

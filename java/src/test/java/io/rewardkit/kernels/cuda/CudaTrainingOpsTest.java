@@ -8,28 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
-import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Grad norm, clipping and fused AdamW against a double-precision Java reference of PyTorch's formulas. */
-class CudaTrainingOpsTest {
-  private CudaBackend gpu;
-  private Random rnd;
-
-  @BeforeEach
-  void setUp() {
-    gpu = CudaTestSupport.gpu();
-    rnd = new Random(System.nanoTime());
-  }
-
-  @AfterEach
-  void tearDown() {
-    if (gpu != null) gpu.close();
-  }
-
+class CudaTrainingOpsTest extends CudaTestBase {
   @ParameterizedTest
   @CsvSource({"1, 0.5", "1000003, 1.0", "77, 0"})
   void gradNormClipAndAdamw(int n, float maxNorm) {
