@@ -7,7 +7,6 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -97,16 +96,6 @@ public class CeilingsBenchmark {
       clock = CudaBench.legacyStreamClock();
     }
 
-    long timed(CudaBench.DeviceCall call) {
-      clock.begin();
-      call.run();
-      clock.end("ceiling");
-      clock.flush(times);
-      long ns = times.totalNanos();
-      times.clear();
-      return ns;
-    }
-
     @TearDown(Level.Trial)
     public void tearDown() {
       if (gemm == null) return;
@@ -116,34 +105,18 @@ public class CeilingsBenchmark {
     }
   }
 
-  /** Device time of the GPU calls (event-timed); zero without a GPU. */
-  @AuxCounters(AuxCounters.Type.EVENTS)
-  @State(Scope.Thread)
-  public static class DeviceTime {
-    public long deviceNanos;
-    public long deviceCalls;
-
-    @Setup(Level.Iteration)
-    public void reset() {
-      deviceNanos = 0;
-      deviceCalls = 0;
-    }
-  }
-
   /** cuBLASLt bf16 gpuN³ GEMM: FLOP/s = 2·gpuN³ / (deviceNanos / deviceCalls). No-op without a GPU. */
   @Benchmark
   public void gpuLtGemm(Gpu g, DeviceTime t) {
     if (g.gemm == null) return;
-    t.deviceNanos += g.timed(g.gemm);
-    t.deviceCalls++;
+    t.time(g.clock, g.times, "ceiling", g.gemm::run);
   }
 
   /** Device-to-device copy: bytes/s = 2·gpuCopyBytes / (deviceNanos / deviceCalls). No-op without a GPU. */
   @Benchmark
   public void gpuCopy(Gpu g, DeviceTime t) {
     if (g.copy == null) return;
-    t.deviceNanos += g.timed(g.copy);
-    t.deviceCalls++;
+    t.time(g.clock, g.times, "ceiling", g.copy::run);
   }
 
   @TearDown(Level.Trial)

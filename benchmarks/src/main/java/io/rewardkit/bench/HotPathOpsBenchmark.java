@@ -4,7 +4,6 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
 import io.rewardkit.kernels.Device;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -62,20 +61,6 @@ public class HotPathOpsBenchmark {
   private OpClock clock;
   private final OpTimes times = new OpTimes();
 
-  /** Device time of the calls in an iteration (CUDA only; zero on CPU). */
-  @AuxCounters(AuxCounters.Type.EVENTS)
-  @State(Scope.Thread)
-  public static class DeviceTime {
-    public long deviceNanos;
-    public long deviceCalls;
-
-    @Setup(Level.Iteration)
-    public void reset() {
-      deviceNanos = 0;
-      deviceCalls = 0;
-    }
-  }
-
   @Setup(Level.Trial)
   public void setup() {
     backend = Backends.select(device);
@@ -90,13 +75,7 @@ public class HotPathOpsBenchmark {
       call.run();
       return;
     }
-    clock.begin();
-    call.run();
-    clock.end(op);
-    clock.flush(times);   // waits for the end event: one op in flight at a time
-    t.deviceNanos += times.totalNanos();
-    t.deviceCalls++;
-    times.clear();
+    t.time(clock, times, op, call::run);
   }
 
   @TearDown(Level.Trial)
