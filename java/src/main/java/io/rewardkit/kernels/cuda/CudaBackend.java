@@ -426,13 +426,22 @@ public final class CudaBackend implements Backend {
   /** Fused AdamW over one parameter buffer; gradScale is out of {@link #gradNorm} (element 1) or null. */
   public void adamwStep(Tensor master, Tensor weights, Tensor m, Tensor v, Tensor grads, Tensor gradScale, long step,
       float lr, float beta1, float beta2, float eps, float weightDecay) {
+    adamwLaunch(master, weights, m, v, grads, "grads", gradScale, 1, step, lr, beta1, beta2, eps, weightDecay);
+  }
+
+  /**
+   * Checks one parameter buffer's AdamW operands, then launches the fused step. The gradient is scaled
+   * by element {@code scaleIndex} of the device F32 tensor {@code gradScale} (null: not scaled).
+   */
+  private void adamwLaunch(Tensor master, Tensor weights, Tensor m, Tensor v, Tensor grads, String gradsName,
+      Tensor gradScale, int scaleIndex, long step, double lr, double beta1, double beta2, double eps, double weightDecay) {
     String op = "adamw";
     long n = master.numel();
     Shapes.require(op, weights.numel() == n && m.numel() == n && v.numel() == n && grads.numel() == n && step >= 1,
         "master " + master + ", weights " + weights + ", step " + step);
     dtype(op, "master", master, DType.F32); dtype(op, "weights", weights, DType.BF16); dtype(op, "m", m, DType.F32);
-    dtype(op, "v", v, DType.F32); dtype(op, "grads", grads, DType.F32);
-    long scaleAddr = gradScale == null ? 0 : dev(gradScale, op) + 4;  // element 1 of gradNorm's output
+    dtype(op, "v", v, DType.F32); dtype(op, gradsName, grads, DType.F32);
+    long scaleAddr = gradScale == null ? 0 : dev(gradScale, op) + 4L * scaleIndex;
     CudaOps.adamw_step(dev(master, op), dev(weights, op), dev(m, op), dev(v, op), dev(grads, op), scaleAddr, n, lr,
         beta1, beta2, eps, weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), stream);
   }
@@ -499,14 +508,7 @@ public final class CudaBackend implements Backend {
       upload(scaleScalar, new float[] {scale});
       uploadedScale = scale;
     }
-    String op = "adamw";
-    long n = master.numel();
-    Shapes.require(op, weights.numel() == n && m.numel() == n && v.numel() == n && grad.numel() == n && step >= 1,
-        "master " + master + ", weights " + weights + ", step " + step);
-    dtype(op, "master", master, DType.F32); dtype(op, "weights", weights, DType.BF16); dtype(op, "m", m, DType.F32);
-    dtype(op, "v", v, DType.F32); dtype(op, "grad", grad, DType.F32);
-    CudaOps.adamw_step(dev(master, op), dev(weights, op), dev(m, op), dev(v, op), dev(grad, op), dev(scaleScalar, op), n,
-        lr, beta1, beta2, eps, weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), stream);
+    adamwLaunch(master, weights, m, v, grad, "grad", scaleScalar, 0, step, lr, beta1, beta2, eps, weightDecay);
   }
 
   @Override public void close() {
