@@ -1,6 +1,7 @@
 package io.rewardkit.cli;
 
 import io.rewardkit.RewardKitException;
+import io.rewardkit.kernels.BackendUnavailableException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.Properties;
@@ -56,7 +57,8 @@ public final class RewardKitCli implements Callable<Integer> {
       trace = sub.hasMatchedOption("--stacktrace");
     }
     String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    if (e instanceof RewardKitException || e instanceof IllegalArgumentException) {
+    if (e instanceof RewardKitException || e instanceof IllegalArgumentException
+        || e instanceof BackendUnavailableException) {
       err.println("error: " + message);
     } else {
       err.println("error: " + e.getClass().getSimpleName() + ": " + message);

@@ -50,7 +50,7 @@ public final class CudaSupport {
   public static Backend open() {
     Probe p = probe();
     if (!p.available()) {
-      throw new IllegalStateException("--device cuda: no CUDA device (" + p.detail() + ")");
+      throw new BackendUnavailableException("--device cuda: no CUDA device (" + p.detail() + ")");
     }
     return new CudaBackend(0);
   }

@@ -36,7 +36,7 @@ final class CublasLt implements AutoCloseable {
   /** Loads cuBLASLt through JavaCPP, or throws IllegalStateException saying where it looked. */
   static synchronized void load() {
     if (loaded) return;
-    if (loadError != null) throw new IllegalStateException(loadError);
+    if (loadError != null) throw new io.rewardkit.kernels.BackendUnavailableException(loadError);
     try {
       Loader.load(org.bytedeco.cuda.global.cublas.class);
       loaded = true;
@@ -49,7 +49,7 @@ final class CublasLt implements AutoCloseable {
           + " and point LD_LIBRARY_PATH (or -Dorg.bytedeco.javacpp.platform.linkpath) at"
           + " <site-packages>/nvidia/cublas/lib and <site-packages>/nvidia/cuda_runtime/lib;"
           + " -Dorg.bytedeco.javacpp.logger.debug=true shows every lookup.";
-      throw new IllegalStateException(loadError, t);
+      throw new io.rewardkit.kernels.BackendUnavailableException(loadError, t);
     }
   }
 

@@ -50,7 +50,7 @@ public final class CudaBackend implements Backend {
 
   public CudaBackend(int deviceIndex) {
     CudaSupport.Probe probe = CudaSupport.probe();
-    if (!probe.available()) throw new IllegalStateException("--device cuda: no CUDA device (" + probe.detail() + ")");
+    if (!probe.available()) throw new io.rewardkit.kernels.BackendUnavailableException("--device cuda: no CUDA device (" + probe.detail() + ")");
     this.deviceIndex = deviceIndex;
     this.description = probe.detail();
     CudaRuntime.set_device(deviceIndex);

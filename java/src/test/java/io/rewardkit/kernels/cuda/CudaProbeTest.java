@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rewardkit.kernels.BackendUnavailableException;
 import io.rewardkit.kernels.Backends;
 import io.rewardkit.kernels.CudaSupport;
 import java.io.ByteArrayOutputStream;
@@ -72,7 +73,7 @@ class CudaProbeTest {
   void deviceCudaWithoutGpuSaysWhatIsMissing() {
     CudaSupport.Probe p = CudaSupport.probe();
     Assumptions.assumeFalse(p.available(), "a GPU is present: nothing to refuse");
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.select("cuda"));
+    BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> Backends.select("cuda"));
     assertTrue(e.getMessage().contains("no CUDA device (" + p.detail() + ")"), e.getMessage());
     assertTrue(Backends.describe().contains("cuda: no CUDA device (" + p.detail() + ")"), Backends.describe().toString());
     try (var auto = Backends.select("auto")) {
