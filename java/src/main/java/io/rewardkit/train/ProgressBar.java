@@ -23,7 +23,19 @@ public final class ProgressBar {
     this.tty = tty;
   }
 
-  public static boolean isTerminal() { return System.console() != null; }
+  /**
+   * Whether standard output is a terminal. On JDK 22+ System.console() is non-null even when output
+   * is redirected, so ask Console.isTerminal() there (by reflection: the source level is 17).
+   */
+  public static boolean isTerminal() {
+    java.io.Console console = System.console();
+    if (console == null) return false;
+    try {
+      return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+    } catch (ReflectiveOperationException e) {
+      return true;  // JDK < 22: a console exists only for a terminal
+    }
+  }
 
   /** Call after every optimizer step; printLine forces a line in non-terminal mode. */
   public void update(long step, long stepTokens, double loss, double accuracy, boolean printLine) {
