@@ -17,6 +17,7 @@ package io.rewardkit.bench;
  * @param seed          seeds the pairs and the model
  * @param peakTflops    dense peak to quote MFU against (GPU); 0 = from the device name
  * @param gemmSize      M=N=K of the ceiling GEMM
+ * @param dataOptions   how {@code data} is read and encoded (keys, format, template, truncation)
  */
 public record BenchConfig(
     ModelShape shape,
@@ -32,19 +33,28 @@ public record BenchConfig(
     int steps,
     long seed,
     double peakTflops,
-    int gemmSize) {
+    int gemmSize,
+    io.rewardkit.data.DataOptions dataOptions) {
+
+  /** Without data options: the registry's defaults at this max length, bad records skipped. */
+  public BenchConfig(ModelShape shape, String device, LengthProfile profile, java.nio.file.Path data, java.nio.file.Path tokenizer,
+      int pairsPerStep, int tokenBudget, int maxLength, boolean sharedPrefix, int warmupSteps, int steps, long seed,
+      double peakTflops, int gemmSize) {
+    this(shape, device, profile, data, tokenizer, pairsPerStep, tokenBudget, maxLength, sharedPrefix, warmupSteps, steps, seed,
+        peakTflops, gemmSize, io.rewardkit.data.DataOptions.defaults().withOnBadRecord(io.rewardkit.data.DataOptions.OnBadRecord.SKIP));
+  }
 
   public BenchConfig {
-    if (pairsPerStep <= 0) throw new IllegalArgumentException("--pairs-per-step must be positive, got " + pairsPerStep);
-    if (tokenBudget <= 0) throw new IllegalArgumentException("--token-budget must be positive, got " + tokenBudget);
-    if (maxLength < 8) throw new IllegalArgumentException("--max-length must be >= 8, got " + maxLength);
+    if (pairsPerStep <= 0) throw new IllegalArgumentException("--pairs_per_step must be positive, got " + pairsPerStep);
+    if (tokenBudget <= 0) throw new IllegalArgumentException("--max_tokens_per_batch must be positive, got " + tokenBudget);
+    if (maxLength < 8) throw new IllegalArgumentException("--max_length must be >= 8, got " + maxLength);
     if (!sharedPrefix && 2 * maxLength > tokenBudget || sharedPrefix && maxLength > tokenBudget) {
-      throw new IllegalArgumentException("--max-length " + maxLength + " does not fit the --token-budget " + tokenBudget
-          + (sharedPrefix ? "" : " (separate layout: a pair takes up to 2 x max-length tokens)"));
+      throw new IllegalArgumentException("--max_length " + maxLength + " does not fit the --max_tokens_per_batch " + tokenBudget
+          + (sharedPrefix ? "" : " (separate layout: a pair takes up to 2 x max_length tokens)"));
     }
     if (warmupSteps < 0 || steps <= 0) throw new IllegalArgumentException("--warmup must be >= 0 and --steps > 0");
     if (gemmSize < 64) throw new IllegalArgumentException("gemm size must be >= 64");
-    if (data != null && tokenizer == null) throw new IllegalArgumentException("--data needs --tokenizer");
+    if (data != null && tokenizer == null) throw new IllegalArgumentException("--dataset needs --tokenizer");
   }
 
   /** What the pairs are: the length profile, or {@code dataset:<file>}. */

@@ -30,7 +30,7 @@ public final class BenchEngine {
 
   /** The pairs a run with this config consumes, in order (also what the PyTorch peer trains on). */
   public static List<PairTokens> pairs(BenchConfig c) {
-    if (c.data() != null) return DatasetPairs.load(c.data(), c.tokenizer(), c.maxLength(), c.totalPairs(), c.shape().vocabSize());
+    if (c.data() != null) return DatasetPairs.load(c.data(), c.tokenizer(), c.dataOptions().withMaxLength(c.maxLength()), c.totalPairs(), c.shape().vocabSize());
     return SyntheticPairs.generate(c.profile(), c.totalPairs(), c.shape().vocabSize(), c.maxLength(), c.seed());
   }
 

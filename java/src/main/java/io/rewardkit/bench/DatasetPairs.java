@@ -20,11 +20,16 @@ public final class DatasetPairs {
    * file holds fewer. Each response ends with the dataset's readout token, as in training.
    */
   public static List<PairTokens> load(Path data, Path tokenizer, int maxLength, int count, int vocabSize) {
+    // Bad records are skipped (and counted by the pipeline), as a training run with on_bad_record=skip would.
+    return load(data, tokenizer, DataOptions.defaults().withMaxLength(maxLength).withOnBadRecord(DataOptions.OnBadRecord.SKIP),
+        count, vocabSize);
+  }
+
+  /** As above, reading and encoding {@code data} with {@code options}. */
+  public static List<PairTokens> load(Path data, Path tokenizer, DataOptions options, int count, int vocabSize) {
     EncodedDataset ds;
     try (HfTokenizer tok = HfTokenizer.load(tokenizer)) {
-      // Bad records are skipped (and counted by the pipeline), as a training run with on_bad_record=skip would.
-      ds = DataPipeline.load(List.of(data),
-          DataOptions.defaults().withMaxLength(maxLength).withOnBadRecord(DataOptions.OnBadRecord.SKIP), tok);
+      ds = DataPipeline.load(List.of(data), options, tok);
     }
     if (ds.size() == 0) throw new RewardKitException(data + ": no usable pairs (all dropped by truncation?)");
     List<PairTokens> out = new ArrayList<>(count);

@@ -29,7 +29,7 @@ public final class PairPacker {
       sizes[i] = tokensOf(pairs.get(i), sharedPrefix);
       if (sizes[i] > tokenBudget) {
         throw new IllegalArgumentException("pair " + (firstPairId + i) + " needs " + sizes[i] + " tokens, more than the token budget "
-            + tokenBudget + " (raise --token-budget or lower --max-length)");
+            + tokenBudget + " (raise --max_tokens_per_batch or lower --max_length)");
       }
     }
     List<PackedBatch> out = new ArrayList<>();

@@ -11,14 +11,19 @@ import io.rewardkit.bench.ModelShape;
 import io.rewardkit.bench.PeerExport;
 import io.rewardkit.bench.RewardModelStep;
 import io.rewardkit.bench.RunInfo;
+import io.rewardkit.UsageException;
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.OptionValues;
+import io.rewardkit.config.Options;
+import io.rewardkit.data.DataOptions;
 import java.io.IOException;
+import java.util.List;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * {@code rewardkit bench}: end-to-end training throughput of a model shape on synthetic preference pairs.
@@ -26,72 +31,38 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
     description = {
-        "Measure end-to-end reward-model training throughput: real tokens/s, pairs/s, step-time breakdown by op",
-        "family, MFU, peak memory, packing efficiency and host (JVM) overhead, on synthetic preference pairs.",
-        "Shapes: Qwen2.5-0.5B, Qwen2.5-1.5B, Qwen2.5-7B, Llama-3-8B; append :<n>L to change the layer count."})
+        "Measure end-to-end reward-model training throughput.",
+        "Real tokens/s, pairs/s, step-time breakdown by op family, MFU, peak memory, packing efficiency and host",
+        "(JVM) overhead, on synthetic preference pairs or on the pairs of a JSONL/JSON --dataset (bad records",
+        "skipped). Synthetic pairs: --max_length caps a whole pair."})
 public final class BenchCommand implements Callable<Integer> {
-
-  @Option(names = "--shape", defaultValue = "Qwen2.5-0.5B", description = "Model shape (default: ${DEFAULT-VALUE}).")
-  String shape;
-
-  @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda or auto (default: ${DEFAULT-VALUE}).")
-  String device;
-
-  @Option(names = "--lengths", defaultValue = "hh-rlhf",
-      description = "Synthetic length distribution: hh-rlhf (short responses) or ultrafeedback (long) (default: ${DEFAULT-VALUE}).")
-  String lengths;
-
-  @Option(names = "--data", description = "Take the pairs from this preference dataset (JSONL/JSON/Parquet as `rewardkit train` reads it) instead of synthetic lengths.")
-  Path data;
-
-  @Option(names = "--tokenizer", description = "Tokenizer for --data (tokenizer.json or its folder).")
-  Path tokenizer;
-
-  @Option(names = "--pairs-per-step", defaultValue = "32", description = "Pairs per optimizer step (default: ${DEFAULT-VALUE}).")
-  int pairsPerStep;
-
-  @Option(names = "--token-budget", defaultValue = "16384", description = "Max packed tokens per micro-batch (default: ${DEFAULT-VALUE}).")
-  int tokenBudget;
-
-  @Option(names = "--max-length", defaultValue = "2048", description = "Max tokens per pair (default: ${DEFAULT-VALUE}).")
-  int maxLength;
-
-  @Option(names = "--layout", defaultValue = "shared_prefix",
-      description = "shared_prefix ([prompt|chosen|rejected] per pair) or separate (default: ${DEFAULT-VALUE}).")
-  String layout;
-
-  @Option(names = "--warmup", defaultValue = "2", description = "Untimed warm-up steps (default: ${DEFAULT-VALUE}).")
-  int warmup;
-
-  @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default: ${DEFAULT-VALUE}).")
-  int steps;
-
-  @Option(names = "--seed", defaultValue = "1234", description = "Seed for pairs and weights (default: ${DEFAULT-VALUE}).")
-  long seed;
-
-  @Option(names = "--peak-tflops", defaultValue = "0",
-      description = "Dense bf16 peak for MFU on GPU; 0 = look up the device name (default: ${DEFAULT-VALUE}).")
-  double peakTflops;
-
-  @Option(names = "--gemm-size", defaultValue = "2048", description = "M=N=K of the ceiling GEMM (default: ${DEFAULT-VALUE}).")
-  int gemmSize;
-
-  @Option(names = "--json", description = "Write the JSON report here (also printed with --json -).")
-  String json;
-
-  @Option(names = "--export-peer", description = "Write config.json, pairs.jsonl and run.json for the PyTorch peer into this folder, then exit.")
-  Path exportPeer;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() throws IOException {
+    OptionValues v = CliOptions.values(Cmd.BENCH, spec, spec.commandLine().getErr());
+    List<String> dataset = v.getList("dataset");
+    if (dataset.size() > 1) throw new UsageException("bench takes one --dataset file, got " + dataset.size());
+    Path data = dataset.isEmpty() ? null : Path.of(dataset.get(0));
+    if (data != null && v.get("tokenizer") == null) throw new UsageException("bench --dataset needs --tokenizer");
+    Path tokenizer = v.get("tokenizer") == null ? null : Path.of(v.getString("tokenizer"));
+    // Bench pairs come through the training data pipeline; bad records are skipped (and counted).
+    Map<String, Object> dataValues = new LinkedHashMap<>(DataOptions.defaults().values());
+    for (String name : DataOptions.NAMES) if (Options.get(name).takes(Cmd.BENCH)) dataValues.put(name, v.get(name));
+    dataValues.put("on_bad_record", "skip");
+    DataOptions dataOptions = DataOptions.from(dataValues::get);
+    String json = v.getString("output_json");
+    Path exportPeer = v.get("export_peer") == null ? null : Path.of(v.getString("export_peer"));
     BenchConfig config;
     try {
-      config = new BenchConfig(ModelShape.byName(shape), device, LengthProfile.parse(lengths), data, tokenizer, pairsPerStep, tokenBudget,
-          maxLength, sharedPrefix(layout), warmup, steps, seed, peakTflops, gemmSize);
+      config = new BenchConfig(ModelShape.byName(v.getString("shape")), v.getString("device"),
+          LengthProfile.parse(v.getString("lengths")), data, tokenizer, v.getInt("pairs_per_step"),
+          v.getInt("max_tokens_per_batch"), v.getInt("max_length"), v.getString("layout").equals("shared_prefix"),
+          v.getInt("warmup"), v.getInt("steps"), v.getLong("seed"), v.getDouble("peak_tflops"), v.getInt("gemm_size"),
+          dataOptions);
     } catch (IllegalArgumentException e) {
-      throw new RewardKitException("bench: " + e.getMessage());
+      throw new UsageException("bench: " + e.getMessage());
     }
     if (exportPeer != null) {
       PeerExport.write(exportPeer, config, BenchEngine.pairs(config));
@@ -114,13 +85,5 @@ public final class BenchCommand implements Callable<Integer> {
       System.out.println("\nJSON report: " + out);
     }
     return 0;
-  }
-
-  static boolean sharedPrefix(String layout) {
-    return switch (layout) {
-      case "shared_prefix", "shared-prefix", "shared" -> true;
-      case "separate" -> false;
-      default -> throw new IllegalArgumentException("--layout must be shared_prefix or separate, got '" + layout + "'");
-    };
   }
 }

@@ -19,8 +19,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.OptionValues;
+import io.rewardkit.data.DataOptions;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * {@code rewardkit eval}: accuracy, margin, reward statistics, per-dataset and per-length-bucket
@@ -28,28 +31,28 @@ import picocli.CommandLine.Option;
  * exactly as in training (tokenizer, template, readout and packing options from the checkpoint).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Evaluate a saved reward model on preference pairs.")
+    description = {"Evaluate a saved reward model on preference pairs.",
+        "Data options default to the checkpoint's (tokenizer, template and readout always are)."})
 public final class EvalCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory (its final model).")
-  Path model;
-  @Option(names = "--dataset", required = true, arity = "1..*", paramLabel = "PATH", description = "Preference files (each one a dataset), or a prepared cache.")
-  List<String> dataset;
-  @Option(names = "--eval_split", paramLabel = "FRACTION", description = "Evaluate only the held-out fraction (same seed as training: the pairs training held out).")
-  double evalSplit;
-  @Option(names = "--max_tokens_per_batch", paramLabel = "N", description = "Default: the checkpoint's (keeps results identical to training's eval).")
-  Integer maxTokensPerBatch;
-  @Option(names = "--on_bad_record", paramLabel = "fail|skip", description = "Default: the checkpoint's.") String onBadRecord;
-  @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "Compute backend (default cpu).") String device = "cpu";
-  @Option(names = "--output_json", paramLabel = "FILE", description = "Also write all metrics as JSON.") Path outputJson;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    try (Backend backend = Backends.select(device)) {
-      RunSetup.Loaded m = RunSetup.open(model, backend);
+    OptionValues v = CliOptions.values(Cmd.EVAL, spec, spec.commandLine().getErr());
+    List<String> dataset = v.getList("dataset");
+    Path outputJson = v.get("output_json") == null ? null : Path.of(v.getString("output_json"));
+    try (Backend backend = Backends.select(v.getString("device"))) {
+      RunSetup.applyThreads(v.getInt("threads"), backend);
+      RunSetup.Loaded m = RunSetup.open(Path.of(v.getString("model")), backend);
       try (var mm = m.model(); var tok = m.tokenizer()) {
-        var options = maxTokensPerBatch == null ? m.options() : m.options().withMaxTokensPerBatch(maxTokensPerBatch);
-        if (onBadRecord != null) options = options.withOnBadRecord(io.rewardkit.data.DataOptions.OnBadRecord.parse(onBadRecord));
-        EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok, DataPipeline.Progress.NONE);
+        // The checkpoint's data options, with the ones given here on top.
+        Map<String, Object> opts = new LinkedHashMap<>(m.options().values());
+        for (String name : v.givenNames()) if (opts.containsKey(name)) opts.put(name, v.get(name));
+        DataOptions options = DataOptions.from(opts::get).validate();
+        List<String> compare = v.givenNames().stream().filter(DataOptions.NAMES::contains).toList();
+        EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok,
+            DataPipeline.Progress.NONE, compare);
+        double evalSplit = v.getDouble("eval_split");
         if (evalSplit > 0) ds = ds.split(evalSplit).eval();
         if (ds.size() == 0) throw new RewardKitException("no pairs to evaluate");
         TrainConfig loss = new TrainConfig();
@@ -63,23 +66,29 @@ public final class EvalCommand implements Callable<Integer> {
           loss.penaltyUpper = l.get("penalty_bounds").get(1).asDouble();
         }
         loss.centerRewardsCoefficient = l.path("center_rewards_coefficient").asDouble(0);
-        RewardLossSpec spec = loss.lossSpec();
+        RewardLossSpec lossSpec = loss.lossSpec();
         List<String> names = RunSetupNames.of(dataset);
-        EvalResult r = Evaluator.evaluate(new ModelAdapter(m.model()), ds.batches(0), spec, names);
-        print(m.dir(), r);
-        if (outputJson != null) {
-          Map<String, Object> all = new LinkedHashMap<>(r.metrics("eval_"));
-          all.put("eval_pairs", r.numPairs());
-          all.put("eval_reward_std", r.rewardStd());
-          all.put("length_baseline_accuracy", r.lengthBaselineAccuracy());
-          Map<String, Object> buckets = new LinkedHashMap<>();
-          r.lengthBucketAccuracy().forEach((k, v) -> buckets.put(k, Map.of("pairs", (int) v[0], "accuracy", v[1])));
-          all.put("length_buckets", buckets);
-          new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), all);
+        EvalResult r = Evaluator.evaluate(new ModelAdapter(m.model()), ds.batches(0), lossSpec, names);
+        if (outputJson == null || !outputJson.toString().equals("-")) print(m.dir(), r);
+        if (outputJson != null && outputJson.toString().equals("-")) {
+          System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(json(r)));
+        } else if (outputJson != null) {
+          new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), json(r));
         }
       }
     }
     return 0;
+  }
+
+  static Map<String, Object> json(EvalResult r) {
+    Map<String, Object> all = new LinkedHashMap<>(r.metrics("eval_"));
+    all.put("eval_pairs", r.numPairs());
+    all.put("eval_reward_std", r.rewardStd());
+    all.put("length_baseline_accuracy", r.lengthBaselineAccuracy());
+    Map<String, Object> buckets = new LinkedHashMap<>();
+    r.lengthBucketAccuracy().forEach((k, x) -> buckets.put(k, Map.of("pairs", (int) x[0], "accuracy", x[1])));
+    all.put("length_buckets", buckets);
+    return all;
   }
 
   static void print(Path dir, EvalResult r) {

@@ -9,68 +9,25 @@ import io.rewardkit.data.Packer;
 import io.rewardkit.data.PreparedCache;
 import io.rewardkit.data.Tokenizer;
 import java.io.PrintWriter;
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.OptionValues;
+import io.rewardkit.train.RunSetup;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** `rewardkit prepare`: tokenize + pack preference data once into a memory-mappable cache. */
-@Command(name = "prepare", mixinStandardHelpOptions = true,
-    description = "Tokenize and pack preference data (JSONL/JSON[.gz] files or directories) into a prepared cache.")
+@Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Tokenize and pack preference data (JSONL/JSON[.gz] files or directories) into a prepared cache.",
+        "The cache keeps its data options and a copy of its tokenizer: `rewardkit train --dataset DIR` uses both."})
 public final class PrepareCommand implements Callable<Integer> {
-
-  /** Data options shared by prepare, train and eval (`@Mixin PrepareCommand.DataArgs`). */
-  public static final class DataArgs {
-    @Option(names = "--tokenizer", defaultValue = "byte",
-        description = "tokenizer.json (or its directory), or 'byte' for the built-in byte tokenizer (default: ${DEFAULT-VALUE})")
-    public String tokenizer;
-    @Option(names = "--format", defaultValue = "auto", description = "auto, hh-rlhf, text, messages, conversation")
-    public String format;
-    @Option(names = "--prompt_key", defaultValue = "prompt", description = "prompt field (default: ${DEFAULT-VALUE})") public String promptKey;
-    @Option(names = "--chosen_key", defaultValue = "chosen", description = "preferred response field (default: ${DEFAULT-VALUE})") public String chosenKey;
-    @Option(names = "--rejected_key", defaultValue = "rejected", description = "dispreferred response field (default: ${DEFAULT-VALUE})") public String rejectedKey;
-    @Option(names = "--margin_key", defaultValue = "margin", description = "optional numeric margin field") public String marginKey;
-    @Option(names = "--rating_key", description = "rating label field mapped through --rating_margins") public String ratingKey;
-    @Option(names = "--rating_margins", description = "label=margin,... or 'llama2'") public String ratingMargins;
-    @Option(names = "--chat_template", defaultValue = "auto", description = "auto (tokenizer's), none, or a .jinja/.json file")
-    public String chatTemplate;
-    @Option(names = "--reward_token", description = "readout token appended to each sequence (id or token string); default: the EOS token")
-    public String rewardToken;
-    @Option(names = "--max_length", defaultValue = "4096", description = "longest sequence: prompt + response + readout (default: ${DEFAULT-VALUE})") public int maxLength;
-    @Option(names = "--truncation", defaultValue = "drop", description = "drop, prompt_left, response_right") public String truncation;
-    @Option(names = "--layout", defaultValue = "separate", description = "separate, shared_prefix") public String layout;
-    @Option(names = "--max_tokens_per_batch", defaultValue = "16384", description = "token budget per packed batch, >= 2 x max_length (default: ${DEFAULT-VALUE})") public int maxTokensPerBatch;
-    @Option(names = "--seed", defaultValue = "42", description = "seed of the per-epoch shuffle and eval split (default: ${DEFAULT-VALUE})") public long seed;
-    @Option(names = "--on_bad_record", defaultValue = "fail", description = "fail (first error shown) or skip (counted by reason)")
-    public String onBadRecord;
-    @Option(names = "--max_record_bytes", defaultValue = "" + DataOptions.DEFAULT_MAX_RECORD_BYTES, description = "largest JSON record accepted (default: ${DEFAULT-VALUE})") public int maxRecordBytes;
-
-    public DataOptions options() {
-      return new DataOptions(DataOptions.Format.parse(format), promptKey, chosenKey, rejectedKey, marginKey, ratingKey,
-          DataOptions.parseRatingMargins(ratingMargins), chatTemplate, rewardToken, maxLength,
-          DataOptions.Truncation.parse(truncation), DataOptions.Layout.parse(layout), maxTokensPerBatch, seed,
-          DataOptions.OnBadRecord.parse(onBadRecord), maxRecordBytes).validate();
-    }
-
-    public Tokenizer openTokenizer() {
-      if (tokenizer.equalsIgnoreCase("byte")) return new ByteTokenizer();
-      return HfTokenizer.load(Path.of(tokenizer));
-    }
-  }
-
-  @Parameters(arity = "1..*", paramLabel = "INPUT", description = "data files or directories (one dataset each)")
-  List<Path> inputs;
-
-  @Option(names = {"-o", "--output"}, required = true, description = "cache directory to write (replaced atomically)")
-  Path output;
-
-  @Mixin DataArgs data = new DataArgs();
 
   @Spec CommandSpec spec;
 
@@ -78,9 +35,13 @@ public final class PrepareCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    DataOptions options = data.options();
+    OptionValues v = CliOptions.values(Cmd.PREPARE, spec, err);
+    DataOptions options = DataOptions.from(v::get).validate();
+    List<Path> inputs = v.getList("dataset").stream().map(Path::of).toList();
+    Path output = Path.of(v.getString("output_dir"));
+    String tokenizer = v.get("tokenizer") == null ? "byte" : v.getString("tokenizer");
     long tLoad = System.nanoTime();
-    try (Tokenizer tok = data.openTokenizer()) {
+    try (Tokenizer tok = tokenizer.equalsIgnoreCase("byte") ? new ByteTokenizer() : HfTokenizer.load(Path.of(tokenizer))) {
       long t0 = System.nanoTime();
       err.printf(Locale.ROOT, "prepare: tokenizer loaded in %.2f s%n", (t0 - tLoad) / 1e9);
       long[] lastReport = {System.nanoTime()};
@@ -95,7 +56,11 @@ public final class PrepareCommand implements Callable<Integer> {
       };
       EncodedDataset ds = DataPipeline.load(inputs, options, tok, progress);
       long tEncoded = System.nanoTime();
-      PreparedCache.write(output, ds, tok);
+      Map<String, Path> files = new LinkedHashMap<>();
+      if (tok instanceof HfTokenizer hf) {
+        for (String f : RunSetup.TOKENIZER_FILES) if (Files.isRegularFile(hf.directory().resolve(f))) files.put(f, hf.directory().resolve(f));
+      }
+      PreparedCache.write(output, ds, tok, files);
       long t1 = System.nanoTime();
       double encSec = (tEncoded - t0) / 1e9;
       double total = (t1 - t0) / 1e9;

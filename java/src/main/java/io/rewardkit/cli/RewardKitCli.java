@@ -1,7 +1,9 @@
 package io.rewardkit.cli;
 
-import io.rewardkit.RewardKitException;
-import io.rewardkit.kernels.BackendUnavailableException;
+import io.rewardkit.UsageException;
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.Opt;
+import io.rewardkit.config.Options;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.Properties;
@@ -15,7 +17,8 @@ import picocli.CommandLine.Option;
     name = "rewardkit",
     mixinStandardHelpOptions = true,
     versionProvider = RewardKitCli.Version.class,
-    description = "Train, evaluate and serve LLM reward models (preference models).",
+    description = {"Train, evaluate and use LLM reward models (preference models).",
+        "Every command's options use the same snake_case names, also as keys of a --config YAML file."},
     subcommands = {
         TrainCommand.class,
         EvalCommand.class,
@@ -45,9 +48,54 @@ public final class RewardKitCli implements Callable<Integer> {
 
   /** Runs the CLI and returns its exit code (tests call this instead of main). */
   public static int run(String... args) {
+    return commandLine().execute(args);
+  }
+
+  /** The command tree with every command's options from the registry. */
+  static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new RewardKitCli());
+    for (Cmd c : Cmd.values()) CliOptions.install(cli.getSubcommands().get(c.cliName()).getCommandSpec(), c);
+    // `--dataset a.jsonl --max_length 1024`: an unknown --name is never taken as a value of --dataset.
+    cli.setUnmatchedOptionsAllowedAsOptionParameters(false);
     cli.setExecutionExceptionHandler(RewardKitCli::handleError);
-    return cli.execute(args);
+    cli.setParameterExceptionHandler(RewardKitCli::handleUsage);
+    return cli;
+  }
+
+  /** A command-line usage error: one line and a pointer to --help, exit code 2. */
+  private static int handleUsage(CommandLine.ParameterException e, String[] args) {
+    CommandLine cmd = e.getCommandLine();
+    PrintWriter err = cmd.getErr();
+    err.println("error: " + usageMessage(e));
+    err.println("(see `" + cmd.getCommandSpec().qualifiedName() + " --help`)");
+    err.flush();
+    return 2;
+  }
+
+  static String usageMessage(CommandLine.ParameterException e) {
+    if (e instanceof CommandLine.OverwrittenOptionException o) {
+      return Opt.flag(((CommandLine.Model.OptionSpec) o.getOverwritten()).longestName().replaceFirst("^-+", "")) + " given twice; give it once";
+    }
+    java.util.regex.Matcher unknown = java.util.regex.Pattern.compile("Unknown option: '([^']+)'").matcher(String.valueOf(e.getMessage()));
+    String arg = unknown.find() ? unknown.group(1)
+        : e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty() ? u.getUnmatched().get(0) : null;
+    if (arg != null) {
+      if (!arg.startsWith("-")) return "unexpected argument '" + arg + "'";
+      String name = arg.replaceFirst("^-+", "").replaceFirst("=.*$", "");
+      Cmd c = cmdOf(e.getCommandLine());
+      String s = c == null ? null : Options.suggest(c, name);
+      return "unknown option " + arg + (s == null ? "" : " (did you mean " + Opt.flag(s) + "?)");
+    }
+    if (e instanceof CommandLine.MissingParameterException m) {
+      return m.getMissing().stream().filter(a -> a.isOption()).findFirst()
+          .map(a -> ((CommandLine.Model.OptionSpec) a).longestName() + " needs a value").orElse(e.getMessage());
+    }
+    return e.getMessage();
+  }
+
+  private static Cmd cmdOf(CommandLine cl) {
+    for (Cmd c : Cmd.values()) if (c.cliName().equals(cl.getCommandName())) return c;
+    return null;
   }
 
   private static int handleError(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
@@ -56,17 +104,12 @@ public final class RewardKitCli implements Callable<Integer> {
     for (CommandLine.ParseResult sub = parsed; sub != null && !trace; sub = sub.subcommand()) {
       trace = sub.hasMatchedOption("--stacktrace");
     }
-    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    if (e instanceof RewardKitException || e instanceof IllegalArgumentException
-        || e instanceof BackendUnavailableException) {
-      err.println("error: " + message);
-    } else {
-      err.println("error: " + e.getClass().getSimpleName() + ": " + message);
-    }
+    String message = e.getMessage() == null ? "unexpected internal error (" + e.getClass().getSimpleName() + ")" : e.getMessage();
+    err.println("error: " + message);
     if (trace) e.printStackTrace(err);
-    else err.println("(run with --stacktrace for details)");
+    else if (!(e instanceof UsageException)) err.println("(run with --stacktrace for details)");
     err.flush();
-    return 1;
+    return e instanceof UsageException ? 2 : 1;
   }
 
   /** The version, from the build's filtered {@code version.properties}. */

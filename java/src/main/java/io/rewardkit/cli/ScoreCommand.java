@@ -20,8 +20,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.OptionValues;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
  * {@code rewardkit score}: JSONL in ({"prompt": text or messages, "responses": [..]} or
@@ -31,17 +33,18 @@ import picocli.CommandLine.Option;
 @Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Score prompt + response(s) with a saved reward model (JSONL in, JSONL out).")
 public final class ScoreCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory.")
-  Path model;
-  @Option(names = "--input", required = true, paramLabel = "FILE.jsonl", description = "JSONL, one prompt per line: {\"prompt\": text or messages, \"responses\": [...]} or {\"prompt\", \"response\"}.") Path input;
-  @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Default: standard output.") Path output;
-  @Option(names = "--best_of_n", description = "Add the index and text of the highest-reward response per prompt.") boolean bestOfN;
-  @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "Compute backend (default cpu).") String device = "cpu";
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @Override
   public Integer call() throws Exception {
+    OptionValues v = CliOptions.values(Cmd.SCORE, spec, spec.commandLine().getErr());
+    Path input = Path.of(v.getString("input"));
+    Path model = Path.of(v.getString("model"));
+    Path output = v.get("output") == null ? null : Path.of(v.getString("output"));
+    boolean bestOfN = v.getBool("best_of_n");
+    String device = v.getString("device");
     if (!Files.isRegularFile(input)) throw new RewardKitException("input not found: " + input);
     List<JsonNode> rows = new ArrayList<>();
     List<Scorer.Item> items = new ArrayList<>();
@@ -64,6 +67,7 @@ public final class ScoreCommand implements Callable<Integer> {
       items.add(new Scorer.Item(n.get("prompt"), responses));
     }
     try (Backend backend = Backends.select(device)) {
+      RunSetup.applyThreads(v.getInt("threads"), backend);
       RunSetup.Loaded m = RunSetup.open(model, backend);
       float[][] rewards;
       try (var mm = m.model(); var tok = m.tokenizer()) {
@@ -77,10 +81,10 @@ public final class ScoreCommand implements Callable<Integer> {
           ArrayNode rs = o.putArray("rewards");
           int best = -1;
           for (int k = 0; k < rewards[i].length; k++) {
-            float v = rewards[i][k];
-            if (Float.isNaN(v)) rs.addNull();
-            else rs.add(v);
-            if (!Float.isNaN(v) && (best < 0 || v > rewards[i][best])) best = k;
+            float r = rewards[i][k];
+            if (Float.isNaN(r)) rs.addNull();
+            else rs.add(r);
+            if (!Float.isNaN(r) && (best < 0 || r > rewards[i][best])) best = k;
           }
           if (bestOfN) {
             o.put("best_index", best);

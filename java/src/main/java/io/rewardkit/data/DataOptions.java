@@ -132,11 +132,55 @@ public record DataOptions(
     return out;
   }
 
-  /** Defaults: auto format, HF-style keys, EOS readout, max_length 4096, drop, 16384-token batches. */
+  /** The registry's defaults (see {@link io.rewardkit.config.Options}). */
   public static DataOptions defaults() {
-    return new DataOptions(Format.AUTO, "prompt", "chosen", "rejected", "margin", null, Map.of(),
-        "auto", null, 4096, Truncation.DROP, Layout.SEPARATE, 16384, 42L, OnBadRecord.FAIL,
-        DEFAULT_MAX_RECORD_BYTES);
+    return from(name -> io.rewardkit.config.Options.get(name).defaultValue());
+  }
+
+  /** The names of the data options, as on the command line and in manifests. */
+  public static final java.util.List<String> NAMES = java.util.List.of("format", "prompt_key", "chosen_key", "rejected_key",
+      "margin_key", "rating_key", "rating_margins", "chat_template", "reward_token", "max_length", "truncation", "layout",
+      "max_tokens_per_batch", "seed", "on_bad_record", "max_record_bytes");
+
+  /** Builds from typed option values by registry name (one mapping for CLI, YAML, caches and checkpoints). */
+  public static DataOptions from(java.util.function.Function<String, Object> v) {
+    return new DataOptions(Format.parse((String) v.apply("format")), (String) v.apply("prompt_key"),
+        (String) v.apply("chosen_key"), (String) v.apply("rejected_key"), (String) v.apply("margin_key"),
+        (String) v.apply("rating_key"), parseRatingMargins((String) v.apply("rating_margins")),
+        (String) v.apply("chat_template"), (String) v.apply("reward_token"), ((Number) v.apply("max_length")).intValue(),
+        Truncation.parse((String) v.apply("truncation")), Layout.parse((String) v.apply("layout")),
+        ((Number) v.apply("max_tokens_per_batch")).intValue(), ((Number) v.apply("seed")).longValue(),
+        OnBadRecord.parse((String) v.apply("on_bad_record")), ((Number) v.apply("max_record_bytes")).intValue());
+  }
+
+  /** Typed values by registry name, the inverse of {@link #from}. */
+  public Map<String, Object> values() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("format", format.cliName);
+    m.put("prompt_key", promptKey);
+    m.put("chosen_key", chosenKey);
+    m.put("rejected_key", rejectedKey);
+    m.put("margin_key", marginKey);
+    m.put("rating_key", ratingKey);
+    m.put("rating_margins", ratingMarginsText());
+    m.put("chat_template", chatTemplate);
+    m.put("reward_token", rewardToken);
+    m.put("max_length", maxLength);
+    m.put("truncation", truncation.name().toLowerCase(java.util.Locale.ROOT));
+    m.put("layout", layout.name().toLowerCase(java.util.Locale.ROOT));
+    m.put("max_tokens_per_batch", maxTokensPerBatch);
+    m.put("seed", seed);
+    m.put("on_bad_record", onBadRecord.name().toLowerCase(java.util.Locale.ROOT));
+    m.put("max_record_bytes", maxRecordBytes);
+    return m;
+  }
+
+  /** rating_margins as the option takes it ("label=margin,..." sorted), or null when empty. */
+  public String ratingMarginsText() {
+    if (ratingMargins.isEmpty()) return null;
+    StringBuilder b = new StringBuilder();
+    new TreeMap<>(ratingMargins).forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
+    return b.toString();
   }
 
   public DataOptions withFormat(Format v) { return new DataOptions(v, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
@@ -153,50 +197,29 @@ public record DataOptions(
   public DataOptions withOnBadRecord(OnBadRecord v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, v, maxRecordBytes); }
   public DataOptions withMaxRecordBytes(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, v); }
 
-  /** Checks option values once; throws {@link RewardKitException} naming the option. */
+  /** Checks the values with the registry's validator (the one the command line uses). */
   public DataOptions validate() {
     if (format == null || truncation == null || layout == null || onBadRecord == null) {
       throw new RewardKitException("data options: format, truncation, layout and on_bad_record must be set");
     }
-    for (String[] kv : new String[][] {{"--prompt_key", promptKey}, {"--chosen_key", chosenKey}, {"--rejected_key", rejectedKey}}) {
-      if (kv[1] == null || kv[1].isBlank()) throw new RewardKitException(kv[0] + " must not be empty");
-    }
-    if (chosenKey.equals(rejectedKey)) throw new RewardKitException("--chosen_key and --rejected_key are both '" + chosenKey + "'");
-    if (maxLength < 4) throw new RewardKitException("--max_length must be >= 4, got " + maxLength);
-    if (maxTokensPerBatch < 2L * maxLength) {
-      throw new RewardKitException("--max_tokens_per_batch (" + maxTokensPerBatch + ") must be >= 2 x --max_length ("
-          + maxLength + ") so that every kept pair fits in one batch");
-    }
-    if (maxRecordBytes < 64) throw new RewardKitException("--max_record_bytes must be >= 64, got " + maxRecordBytes);
-    if (ratingKey != null && ratingMargins.isEmpty()) {
-      throw new RewardKitException("--rating_key " + ratingKey + " needs --rating_margins (e.g. llama2)");
-    }
+    io.rewardkit.config.OptionValues v = new io.rewardkit.config.OptionValues(io.rewardkit.config.Cmd.PREPARE);
+    values().forEach((k, x) -> {
+      io.rewardkit.config.Options.get(k).check(x, "--" + k);
+      v.set(k, x, "data options");
+    });
+    v.set("dataset", java.util.List.of("-"), "data options"); // validated where the inputs are read
+    v.set("output_dir", "-", "data options");
+    io.rewardkit.config.Options.validate(v);
     for (Map.Entry<String, Float> e : ratingMargins.entrySet()) {
-      if (!Float.isFinite(e.getValue())) throw new RewardKitException("rating margin for '" + e.getKey() + "' is not finite");
+      if (!Float.isFinite(e.getValue())) throw new io.rewardkit.UsageException("rating margin for '" + e.getKey() + "' is not finite");
     }
-    if (chatTemplate == null || chatTemplate.isBlank()) throw new RewardKitException("--chat_template must be auto, none or a file");
     return this;
   }
 
-  /** Options that determine a prepared cache's bytes, as sorted strings (for its manifest). */
+  /** Options that determine a prepared cache's bytes, as strings (for its manifest). */
   public Map<String, String> cacheKey() {
     Map<String, String> m = new TreeMap<>();
-    m.put("format", format.cliName);
-    m.put("prompt_key", promptKey);
-    m.put("chosen_key", chosenKey);
-    m.put("rejected_key", rejectedKey);
-    m.put("margin_key", String.valueOf(marginKey));
-    m.put("rating_key", String.valueOf(ratingKey));
-    m.put("rating_margins", new TreeMap<>(ratingMargins).toString());
-    m.put("chat_template", chatTemplate);
-    m.put("reward_token", String.valueOf(rewardToken));
-    m.put("max_length", Integer.toString(maxLength));
-    m.put("truncation", truncation.name().toLowerCase(java.util.Locale.ROOT));
-    m.put("layout", layout.name().toLowerCase(java.util.Locale.ROOT));
-    m.put("max_tokens_per_batch", Integer.toString(maxTokensPerBatch));
-    m.put("seed", Long.toString(seed));
-    m.put("on_bad_record", onBadRecord.name().toLowerCase(java.util.Locale.ROOT));
-    m.put("max_record_bytes", Integer.toString(maxRecordBytes));
+    values().forEach((k, v) -> m.put(k, String.valueOf(v)));
     return m;
   }
 
@@ -207,11 +230,11 @@ public record DataOptions(
     Map<String, Float> out = new LinkedHashMap<>();
     for (String part : spec.split(",")) {
       int eq = part.lastIndexOf('=');
-      if (eq <= 0) throw new RewardKitException("--rating_margins: expected label=number, got '" + part + "'");
+      if (eq <= 0) throw new io.rewardkit.UsageException("--rating_margins: expected label=number, got '" + part + "'");
       try {
         out.put(part.substring(0, eq).trim(), Float.parseFloat(part.substring(eq + 1).trim()));
       } catch (NumberFormatException e) {
-        throw new RewardKitException("--rating_margins: '" + part + "' has no numeric margin");
+        throw new io.rewardkit.UsageException("--rating_margins: '" + part + "' has no numeric margin");
       }
     }
     return out;

@@ -101,8 +101,14 @@ public final class DataPipeline {
    * else the raw files loaded.
    */
   public static EncodedDataset loadOrOpen(List<Path> inputs, DataOptions options, Tokenizer tok, Progress progress) {
+    return loadOrOpen(inputs, options, tok, progress, DataOptions.NAMES);
+  }
+
+  /** As above; a prepared cache must match only the options named in {@code compare} (and the tokenizer). */
+  public static EncodedDataset loadOrOpen(List<Path> inputs, DataOptions options, Tokenizer tok, Progress progress,
+      java.util.Collection<String> compare) {
     if (inputs.size() == 1 && PreparedCache.isCache(inputs.get(0))) {
-      return PreparedCache.open(inputs.get(0), options, tok).dataset();
+      return PreparedCache.open(inputs.get(0), options, tok, compare).dataset();
     }
     for (Path p : inputs) {
       if (PreparedCache.isCache(p)) throw new RewardKitException(p + " is a prepared cache: pass it alone, not with other inputs");

@@ -66,7 +66,14 @@ public final class HfTokenizer implements Tokenizer {
       if (Files.isRegularFile(config)) {
         byte[] cfgBytes = Files.readAllBytes(config);
         sha.update(cfgBytes);
-        JsonNode cfg = new ObjectMapper().readTree(cfgBytes);
+        JsonNode cfg;
+        try {
+          cfg = new ObjectMapper().readTree(cfgBytes);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+          throw new RewardKitException(config + ": not valid JSON (line " + (e.getLocation() == null ? 0 : e.getLocation().getLineNr())
+              + "): " + io.rewardkit.config.JsonErrors.message(e));
+        }
+        if (!cfg.isObject()) throw new RewardKitException(config + ": not a JSON object");
         eos = tokenString(cfg.get("eos_token"));
         JsonNode t = cfg.get("chat_template");
         if (t != null && t.isTextual()) template = t.asText();
@@ -93,7 +100,8 @@ public final class HfTokenizer implements Tokenizer {
       }
       return new HfTokenizer(t, json.toString(), Sha256.hex(sha.digest()), eos, template, vocab, added);
     } catch (IOException e) {
-      throw new RewardKitException("cannot load tokenizer " + json + ": " + e.getMessage(), e);
+      throw new RewardKitException("cannot load tokenizer " + json + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+          ? io.rewardkit.config.JsonErrors.message(j) : e.getMessage()), e);
     }
   }
 
@@ -191,6 +199,9 @@ public final class HfTokenizer implements Tokenizer {
   @Override public String chatTemplate() { return template; }
   @Override public String hash() { return hash; }
   @Override public String name() { return name; }
+
+  /** The directory the tokenizer files were read from. */
+  public Path directory() { return Path.of(name).toAbsolutePath().getParent(); }
 
   @Override
   public void close() { tok.close(); }

@@ -63,7 +63,13 @@ public final class PreparedCache {
   public static boolean isCache(Path p) { return Files.isDirectory(p) && Files.isRegularFile(p.resolve(MANIFEST)); }
 
   /** Writes ds to dir atomically; an existing cache there is replaced, anything else is refused. */
-  public static void write(Path dir, EncodedDataset ds, Tokenizer tok) {
+  public static void write(Path dir, EncodedDataset ds, Tokenizer tok) { write(dir, ds, tok, Map.of()); }
+
+  /**
+   * As {@link #write(Path, EncodedDataset, Tokenizer)}, with the tokenizer's files (name to source)
+   * copied into the cache so that `train --dataset CACHE` needs no --tokenizer.
+   */
+  public static void write(Path dir, EncodedDataset ds, Tokenizer tok, Map<String, Path> tokenizerFiles) {
     Path target = dir.toAbsolutePath().normalize();
     if (Files.exists(target) && !isCache(target) && !isEmptyDir(target)) {
       throw new RewardKitException("output " + dir + " exists and is not a prepared cache; refusing to overwrite it");
@@ -84,7 +90,10 @@ public final class PreparedCache {
       m.put("format", FORMAT);
       m.put("version", VERSION);
       Map<String, Object> tokInfo = new LinkedHashMap<>();
+      tokInfo.put("kind", tok instanceof ByteTokenizer ? "byte" : "hf");
       tokInfo.put("sha256", tok.hash());
+      for (Map.Entry<String, Path> f : tokenizerFiles.entrySet()) Files.copy(f.getValue(), tmp.resolve(f.getKey()));
+      tokInfo.put("files", new ArrayList<>(new java.util.TreeSet<>(tokenizerFiles.keySet())));
       tokInfo.put("vocab_size", tok.vocabSize());
       m.put("tokenizer", tokInfo);
       m.put("template_sha256", ds.report().templateHash());
@@ -167,28 +176,34 @@ public final class PreparedCache {
 
   /** Opens a cache and refuses it unless its manifest matches these options and this tokenizer. */
   public static PreparedCache open(Path dir, DataOptions options, Tokenizer tok) {
+    return open(dir, options, tok, DataOptions.NAMES);
+  }
+
+  /**
+   * Opens a cache and refuses it unless the options named in {@code compare} and the tokenizer and
+   * chat template match; the error lists every difference.
+   */
+  public static PreparedCache open(Path dir, DataOptions options, Tokenizer tok, java.util.Collection<String> compare) {
     PreparedCache c = open(dir);
     List<String> diffs = new ArrayList<>();
-    @SuppressWarnings("unchecked")
-    Map<String, Object> stored = (Map<String, Object>) c.manifest.get("options");
+    Map<String, String> stored = c.dataset.options().cacheKey();
     Map<String, String> wanted = options.validate().cacheKey();
     for (Map.Entry<String, String> e : wanted.entrySet()) {
-      Object s = stored.get(e.getKey());
-      if (!e.getValue().equals(s == null ? null : s.toString())) {
-        diffs.add(e.getKey() + ": cache has " + s + ", requested " + e.getValue());
-      }
+      if (!compare.contains(e.getKey())) continue;
+      String s = stored.get(e.getKey());
+      if (!e.getValue().equals(s)) diffs.add("--" + e.getKey() + " " + e.getValue() + " (cache: " + s + ")");
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> t = (Map<String, Object>) c.manifest.get("tokenizer");
-    if (!tok.hash().equals(t.get("sha256"))) diffs.add("tokenizer: cache was made with sha256 " + t.get("sha256") + ", given " + tok.hash());
+    if (!tok.hash().equals(t.get("sha256"))) diffs.add("tokenizer sha256 " + tok.hash() + " (cache: " + t.get("sha256") + ")");
     ChatTemplate tpl = DataPipeline.template(options, tok);
     String th = tpl == null ? "none" : tpl.hash();
     if (!th.equals(c.manifest.get("template_sha256"))) {
-      diffs.add("chat template: cache has sha256 " + c.manifest.get("template_sha256") + ", given " + th);
+      diffs.add("chat template sha256 " + th + " (cache: " + c.manifest.get("template_sha256") + ")");
     }
     if (!diffs.isEmpty()) {
-      throw new RewardKitException("prepared cache " + dir + " does not match the requested options:\n  "
-          + String.join("\n  ", diffs) + "\nre-run `rewardkit prepare` with these options, or pass the raw files");
+      throw new io.rewardkit.UsageException("prepared cache " + dir + " was made with other data options: " + String.join(", ", diffs)
+          + "; re-run `rewardkit prepare` with them, leave them out to use the cache's, or pass the raw files");
     }
     return c;
   }
@@ -261,26 +276,31 @@ public final class PreparedCache {
     return a;
   }
 
-  /** Options back from a manifest (so a cache can be used on its own, e.g. for inspection). */
-  static DataOptions optionsFrom(Map<String, Object> o) {
-    java.util.function.Function<String, String> s = k -> {
-      Object v = o.get(k);
-      return v == null || "null".equals(v.toString()) ? null : v.toString();
-    };
-    Map<String, Float> rating = new java.util.TreeMap<>();
-    String rm = s.apply("rating_margins");
-    if (rm != null && rm.length() > 2) {
-      for (String part : rm.substring(1, rm.length() - 1).split(", ")) {
-        int eq = part.lastIndexOf('=');
-        rating.put(part.substring(0, eq), Float.parseFloat(part.substring(eq + 1)));
-      }
-    }
-    return new DataOptions(DataOptions.Format.parse(s.apply("format")), s.apply("prompt_key"), s.apply("chosen_key"),
-        s.apply("rejected_key"), s.apply("margin_key"), s.apply("rating_key"), rating, s.apply("chat_template"),
-        s.apply("reward_token"), Integer.parseInt(s.apply("max_length")), DataOptions.Truncation.parse(s.apply("truncation")),
-        DataOptions.Layout.parse(s.apply("layout")), Integer.parseInt(s.apply("max_tokens_per_batch")),
-        Long.parseLong(s.apply("seed")), DataOptions.OnBadRecord.parse(s.apply("on_bad_record")),
-        Integer.parseInt(s.apply("max_record_bytes")));
+  /** Options back from a manifest, through the option registry (so a cache can be used on its own). */
+  public static DataOptions optionsFrom(Map<String, Object> o) {
+    return DataOptions.from(name -> {
+      if (!o.containsKey(name)) return io.rewardkit.config.Options.get(name).defaultValue(); // older manifests
+      Object v = o.get(name);
+      String text = v == null ? null : legacy(name, v.toString());
+      return text == null || "null".equals(text) ? null : io.rewardkit.config.Options.get(name).parse(text, "cache option " + name);
+    });
+  }
+
+  /** Version-1 caches before the option registry stored rating_margins as a map's toString. */
+  private static String legacy(String name, String v) {
+    if (!name.equals("rating_margins") || !v.startsWith("{")) return v;
+    String inner = v.substring(1, v.length() - 1).replace(", ", ",");
+    return inner.isEmpty() ? "null" : inner;
+  }
+
+  /** The cache's data options by name, typed, as the command line would give them. */
+  public Map<String, Object> optionValues() { return dataset.options().values(); }
+
+  /** The tokenizer stored in the cache: its directory (HF files copied in), or "byte". */
+  public String tokenizer() {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> t = (Map<String, Object>) manifest.get("tokenizer");
+    return "byte".equals(t.get("kind")) ? "byte" : Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir.toString() : null;
   }
 
   private static ObjectMapper mapper() {

@@ -8,6 +8,10 @@ import io.rewardkit.data.DataPipeline;
 import io.rewardkit.data.EncodedDataset;
 import io.rewardkit.data.HfTokenizer;
 import io.rewardkit.data.PackedBatch;
+import io.rewardkit.data.PreparedCache;
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.OptionValues;
+import io.rewardkit.config.Options;
 import io.rewardkit.data.PreferenceRecord;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
@@ -30,7 +34,7 @@ public final class RunSetup {
   private RunSetup() {}
 
   /** Files copied from a tokenizer directory into every checkpoint. */
-  static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+  public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
       "special_tokens_map.json", "chat_template.jinja", "vocab.json", "merges.txt", "tokenizer.model");
 
   /** The tiny model of the embedded default run (byte vocabulary). */
@@ -40,47 +44,89 @@ public final class RunSetup {
       + "\"rope_theta\": 10000.0, \"initializer_range\": 0.02, \"pad_token_id\": " + ByteTokenizer.PAD
       + ", \"eos_token_id\": " + ByteTokenizer.EOS + ", \"tie_word_embeddings\": false}";
 
-  /** The embedded default's training options (applied before --config and command-line options). */
-  public static TrainConfig embeddedDefaults() {
-    TrainConfig c = new TrainConfig();
-    c.outputDir = "runs/default";
-    c.maxLength = 48;
-    c.maxTokensPerBatch = 640;
-    c.layout = "shared_prefix";
-    c.learningRate = 3e-3;
-    c.lrSchedulerType = "cosine";
-    c.warmupRatio = 0.05;
-    c.weightDecay = 0.0;
-    c.numTrainEpochs = 1;
-    c.loggingSteps = 25;
-    c.evalSteps = 100;
-    c.saveSteps = 200;
-    c.saveTotalLimit = 1;
-    c.syntheticTrainPairs = 24000;
-    c.syntheticEvalPairs = 500;
+  /** The embedded default run's options (under --config and command-line options). */
+  public static final Map<String, Object> EMBEDDED_DEFAULTS = embedded();
+
+  private static Map<String, Object> embedded() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("max_length", 48);
+    m.put("max_tokens_per_batch", 640);
+    m.put("layout", "shared_prefix");
+    m.put("learning_rate", 3e-3);
+    m.put("lr_scheduler_type", "cosine");
+    m.put("warmup_ratio", 0.05);
+    m.put("logging_steps", 25);
+    m.put("eval_steps", 100);
+    m.put("save_steps", 200);
+    m.put("save_total_limit", 1);
     // A 100k-parameter model's kernels are shorter than an OpenMP barrier on a busy machine.
-    c.threads = 1;
-    return c;
+    m.put("threads", 1);
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
+  /** Fills the embedded default run's options where the user gave none. */
+  public static OptionValues embedded(OptionValues v) {
+    EMBEDDED_DEFAULTS.forEach((k, x) -> {
+      if (!v.given(k)) v.set(k, x, "embedded default");
+    });
+    return v;
+  }
+
+  /** The embedded default's training options. */
+  public static TrainConfig embeddedDefaults() {
+    return TrainConfig.from(embedded(new OptionValues(Cmd.TRAIN)));
+  }
+
+  /**
+   * With one prepared cache as --dataset: its data options replace the defaults (options the user
+   * gave must match the cache; the error lists each difference), and its tokenizer is used unless
+   * --tokenizer or a model gives one. Prints what it adopted. Returns the cache, or null.
+   */
+  public static PreparedCache adoptCache(OptionValues v, java.io.PrintStream out) {
+    List<String> ds = v.getList("dataset");
+    if (ds.size() != 1 || !PreparedCache.isCache(Path.of(ds.get(0)))) return null;
+    PreparedCache cache = PreparedCache.open(Path.of(ds.get(0)));
+    List<String> diffs = new ArrayList<>();
+    List<String> adopted = new ArrayList<>();
+    String from = "prepared cache " + ds.get(0);
+    for (Map.Entry<String, Object> e : cache.optionValues().entrySet()) {
+      String name = e.getKey();
+      if (!Options.get(name).takes(Cmd.TRAIN)) continue;
+      Object mine = v.get(name);
+      if (java.util.Objects.equals(String.valueOf(mine), String.valueOf(e.getValue()))) continue;
+      if (v.given(name)) {
+        diffs.add("--" + name + " " + mine + " (cache: " + e.getValue() + ")");
+      } else {
+        v.set(name, e.getValue(), from);
+        adopted.add(name + " " + e.getValue());
+      }
+    }
+    if (!diffs.isEmpty()) {
+      throw new io.rewardkit.UsageException(from + " was made with other data options: " + String.join(", ", diffs)
+          + "; re-run `rewardkit prepare` with them, or leave them out to use the cache's");
+    }
+    if (!v.given("tokenizer") && v.get("model_name_or_path") == null && cache.tokenizer() != null) {
+      v.set("tokenizer", cache.tokenizer(), from);
+    }
+    out.println("data options from " + from + (adopted.isEmpty() ? ": the defaults" : ": " + String.join(", ", adopted))
+        + (v.given("tokenizer") || v.get("model_name_or_path") != null ? "" : "; its tokenizer (" + cache.tokenizer() + ")"));
+    Options.validate(v);
+    return cache;
   }
 
   public static Tokenizer tokenizer(TrainConfig c) {
     if (c.isEmbeddedDefault() || "byte".equals(c.tokenizer)) return new ByteTokenizer();
     Path dir = c.tokenizer != null ? Path.of(c.tokenizer) : c.modelNameOrPath != null ? Path.of(c.modelNameOrPath) : null;
     if (dir == null) {
-      throw new RewardKitException("--init_config needs --tokenizer (a directory with tokenizer.json, or 'byte')");
+      throw new io.rewardkit.UsageException("--init_config on raw data files needs --tokenizer (a directory with tokenizer.json, "
+          + "or 'byte'); a prepared cache brings its own");
     }
     return HfTokenizer.load(dir);
   }
 
   public static DataOptions dataOptions(TrainConfig c) {
-    DataOptions o = DataOptions.defaults().withMaxLength(c.maxLength).withMaxTokensPerBatch(c.maxTokensPerBatch)
-        .withSeed(c.seed).withLayout(DataOptions.Layout.parse(c.layout))
-        .withTruncation(DataOptions.Truncation.parse(c.truncation))
-        .withOnBadRecord(DataOptions.OnBadRecord.parse(c.onBadRecord));
-    if (c.chatTemplate != null) o = o.withChatTemplate(c.chatTemplate);
-    if (c.rewardToken != null) o = o.withRewardToken(c.rewardToken);
-    if (c.format != null) o = o.withFormat(DataOptions.Format.parse(c.format));
-    return o;
+    OptionValues v = c.values();
+    return DataOptions.from(v::get);
   }
 
   /** Train and eval sets of a run. */
@@ -141,8 +187,11 @@ public final class RunSetup {
   }
 
   /** Applies --threads on the CPU backend (0 leaves the default: all cores). */
-  public static void applyThreads(TrainConfig c, Backend backend) {
-    if (c.threads > 0 && backend instanceof io.rewardkit.kernels.CpuBackend) io.rewardkit.kernels.cpu.CpuThreads.set(c.threads);
+  public static void applyThreads(TrainConfig c, Backend backend) { applyThreads(c.threads, backend); }
+
+  /** Applies a --threads value on the CPU backend (0 leaves the default: all cores). */
+  public static void applyThreads(int threads, Backend backend) {
+    if (threads > 0 && backend instanceof io.rewardkit.kernels.CpuBackend) io.rewardkit.kernels.cpu.CpuThreads.set(threads);
   }
 
   public static RewardModel model(TrainConfig c, Tokenizer tok, Backend backend) {
@@ -159,9 +208,8 @@ public final class RunSetup {
   public static CheckpointContent content(TrainConfig c, Tokenizer tok, DataOptions o, EncodedDataset train) {
     Map<String, Path> files = new LinkedHashMap<>();
     Path tokDir = null;
-    if (!(tok instanceof ByteTokenizer)) {
-      Path p = Path.of(c.tokenizer != null ? c.tokenizer : c.modelNameOrPath);
-      tokDir = Files.isDirectory(p) ? p : p.toAbsolutePath().getParent();
+    if (tok instanceof HfTokenizer hf) {
+      tokDir = hf.directory();
       for (String f : TOKENIZER_FILES) if (Files.isRegularFile(tokDir.resolve(f))) files.put(f, tokDir.resolve(f));
     }
     Map<String, Object> m = new LinkedHashMap<>();
@@ -173,16 +221,7 @@ public final class RunSetup {
     readout.put("reward_token", o.rewardToken() == null ? tok.eosToken() : o.rewardToken());
     readout.put("reward_token_id", train.readoutToken());
     m.put("readout", readout);
-    Map<String, Object> data = new LinkedHashMap<>();
-    data.put("format", o.format().cliName);
-    data.put("chat_template", o.chatTemplate());
-    data.put("reward_token", o.rewardToken());
-    data.put("max_length", o.maxLength());
-    data.put("truncation", o.truncation().name().toLowerCase());
-    data.put("layout", o.layout().name().toLowerCase());
-    data.put("max_tokens_per_batch", o.maxTokensPerBatch());
-    data.put("seed", o.seed());
-    data.put("on_bad_record", o.onBadRecord().name().toLowerCase());
+    Map<String, Object> data = new LinkedHashMap<>(o.values());
     m.put("data", data);
     OptionalInt pad = tok.tokenId("<|pad|>");
     Integer padId = tok instanceof ByteTokenizer ? ByteTokenizer.PAD : pad.isPresent() ? pad.getAsInt()
@@ -201,17 +240,9 @@ public final class RunSetup {
     if (!Files.isRegularFile(mf)) throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " (not a RewardKit checkpoint)");
     ObjectNode man = Checkpoints.readJson(mf);
     Tokenizer tok = "byte".equals(man.path("tokenizer").asText()) ? new ByteTokenizer() : HfTokenizer.load(dir);
-    ObjectNode d = (ObjectNode) man.get("data");
-    DataOptions o = DataOptions.defaults()
-        .withFormat(DataOptions.Format.parse(d.path("format").asText("auto")))
-        .withMaxLength(d.get("max_length").asInt())
-        .withTruncation(DataOptions.Truncation.parse(d.path("truncation").asText("drop")))
-        .withLayout(DataOptions.Layout.parse(d.path("layout").asText("separate")))
-        .withMaxTokensPerBatch(d.get("max_tokens_per_batch").asInt())
-        .withSeed(d.path("seed").asLong(42))
-        .withOnBadRecord(DataOptions.OnBadRecord.parse(d.path("on_bad_record").asText("fail")));
-    if (d.hasNonNull("chat_template")) o = o.withChatTemplate(d.get("chat_template").asText());
-    if (d.hasNonNull("reward_token")) o = o.withRewardToken(d.get("reward_token").asText());
+    Map<String, Object> d = new com.fasterxml.jackson.databind.ObjectMapper().convertValue(man.get("data"),
+        new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {});
+    DataOptions o = PreparedCache.optionsFrom(d);
     RewardModel model = RewardModel.fromPretrained(dir, backend);
     return new Loaded(dir, model, tok, o, man);
   }

@@ -5,14 +5,19 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.rewardkit.RewardKitException;
 import io.rewardkit.kernels.Backend.RewardLossSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.ConfigFile;
+import io.rewardkit.config.Opt;
+import io.rewardkit.config.OptionValues;
+import io.rewardkit.config.Options;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,91 +28,127 @@ import java.util.Map;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class TrainConfig {
+  // Defaults, types and checks of every field are those of the option registry (Options): the
+  // constructor fills the registry's defaults, validate() runs its validator.
   // ---- model and data ----
   public String modelNameOrPath;          // HF directory with config.json + safetensors
   public String initConfig;               // HF config.json: random-initialised model
   public String tokenizer;                // tokenizer directory / tokenizer.json (defaults to the model's)
-  public List<String> dataset = new ArrayList<>();
-  public List<String> evalDataset = new ArrayList<>();
-  public double evalSplit = 0.0;          // fraction of the training set held out when no eval_dataset
-  public String outputDir = "runs/default";
-  public int maxLength = 1024;
-  public int maxTokensPerBatch = 8192;
+  public List<String> dataset;
+  public List<String> evalDataset;
+  public double evalSplit;          // fraction of the training set held out when no eval_dataset
+  public String outputDir;
+  public int maxLength;
+  public int maxTokensPerBatch;
   public String chatTemplate;             // "auto", "none" or a .jinja file (data pipeline default when unset)
   public String rewardToken;              // readout token appended to every sequence (default: EOS)
-  public String format;                   // record format (default: auto-detect)
-  public String layout = "separate";      // separate | shared_prefix
-  public String truncation = "drop";      // drop | prompt_left | response_right
-  public String onBadRecord = "fail";     // fail | skip (counted in the data report)
-  public int syntheticTrainPairs = 24000; // embedded default task only
-  public int syntheticEvalPairs = 500;
+  public String format;                   // record format (auto: detected per file)
+  public String promptKey;                // JSON fields of the records
+  public String chosenKey;
+  public String rejectedKey;
+  public String marginKey;
+  public String ratingKey;
+  public String ratingMargins;
+  public int maxRecordBytes;
+  public String layout;      // separate | shared_prefix
+  public String truncation;      // drop | prompt_left | response_right
+  public String onBadRecord;     // fail | skip (counted in the data report)
+  public int syntheticTrainPairs; // embedded default task only
+  public int syntheticEvalPairs;
   // ---- optimisation ----
-  public int gradientAccumulationSteps = 1;
-  public double learningRate = 1e-5;
-  public String lrSchedulerType = "linear";
-  public double warmupRatio = 0.0;
-  public int warmupSteps = 0;
-  public double minLrRate = 0.1;          // cosine_with_min_lr: floor as a fraction of learning_rate
-  public double weightDecay = 0.0;
-  public double adamBeta1 = 0.9;
-  public double adamBeta2 = 0.999;
-  public double adamEpsilon = 1e-8;
-  public double maxGradNorm = 1.0;        // <= 0 disables clipping
-  public double numTrainEpochs = 1.0;
-  public int maxSteps = -1;               // > 0 overrides num_train_epochs
+  public int gradientAccumulationSteps;
+  public double learningRate;
+  public String lrSchedulerType;
+  public double warmupRatio;
+  public int warmupSteps;
+  public double minLrRate;          // cosine_with_min_lr: floor as a fraction of learning_rate
+  public double weightDecay;
+  public double adamBeta1;
+  public double adamBeta2;
+  public double adamEpsilon;
+  public double maxGradNorm;        // <= 0 disables clipping
+  public double numTrainEpochs;
+  public int maxSteps;               // > 0 overrides num_train_epochs
   // ---- loss ----
-  public String lossType = "ranking";     // ranking | focal
-  public double focalGamma = 2.0;
-  public String penaltyType = "none";     // none | log_barrier | l2
-  public double penaltyWeight = 0.0;
-  public double penaltyLower = -5.0;
-  public double penaltyUpper = 5.0;
-  public double centerRewardsCoefficient = 0.0;
+  public String lossType;     // ranking | focal
+  public double focalGamma;
+  public String penaltyType;     // none | log_barrier | l2
+  public double penaltyWeight;
+  public double penaltyLower;
+  public double penaltyUpper;
+  public double centerRewardsCoefficient;
   // ---- bookkeeping ----
-  public int loggingSteps = 10;
-  public int evalSteps = 0;               // 0: evaluate at the end only
-  public int saveSteps = 500;             // 0: save at the end only
-  public int saveTotalLimit = 2;          // checkpoints kept (<= 0: all)
-  public long seed = 42;
-  public String device = "cpu";
-  public int threads = 0;                 // CPU threads (0: all cores; the embedded default uses 1)
+  public int loggingSteps;
+  public int evalSteps;               // 0: evaluate at the end only
+  public int saveSteps;             // 0: save at the end only
+  public int saveTotalLimit;          // checkpoints kept (<= 0: all)
+  public long seed;
+  public String device;
+  public int threads;                 // CPU threads (0: all cores; the embedded default uses 1)
   public String resume;                   // "latest" or a checkpoint path
-  public boolean report = true;           // plots + HTML at the end
+  public boolean report;           // plots + HTML at the end
 
   static final ObjectMapper MAPPER = new ObjectMapper()
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY);
-  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY);
+      .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+      .disable(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS);
 
-  /** Overlays a YAML file (same keys as the command line, without dashes). */
-  public TrainConfig applyYaml(Path file) {
-    if (!Files.isRegularFile(file)) throw new RewardKitException("config file not found: " + file);
+  /** The registry's defaults for train. */
+  public TrainConfig() {
     try {
-      YAML.readerForUpdating(this).readValue(file.toFile());
-    } catch (UnrecognizedPropertyException e) {
-      throw new RewardKitException(file + ": line " + e.getLocation().getLineNr() + ": unknown key '"
-          + e.getPropertyName() + "'");
+      MAPPER.updateValue(this, fieldValues(new OptionValues(Cmd.TRAIN).asMap()));
     } catch (JsonMappingException e) {
-      throw new RewardKitException(file + ": " + e.getOriginalMessage()
-          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
-    } catch (IOException e) {
-      throw new RewardKitException("cannot read config " + file + ": " + e.getMessage(), e);
+      throw new IllegalStateException(e);
     }
-    return this;
   }
 
-  /** Overlays key/value pairs (keys in snake_case), e.g. the options given on the command line. */
-  public TrainConfig apply(Map<String, Object> values) {
+  /** The typed values of a command line / config file. */
+  public static TrainConfig from(OptionValues v) {
+    TrainConfig c = new TrainConfig();
     try {
-      MAPPER.updateValue(this, values);
+      MAPPER.updateValue(c, fieldValues(v.asMap()));
     } catch (JsonMappingException e) {
-      throw new RewardKitException("bad option: " + e.getOriginalMessage());
+      throw new IllegalStateException(e);
     }
-    return this;
+    return c;
+  }
+
+  private static Map<String, Object> fieldValues(Map<String, Object> values) {
+    Map<String, Object> m = new LinkedHashMap<>(values);
+    m.remove("config");
+    m.replaceAll((k, x) -> x == null && Options.get(k).type() == Opt.Type.PATHS ? List.of() : x);
+    return m;
+  }
+
+  /** These options as registry values (every one marked as given). */
+  public OptionValues values() {
+    OptionValues v = new OptionValues(Cmd.TRAIN);
+    JsonNode tree = MAPPER.valueToTree(this);
+    for (Opt o : Options.of(Cmd.TRAIN)) {
+      JsonNode n = tree.get(o.name());
+      if (n != null && n.isArray() && n.isEmpty()) v.give(o.name(), List.of(), "config");
+      else if (n != null && !n.isNull()) v.give(o.name(), o.fromYaml(n, "--" + o.name()), "config");
+      else if (!o.name().equals("config")) v.give(o.name(), null, "config");
+    }
+    return v;
+  }
+
+  /** Overlays a YAML file (same keys as the command line, without dashes), read strictly. */
+  public TrainConfig applyYaml(Path file) {
+    OptionValues v = values();
+    ConfigFile.apply(file, v, new ArrayList<>());
+    return from(v);
+  }
+
+  /** Overlays option values given as text by snake_case name (e.g. from a test or a command line). */
+  public TrainConfig apply(Map<String, Object> values) {
+    OptionValues v = values();
+    values.forEach((k, x) -> {
+      Opt o = Options.get(k);
+      v.give(k, x instanceof List<?> l ? List.copyOf(l) : o.parse(String.valueOf(x), "--" + k), "apply");
+    });
+    return from(v);
   }
 
   public TrainConfig copy() {
@@ -139,33 +180,9 @@ public final class TrainConfig {
         penaltyLower, penaltyUpper, centerRewardsCoefficient);
   }
 
+  /** The registry's validator: each value's checks, then the rules between options. */
   public void validate() {
-    lossSpec();
-    LrSchedule.Type.parse(lrSchedulerType);
-    check(modelNameOrPath == null || initConfig == null, "give --model_name_or_path or --init_config, not both");
-    check(!dataset.isEmpty() || isEmbeddedDefault(), "--dataset is required with a model");
-    check(maxLength > 1, "max_length must be > 1");
-    check(maxTokensPerBatch >= maxLength, "max_tokens_per_batch (" + maxTokensPerBatch + ") must be >= max_length (" + maxLength + ")");
-    check(gradientAccumulationSteps >= 1, "gradient_accumulation_steps must be >= 1");
-    check(learningRate >= 0, "learning_rate must be >= 0");
-    check(warmupRatio >= 0 && warmupRatio < 1, "warmup_ratio must be in [0, 1)");
-    check(warmupSteps >= 0, "warmup_steps must be >= 0");
-    check(minLrRate >= 0 && minLrRate <= 1, "min_lr_rate must be in [0, 1]");
-    check(weightDecay >= 0, "weight_decay must be >= 0");
-    check(adamBeta1 >= 0 && adamBeta1 < 1 && adamBeta2 >= 0 && adamBeta2 < 1, "adam betas must be in [0, 1)");
-    check(adamEpsilon > 0, "adam_epsilon must be > 0");
-    check(maxSteps > 0 || numTrainEpochs > 0, "num_train_epochs must be > 0 (or set max_steps)");
-    check(focalGamma >= 0, "focal_gamma must be >= 0");
-    check(penaltyLower < penaltyUpper, "penalty_lower must be < penalty_upper");
-    check(evalSplit >= 0 && evalSplit < 1, "eval_split must be in [0, 1)");
-    check(loggingSteps >= 1, "logging_steps must be >= 1");
-    check(evalSteps >= 0 && saveSteps >= 0, "eval_steps and save_steps must be >= 0");
-    check(threads >= 0, "threads must be >= 0");
-    check(device.equals("cpu") || device.equals("cuda") || device.equals("auto"), "device must be cpu, cuda or auto");
-  }
-
-  private static void check(boolean ok, String message) {
-    if (!ok) throw new RewardKitException(message);
+    Options.validate(values());
   }
 
   public String toJson() {

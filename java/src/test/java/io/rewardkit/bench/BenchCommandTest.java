@@ -46,8 +46,8 @@ class BenchCommandTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
     try {
-      assertEquals(1, RewardKitCli.run("bench", "--shape", "gpt-9", "--export-peer", "/nonexistent/x"));
-      assertEquals(1, RewardKitCli.run("bench", "--token-budget", "100", "--max-length", "200", "--export-peer", "/nonexistent/x"));
+      assertEquals(2, RewardKitCli.run("bench", "--shape", "gpt-9", "--export-peer", "/nonexistent/x"));
+      assertEquals(2, RewardKitCli.run("bench", "--token-budget", "100", "--max-length", "200", "--export-peer", "/nonexistent/x"));
     } finally {
       System.setErr(old);
     }

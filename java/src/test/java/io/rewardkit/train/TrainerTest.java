@@ -42,7 +42,7 @@ class TrainerTest {
     c.saveTotalLimit = 2;
     c.maxGradNorm = 1.0;
     c.maxLength = 64;
-    c.maxTokensPerBatch = 64;
+    c.maxTokensPerBatch = 128;
     c.report = false;
     c.seed = 7;
     return c;

@@ -1,0 +1,11 @@
+package io.rewardkit.config;
+
+import java.util.Locale;
+
+/** The commands that take options from the registry ({@link Options}). */
+public enum Cmd {
+  TRAIN, EVAL, SCORE, PREPARE, BENCH;
+
+  /** The command's name on the command line. */
+  public String cliName() { return name().toLowerCase(Locale.ROOT); }
+}

@@ -1,0 +1,344 @@
+package io.rewardkit.config;
+
+import static io.rewardkit.config.Cmd.BENCH;
+import static io.rewardkit.config.Cmd.EVAL;
+import static io.rewardkit.config.Cmd.PREPARE;
+import static io.rewardkit.config.Cmd.SCORE;
+import static io.rewardkit.config.Cmd.TRAIN;
+
+import io.rewardkit.UsageException;
+import io.rewardkit.config.Opt.Type;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * The option registry: every option of every command, declared once (name, type, default, help,
+ * validation, commands). picocli options, the --config YAML, TrainConfig's defaults, DataOptions'
+ * defaults and the names in prepared-cache and checkpoint manifests all come from this table.
+ *
+ * <p>Adding an option is one {@code def(...)} line below (plus reading it where it is used); the
+ * help text, YAML key, defaults, validation and the option-table test follow.
+ */
+public final class Options {
+  private Options() {}
+
+  private static final Map<String, Opt> BY_NAME = new LinkedHashMap<>();
+
+  private static Opt def(String name, Type type, String defaultText) {
+    Opt o = new Opt(name, type, defaultText);
+    if (BY_NAME.put(name, o) != null) throw new IllegalStateException("option declared twice: " + name);
+    return o;
+  }
+
+  private static final Cmd[] ALL = Cmd.values();
+  private static final Cmd[] DATA = {TRAIN, EVAL, PREPARE, BENCH};
+  private static final Predicate<Object> NOT_BLANK = v -> !v.toString().isBlank();
+  private static final Predicate<Object> FRACTION = v -> (Double) v >= 0 && (Double) v < 1;
+  private static final Predicate<Object> FINITE_NON_NEGATIVE = v -> Double.isFinite((Double) v) && (Double) v >= 0;
+
+  static {
+    def("config", Type.PATH, null).on(ALL).mustExist().label("FILE.yaml")
+        .help("YAML mapping of option: value (the names below without dashes); the command line wins.");
+
+    // ---- model and inputs ----
+    def("model_name_or_path", Type.PATH, null).on(TRAIN).mustExist().label("DIR").alias("pretrain")
+        .help("HF model directory (config.json + safetensors) to start from.");
+    def("init_config", Type.PATH, null).on(TRAIN).mustExist().label("config.json")
+        .help("HF config.json: train a randomly initialised model of this shape.");
+    def("model", Type.PATH, null).on(EVAL, SCORE).mustExist().label("DIR")
+        .help("Checkpoint or model directory, or a training output directory (its final model).");
+    def("tokenizer", Type.STRING, null).on(TRAIN, PREPARE, BENCH).mustExist().label("DIR|byte")
+        .defaultHelp("the model's, else the prepared cache's, else byte")
+        .help("tokenizer.json or its directory, or 'byte' for the built-in byte tokenizer.");
+    def("dataset", Type.PATHS, null).on(DATA).mustExist().alias("dataset_name").oldName("data")
+        .help("Preference data: JSONL/JSON[.gz] files or directories (one dataset each), or one prepared cache.");
+    def("eval_dataset", Type.PATHS, null).on(TRAIN).mustExist()
+        .help("Evaluation files (per-dataset accuracy when several), or a prepared cache.");
+    def("eval_split", Type.DOUBLE, "0").on(TRAIN, EVAL).label("FRACTION").check(FRACTION, "must be in [0, 1)")
+        .help("Hold out this fraction of --dataset for evaluation (eval: evaluate only that held-out part).");
+    def("output_dir", Type.PATH, "runs/default").on(TRAIN, PREPARE).label("DIR").alias("o", "save_path").oldName("output")
+        .help("Directory to write: the run (metrics, checkpoints, report) or the prepared cache.");
+    def("output_json", Type.PATH, null).on(EVAL, BENCH).label("FILE").oldName("json")
+        .help("Also write the metrics as JSON to this file ('-': standard output).");
+    def("input", Type.PATH, null).on(SCORE).mustExist().label("FILE.jsonl")
+        .help("JSONL, one prompt per line: {\"prompt\": text or messages, \"responses\": [...]} or {\"prompt\", \"response\"}.");
+    def("output", Type.PATH, null).on(SCORE).label("FILE.jsonl").defaultHelp("standard output")
+        .help("Where the scored JSONL goes.");
+    def("best_of_n", Type.BOOL, "false").on(SCORE)
+        .help("Add the index and text of the highest-reward response per prompt.");
+
+    // ---- data (stored in prepared caches and checkpoints) ----
+    def("format", Type.STRING, "auto").on(DATA).data().choices("auto", "hh-rlhf", "text", "messages", "conversation")
+        .help("Record format of the input files (auto: detected per file).");
+    def("prompt_key", Type.STRING, "prompt").on(DATA).data().check(NOT_BLANK, "must not be empty")
+        .help("JSON field of the prompt (text or messages).");
+    def("chosen_key", Type.STRING, "chosen").on(DATA).data().check(NOT_BLANK, "must not be empty")
+        .help("JSON field of the preferred response.");
+    def("rejected_key", Type.STRING, "rejected").on(DATA).data().check(NOT_BLANK, "must not be empty")
+        .help("JSON field of the dispreferred response.");
+    def("margin_key", Type.STRING, "margin").on(DATA).data()
+        .help("JSON field of an optional numeric margin (absent: 0).");
+    def("rating_key", Type.STRING, null).on(DATA).data().defaultHelp("off")
+        .help("JSON field of a rating label mapped to a margin through --rating_margins.");
+    def("rating_margins", Type.STRING, null).on(DATA).data().label("LABEL=M,...|llama2").defaultHelp("none")
+        .help("Rating label to margin, or llama2's preset.");
+    def("chat_template", Type.STRING, "auto").on(TRAIN, PREPARE, BENCH).data().label("auto|none|FILE")
+        .help("Chat template for message data: the tokenizer's (auto), none, or a .jinja/.json file.");
+    def("reward_token", Type.STRING, null).on(TRAIN, PREPARE, BENCH).data().label("TOKEN").defaultHelp("the EOS token")
+        .help("Readout token appended to every response (id or token string).");
+    def("max_length", Type.INT, "1024").on(DATA).data().min(4).alias("max_len")
+        .help("Longest sequence in tokens: prompt + response + readout.");
+    def("truncation", Type.STRING, "drop").on(DATA).data().choices("drop", "prompt_left", "response_right")
+        .help("Over-long pairs: drop them, cut the prompt from the left, or cut responses from the right.");
+    def("layout", Type.STRING, "separate").on(TRAIN, PREPARE, BENCH).data().choices("separate", "shared_prefix")
+        .help("Packing: chosen and rejected as separate sequences, or one [prompt | chosen | rejected] sequence.");
+    def("max_tokens_per_batch", Type.INT, "8192").on(DATA).data().min(8).oldName("token-budget")
+        .help("Token budget of one packed micro-batch (>= 2 x max_length); replaces a batch size in pairs.");
+    def("seed", Type.LONG, "42").on(DATA).data()
+        .help("Seed of initialisation, shuffling, packing and the eval split.");
+    def("on_bad_record", Type.STRING, "fail").on(TRAIN, EVAL, PREPARE).data().choices("fail", "skip")
+        .help("Stop at the first bad record, or skip and count bad records.");
+    def("max_record_bytes", Type.INT, Integer.toString(16 << 20)).on(TRAIN, EVAL, PREPARE).data().min(64)
+        .help("Largest JSON record accepted, in bytes.");
+
+    // ---- optimisation ----
+    def("gradient_accumulation_steps", Type.INT, "1").on(TRAIN).min(1)
+        .help("Micro-batches per optimizer step.");
+    def("learning_rate", Type.DOUBLE, "1e-5").on(TRAIN).label("LR").check(FINITE_NON_NEGATIVE, "must be a finite number >= 0")
+        .help("Peak learning rate.");
+    def("lr_scheduler_type", Type.STRING, "linear").on(TRAIN)
+        .choices("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_min_lr")
+        .help("Learning-rate schedule after warmup.");
+    def("warmup_ratio", Type.DOUBLE, "0").on(TRAIN).check(FRACTION, "must be in [0, 1)").alias("lr_warmup_ratio")
+        .help("Warmup as a fraction of the total steps.");
+    def("warmup_steps", Type.INT, "0").on(TRAIN).min(0)
+        .help("Warmup steps (overrides --warmup_ratio when > 0).");
+    def("min_lr_rate", Type.DOUBLE, "0.1").on(TRAIN).check(v -> (Double) v >= 0 && (Double) v <= 1, "must be in [0, 1]")
+        .help("cosine_with_min_lr: floor as a fraction of the peak.");
+    def("weight_decay", Type.DOUBLE, "0").on(TRAIN).check(FINITE_NON_NEGATIVE, "must be a finite number >= 0").alias("l2")
+        .help("Decoupled weight decay; never on norms and biases.");
+    def("adam_beta1", Type.DOUBLE, "0.9").on(TRAIN).check(FRACTION, "must be in [0, 1)").help("AdamW beta1.");
+    def("adam_beta2", Type.DOUBLE, "0.999").on(TRAIN).check(FRACTION, "must be in [0, 1)").help("AdamW beta2.");
+    def("adam_epsilon", Type.DOUBLE, "1e-8").on(TRAIN).check(v -> (Double) v > 0, "must be > 0").help("AdamW epsilon.");
+    def("max_grad_norm", Type.DOUBLE, "1.0").on(TRAIN)
+        .help("Global-norm clipping (<= 0: off); grad_norm is logged before clipping.");
+    def("num_train_epochs", Type.DOUBLE, "1").on(TRAIN).resumable().label("E").alias("max_epochs")
+        .help("Epochs over the training set.");
+    def("max_steps", Type.INT, "-1").on(TRAIN).resumable()
+        .help("Optimizer steps (> 0 overrides --num_train_epochs).");
+
+    // ---- loss ----
+    def("loss_type", Type.STRING, "ranking").on(TRAIN).choices("ranking", "focal")
+        .help("Bradley-Terry ranking loss, or InternLM2's focal ranking loss.");
+    def("focal_gamma", Type.DOUBLE, "2").on(TRAIN).min(0).help("Focal loss exponent.");
+    def("penalty_type", Type.STRING, "none").on(TRAIN).choices("none", "log_barrier", "l2").help("Reward penalty.");
+    def("penalty_weight", Type.DOUBLE, "0").on(TRAIN).help("Weight of the penalty term.");
+    def("penalty_lower", Type.DOUBLE, "-5").on(TRAIN).help("Lower bound of the log-barrier.");
+    def("penalty_upper", Type.DOUBLE, "5").on(TRAIN).help("Upper bound of the log-barrier.");
+    def("center_rewards_coefficient", Type.DOUBLE, "0").on(TRAIN)
+        .help("Reward centering: adds C * mean((r_chosen + r_rejected)^2).");
+
+    // ---- bookkeeping ----
+    def("logging_steps", Type.INT, "10").on(TRAIN).resumable().min(1).help("Log metrics every N optimizer steps.");
+    def("eval_steps", Type.INT, "0").on(TRAIN).resumable().min(0).help("Evaluate every N steps (0: at the end only).");
+    def("save_steps", Type.INT, "500").on(TRAIN).resumable().min(0).help("Save a checkpoint every N steps (0: at the end only).");
+    def("save_total_limit", Type.INT, "2").on(TRAIN).resumable().help("Checkpoints kept (<= 0: all).");
+    def("device", Type.STRING, "cpu").on(TRAIN, EVAL, SCORE, BENCH).choices("cpu", "cuda", "auto")
+        .help("Compute backend, chosen once at start.");
+    def("threads", Type.INT, "0").on(TRAIN, EVAL, SCORE).min(0)
+        .help("CPU threads (0: all cores; the embedded default run uses 1).");
+    def("resume", Type.STRING, null).on(TRAIN).label("CHECKPOINT").optionalValue("latest").alias("resume_from_checkpoint").defaultHelp("off")
+        .help("Continue from the latest checkpoint in --output_dir (no value, or true), or from the given checkpoint.");
+    def("report", Type.BOOL, "true").on(TRAIN).help("Write the PNG/HTML report at the end.");
+    def("synthetic_train_pairs", Type.INT, "24000").on(TRAIN).min(1).help("Embedded default run only: training pairs.");
+    def("synthetic_eval_pairs", Type.INT, "500").on(TRAIN).min(1).help("Embedded default run only: eval pairs.");
+
+    // ---- bench ----
+    def("shape", Type.STRING, "Qwen2.5-0.5B").on(BENCH).label("NAME[:nL]")
+        .help("Model shape: Qwen2.5-0.5B, Qwen2.5-1.5B, Qwen2.5-7B, Llama-3-8B; :<n>L changes the layer count.");
+    def("lengths", Type.STRING, "hh-rlhf").on(BENCH).choices("hh-rlhf", "ultrafeedback")
+        .help("Synthetic length distribution (without --dataset): short or long responses.");
+    def("pairs_per_step", Type.INT, "32").on(BENCH).min(1).oldName("pairs-per-step").help("Pairs per optimizer step.");
+    def("warmup", Type.INT, "2").on(BENCH).min(0).help("Untimed warm-up steps.");
+    def("steps", Type.INT, "5").on(BENCH).min(1).help("Timed steps.");
+    def("peak_tflops", Type.DOUBLE, "0").on(BENCH).min(0).oldName("peak-tflops")
+        .help("Dense bf16 peak for MFU on GPU (0: look up the device name).");
+    def("gemm_size", Type.INT, "2048").on(BENCH).min(64).oldName("gemm-size").help("M=N=K of the ceiling GEMM.");
+    def("export_peer", Type.PATH, null).on(BENCH).label("DIR").oldName("export-peer")
+        .help("Write config.json, pairs.jsonl and run.json for the PyTorch peer into DIR, then exit.");
+  }
+
+  /** Options required on a command (a usage error when missing). */
+  private static final Map<Cmd, List<String>> REQUIRED = Map.of(
+      EVAL, List.of("model", "dataset"),
+      SCORE, List.of("model", "input"),
+      PREPARE, List.of("dataset", "output_dir"));
+
+  /** Rules between options; each applies to the commands that take all of its options. */
+  private record Rule(List<String> names, Predicate<OptionValues> ok, String message) {}
+
+  private static final List<Rule> RULES = List.of(
+      new Rule(List.of("max_length", "max_tokens_per_batch"),
+          v -> (long) v.getInt("max_tokens_per_batch") >= 2L * v.getInt("max_length"),
+          "--max_tokens_per_batch must be >= 2 x --max_length so that every kept pair fits in one batch"),
+      new Rule(List.of("chosen_key", "rejected_key"), v -> !v.getString("chosen_key").equals(v.getString("rejected_key")),
+          "--chosen_key and --rejected_key must differ"),
+      new Rule(List.of("rating_key", "rating_margins"), v -> v.get("rating_key") == null || v.get("rating_margins") != null,
+          "--rating_key needs --rating_margins (label=margin,... or llama2)"),
+      new Rule(List.of("model_name_or_path", "init_config"), v -> v.get("model_name_or_path") == null || v.get("init_config") == null,
+          "give --model_name_or_path or --init_config, not both"),
+      new Rule(List.of("model_name_or_path", "init_config", "dataset"),
+          v -> !v.getList("dataset").isEmpty() || v.get("model_name_or_path") == null && v.get("init_config") == null,
+          "--dataset is required with a model"),
+      new Rule(List.of("max_steps", "num_train_epochs"), v -> v.getInt("max_steps") > 0 || v.getDouble("num_train_epochs") > 0,
+          "--num_train_epochs must be > 0 (or set --max_steps)"),
+      new Rule(List.of("penalty_lower", "penalty_upper"), v -> v.getDouble("penalty_lower") < v.getDouble("penalty_upper"),
+          "--penalty_lower must be < --penalty_upper"));
+
+  /**
+   * Other tools' options that RewardKit does not take, with what to use instead. Accepted on the
+   * command line and in YAML so that a TRL / OpenRLHF config gives these lines instead of an error.
+   */
+  public static final Map<String, String> FOREIGN = foreign();
+
+  private static Map<String, String> foreign() {
+    Map<String, String> m = new LinkedHashMap<>();
+    String batch = "RewardKit packs pairs into token-budget batches: use --max_tokens_per_batch "
+        + "(about 2 x pairs x typical sequence length; pairs per batch vary with length)";
+    m.put("per_device_train_batch_size", batch);
+    m.put("per_device_eval_batch_size", batch);
+    m.put("train_batch_size", batch);
+    m.put("micro_train_batch_size", batch);
+    m.put("auto_find_batch_size", batch);
+    m.put("report_to", "RewardKit always writes metrics.jsonl and report/index.html to --output_dir "
+        + "(--report false skips the report); no wandb/tensorboard integration");
+    m.put("logging_dir", "metrics go to <output_dir>/metrics.jsonl");
+    m.put("use_wandb", "RewardKit writes metrics.jsonl and report/index.html to --output_dir");
+    m.put("gradient_checkpointing", "not available yet (activations are kept); lower --max_tokens_per_batch to use less memory");
+    m.put("bf16", "not selectable: the CPU backend trains in fp32, CUDA in bf16 with fp32 master weights (--device)");
+    m.put("fp16", "not available: the CPU backend trains in fp32, CUDA in bf16 with fp32 master weights (--device)");
+    m.put("tf32", "not selectable: matrix precision follows the backend (--device)");
+    m.put("eval_strategy", "evaluation runs every --eval_steps steps (0: at the end only)");
+    m.put("evaluation_strategy", "evaluation runs every --eval_steps steps (0: at the end only)");
+    m.put("save_strategy", "checkpoints are saved every --save_steps steps (0: at the end only)");
+    m.put("logging_strategy", "metrics are logged every --logging_steps steps");
+    m.put("disable_dropout", "RewardKit's models have no dropout");
+    m.put("remove_unused_columns", "records are read by --prompt_key/--chosen_key/--rejected_key; other fields are ignored");
+    m.put("dataset_num_proc", "tokenization runs on a background thread beside parsing");
+    m.put("dataloader_num_workers", "tokenization runs on a background thread beside parsing");
+    m.put("zero_stage", "single-device training (no DeepSpeed)");
+    m.put("flash_attn", "attention is always RewardKit's fused varlen kernel");
+    m.put("packing_samples", "pairs are always packed (--max_tokens_per_batch, --layout)");
+    m.put("apply_chat_template", "--chat_template auto (the default) applies the tokenizer's template to message data");
+    m.put("push_to_hub", "not available: final/ is an HF checkpoint directory to upload yourself");
+    return Collections.unmodifiableMap(m);
+  }
+
+  // ---- lookups ----
+
+  /** Every option, in declaration (help) order. */
+  public static List<Opt> all() { return List.copyOf(BY_NAME.values()); }
+
+  /** The options a command takes, in help order. */
+  public static List<Opt> of(Cmd cmd) {
+    List<Opt> out = new ArrayList<>();
+    for (Opt o : BY_NAME.values()) if (o.takes(cmd)) out.add(o);
+    return out;
+  }
+
+  public static Opt get(String name) {
+    Opt o = BY_NAME.get(name);
+    if (o == null) throw new IllegalArgumentException("no option " + name);
+    return o;
+  }
+
+  public static boolean required(Cmd cmd, String name) { return REQUIRED.getOrDefault(cmd, List.of()).contains(name); }
+
+  /** What a name means on a command: one of its options, an alias, an old spelling, or null. */
+  public record Resolved(Opt opt, boolean old) {}
+
+  public static Resolved lookup(Cmd cmd, String name) {
+    Opt direct = BY_NAME.get(name);
+    if (direct != null && direct.takes(cmd)) return new Resolved(direct, false);
+    for (Opt o : of(cmd)) {
+      if (o.aliases().contains(name)) return new Resolved(o, false);
+      // an old spelling never shadows a real option of the command (score's --output)
+      if (o.oldNames().contains(name) && (direct == null || !direct.takes(cmd))) return new Resolved(o, true);
+    }
+    return null;
+  }
+
+  /** The names a command accepts for an option: its own, its aliases, its old spellings. */
+  public static List<String> names(Cmd cmd, Opt o) {
+    List<String> out = new ArrayList<>();
+    out.add(o.name());
+    out.addAll(o.aliases());
+    for (String old : o.oldNames()) {
+      Opt other = BY_NAME.get(old);
+      if (other == null || !other.takes(cmd)) out.add(old);
+    }
+    return out;
+  }
+
+  /** Checks what one option cannot: required options and the rules between options. */
+  public static void validate(OptionValues v) {
+    for (String name : REQUIRED.getOrDefault(v.cmd(), List.of())) {
+      Object x = v.get(name);
+      if (x == null || x instanceof List<?> l && l.isEmpty()) {
+        throw new UsageException(v.cmd().cliName() + " needs --" + name);
+      }
+    }
+    for (Rule r : RULES) {
+      boolean applies = true;
+      for (String n : r.names()) applies &= get(n).takes(v.cmd());
+      if (applies && !r.ok().test(v)) {
+        StringBuilder got = new StringBuilder();
+        for (String n : r.names()) {
+          if (v.get(n) != null) got.append(got.length() == 0 ? " (got " : ", ").append(n).append(' ').append(Opt.show(v.get(n)));
+        }
+        throw new UsageException(r.message() + (got.length() == 0 ? "" : got + ")"));
+      }
+    }
+  }
+
+  /** The names a command takes, for did-you-mean suggestions. */
+  static Set<String> namesOf(Cmd cmd) {
+    Set<String> s = new java.util.TreeSet<>();
+    for (Opt o : of(cmd)) s.addAll(names(cmd, o));
+    return s;
+  }
+
+  /** The closest known name within a small edit distance, or null. */
+  public static String suggest(Cmd cmd, String name) {
+    String best = null;
+    int bestD = Math.max(2, name.length() / 4) + 1;
+    for (String n : namesOf(cmd)) {
+      int d = distance(name, n);
+      if (d < bestD) {
+        bestD = d;
+        best = n;
+      }
+    }
+    return best;
+  }
+
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) prev[j] = j;
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+}
