@@ -98,11 +98,11 @@ final class CliOptions {
       Object typed;
       if (o.type() == Opt.Type.PATHS) {
         @SuppressWarnings("unchecked") List<String> list = (List<String>) raw;
-        for (String s : list) o.check(List.of(s), flag);
         typed = List.copyOf(list);
       } else {
         typed = o.parse((String) raw, flag);
       }
+      o.checkInput(typed, flag);
       v.give(o.name(), typed, "command line");
     }
     for (String n : notes) err.println("note: " + n);

@@ -67,7 +67,9 @@ public final class ConfigFile {
         if (r.old()) notes.add(file + ": line " + line + ": " + key + " is now " + o.name());
         String prev = setBy.putIfAbsent(o.name(), key);
         if (prev != null) throw new UsageException(where + ": the same option as '" + prev + "' (" + o.name() + ") given twice");
-        v.give(o.name(), o.fromYaml(value, where), file + ":" + line);
+        Object typed = o.fromYaml(value, where);
+        o.checkInput(typed, where);
+        v.give(o.name(), typed, file + ":" + line);
       }
       if (t != JsonToken.END_OBJECT) throw new UsageException(file + ": unexpected content at line " + line(p.currentTokenLocation()));
       if (p.nextToken() != null) throw new UsageException(file + ": more than one YAML document");

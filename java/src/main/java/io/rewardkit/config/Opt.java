@@ -189,11 +189,16 @@ public final class Opt {
     }
   }
 
-  /** Checks a typed value (choices, range, existence); throws {@link UsageException} naming {@code where}. */
+  /** Checks a typed value's range or rule; throws {@link UsageException} naming {@code where}. */
   public void check(Object v, String where) {
     if (v == null) return;
     if (rule != null && !rule.test(v)) throw new UsageException(where + " " + ruleMessage + ", got " + show(v));
-    if (mustExist) {
+  }
+
+  /** Checks a value given by the user: its rule, and that a path it names exists. */
+  public void checkInput(Object v, String where) {
+    check(v, where);
+    if (v != null && mustExist) {
       for (Object p : v instanceof List<?> l ? l : List.of(v)) {
         String s = p.toString();
         if (!"byte".equals(s) && !Files.exists(Path.of(s))) throw new UsageException(where + ": not found: " + s);

@@ -289,7 +289,7 @@ public final class Options {
   public static void validate(OptionValues v) {
     for (String name : REQUIRED.getOrDefault(v.cmd(), List.of())) {
       Object x = v.get(name);
-      if (x == null || x instanceof List<?> l && l.isEmpty()) {
+      if (!v.given(name) || x == null || x instanceof List<?> l && l.isEmpty()) {
         throw new UsageException(v.cmd().cliName() + " needs --" + name);
       }
     }

@@ -205,10 +205,10 @@ public record DataOptions(
     io.rewardkit.config.OptionValues v = new io.rewardkit.config.OptionValues(io.rewardkit.config.Cmd.PREPARE);
     values().forEach((k, x) -> {
       io.rewardkit.config.Options.get(k).check(x, "--" + k);
-      v.set(k, x, "data options");
+      v.give(k, x, "data options");
     });
-    v.set("dataset", java.util.List.of("-"), "data options"); // validated where the inputs are read
-    v.set("output_dir", "-", "data options");
+    v.give("dataset", java.util.List.of("-"), "data options"); // validated where the inputs are read
+    v.give("output_dir", "-", "data options");
     io.rewardkit.config.Options.validate(v);
     for (Map.Entry<String, Float> e : ratingMargins.entrySet()) {
       if (!Float.isFinite(e.getValue())) throw new io.rewardkit.UsageException("rating margin for '" + e.getKey() + "' is not finite");

@@ -19,7 +19,8 @@ class BenchCommandTest {
 
   @Test
   void exportPeerWritesTheRunsPairsAndConfig(@TempDir Path dir) throws Exception {
-    int code = RewardKitCli.run("bench", "--shape", "Qwen2.5-0.5B:2L", "--lengths", "ultrafeedback", "--pairs-per-step", "4",
+    int code = RewardKitCli.run("bench", "--shape", "Qwen2.5-0.5B:2L", "--lengths", "ultrafeedback", "--pairs_per_step", "4",
+        "--max_length", "2048", "--max_tokens_per_batch", "16384", "--layout", "shared_prefix",
         "--warmup", "1", "--steps", "2", "--seed", "9", "--export-peer", dir.toString());
     assertEquals(0, code);
     ObjectMapper json = new ObjectMapper();

@@ -113,7 +113,7 @@ class HhRlhfQwen3Test {
           r.subList(r.size() - 1, r.size()), 0, "hh:" + recs.size()));
     }
     assertTrue(recs.size() >= 30, "usable conversations " + recs.size());
-    DataOptions o = DataTestSupport.skip().withMaxLength(8192);
+    DataOptions o = DataTestSupport.skip().withMaxLength(8192).withMaxTokensPerBatch(16384);
     EncodedDataset ds = EncodedDataset.fromRecords(recs, tok(), o);
     assertEquals(0, ds.report().promptBoundaryViolations());
     ChatTemplate t = ChatTemplate.of(tok());

@@ -72,7 +72,7 @@ class PreparedCacheTest {
     PreparedCache.write(cache, DataPipeline.load(List.of(data()), opts(), new ByteTokenizer()), new ByteTokenizer());
     RewardKitException e = assertThrows(RewardKitException.class,
         () -> PreparedCache.open(cache, opts().withMaxLength(256), new ByteTokenizer()));
-    assertTrue(e.getMessage().contains("max_length: cache has 512, requested 256"), e.getMessage());
+    assertTrue(e.getMessage().contains("--max_length 256 (cache: 512)"), e.getMessage());
     assertThrows(RewardKitException.class, () -> PreparedCache.open(cache, opts().withRewardToken("<|reward|>"), new ByteTokenizer()));
     ByteTokenizer bt = new ByteTokenizer();
     Tokenizer other = new Tokenizer() {

@@ -220,11 +220,12 @@ class TrainerTest {
 
   @Test void yamlConfigWithCommandLineOverride() throws IOException {
     Path y = tmp.resolve("c.yaml");
-    Files.writeString(y, "learning_rate: 2.0e-5\nlr_scheduler_type: cosine\ndataset: [a.jsonl, b.jsonl]\nmax_steps: 7\n");
+    String a = Files.writeString(tmp.resolve("a.jsonl"), "").toString(), b = Files.writeString(tmp.resolve("b.jsonl"), "").toString();
+    Files.writeString(y, "learning_rate: 2.0e-5\nlr_scheduler_type: cosine\ndataset: [" + a + ", " + b + "]\nmax_steps: 7\n");
     TrainConfig c = new TrainConfig().applyYaml(y).apply(Map.of("learning_rate", "3e-4"));
     assertEquals(3e-4, c.learningRate);
     assertEquals("cosine", c.lrSchedulerType);
-    assertEquals(List.of("a.jsonl", "b.jsonl"), c.dataset);
+    assertEquals(List.of(a, b), c.dataset);
     assertEquals(7, c.maxSteps);
     Files.writeString(y, "learning_rate: 1\nlearnig_rate: 2\n");
     var e = assertThrows(io.rewardkit.RewardKitException.class, () -> new TrainConfig().applyYaml(y));
