@@ -4,7 +4,7 @@
 #   benchmarks/peers/compare.sh                 # the four target points: {Qwen2.5-0.5B, Qwen2.5-1.5B} x {hh-rlhf, ultrafeedback}
 #   benchmarks/peers/compare.sh --shape Qwen2.5-1.5B --lengths ultrafeedback [more rewardkit bench options]
 #
-# For each point: `rewardkit bench --export-peer` writes the run's pairs + config, `rewardkit bench --device cuda`
+# For each point: `rewardkit bench --export_peer` writes the run's pairs + config, `rewardkit bench --device cuda`
 # measures RewardKit, hf_peer.py measures the peer on the exported pairs (same pairs per optimizer step), and the
 # ratios are printed: throughput (pairs/s, equal to the ratio of pair-row tokens/s since the pairs are the same)
 # and peak memory. Targets: >= 3.0x on hh-rlhf, >= 1.5x on ultrafeedback; memory <= 0.6x the peer's.
@@ -21,7 +21,7 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 outroot="benchmarks/peers/out/$stamp"
 mkdir -p "$outroot"
 
-common=(--device cuda --pairs-per-step 64 --token-budget 16384 --max-length 2048 --warmup 3 --steps 10)
+common=(--device cuda --layout shared_prefix --seed 1234 --pairs_per_step 64 --max_tokens_per_batch 16384 --max_length 2048 --warmup 3 --steps 10)
 points=()
 if [[ $# -gt 0 ]]; then
   points=("custom")
@@ -49,8 +49,8 @@ for point in "${points[@]}"; do
   dir="$outroot/$name"
   mkdir -p "$dir"
   echo "== $name: rewardkit bench ${opts[*]}" >&2
-  ./rewardkit bench "${opts[@]}" --export-peer "$dir/data" >&2
-  ./rewardkit bench "${opts[@]}" --json "$dir/rewardkit.json" | tee "$dir/rewardkit.txt" >&2
+  ./rewardkit bench "${opts[@]}" --export_peer "$dir/data" >&2
+  ./rewardkit bench "${opts[@]}" --output_json "$dir/rewardkit.json" | tee "$dir/rewardkit.txt" >&2
   echo "== $name: hf_peer.py --micro-batch-pairs $mb" >&2
   "$python" benchmarks/peers/hf_peer.py --export "$dir/data" --json "$dir/peer.json" --micro-batch-pairs "$mb" >&2
   "$python" - "$dir/rewardkit.json" "$dir/peer.json" >> "$summary" <<'PY'

@@ -66,8 +66,7 @@ public final class RewardKitCli implements Callable<Integer> {
   private static int handleUsage(CommandLine.ParameterException e, String[] args) {
     CommandLine cmd = e.getCommandLine();
     PrintWriter err = cmd.getErr();
-    err.println("error: " + usageMessage(e));
-    err.println("(see `" + cmd.getCommandSpec().qualifiedName() + " --help`)");
+    err.println("error: " + usageMessage(e) + " (see `" + cmd.getCommandSpec().qualifiedName() + " --help`)");
     err.flush();
     return 2;
   }
