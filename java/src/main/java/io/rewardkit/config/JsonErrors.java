@@ -6,6 +6,14 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 public final class JsonErrors {
   private JsonErrors() {}
 
+  /** "line N: message" for a parser error, the plain message for other I/O errors. */
+  public static String describe(java.io.IOException e) {
+    if (e instanceof JsonProcessingException j) {
+      return (j.getLocation() == null ? "" : "line " + j.getLocation().getLineNr() + ": ") + "not valid JSON: " + message(j);
+    }
+    return e.getMessage();
+  }
+
   public static String message(JsonProcessingException e) {
     String s = e.getOriginalMessage();
     if (s == null) return "syntax error";

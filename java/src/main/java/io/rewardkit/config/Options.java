@@ -150,11 +150,11 @@ public final class Options {
     def("save_total_limit", Type.INT, "2").on(TRAIN).resumable().help("Checkpoints kept (<= 0: all).");
     def("device", Type.STRING, "cpu").on(TRAIN, EVAL, SCORE, BENCH).choices("cpu", "cuda", "auto")
         .help("Compute backend, chosen once at start.");
-    def("threads", Type.INT, "0").on(TRAIN, EVAL, SCORE).min(0)
+    def("threads", Type.INT, "0").on(TRAIN, EVAL, SCORE).resumable().min(0)
         .help("CPU threads (0: all cores; the embedded default run uses 1).");
     def("resume", Type.STRING, null).on(TRAIN).label("CHECKPOINT").optionalValue("latest").alias("resume_from_checkpoint").defaultHelp("off")
         .help("Continue from the latest checkpoint in --output_dir (no value, or true), or from the given checkpoint.");
-    def("report", Type.BOOL, "true").on(TRAIN).help("Write the PNG/HTML report at the end.");
+    def("report", Type.BOOL, "true").on(TRAIN).resumable().help("Write the PNG/HTML report at the end.");
     def("synthetic_train_pairs", Type.INT, "24000").on(TRAIN).min(1).help("Embedded default run only: training pairs.");
     def("synthetic_eval_pairs", Type.INT, "500").on(TRAIN).min(1).help("Embedded default run only: eval pairs.");
 
@@ -255,6 +255,13 @@ public final class Options {
     Opt o = BY_NAME.get(name);
     if (o == null) throw new IllegalArgumentException("no option " + name);
     return o;
+  }
+
+  /** The options a --resume may change (applied and logged); every other one must match the run's. */
+  public static Set<String> resumable() {
+    Set<String> s = new java.util.LinkedHashSet<>();
+    for (Opt o : BY_NAME.values()) if (o.isResumable()) s.add(o.name());
+    return Collections.unmodifiableSet(s);
   }
 
   public static boolean required(Cmd cmd, String name) { return REQUIRED.getOrDefault(cmd, List.of()).contains(name); }

@@ -217,7 +217,7 @@ public final class PreparedCache {
     try {
       m = mapper().readValue(mf.toFile(), new TypeReference<Map<String, Object>>() {});
     } catch (IOException e) {
-      throw new RewardKitException("cannot read cache manifest " + mf + ": " + e.getMessage(), e);
+      throw new RewardKitException("cannot read cache manifest " + mf + ": " + io.rewardkit.config.JsonErrors.describe(e), e);
     }
     if (!FORMAT.equals(m.get("format")) || !Integer.valueOf(VERSION).equals(m.get("version"))) {
       throw new RewardKitException(mf + " is not a version-" + VERSION + " rewardkit prepared cache");

@@ -120,8 +120,10 @@ public final class Checkpoints {
   public static ObjectNode readJson(Path file) {
     try {
       return (ObjectNode) JSON.readTree(file.toFile());
-    } catch (IOException | ClassCastException e) {
-      throw new RewardKitException("cannot read " + file + ": " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new RewardKitException("cannot read " + file + ": " + io.rewardkit.config.JsonErrors.describe(e), e);
+    } catch (ClassCastException e) {
+      throw new RewardKitException("cannot read " + file + ": not a JSON object", e);
     }
   }
 

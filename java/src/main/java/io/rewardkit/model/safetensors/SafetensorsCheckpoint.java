@@ -60,7 +60,7 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     try {
       root = JSON.readTree(Files.readString(index, StandardCharsets.UTF_8));
     } catch (JsonProcessingException e) {
-      throw new RewardKitException(index + ": not valid JSON: " + e.getOriginalMessage());
+      throw new RewardKitException(index + ": " + io.rewardkit.config.JsonErrors.describe(e));
     } catch (IOException e) {
       throw new RewardKitException(index + ": cannot read: " + e.getMessage(), e);
     }
