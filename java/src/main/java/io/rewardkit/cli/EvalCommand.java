@@ -32,7 +32,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Evaluate a saved reward model on preference pairs.",
-        "Data options default to the checkpoint's (tokenizer, template and readout always are)."})
+        "Data options default to the checkpoint's (tokenizer, template and readout",
+        "always are the checkpoint's)."})
 public final class EvalCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

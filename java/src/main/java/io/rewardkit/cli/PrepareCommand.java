@@ -25,8 +25,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** `rewardkit prepare`: tokenize + pack preference data once into a memory-mappable cache. */
 @Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Tokenize and pack preference data (JSONL/JSON[.gz] files or directories) into a prepared cache.",
-        "The cache keeps its data options and a copy of its tokenizer: `rewardkit train --dataset DIR` uses both."})
+    description = {"Tokenize and pack preference data (JSONL/JSON[.gz] files or directories) into a",
+        "prepared cache. The cache keeps its data options and a copy of its tokenizer:",
+        "`rewardkit train --dataset DIR` uses both."})
 public final class PrepareCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;

@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = RewardKitCli.Version.class,
     description = {"Train, evaluate and use LLM reward models (preference models).",
-        "Every command's options use the same snake_case names, also as keys of a --config YAML file."},
+        "Every command's options use the same snake_case names, also as keys of a",
+        "--config YAML file."},
     subcommands = {
         TrainCommand.class,
         EvalCommand.class,

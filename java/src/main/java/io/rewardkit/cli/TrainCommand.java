@@ -31,10 +31,11 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Train a reward model on preference pairs (Bradley-Terry / focal loss).",
-        "With no model and no dataset: the embedded default run (synthetic task, byte tokenizer, tiny model).",
-        "With a prepared cache as --dataset, the data options and the tokenizer default to the cache's.",
-        "TRL / OpenRLHF names are accepted where the meaning is the same; their options RewardKit does not",
-        "take (--per_device_train_batch_size, --report_to, --bf16, ...) print what to use instead."})
+        "With no model and no dataset: the embedded default run (synthetic task, byte",
+        "tokenizer, tiny model). With a prepared cache as --dataset, the data options and",
+        "the tokenizer default to the cache's. TRL / OpenRLHF names are accepted where the",
+        "meaning is the same; their options RewardKit does not take",
+        "(--per_device_train_batch_size, --report_to, --bf16, ...) print what to use instead."})
 public final class TrainCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

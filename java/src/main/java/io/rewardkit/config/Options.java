@@ -91,7 +91,7 @@ public final class Options {
         .help("Chat template for message data: the tokenizer's (auto), none, or a .jinja/.json file.");
     def("reward_token", Type.STRING, null).on(TRAIN, PREPARE, BENCH).data().label("TOKEN").defaultHelp("the EOS token")
         .help("Readout token appended to every response (id or token string).");
-    def("max_length", Type.INT, "1024").on(DATA).data().min(4).alias("max_len")
+    def("max_length", Type.INT, "1024").on(DATA).data().min(4).alias("max_len").oldName("max-length")
         .help("Longest sequence in tokens: prompt + response + readout.");
     def("truncation", Type.STRING, "drop").on(DATA).data().choices("drop", "prompt_left", "response_right")
         .help("Over-long pairs: drop them, cut the prompt from the left, or cut responses from the right.");

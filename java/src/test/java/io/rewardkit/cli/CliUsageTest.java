@@ -184,4 +184,21 @@ class CliUsageTest {
     assertTrue(cli.err().contains("note: --per_device_train_batch_size is ignored: RewardKit packs pairs"), cli.err());
     assertTrue(cli.err().contains("note: --bf16 is ignored: not selectable"), cli.err());
   }
+
+  @Test void oldSpellingsStillWorkWithANote() throws Exception {
+    Path data = file("d.jsonl", "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\"}\n");
+    Run r = run("prepare", data.toString(), "--output", tmp.resolve("c1").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("note: --output is now --output_dir"), r.err());
+    Run s = run("prepare", "--dataset", data.toString(), "-o", tmp.resolve("c2").toString());
+    assertEquals(0, s.code(), s.err());
+    assertFalse(s.err().contains("note:"), s.err());
+    Run both = run("prepare", data.toString(), "--dataset", data.toString(), "-o", tmp.resolve("c3").toString());
+    assertEquals(2, both.code());
+    assertTrue(both.err().startsWith("error: DATASET and --dataset both set --dataset; give it once"), both.err());
+    Run bench = run("bench", "--token-budget", "100", "--max-length", "200", "--export-peer", tmp.resolve("p").toString());
+    assertEquals(2, bench.code());
+    assertTrue(bench.err().contains("note: --token-budget is now --max_tokens_per_batch"), bench.err());
+    assertTrue(bench.err().contains("error: --max_tokens_per_batch must be >= 2 x --max_length"), bench.err());
+  }
 }
