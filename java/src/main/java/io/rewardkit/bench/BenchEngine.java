@@ -123,17 +123,17 @@ public final class BenchEngine {
     return t;
   }
 
-  /** Ordered key/value view of a config, for the JSON report. */
+  /** Ordered key/value view of a config, for the JSON report (under the options' names). */
   static Map<String, Object> describe(BenchConfig c) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("shape", c.shape().name());
     m.put("device", c.device());
     m.put("lengths", c.pairsSource());
     m.put("pairs_per_step", c.pairsPerStep());
-    m.put("token_budget", c.tokenBudget());
+    m.put("max_tokens_per_batch", c.tokenBudget());
     m.put("max_length", c.maxLength());
-    m.put("layout", c.sharedPrefix() ? "shared-prefix" : "separate");
-    m.put("warmup_steps", c.warmupSteps());
+    m.put("layout", c.sharedPrefix() ? "shared_prefix" : "separate");
+    m.put("warmup_steps", c.warmupSteps()); // read by benchmarks/peers/hf_peer.py
     m.put("steps", c.steps());
     m.put("seed", c.seed());
     return m;
