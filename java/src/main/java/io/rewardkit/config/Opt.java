@@ -126,11 +126,15 @@ public final class Opt {
         }
       }
       case DOUBLE -> {
+        double d;
         try {
-          yield Double.parseDouble(s);
+          d = Double.parseDouble(s);
         } catch (NumberFormatException e) {
           throw new UsageException(where + ": expected a number, got '" + raw + "'");
         }
+        // Infinity/NaN parse but are never a usable setting (an infinite lr would fail inside the first step)
+        if (!Double.isFinite(d)) throw new UsageException(where + ": expected a finite number, got '" + raw + "'");
+        yield d;
       }
       case BOOL -> switch (s.toLowerCase(Locale.ROOT)) {
         case "true", "yes", "1" -> Boolean.TRUE;

@@ -98,7 +98,10 @@ class CliUsageTest {
 
     Run lr = run("train", "--learning_rate", "Infinity");
     assertEquals(2, lr.code());
-    assertTrue(lr.err().startsWith("error: --learning_rate must be a finite number >= 0"), lr.err());
+    assertTrue(lr.err().startsWith("error: --learning_rate: expected a finite number, got 'Infinity'"), lr.err());
+    Run neg = run("train", "--learning_rate", "-1");
+    assertEquals(2, neg.code());
+    assertTrue(neg.err().startsWith("error: --learning_rate must be a finite number >= 0, got -1"), neg.err());
 
     Run missing = run("eval", "--dataset", file("d.jsonl", "{}\n").toString());
     assertEquals(2, missing.code());
