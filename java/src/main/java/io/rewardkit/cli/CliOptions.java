@@ -33,8 +33,7 @@ final class CliOptions {
   static void install(CommandSpec spec, Cmd cmd) {
     for (Opt o : Options.of(cmd)) {
       List<String> names = Options.names(cmd, o);
-      String desc = o.description();
-      if (Options.required(cmd, o.name())) desc = desc.replaceAll(" \\(default: [^)]*\\)$", "") + " (required)";
+      String desc = Options.description(cmd, o);
       spec.addOption(option(o, List.of(Opt.flag(o.name())), desc, false, new Binding(o, o.name(), false, null)));
       for (String n : names.subList(1, names.size())) {
         boolean old = o.oldNames().contains(n);

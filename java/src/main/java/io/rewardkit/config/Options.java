@@ -264,6 +264,17 @@ public final class Options {
     return Collections.unmodifiableSet(s);
   }
 
+  /** Where a command's data options take their defaults when not the table's (eval: the model's). */
+  private static final Map<Cmd, String> DATA_DEFAULTS_FROM = Map.of(EVAL, "the checkpoint's");
+
+  /** The help line of an option on a command: its help, then "(default: ...)" or "(required)". */
+  public static String description(Cmd cmd, Opt o) {
+    String d = o.description();
+    String tail = required(cmd, o.name()) ? "(required)"
+        : o.isData() && DATA_DEFAULTS_FROM.containsKey(cmd) ? "(default: " + DATA_DEFAULTS_FROM.get(cmd) + ")" : null;
+    return tail == null ? d : d.replaceAll(" \\(default: [^)]*\\)$", "") + " " + tail;
+  }
+
   public static boolean required(Cmd cmd, String name) { return REQUIRED.getOrDefault(cmd, List.of()).contains(name); }
 
   /** What a name means on a command: one of its options, an alias, an old spelling, or null. */
