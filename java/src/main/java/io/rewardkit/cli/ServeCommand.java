@@ -17,6 +17,7 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -69,28 +70,47 @@ public final class ServeCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  /** A bad option value: exit code 2, like picocli's own parse errors. */
+  private ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
+  private DataOptions.Truncation parseTruncation(String s) {
+    try {
+      return DataOptions.Truncation.parse(s);
+    } catch (RewardKitException e) {
+      throw usage("--truncation: " + e.getMessage());
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
     String key = apiKey;
     if ("env".equals(key)) {
       key = System.getenv(API_KEY_ENV);
-      if (key == null || key.isBlank()) throw new RewardKitException("--api_key env: $" + API_KEY_ENV + " is not set");
+      if (key == null || key.isBlank()) throw usage("--api_key env: $" + API_KEY_ENV + " is not set");
     }
-    if (threads < 0) throw new RewardKitException("--threads must be >= 0, got " + threads);
+    if (threads < 0) throw usage("--threads must be >= 0, got " + threads);
+    if (truncation != null) parseTruncation(truncation);
     try (Backend backend = Backends.select(device)) {
       RunSetup.Loaded m = RunSetup.open(model, backend);
       try (var mm = m.model(); var tok = m.tokenizer()) {
         DataOptions o = m.options();
         if (maxLength != null) o = o.withMaxLength(maxLength);
-        if (truncation != null) o = o.withTruncation(DataOptions.Truncation.parse(truncation));
+        if (truncation != null) o = o.withTruncation(parseTruncation(truncation));
         int maxPos = mm.config().maxPositionEmbeddings();
         if (o.maxLength() > maxPos) {
-          throw new RewardKitException("--max_length " + o.maxLength() + " exceeds the model's max_position_embeddings " + maxPos);
+          throw usage("--max_length " + o.maxLength() + " exceeds the model's max_position_embeddings " + maxPos);
         }
         int budget = maxBatchTokens != null ? maxBatchTokens : Math.max(o.maxTokensPerBatch(), o.maxLength());
-        ServeConfig cfg = new ServeConfig(host, port, key, budget, maxWaitMs,
-            maxQueueTokens != null ? maxQueueTokens : 16L * budget, maxBodyBytes, maxTexts, maxTextChars,
-            Math.round(requestTimeoutS * 1000), Math.round(shutdownTimeoutS * 1000)).validate(o.maxLength());
+        ServeConfig cfg;
+        try {
+          cfg = new ServeConfig(host, port, key, budget, maxWaitMs,
+              maxQueueTokens != null ? maxQueueTokens : 16L * budget, maxBodyBytes, maxTexts, maxTextChars,
+              Math.round(requestTimeoutS * 1000), Math.round(shutdownTimeoutS * 1000)).validate(o.maxLength());
+        } catch (RewardKitException e) {
+          throw usage(e.getMessage());
+        }
         ResponseEncoder encoder = new ResponseEncoder(o, tok);
         Runnable engineSetup = threads > 0 && backend instanceof CpuBackend ? () -> CpuThreads.set(threads) : null;
         CountDownLatch stop = new CountDownLatch(1);
