@@ -59,9 +59,9 @@ public final class ResponseEncoder {
     List<Encoded> out = new ArrayList<>(results.size());
     for (PairEncoder.Result res : results) {
       if (res.bad() != null) {
-        out.add(new Encoded(null, 0, false, res.bad().reason(), stripLocation(res.bad().getMessage(), res.bad().location())));
+        out.add(new Encoded(null, 0, false, res.bad().reason(), stripLocation(res.bad().getMessage())));
       } else if (res.pair() == null) {
-        out.add(new Encoded(null, 0, false, res.dropReason(), stripLocation(res.dropMessage(), null)));
+        out.add(new Encoded(null, 0, false, res.dropReason(), stripLocation(res.dropMessage())));
       } else {
         EncodedPair p = res.pair();
         int[] t = Arrays.copyOf(p.prompt(), p.prompt().length + p.chosen().length + 1);
@@ -74,7 +74,7 @@ public final class ResponseEncoder {
   }
 
   /** "input 3: too_long: sequence of ..." to "too_long: sequence of ..." (callers name the input their own way). */
-  private static String stripLocation(String message, String location) {
+  private static String stripLocation(String message) {
     int colon = message.indexOf(": ");
     return colon > 0 && message.startsWith("input ") ? message.substring(colon + 2) : message;
   }

@@ -4,6 +4,7 @@ import io.rewardkit.data.PackedBatch;
 import io.rewardkit.data.Packer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -192,7 +193,7 @@ public final class Batcher implements AutoCloseable {
       metrics.batchRequests.observe(round.size());
       int[] sizes = new int[seqs.size()];
       for (int i = 0; i < sizes.length; i++) sizes[i] = seqs.get(i).length;
-      java.util.IdentityHashMap<Job, float[]> out = new java.util.IdentityHashMap<>();
+      IdentityHashMap<Job, float[]> out = new IdentityHashMap<>();
       for (Job j : round) out.put(j, new float[j.seqs.size()]);
       for (int[] bin : Packer.plan(sizes, budget, 0L, 0)) {
         List<int[]> part = new ArrayList<>(bin.length);

@@ -81,7 +81,7 @@ public final class RewardService {
     }
     List<Encoded> enc = encoder.encode(inputs);
     List<int[]> seqs = new ArrayList<>(n);
-    List<Integer> truncated = new ArrayList<>();
+    boolean[] cut = new boolean[n];
     for (int i = 0; i < n; i++) {
       Encoded e = enc.get(i);
       if (!e.kept()) {
@@ -89,10 +89,10 @@ public final class RewardService {
         throw new ApiException(422, e.dropReason(), "query[" + i + "]", "query[" + i + "]: " + e.message()
             + " (the server's --truncation is " + truncationName() + ")");
       }
-      if (e.truncated()) truncated.add(i);
+      cut[i] = e.truncated();
+      if (cut[i]) metrics.truncated.inc();
       seqs.add(e.tokens());
     }
-    metrics.truncated.inc(truncated.size());
     return new Prepared(seqs, rewards -> {
       ObjectNode o = JSON.createObjectNode();
       ArrayNode r = o.putArray("rewards");
@@ -100,10 +100,10 @@ public final class RewardService {
       if (v2) {
         o.set("scores", r.deepCopy());
         ArrayNode t = o.putObject("extra_logs").putArray("truncated");
-        for (int i = 0; i < n; i++) t.add(truncated.contains(i) ? 1.0 : 0.0);
+        for (int i = 0; i < n; i++) t.add(cut[i] ? 1.0 : 0.0);
       }
       ArrayNode t = o.putArray("truncated");
-      truncated.forEach(t::add);
+      for (int i = 0; i < n; i++) if (cut[i]) t.add(i);
       return o;
     });
   }

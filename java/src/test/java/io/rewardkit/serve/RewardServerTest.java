@@ -89,6 +89,9 @@ class RewardServerTest {
     for (SyntheticTask.Example e : examples(6, 3)) {
       lines.add(Map.of("prompt", e.prompt(), "responses", List.of(e.rejected(), e.chosen(), e.chosen() + "x")));
     }
+    // chat messages go through the checkpoint's chat template, as in `rewardkit score`
+    lines.add(Map.of("prompt", List.of(Map.of("role", "user", "content", "abc")),
+        "responses", List.of("abc", Map.of("role", "assistant", "content", "cab"))));
     List<JsonNode> cli = ServeTestSupport.scoreCli(tmp, lines);
     for (int i = 0; i < lines.size(); i++) {
       HttpResponse<String> r = post(srv.base + "/score", json(lines.get(i)));
