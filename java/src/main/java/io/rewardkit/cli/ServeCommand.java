@@ -61,6 +61,8 @@ public final class ServeCommand implements Callable<Integer> {
   int maxTexts = 1024;
   @Option(names = "--max_text_chars", paramLabel = "N", description = "Longest single text in characters (default 1048576; 413 above).")
   int maxTextChars = 1 << 20;
+  @Option(names = "--max_connections", paramLabel = "N", description = "Open connections at most; more wait to be accepted (default 1024).")
+  int maxConnections = 1024;
   @Option(names = "--request_timeout_s", paramLabel = "S", description = "A request not answered in time gets 504 (default 60).")
   double requestTimeoutS = 60;
   @Option(names = "--shutdown_timeout_s", paramLabel = "S", description = "On SIGTERM, how long in-flight requests may take (default 30).")
@@ -118,7 +120,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
           cfg = new ServeConfig(host, port, key, budget, maxWaitMs,
               maxQueueTokens != null ? maxQueueTokens : 16L * budget, maxBodyBytes, maxTexts, maxTextChars,
-              Math.round(requestTimeoutS * 1000), Math.round(shutdownTimeoutS * 1000)).validate(o.maxLength());
+              Math.round(requestTimeoutS * 1000), Math.round(shutdownTimeoutS * 1000), maxConnections).validate(o.maxLength());
         } catch (RewardKitException e) {
           throw usage(e.getMessage());
         }

@@ -20,6 +20,7 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -70,6 +71,7 @@ public final class RewardServer implements AutoCloseable {
     connector.setHost(cfg.host());
     connector.setPort(cfg.port());
     server.addConnector(connector);
+    server.addBean(new NetworkConnectionLimit(cfg.maxConnections(), connector));
     server.setHandler(new GracefulHandler(new Endpoints()));
     server.setStopTimeout(cfg.shutdownTimeoutMs());
     server.setStopAtShutdown(false); // the command handles SIGTERM itself, to exit 0

@@ -16,20 +16,21 @@ import io.rewardkit.RewardKitException;
  * @param maxTextChars      longest single text in characters (413 above)
  * @param requestTimeoutMs  a request not answered within this gets 504 (and leaves the queue)
  * @param shutdownTimeoutMs on SIGTERM, how long in-flight requests may take to finish
+ * @param maxConnections    open connections at most; past that the listener stops accepting until one closes
  */
 public record ServeConfig(String host, int port, String apiKey, int maxBatchTokens, int maxWaitMs, long maxQueueTokens,
-    long maxBodyBytes, int maxTexts, int maxTextChars, long requestTimeoutMs, long shutdownTimeoutMs) {
+    long maxBodyBytes, int maxTexts, int maxTextChars, long requestTimeoutMs, long shutdownTimeoutMs, int maxConnections) {
 
   public static ServeConfig defaults() {
-    return new ServeConfig("127.0.0.1", 5000, null, 16384, 5, 16L * 16384, 8L << 20, 1024, 1 << 20, 60_000, 30_000);
+    return new ServeConfig("127.0.0.1", 5000, null, 16384, 5, 16L * 16384, 8L << 20, 1024, 1 << 20, 60_000, 30_000, 1024);
   }
 
-  public ServeConfig withPort(int p) { return new ServeConfig(host, p, apiKey, maxBatchTokens, maxWaitMs, maxQueueTokens, maxBodyBytes, maxTexts, maxTextChars, requestTimeoutMs, shutdownTimeoutMs); }
-  public ServeConfig withApiKey(String k) { return new ServeConfig(host, port, k, maxBatchTokens, maxWaitMs, maxQueueTokens, maxBodyBytes, maxTexts, maxTextChars, requestTimeoutMs, shutdownTimeoutMs); }
-  public ServeConfig withBatching(int tokens, int waitMs) { return new ServeConfig(host, port, apiKey, tokens, waitMs, maxQueueTokens, maxBodyBytes, maxTexts, maxTextChars, requestTimeoutMs, shutdownTimeoutMs); }
-  public ServeConfig withMaxQueueTokens(long v) { return new ServeConfig(host, port, apiKey, maxBatchTokens, maxWaitMs, v, maxBodyBytes, maxTexts, maxTextChars, requestTimeoutMs, shutdownTimeoutMs); }
-  public ServeConfig withLimits(long bodyBytes, int texts, int textChars) { return new ServeConfig(host, port, apiKey, maxBatchTokens, maxWaitMs, maxQueueTokens, bodyBytes, texts, textChars, requestTimeoutMs, shutdownTimeoutMs); }
-  public ServeConfig withTimeouts(long requestMs, long shutdownMs) { return new ServeConfig(host, port, apiKey, maxBatchTokens, maxWaitMs, maxQueueTokens, maxBodyBytes, maxTexts, maxTextChars, requestMs, shutdownMs); }
+  public ServeConfig withPort(int p) { return new ServeConfig(host, p, apiKey, maxBatchTokens, maxWaitMs, maxQueueTokens, maxBodyBytes, maxTexts, maxTextChars, requestTimeoutMs, shutdownTimeoutMs, maxConnections); }
+  public ServeConfig withApiKey(String k) { return new ServeConfig(host, port, k, maxBatchTokens, maxWaitMs, maxQueueTokens, maxBodyBytes, maxTexts, maxTextChars, requestTimeoutMs, shutdownTimeoutMs, maxConnections); }
+  public ServeConfig withBatching(int tokens, int waitMs) { return new ServeConfig(host, port, apiKey, tokens, waitMs, maxQueueTokens, maxBodyBytes, maxTexts, maxTextChars, requestTimeoutMs, shutdownTimeoutMs, maxConnections); }
+  public ServeConfig withMaxQueueTokens(long v) { return new ServeConfig(host, port, apiKey, maxBatchTokens, maxWaitMs, v, maxBodyBytes, maxTexts, maxTextChars, requestTimeoutMs, shutdownTimeoutMs, maxConnections); }
+  public ServeConfig withLimits(long bodyBytes, int texts, int textChars) { return new ServeConfig(host, port, apiKey, maxBatchTokens, maxWaitMs, maxQueueTokens, bodyBytes, texts, textChars, requestTimeoutMs, shutdownTimeoutMs, maxConnections); }
+  public ServeConfig withTimeouts(long requestMs, long shutdownMs) { return new ServeConfig(host, port, apiKey, maxBatchTokens, maxWaitMs, maxQueueTokens, maxBodyBytes, maxTexts, maxTextChars, requestMs, shutdownMs, maxConnections); }
 
   /** Checks values against each other and the model's max_length; throws naming the option. */
   public ServeConfig validate(int maxLength) {
@@ -48,6 +49,7 @@ public record ServeConfig(String host, int port, String apiKey, int maxBatchToke
     if (maxTextChars < 1) throw new RewardKitException("--max_text_chars must be >= 1, got " + maxTextChars);
     if (requestTimeoutMs < 1) throw new RewardKitException("--request_timeout_s must be > 0");
     if (shutdownTimeoutMs < 0) throw new RewardKitException("--shutdown_timeout_s must be >= 0");
+    if (maxConnections < 1) throw new RewardKitException("--max_connections must be >= 1, got " + maxConnections);
     return this;
   }
 }
