@@ -24,8 +24,9 @@ import java.util.function.Function;
  *       {@code {"prompt": "", "response": query}} would be by {@code rewardkit score}; when
  *       {@code prompts[i]} is given and is a prefix of {@code query[i]}, as
  *       {@code {"prompt": prompts[i], "response": the rest}} (prompt and response tokenized apart, as
- *       training tokenized text pairs; it also lets --truncation prompt_left cut the prompt). Labels
- *       are accepted and ignored. A text the truncation policy drops is refused with 422 naming it: an
+ *       training tokenized text pairs; it also lets --truncation prompt_left cut the prompt); an
+ *       empty response there (the query is its prompt) is scored as the whole query. Labels are
+ *       accepted and ignored. A text the truncation policy drops is refused with 422 naming it: an
  *       RL loop needs a number for every query.
  *   <li>{@code /score} (RewardKit): {@code {"prompt": text or messages, "responses": [...]}} (or
  *       {@code "response"}), the input line of {@code rewardkit score}; a dropped response gets
@@ -79,7 +80,14 @@ public final class RewardService {
       if (pr != null && !pr.isEmpty() && q.startsWith(pr)) inputs.add(Input.text(pr, q.substring(pr.length())));
       else inputs.add(Input.text("", q));
     }
-    List<Encoded> enc = encoder.encode(inputs);
+    List<Encoded> enc = new ArrayList<>(encoder.encode(inputs));
+    // An empty generation (the query is just its prompt, perhaps plus EOS) is still a sample the RL
+    // loop needs a reward for: score the whole query then, reading the reward right after the prompt.
+    for (int i = 0; i < n; i++) {
+      if ("empty_response".equals(enc.get(i).dropReason()) && !inputs.get(i).promptText().isEmpty()) {
+        enc.set(i, encoder.encode(List.of(Input.text("", queries.get(i)))).get(0));
+      }
+    }
     List<int[]> seqs = new ArrayList<>(n);
     boolean[] cut = new boolean[n];
     for (int i = 0; i < n; i++) {

@@ -82,6 +82,15 @@ class RewardServerTest {
     assertEquals(queries.size(), n.get("extra_logs").get("truncated").size());
     List<JsonNode> cli = ServeTestSupport.scoreCli(tmp, lines);
     for (int i = 0; i < got.length; i++) assertEquals(cli.get(i).get("rewards").get(0).asDouble(), got[i], 1e-6, "query " + i);
+    // an empty generation (query == prompt) still gets a reward: the whole query's, as in v1
+    Map<String, Object> empty = new HashMap<>();
+    empty.put("query", List.of("copy abc:"));
+    empty.put("prompts", List.of("copy abc:"));
+    HttpResponse<String> e = post(srv.base + "/get_reward", json(empty));
+    assertEquals(200, e.statusCode(), e.body());
+    double v1 = doubles(tree(post(srv.base + "/get_reward", json(Map.of("query", List.of("copy abc:")))))
+        .get("rewards"))[0];
+    assertEquals(v1, doubles(tree(e).get("rewards"))[0], 0.0);
   }
 
   @Test void scoreEndpointEqualsScoreCommandAndPicksTheBest() throws Exception {
