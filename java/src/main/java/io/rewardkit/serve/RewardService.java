@@ -94,8 +94,7 @@ public final class RewardService {
       Encoded e = enc.get(i);
       if (!e.kept()) {
         metrics.dropped.labelValues(e.dropReason()).inc();
-        throw new ApiException(422, e.dropReason(), "query[" + i + "]", "query[" + i + "]: " + e.message()
-            + " (the server's --truncation is " + truncationName() + ")");
+        throw new ApiException(422, e.dropReason(), "query[" + i + "]", "query[" + i + "]: " + e.message() + policy(e));
       }
       cut[i] = e.truncated();
       if (cut[i]) metrics.truncated.inc();
@@ -207,14 +206,17 @@ public final class RewardService {
         x.put("index", k);
         x.put("field", keyName.equals("response") ? keyName : keyName + "[" + k + "]");
         x.put("reason", e.dropReason());
-        x.put("message", e.message() + " (the server's --truncation is " + truncationName() + ")");
+        x.put("message", e.message() + policy(e));
       }
       return o;
     });
   }
 
-  private String truncationName() {
-    return encoder.options().truncation().name().toLowerCase(java.util.Locale.ROOT);
+  /** For a length drop, which --truncation policy made it (empty or template problems have nothing to do with it). */
+  private String policy(Encoded e) {
+    return e.dropReason().contains("too_long")
+        ? " (the server's --truncation is " + encoder.options().truncation().name().toLowerCase(java.util.Locale.ROOT) + ")"
+        : "";
   }
 
   private static void requireObject(JsonNode body) {
