@@ -167,6 +167,21 @@ class RewardServerTest {
           .get("rewards").get(0).asDouble();
       assertEquals(prefix, cutReward, 1e-6, "the cut text is scored as its first max_length-1 tokens");
     }
+    // prompt_left needs the prompt: v2 prompts let the server keep the response and cut the prompt's start
+    try (ServeTestSupport.Running left = new ServeTestSupport.Running(config(), DataOptions.Truncation.PROMPT_LEFT)) {
+      String prompt = "copy " + "abcdefgh".repeat(6) + ":";
+      Map<String, Object> body = new HashMap<>();
+      body.put("query", List.of(prompt + "abc"));
+      body.put("prompts", List.of(prompt));
+      JsonNode n = tree(post(left.base + "/get_reward", json(body)));
+      assertEquals(1, n.get("truncated").size(), n.toString());
+      assertEquals(1.0, n.get("extra_logs").get("truncated").get(0).asDouble());
+      double tail = tree(post(left.base + "/get_reward", json(Map.of("query", List.of(prompt.substring(prompt.length() - 44) + "abc")))))
+          .get("rewards").get(0).asDouble();
+      assertEquals(tail, n.get("rewards").get(0).asDouble(), 1e-6, "scored as the prompt's last 44 tokens + response");
+      // without prompts the whole query is the response: too long for prompt_left, refused naming it
+      assertError(post(left.base + "/get_reward", json(Map.of("query", List.of(prompt + "abc")))), 422, "query[0]");
+    }
   }
 
   @Test void sizeLimitsAre413NamingTheField() throws Exception {
