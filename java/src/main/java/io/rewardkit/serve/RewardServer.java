@@ -70,6 +70,9 @@ public final class RewardServer implements AutoCloseable {
     this.connector = new ServerConnector(server, new HttpConnectionFactory(http));
     connector.setHost(cfg.host());
     connector.setPort(cfg.port());
+    // A request may wait up to the request timeout for its batch with no bytes moving: the idle
+    // timeout must not cut it off first.
+    connector.setIdleTimeout(Math.max(30_000, cfg.requestTimeoutMs() + 10_000));
     server.addConnector(connector);
     server.addBean(new NetworkConnectionLimit(cfg.maxConnections(), connector));
     server.setHandler(new GracefulHandler(new Endpoints()));
