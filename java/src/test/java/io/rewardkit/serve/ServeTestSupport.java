@@ -37,12 +37,20 @@ final class ServeTestSupport {
   static synchronized Path model() throws IOException {
     if (model != null) return model;
     Path dir = Files.createTempDirectory("rk-serve-model");
-    dir.toFile().deleteOnExit();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
     int rc = RewardKitCli.run("train", "--output_dir", dir.resolve("run").toString(), "--synthetic_train_pairs", "640",
         "--synthetic_eval_pairs", "20", "--save_steps", "0", "--eval_steps", "0", "--report", "false");
     assertEquals(0, rc, "training the test model");
     model = dir.resolve("run");
     return model;
+  }
+
+  private static void deleteTree(Path dir) {
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // best effort: a temp directory left behind
+    }
   }
 
   /** An in-process server over the test model; close it (and the returned resources) after use. */
