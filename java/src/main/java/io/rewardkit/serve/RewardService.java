@@ -30,7 +30,8 @@ import java.util.function.Function;
  *       RL loop needs a number for every query.
  *   <li>{@code /score} (RewardKit): {@code {"prompt": text or messages, "responses": [...]}} (or
  *       {@code "response"}), the input line of {@code rewardkit score}; a dropped response gets
- *       reward null and a reason, and best_index skips it.
+ *       reward null, its reason in a parallel "reasons" list (as score's output) and details under
+ *       "dropped"; best_index skips it.
  * </ul>
  * Both say which texts --truncation cut ({@code "truncated"}: indices).
  */
@@ -196,6 +197,16 @@ public final class RewardService {
       }
       if (best < 0) o.putNull("best_index");
       else o.put("best_index", best);
+      boolean anyDropped = false;
+      for (int k = 0; k < n; k++) anyDropped |= slot[k] < 0;
+      if (anyDropped) {
+        // as in `rewardkit score` output: parallel to "rewards", why each null is null
+        ArrayNode why = o.putArray("reasons");
+        for (int k = 0; k < n; k++) {
+          if (slot[k] < 0) why.add(enc.get(k).dropReason());
+          else why.addNull();
+        }
+      }
       ArrayNode t = o.putArray("truncated");
       for (int k = 0; k < n; k++) if (enc.get(k).kept() && enc.get(k).truncated()) t.add(k);
       ArrayNode d = o.putArray("dropped");

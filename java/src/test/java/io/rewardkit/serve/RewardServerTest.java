@@ -155,6 +155,8 @@ class RewardServerTest {
     assertTrue(s.get("rewards").get(1).isNull());
     assertEquals(0, s.get("best_index").asInt());
     assertEquals("too_long", s.get("dropped").get(0).get("reason").asText());
+    assertTrue(s.get("reasons").get(0).isNull());
+    assertEquals("too_long", s.get("reasons").get(1).asText());
     assertEquals("responses[1]", s.get("dropped").get(0).get("field").asText());
     // response_right: scored after the cut, and the answer says which ones were cut
     try (ServeTestSupport.Running cut = new ServeTestSupport.Running(config(), DataOptions.Truncation.RESPONSE_RIGHT)) {
