@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
     name = "rewardkit",
     mixinStandardHelpOptions = true,
     versionProvider = RewardKitCli.Version.class,
-    description = {"Train, evaluate and use LLM reward models (preference models).",
+    description = {"Train, evaluate and serve LLM reward models (preference models).",
         "Every command's options use the same snake_case names, also as keys of a",
         "--config YAML file."},
     subcommands = {

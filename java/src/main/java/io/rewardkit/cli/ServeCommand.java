@@ -1,6 +1,7 @@
 package io.rewardkit.cli;
 
 import io.rewardkit.RewardKitException;
+import io.rewardkit.UsageException;
 import io.rewardkit.data.DataOptions;
 import io.rewardkit.data.ResponseEncoder;
 import io.rewardkit.kernels.Backend;
@@ -16,8 +17,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.OptionValues;
 import picocli.CommandLine.Spec;
 
 /**
@@ -26,56 +27,20 @@ import picocli.CommandLine.Spec;
  * stops it gracefully (no new connections, in-flight requests answered) with exit code 0.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Serve a reward model over HTTP: POST /get_reward (OpenRLHF remote RM, v1 and v2), POST /score "
-        + "(prompt + responses), GET /health, /ready, /metrics (Prometheus). Concurrent requests are packed into "
-        + "varlen batches like training's. SIGTERM: finish in-flight requests, exit 0."})
+    description = {"Serve a reward model over HTTP.",
+        "POST /get_reward (OpenRLHF remote RM, v1 and v2), POST /score (prompt +",
+        "responses), GET /health, /ready, /metrics (Prometheus). Concurrent requests are",
+        "packed into varlen batches like training's. SIGTERM: finish in-flight requests,",
+        "exit 0. Data options default to the checkpoint's."})
 public final class ServeCommand implements Callable<Integer> {
   /** Environment variable read by {@code --api_key env}. */
   public static final String API_KEY_ENV = "REWARDKIT_API_KEY";
 
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory.")
-  Path model;
-  @Option(names = "--host", paramLabel = "ADDR", description = "Address to bind (default 127.0.0.1: this machine only; 0.0.0.0 for all interfaces).")
-  String host = "127.0.0.1";
-  @Option(names = "--port", paramLabel = "N", description = "TCP port (default 5000; 0 picks a free one, printed at start).")
-  int port = 5000;
-  @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "Compute backend (default cpu).")
-  String device = "cpu";
-  @Option(names = "--api_key", paramLabel = "KEY|env", description = "Require 'Authorization: Bearer KEY' (all endpoints but /health, /ready). "
-      + "'env' reads the key from $" + API_KEY_ENV + " (keeps it out of the process list). Default: no auth.")
-  String apiKey;
-  @Option(names = "--max_length", paramLabel = "N", description = "Longest sequence in tokens (default: the checkpoint's).")
-  Integer maxLength;
-  @Option(names = "--truncation", paramLabel = "drop|prompt_left|response_right", description = "Too-long texts (default: the checkpoint's). "
-      + "drop: /get_reward answers 422 naming the query, /score gives reward null with the reason; the others cut and list the index under 'truncated'.")
-  String truncation;
-  @Option(names = "--max_batch_tokens", paramLabel = "N", description = "Token budget of one forward pass (default: the checkpoint's max_tokens_per_batch).")
-  Integer maxBatchTokens;
-  @Option(names = "--max_wait_ms", paramLabel = "MS", description = "Longest a request waits for batch companions (default 5).")
-  int maxWaitMs = 5;
-  @Option(names = "--max_queue_tokens", paramLabel = "N", description = "Tokens that may wait; more gets 429 + Retry-After (default 16 x --max_batch_tokens).")
-  Long maxQueueTokens;
-  @Option(names = "--max_body_bytes", paramLabel = "N", description = "Largest request body (default 8388608; 413 above).")
-  long maxBodyBytes = 8L << 20;
-  @Option(names = "--max_texts", paramLabel = "N", description = "Most queries or responses in one request (default 1024; 413 above).")
-  int maxTexts = 1024;
-  @Option(names = "--max_text_chars", paramLabel = "N", description = "Longest single text in characters (default 1048576; 413 above).")
-  int maxTextChars = 1 << 20;
-  @Option(names = "--max_connections", paramLabel = "N", description = "Open connections at most; more wait to be accepted (default 1024).")
-  int maxConnections = 1024;
-  @Option(names = "--request_timeout_s", paramLabel = "S", description = "A request not answered in time gets 504 (default 60).")
-  double requestTimeoutS = 60;
-  @Option(names = "--shutdown_timeout_s", paramLabel = "S", description = "On SIGTERM, how long in-flight requests may take (default 30).")
-  double shutdownTimeoutS = 30;
-  @Option(names = "--threads", paramLabel = "N", description = "CPU kernel threads (default 0: auto, 1 for models under "
-      + "5M non-embedding parameters, whose kernels are shorter than a thread barrier; else all cores).")
-  int threads;
-
   @Spec CommandSpec spec;
 
-  /** A bad option value: exit code 2, like picocli's own parse errors. */
-  private ParameterException usage(String message) {
-    return new ParameterException(spec.commandLine(), message);
+  /** A bad option value found once the model is known: exit code 2, like the registry's checks. */
+  private static UsageException usage(String message) {
+    return new UsageException(message);
   }
 
   /**
@@ -88,39 +53,38 @@ public final class ServeCommand implements Callable<Integer> {
     return m.numParameters() - embed < 5_000_000L ? 1 : 0;
   }
 
-  private DataOptions.Truncation parseTruncation(String s) {
-    try {
-      return DataOptions.Truncation.parse(s);
-    } catch (RewardKitException e) {
-      throw usage("--truncation: " + e.getMessage());
-    }
-  }
-
   @Override
   public Integer call() throws Exception {
-    String key = apiKey;
+    OptionValues v = CliOptions.values(Cmd.SERVE, spec, spec.commandLine().getErr());
+    Path model = Path.of(v.getString("model"));
+    String host = v.getString("host");
+    int port = v.getInt("port");
+    String device = v.getString("device");
+    int maxWaitMs = v.getInt("max_wait_ms");
+    int threads = v.getInt("threads");
+    String key = v.getString("api_key");
     if ("env".equals(key)) {
       key = System.getenv(API_KEY_ENV);
       if (key == null || key.isBlank()) throw usage("--api_key env: $" + API_KEY_ENV + " is not set");
     }
-    if (threads < 0) throw usage("--threads must be >= 0, got " + threads);
-    if (truncation != null) parseTruncation(truncation);
     try (Backend backend = Backends.select(device)) {
       RunSetup.Loaded m = RunSetup.open(model, backend);
       try (var mm = m.model(); var tok = m.tokenizer()) {
         DataOptions o = m.options();
-        if (maxLength != null) o = o.withMaxLength(maxLength);
-        if (truncation != null) o = o.withTruncation(parseTruncation(truncation));
+        // the checkpoint's encoding, with --max_length / --truncation on top when given
+        if (v.given("max_length")) o = o.withMaxLength(v.getInt("max_length"));
+        if (v.given("truncation")) o = o.withTruncation(DataOptions.Truncation.parse(v.getString("truncation")));
         int maxPos = mm.config().maxPositionEmbeddings();
         if (o.maxLength() > maxPos) {
           throw usage("--max_length " + o.maxLength() + " exceeds the model's max_position_embeddings " + maxPos);
         }
-        int budget = maxBatchTokens != null ? maxBatchTokens : Math.max(o.maxTokensPerBatch(), o.maxLength());
+        int budget = v.get("max_batch_tokens") != null ? v.getInt("max_batch_tokens") : Math.max(o.maxTokensPerBatch(), o.maxLength());
         ServeConfig cfg;
         try {
           cfg = new ServeConfig(host, port, key, budget, maxWaitMs,
-              maxQueueTokens != null ? maxQueueTokens : 16L * budget, maxBodyBytes, maxTexts, maxTextChars,
-              Math.round(requestTimeoutS * 1000), Math.round(shutdownTimeoutS * 1000), maxConnections).validate(o.maxLength());
+              v.get("max_queue_tokens") != null ? v.getLong("max_queue_tokens") : 16L * budget, v.getLong("max_body_bytes"),
+              v.getInt("max_texts"), v.getInt("max_text_chars"), Math.round(v.getDouble("request_timeout_s") * 1000),
+              Math.round(v.getDouble("shutdown_timeout_s") * 1000), v.getInt("max_connections")).validate(o.maxLength());
         } catch (RewardKitException e) {
           throw usage(e.getMessage());
         }

@@ -4,6 +4,7 @@ import static io.rewardkit.config.Cmd.BENCH;
 import static io.rewardkit.config.Cmd.EVAL;
 import static io.rewardkit.config.Cmd.PREPARE;
 import static io.rewardkit.config.Cmd.SCORE;
+import static io.rewardkit.config.Cmd.SERVE;
 import static io.rewardkit.config.Cmd.TRAIN;
 
 import io.rewardkit.UsageException;
@@ -50,7 +51,7 @@ public final class Options {
         .help("HF model directory (config.json + safetensors) to start from.");
     def("init_config", Type.PATH, null).on(TRAIN).mustExist().label("config.json")
         .help("HF config.json: train a randomly initialised model of this shape.");
-    def("model", Type.PATH, null).on(EVAL, SCORE).mustExist().label("DIR")
+    def("model", Type.PATH, null).on(EVAL, SCORE, SERVE).mustExist().label("DIR")
         .help("Checkpoint or model directory, or a training output directory (its final model).");
     def("tokenizer", Type.STRING, null).on(TRAIN, PREPARE, BENCH).mustExist().label("DIR|byte")
         .defaultHelp("the model's, else the prepared cache's, else byte")
@@ -91,9 +92,9 @@ public final class Options {
         .help("Chat template for message data: the tokenizer's (auto), none, or a .jinja/.json file.");
     def("reward_token", Type.STRING, null).on(TRAIN, PREPARE, BENCH).data().label("TOKEN").defaultHelp("the EOS token")
         .help("Readout token appended to every response (id or token string).");
-    def("max_length", Type.INT, "1024").on(DATA).data().min(4).alias("max_len").oldName("max-length")
+    def("max_length", Type.INT, "1024").on(DATA).on(SERVE).data().min(4).alias("max_len").oldName("max-length")
         .help("Longest sequence in tokens: prompt + response + readout.");
-    def("truncation", Type.STRING, "drop").on(DATA).data().choices("drop", "prompt_left", "response_right")
+    def("truncation", Type.STRING, "drop").on(DATA).on(SERVE).data().choices("drop", "prompt_left", "response_right")
         .help("Over-long pairs: drop them, cut the prompt from the left, or cut responses from the right.");
     def("layout", Type.STRING, "separate").on(TRAIN, PREPARE, BENCH).data().choices("separate", "shared_prefix")
         .help("Packing: chosen and rejected as separate sequences, or one [prompt | chosen | rejected] sequence.");
@@ -148,15 +149,39 @@ public final class Options {
     def("eval_steps", Type.INT, "0").on(TRAIN).resumable().min(0).help("Evaluate every N steps (0: at the end only).");
     def("save_steps", Type.INT, "500").on(TRAIN).resumable().min(0).help("Save a checkpoint every N steps (0: at the end only).");
     def("save_total_limit", Type.INT, "2").on(TRAIN).resumable().help("Checkpoints kept (<= 0: all).");
-    def("device", Type.STRING, "cpu").on(TRAIN, EVAL, SCORE, BENCH).choices("cpu", "cuda", "auto")
+    def("device", Type.STRING, "cpu").on(TRAIN, EVAL, SCORE, SERVE, BENCH).choices("cpu", "cuda", "auto")
         .help("Compute backend, chosen once at start.");
-    def("threads", Type.INT, "0").on(TRAIN, EVAL, SCORE).resumable().min(0)
-        .help("CPU threads (0: all cores; the embedded default run uses 1).");
+    def("threads", Type.INT, "0").on(TRAIN, EVAL, SCORE, SERVE).resumable().min(0)
+        .help("CPU threads (0: all cores; the embedded default run uses 1, serve 1 for models under 5M "
+            + "non-embedding parameters, whose kernels are shorter than a thread barrier).");
     def("resume", Type.STRING, null).on(TRAIN).label("CHECKPOINT").optionalValue("latest").alias("resume_from_checkpoint").defaultHelp("off")
         .help("Continue from the latest checkpoint in --output_dir (no value, or true), or from the given checkpoint.");
     def("report", Type.BOOL, "true").on(TRAIN).resumable().help("Write the PNG/HTML report at the end.");
     def("synthetic_train_pairs", Type.INT, "24000").on(TRAIN).min(1).help("Embedded default run only: training pairs.");
     def("synthetic_eval_pairs", Type.INT, "500").on(TRAIN).min(1).help("Embedded default run only: eval pairs.");
+
+    // ---- serve ----
+    def("host", Type.STRING, "127.0.0.1").on(SERVE).label("ADDR")
+        .help("Address to bind (127.0.0.1: this machine only; 0.0.0.0 for all interfaces).");
+    def("port", Type.INT, "5000").on(SERVE).check(v -> (Integer) v >= 0 && (Integer) v <= 65535, "must be in [0, 65535]")
+        .help("TCP port (0 picks a free one, printed at start).");
+    def("api_key", Type.STRING, null).on(SERVE).label("KEY|env").defaultHelp("no auth")
+        .help("Require 'Authorization: Bearer KEY' (all endpoints but /health, /ready); 'env' reads the key from "
+            + "$REWARDKIT_API_KEY (keeps it out of the process list).");
+    def("max_batch_tokens", Type.INT, null).on(SERVE).min(1).defaultHelp("the checkpoint's max_tokens_per_batch")
+        .help("Token budget of one forward pass (sequences are packed singly, so >= --max_length).");
+    def("max_wait_ms", Type.INT, "5").on(SERVE).label("MS").min(0).help("Longest a request waits for batch companions.");
+    def("max_queue_tokens", Type.LONG, null).on(SERVE).min(1).defaultHelp("16 x --max_batch_tokens")
+        .help("Tokens that may wait; more gets 429 + Retry-After.");
+    def("max_body_bytes", Type.LONG, Long.toString(8L << 20)).on(SERVE).min(64).help("Largest request body (413 above).");
+    def("max_texts", Type.INT, "1024").on(SERVE).min(1).help("Most queries or responses in one request (413 above).");
+    def("max_text_chars", Type.INT, Integer.toString(1 << 20)).on(SERVE).min(1)
+        .help("Longest single text in characters (413 above).");
+    def("max_connections", Type.INT, "1024").on(SERVE).min(1).help("Open connections at most; more wait to be accepted.");
+    def("request_timeout_s", Type.DOUBLE, "60").on(SERVE).label("S").check(v -> (Double) v > 0, "must be > 0")
+        .help("A request not answered in time gets 504.");
+    def("shutdown_timeout_s", Type.DOUBLE, "30").on(SERVE).label("S").min(0)
+        .help("On SIGTERM, how long in-flight requests may take.");
 
     // ---- bench ----
     def("shape", Type.STRING, "Qwen2.5-0.5B").on(BENCH).label("NAME[:nL]")
@@ -177,6 +202,7 @@ public final class Options {
   private static final Map<Cmd, List<String>> REQUIRED = Map.of(
       EVAL, List.of("model", "dataset"),
       SCORE, List.of("model", "input"),
+      SERVE, List.of("model"),
       PREPARE, List.of("dataset", "output_dir"));
 
   /** Rules between options; each applies to the commands that take all of its options. */
@@ -265,7 +291,7 @@ public final class Options {
   }
 
   /** Where a command's data options take their defaults when not the table's (eval: the model's). */
-  private static final Map<Cmd, String> DATA_DEFAULTS_FROM = Map.of(EVAL, "the checkpoint's");
+  private static final Map<Cmd, String> DATA_DEFAULTS_FROM = Map.of(EVAL, "the checkpoint's", SERVE, "the checkpoint's");
 
   /** The help line of an option on a command: its help, then "(default: ...)" or "(required)". */
   public static String description(Cmd cmd, Opt o) {
