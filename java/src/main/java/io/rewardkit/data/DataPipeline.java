@@ -42,7 +42,7 @@ public final class DataPipeline {
     options.validate();
     if (inputs.isEmpty()) throw new RewardKitException("no input files given");
     List<List<Path>> files = new ArrayList<>();
-    for (Path in : inputs) files.add(JsonRecordReader.expand(in)); // all paths checked before any work
+    for (Path in : inputs) files.add(DatasetFiles.expand(in, options)); // all paths checked before any work
     try (Loader loader = new Loader(options, tok, progress)) {
       return load(inputs, files, options, loader);
     }
@@ -57,7 +57,7 @@ public final class DataPipeline {
       for (Path f : files.get(d)) {
         String name = f.toString();
         Format[] format = {null};
-        String sha = reader.read(f, name, new JsonRecordReader.Sink() {
+        String sha = read(reader, f, name, new JsonRecordReader.Sink() {
           @Override
           public void record(ObjectNode node, String location) {
             try {
@@ -80,6 +80,22 @@ public final class DataPipeline {
       loader.flush();
     }
     return loader.finish();
+  }
+
+  /**
+   * One file through the reader its magic bytes call for; every reader feeds the same sink (format
+   * detection, record parser, bad-record counting). Returns the SHA-256 of the file's bytes.
+   */
+  private static String read(JsonRecordReader json, Path f, String name, JsonRecordReader.Sink sink) {
+    DatasetFiles.Kind kind = DatasetFiles.kind(f);
+    switch (kind) {
+      case JSON: return json.read(f, name, sink);
+      case PARQUET: ParquetRecordReader.read(f, name, sink); break;
+      case ARROW_STREAM: ArrowRecordReader.read(f, name, false, sink); break;
+      case ARROW_FILE: ArrowRecordReader.read(f, name, true, sink); break;
+      default: throw new IllegalStateException(kind.name());
+    }
+    return Sha256.ofFile(f);
   }
 
   /** In-memory records as one dataset named {@code name}. */
