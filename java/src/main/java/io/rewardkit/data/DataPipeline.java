@@ -98,6 +98,27 @@ public final class DataPipeline {
     return Sha256.ofFile(f);
   }
 
+  /** Receives raw rows (JSON objects) with their location, e.g. "file.parquet:row 3". */
+  @FunctionalInterface
+  public interface RowConsumer {
+    void row(ObjectNode row, String location);
+  }
+
+  /**
+   * The raw rows of one dataset argument (file, folder, save_to_disk folder or Hub-cache ORG/NAME,
+   * with options' split and config), through the same readers as {@link #load}, for callers with
+   * their own row schema (benchmarks). A bad row (malformed line, damaged file) throws.
+   */
+  public static void forEachRow(Path input, DataOptions options, RowConsumer consumer) {
+    JsonRecordReader reader = new JsonRecordReader(options.maxRecordBytes());
+    for (Path f : DatasetFiles.expand(input, options)) {
+      read(reader, f, f.toString(), new JsonRecordReader.Sink() {
+        @Override public void record(ObjectNode node, String location) { consumer.row(node, location); }
+        @Override public void bad(BadRecordException problem) { throw problem; }
+      });
+    }
+  }
+
   /** In-memory records as one dataset named {@code name}. */
   static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options, String name) {
     options.validate();
