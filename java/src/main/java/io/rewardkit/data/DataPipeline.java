@@ -123,6 +123,8 @@ public final class DataPipeline {
   static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options, String name) {
     options.validate();
     try (Loader loader = new Loader(options, tok, Progress.NONE)) {
+      // Pair ids are the records' indices, so a caller can map rewards back when some are dropped (too long).
+      loader.recordOrdinalIds = true;
       loader.newDataset(name);
       for (PreferenceRecord r : records) {
         loader.current.formats.putIfAbsent(name, r.isChat() ? "chat" : "text");
@@ -188,6 +190,7 @@ public final class DataPipeline {
     final List<PreferenceRecord> chunk = new ArrayList<>(CHUNK);
     DatasetStats current;
     long seen;
+    boolean recordOrdinalIds; // pair id = index of the input record (fromRecords) instead of the kept ordinal
 
     Loader(DataOptions o, Tokenizer tok, Progress progress) {
       this.o = o;
@@ -269,7 +272,8 @@ public final class DataPipeline {
           continue;
         }
         EncodedPair p = r.pair();
-        builder.add(p);
+        if (recordOrdinalIds) builder.add(p, seen - 1);
+        else builder.add(p);
         current.kept++;
         current.tokens += p.prompt().length + p.chosen().length + p.rejected().length + 2;
         if (r.truncatedPrompt()) current.truncatedPrompt++;
