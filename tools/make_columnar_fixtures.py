@@ -73,6 +73,11 @@ def main():
 
     pq.write_table(pa.Table.from_pylist(BAD), OUT / "bad.parquet", compression="none", use_dictionary=False)
 
+    # The flat records plus columns no format reads: raw bytes that are not UTF-8 (like an image) and a
+    # string. Neither may make a row bad, and neither changes the prepared bytes.
+    extra = [dict(r, image=b"\x89PNG\xff\xfe" + bytes([i]), note=b"caf\xe9".decode("latin-1")) for i, r in enumerate(FLAT)]
+    pq.write_table(pa.Table.from_pylist(extra), OUT / "flat_extra_columns.parquet", compression="snappy")
+
     import datasets
     disk = OUT / "nested_save_to_disk"
     shutil.rmtree(disk, ignore_errors=True)

@@ -33,7 +33,8 @@ final class ArrowRecordReader {
 
   private ArrowRecordReader() {}
 
-  static void read(Path file, String name, boolean fileFormat, JsonRecordReader.Sink sink) {
+  /** columns: the top-level fields to decode (null: all); the others appear as null. */
+  static void read(Path file, String name, boolean fileFormat, java.util.Set<String> columns, JsonRecordReader.Sink sink) {
     try (BufferAllocator alloc = new RootAllocator();
          FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
          ArrowReader reader = fileFormat ? new ArrowFileReader(ch, alloc) : new ArrowStreamReader(ch, alloc)) {
@@ -46,7 +47,9 @@ final class ArrowRecordReader {
           String where = name + ":row " + row;
           ObjectNode o = JSON.objectNode();
           try {
-            for (FieldVector v : cols) o.set(v.getName(), json(v.getObject(i), v.getName(), where));
+            for (FieldVector v : cols) {
+              o.set(v.getName(), columns != null && !columns.contains(v.getName()) ? JSON.nullNode() : json(v.getObject(i), v.getName(), where));
+            }
           } catch (BadRecordException e) {
             sink.bad(e);
             continue;
@@ -101,7 +104,9 @@ final class ArrowRecordReader {
       for (Map.Entry<?, ?> e : m.entrySet()) o.set(String.valueOf(e.getKey()), json(e.getValue(), field + "." + e.getKey(), where));
       return o;
     }
-    if (v instanceof byte[] b) return JSON.textNode(new String(b, StandardCharsets.UTF_8));
+    if (v instanceof byte[] b) { // binary (images, raw bytes): text only when valid UTF-8
+      return Utf8.firstInvalid(b, 0, b.length) >= 0 ? JSON.nullNode() : JSON.textNode(new String(b, StandardCharsets.UTF_8));
+    }
     return JSON.textNode(v.toString());
   }
 }

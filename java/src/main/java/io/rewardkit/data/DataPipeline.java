@@ -57,7 +57,7 @@ public final class DataPipeline {
       for (Path f : files.get(d)) {
         String name = f.toString();
         Format[] format = {null};
-        String sha = read(reader, f, name, new JsonRecordReader.Sink() {
+        String sha = read(reader, f, name, parser.columns(), new JsonRecordReader.Sink() {
           @Override
           public void record(ObjectNode node, String location) {
             try {
@@ -86,13 +86,13 @@ public final class DataPipeline {
    * One file through the reader its magic bytes call for; every reader feeds the same sink (format
    * detection, record parser, bad-record counting). Returns the SHA-256 of the file's bytes.
    */
-  private static String read(JsonRecordReader json, Path f, String name, JsonRecordReader.Sink sink) {
+  private static String read(JsonRecordReader json, Path f, String name, java.util.Set<String> columns, JsonRecordReader.Sink sink) {
     DatasetFiles.Kind kind = DatasetFiles.kind(f);
     switch (kind) {
       case JSON: return json.read(f, name, sink);
-      case PARQUET: ParquetRecordReader.read(f, name, sink); break;
-      case ARROW_STREAM: ArrowRecordReader.read(f, name, false, sink); break;
-      case ARROW_FILE: ArrowRecordReader.read(f, name, true, sink); break;
+      case PARQUET: ParquetRecordReader.read(f, name, columns, sink); break;
+      case ARROW_STREAM: ArrowRecordReader.read(f, name, false, columns, sink); break;
+      case ARROW_FILE: ArrowRecordReader.read(f, name, true, columns, sink); break;
       default: throw new IllegalStateException(kind.name());
     }
     return Sha256.ofFile(f);
@@ -112,7 +112,7 @@ public final class DataPipeline {
   public static void forEachRow(Path input, DataOptions options, RowConsumer consumer) {
     JsonRecordReader reader = new JsonRecordReader(options.maxRecordBytes());
     for (Path f : DatasetFiles.expand(input, options)) {
-      read(reader, f, f.toString(), new JsonRecordReader.Sink() {
+      read(reader, f, f.toString(), null, new JsonRecordReader.Sink() {
         @Override public void record(ObjectNode node, String location) { consumer.row(node, location); }
         @Override public void bad(BadRecordException problem) { throw problem; }
       });

@@ -71,21 +71,34 @@ final class ParquetRecordReader {
 
   private ParquetRecordReader() {}
 
-  /** Reads every row into the sink ({@code name:row N}, N from 0 as datasets counts). Structural damage is one bad record that ends the file. */
-  static void read(Path file, String name, JsonRecordReader.Sink sink) {
+  /**
+   * Reads every row into the sink ({@code name:row N}, N from 0 as datasets counts). Only the
+   * top-level columns in {@code columns} (null: all) are read and decoded; the others appear as
+   * null, so messages still list every field of the file. Structural damage is one bad record that
+   * ends the file.
+   */
+  static void read(Path file, String name, java.util.Set<String> columns, JsonRecordReader.Sink sink) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       FileMetaData meta = footer(ch);
       MessageType schema = schema(meta.getSchema());
-      MessageColumnIO io = new ColumnIOFactory().getColumnIO(schema);
+      MessageType read = schema;
+      if (columns != null) {
+        List<Type> keep = new ArrayList<>();
+        for (Type t : schema.getFields()) if (columns.contains(t.getName())) keep.add(t);
+        read = new MessageType(schema.getName(), keep);
+      }
+      MessageColumnIO io = new ColumnIOFactory().getColumnIO(read, schema);
       long row = 0;
       for (RowGroup rg : meta.getRow_groups()) {
-        RowGroupPages pages = new RowGroupPages(ch, rg, schema);
-        RecordReader<Group> rr = io.getRecordReader(pages, new GroupRecordConverter(schema));
+        RowGroupPages pages = new RowGroupPages(ch, rg, read);
+        RecordReader<Group> rr = read.getFieldCount() == 0 ? null : io.getRecordReader(pages, new GroupRecordConverter(read));
         for (long i = 0; i < rg.getNum_rows(); i++, row++) {
           String where = name + ":row " + row;
           ObjectNode node;
           try {
-            node = (ObjectNode) toJson(rr.read(), schema, where);
+            ObjectNode got = rr == null ? JSON.objectNode() : (ObjectNode) toJson(rr.read(), read, where);
+            node = JSON.objectNode();
+            for (Type t : schema.getFields()) node.set(t.getName(), got.has(t.getName()) ? got.get(t.getName()) : JSON.nullNode());
           } catch (BadRecordException e) {
             sink.bad(e);
             continue;
@@ -211,6 +224,7 @@ final class ParquetRecordReader {
       for (ColumnChunk cc : rg.getColumns()) {
         ColumnMetaData md = cc.getMeta_data();
         if (md == null) throw new IOException("column chunk without metadata (encrypted or external file)");
+        if (!schema.containsField(md.getPath_in_schema().get(0))) continue; // not read: its bytes stay on disk
         String path = String.join(".", md.getPath_in_schema());
         long start = md.isSetDictionary_page_offset() && md.getDictionary_page_offset() > 0
             ? Math.min(md.getDictionary_page_offset(), md.getData_page_offset()) : md.getData_page_offset();
@@ -383,7 +397,8 @@ final class ParquetRecordReader {
 
   private static JsonNode primitive(Group g, int f, int i, PrimitiveType t, String where) {
     return switch (t.getPrimitiveTypeName()) {
-      case BINARY, FIXED_LEN_BYTE_ARRAY -> JSON.textNode(utf8(g.getBinary(f, i), t.getName(), where));
+      case BINARY, FIXED_LEN_BYTE_ARRAY -> t.getLogicalTypeAnnotation() == null ? bytes(g.getBinary(f, i))
+          : JSON.textNode(utf8(g.getBinary(f, i), t.getName(), where));
       case INT32 -> JSON.numberNode(g.getInteger(f, i));
       case INT64 -> JSON.numberNode(g.getLong(f, i));
       case FLOAT -> JSON.numberNode(g.getFloat(f, i));
@@ -393,7 +408,13 @@ final class ParquetRecordReader {
     };
   }
 
-  /** Strict UTF-8, as for JSONL lines: invalid bytes are a bad record, never replaced silently. */
+  /** Un-annotated binary (images, raw bytes): text when it is valid UTF-8, else null (not usable as text). */
+  private static JsonNode bytes(Binary b) {
+    byte[] bytes = b.getBytesUnsafe();
+    return Utf8.firstInvalid(bytes, 0, bytes.length) >= 0 ? JSON.nullNode() : JSON.textNode(new String(bytes, StandardCharsets.UTF_8));
+  }
+
+  /** Strict UTF-8 for string columns, as for JSONL lines: invalid bytes are a bad record, never replaced silently. */
   private static String utf8(Binary b, String field, String where) {
     byte[] bytes = b.getBytesUnsafe();
     int bad = Utf8.firstInvalid(bytes, 0, bytes.length);

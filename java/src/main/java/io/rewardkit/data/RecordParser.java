@@ -26,6 +26,16 @@ final class RecordParser {
 
   RecordParser(DataOptions options) { this.o = options; }
 
+  /** The top-level fields any format may read (columnar readers decode only these). */
+  java.util.Set<String> columns() {
+    java.util.Set<String> c = new java.util.HashSet<>(List.of(o.promptKey(), o.chosenKey(), o.rejectedKey(),
+        "context", "completions", "completion", "label"));
+    if (o.marginKey() != null) c.add(o.marginKey());
+    if (o.ratingKey() != null) c.add(o.ratingKey());
+    if (o.scoreKeys() != null) c.addAll(List.of(o.scoreKeyPair()));
+    return c;
+  }
+
   /** Format of a file, from its first record (AUTO resolved); an explicit format is returned as is. */
   Format detect(ObjectNode n, String where) {
     if (o.format() != Format.AUTO) return o.format();

@@ -57,6 +57,16 @@ class ColumnarReadersTest {
   }
 
   @Test
+  void unreadColumnsLikeRawBytesDoNotMatter() throws IOException {
+    DataOptions o = DataOptions.defaults();
+    assertArrayEquals(cacheBytes(o, "json", FIX.resolve("flat.jsonl")), cacheBytes(o, "extra", FIX.resolve("flat_extra_columns.parquet")));
+    // Every row is still visible whole to callers that want all columns; the raw bytes read as null.
+    List<String> images = new java.util.ArrayList<>();
+    DataPipeline.forEachRow(FIX.resolve("flat_extra_columns.parquet"), o, (row, where) -> images.add(row.get("image").toString()));
+    assertEquals(List.of("null", "null", "null", "null", "null"), images);
+  }
+
+  @Test
   void nestedParquetWithZstdPageV2AndTwoRowGroupsPreparesTheSameBytesAsJsonl() throws IOException {
     DataOptions o = chat();
     byte[] json = cacheBytes(o, "json", FIX.resolve("nested.jsonl"));
