@@ -36,6 +36,9 @@ final class DatasetFiles {
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final Pattern REPO_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*");
   private static final List<String> SPLIT_NAMES = List.of("train", "test", "validation", "valid", "dev", "eval");
+  /** JSON files of datasets / the Hub that describe a dataset rather than hold its rows. */
+  private static final java.util.Set<String> METADATA = java.util.Set.of("dataset_info.json", "dataset_infos.json", "state.json",
+      "dataset_dict.json", "croissant.json");
 
   /** System property that overrides the Hub cache folder (for tests and for JVM users); then HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub. */
   static final String HUB_CACHE_PROPERTY = "rewardkit.hf_hub_cache";
@@ -102,8 +105,7 @@ final class DatasetFiles {
     try (Stream<Path> walk = Files.walk(dir)) {
       walk.filter(Files::isRegularFile).filter(DatasetFiles::looksLikeData)
           .filter(p -> !Files.isRegularFile(p.resolveSibling("pairs.bin"))) // a prepared cache's manifest is not data
-          .filter(p -> !p.getFileName().toString().equals("dataset_info.json") && !p.getFileName().toString().equals("state.json")
-              && !p.getFileName().toString().equals("dataset_dict.json"))
+          .filter(p -> !METADATA.contains(p.getFileName().toString()))
           .sorted().forEach(files::add);
     } catch (IOException | java.io.UncheckedIOException e) {
       throw new RewardKitException("cannot list directory " + dir + ": " + e.getMessage(), e);
