@@ -82,6 +82,11 @@ def main():
     disk = OUT / "nested_save_to_disk"
     shutil.rmtree(disk, ignore_errors=True)
     datasets.Dataset.from_list(NESTED).save_to_disk(str(disk))
+    # A DatasetDict: one folder per split, chosen with --dataset_split.
+    dd = OUT / "dict_save_to_disk"
+    shutil.rmtree(dd, ignore_errors=True)
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(NESTED),
+                          "test": datasets.Dataset.from_list(FLAT)}).save_to_disk(str(dd))
     for p in sorted(OUT.rglob("*")):
         if p.is_file():
             print(f"{p.stat().st_size:7d} {p}")

@@ -88,6 +88,18 @@ class ColumnarReadersTest {
   }
 
   @Test
+  void saveToDiskDatasetDictSplits() throws IOException {
+    Path dict = FIX.resolve("dict_save_to_disk");
+    assertArrayEquals(cacheBytes(chat(), "json", FIX.resolve("nested.jsonl")), cacheBytes(chat(), "train", dict)); // default: train
+    assertArrayEquals(cacheBytes(DataOptions.defaults(), "flat", FIX.resolve("flat.jsonl")),
+        cacheBytes(DataOptions.defaults().withDatasetSplit("test"), "test", dict));
+    RewardKitException e = assertThrows(RewardKitException.class,
+        () -> DataPipeline.load(List.of(dict), DataOptions.defaults().withDatasetSplit("validation"), new ByteTokenizer()));
+    assertEquals(dict + " (datasets.save_to_disk DatasetDict) has no split 'validation'; splits: [train, test] (choose one with --dataset_split)",
+        e.getMessage());
+  }
+
+  @Test
   void scoreKeysGiveUltraFeedbackMargins() throws IOException {
     DataOptions o = chat().withScoreKeys("score_chosen,score_rejected");
     EncodedDataset ds = DataPipeline.load(List.of(FIX.resolve("nested.parquet")), o, new ByteTokenizer());
