@@ -34,8 +34,8 @@ import picocli.CommandLine.Command;
         "Measure end-to-end reward-model training throughput.",
         "Real tokens/s, pairs/s, step-time breakdown by op family, MFU, peak memory,",
         "packing efficiency and host (JVM) overhead, on synthetic preference pairs or on",
-        "the pairs of a JSONL/JSON --dataset (bad records skipped). Synthetic pairs:",
-        "--max_length caps a whole pair."})
+        "the pairs of a --dataset read as train reads it (bad records skipped). Synthetic",
+        "pairs: --max_length caps a whole pair."})
 public final class BenchCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

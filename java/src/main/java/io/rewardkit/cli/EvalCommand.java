@@ -3,8 +3,11 @@ package io.rewardkit.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.rewardkit.RewardKitException;
+import io.rewardkit.UsageException;
 import io.rewardkit.data.DataPipeline;
 import io.rewardkit.data.EncodedDataset;
+import io.rewardkit.eval.BenchmarkEval;
+import io.rewardkit.eval.BenchmarkScores;
 import io.rewardkit.eval.EvalResult;
 import io.rewardkit.eval.Evaluator;
 import io.rewardkit.kernels.Backend;
@@ -46,10 +49,14 @@ public final class EvalCommand implements Callable<Integer> {
       RunSetup.applyThreads(v.getInt("threads"), backend);
       RunSetup.Loaded m = RunSetup.open(Path.of(v.getString("model")), backend);
       try (var mm = m.model(); var tok = m.tokenizer()) {
-        // The checkpoint's data options, with the ones given here on top.
+        // The checkpoint's data options, with the ones given here on top; the input selectors
+        // (--dataset_split, --dataset_config) come only from this command line.
         Map<String, Object> opts = new LinkedHashMap<>(m.options().values());
+        opts.put("dataset_split", null);
+        opts.put("dataset_config", null);
         for (String name : v.givenNames()) if (opts.containsKey(name)) opts.put(name, v.get(name));
         DataOptions options = DataOptions.from(opts::get).validate();
+        if (v.get("benchmark") != null) return runBenchmark(v, m, tok, options);
         List<String> compare = v.givenNames().stream().filter(DataOptions.NAMES::contains).toList();
         EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok,
             DataPipeline.Progress.NONE, compare);
@@ -90,6 +97,32 @@ public final class EvalCommand implements Callable<Integer> {
     r.lengthBucketAccuracy().forEach((k, x) -> buckets.put(k, Map.of("pairs", (int) x[0], "accuracy", x[1])));
     all.put("length_buckets", buckets);
     return all;
+  }
+
+  private int runBenchmark(OptionValues v, RunSetup.Loaded m, io.rewardkit.data.Tokenizer tok, DataOptions options)
+      throws java.io.IOException {
+    BenchmarkEval.Kind kind = BenchmarkEval.Kind.parse(v.getString("benchmark"));
+    List<String> dataset = v.getList("dataset");
+    if (dataset.size() != 1) throw new UsageException("--benchmark takes one --dataset (the benchmark's file or folder), got " + dataset.size());
+    if (v.getDouble("eval_split") > 0) throw new UsageException("--eval_split does not apply to --benchmark (the whole benchmark is scored)");
+    Path outputJson = v.get("output_json") == null ? null : Path.of(v.getString("output_json"));
+    Path ds = Path.of(dataset.get(0));
+    // The Hub datasets keep the benchmark in a split of their own (reward-bench: filtered, reward-bench-2: test).
+    String split = v.given("dataset_split") ? v.getString("dataset_split") : java.nio.file.Files.exists(ds) ? null : kind.hubSplit;
+    if (split != null) options = options.withDatasetSplit(split);
+    String note = BenchmarkEval.templateNote(options, tok);
+    BenchmarkScores.Result res = BenchmarkEval.run(kind, ds, new ModelAdapter(m.model()), tok, options);
+    System.out.printf(Locale.ROOT, "model %s%n", m.dir());
+    System.out.print(BenchmarkEval.table(res, note));
+    if (outputJson != null) {
+      Map<String, Object> j = BenchmarkEval.json(res, m.dir().toString(), dataset.get(0), note);
+      Path abs = outputJson.toAbsolutePath();
+      Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), j);
+      java.nio.file.Files.move(tmp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      System.out.println("wrote " + outputJson);
+    }
+    return 0;
   }
 
   static void print(Path dir, EvalResult r) {

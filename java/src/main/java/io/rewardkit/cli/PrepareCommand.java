@@ -25,9 +25,10 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** `rewardkit prepare`: tokenize + pack preference data once into a memory-mappable cache. */
 @Command(name = "prepare", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Tokenize and pack preference data (JSONL/JSON[.gz] files or directories) into a",
-        "prepared cache. The cache keeps its data options and a copy of its tokenizer:",
-        "`rewardkit train --dataset DIR` uses both."})
+    description = {"Tokenize and pack preference data (JSONL/JSON[.gz], Parquet or Arrow files,",
+        "directories, datasets.save_to_disk folders, or ORG/NAME from the local Hugging",
+        "Face cache) into a prepared cache. The cache keeps its data options and a copy",
+        "of its tokenizer: `rewardkit train --dataset DIR` uses both."})
 public final class PrepareCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;

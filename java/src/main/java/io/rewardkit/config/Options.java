@@ -56,10 +56,12 @@ public final class Options {
     def("tokenizer", Type.STRING, null).on(TRAIN, PREPARE, BENCH).mustExist().label("DIR|byte")
         .defaultHelp("the model's, else the prepared cache's, else byte")
         .help("tokenizer.json or its directory, or 'byte' for the built-in byte tokenizer.");
-    def("dataset", Type.PATHS, null).on(DATA).mustExist().alias("dataset_name").oldName("data")
-        .help("Preference data: JSONL/JSON[.gz] files or directories (one dataset each), or one prepared cache.");
-    def("eval_dataset", Type.PATHS, null).on(TRAIN).mustExist()
-        .help("Evaluation files (per-dataset accuracy when several), or a prepared cache.");
+    // not mustExist: ORG/NAME names a dataset in the local Hugging Face cache (the reader says what it tried)
+    def("dataset", Type.PATHS, null).on(DATA).alias("dataset_name").oldName("data")
+        .help("Preference data: JSONL/JSON[.gz], Parquet or Arrow files, directories, save_to_disk folders or "
+            + "ORG/NAME in the local Hugging Face cache (one dataset each), or one prepared cache.");
+    def("eval_dataset", Type.PATHS, null).on(TRAIN)
+        .help("Evaluation data, read like --dataset (per-dataset accuracy when several), or a prepared cache.");
     def("eval_split", Type.DOUBLE, "0").on(TRAIN, EVAL).label("FRACTION").check(FRACTION, "must be in [0, 1)")
         .help("Hold out this fraction of --dataset for evaluation (eval: evaluate only that held-out part).");
     def("output_dir", Type.PATH, "runs/default").on(TRAIN, PREPARE).label("DIR").alias("o", "save_path").oldName("output")
@@ -74,8 +76,8 @@ public final class Options {
         .help("Add the index and text of the highest-reward response per prompt.");
 
     // ---- data (stored in prepared caches and checkpoints) ----
-    def("format", Type.STRING, "auto").on(DATA).data().choices("auto", "hh-rlhf", "text", "messages", "conversation")
-        .help("Record format of the input files (auto: detected per file).");
+    def("format", Type.STRING, "auto").on(DATA).data().choices("auto", "hh-rlhf", "text", "messages", "conversation", "ranked")
+        .help("Record format of the input files (auto: detected per file; ranked: NeMo context + ranked completions).");
     def("prompt_key", Type.STRING, "prompt").on(DATA).data().check(NOT_BLANK, "must not be empty")
         .help("JSON field of the prompt (text or messages).");
     def("chosen_key", Type.STRING, "chosen").on(DATA).data().check(NOT_BLANK, "must not be empty")
@@ -88,6 +90,17 @@ public final class Options {
         .help("JSON field of a rating label mapped to a margin through --rating_margins.");
     def("rating_margins", Type.STRING, null).on(DATA).data().label("LABEL=M,...|llama2").defaultHelp("none")
         .help("Rating label to margin, or llama2's preset.");
+    def("score_keys", Type.STRING, null).on(DATA).data().label("CHOSEN,REJECTED").defaultHelp("off")
+        .check(v -> v.toString().matches("[^,]*[^,\\s][^,]*,[^,]*[^,\\s][^,]*"), "must be CHOSEN_FIELD,REJECTED_FIELD")
+        .help("Numeric score fields whose difference is the margin (UltraFeedback: score_chosen,score_rejected).");
+    def("dataset_split", Type.STRING, null).on(DATA).data().label("SPLIT").defaultHelp("train; eval --benchmark: the benchmark's")
+        .help("Split of a Hub-cache or save_to_disk dataset.");
+    def("dataset_config", Type.STRING, null).on(DATA).data().label("NAME").defaultHelp("the dataset's default")
+        .help("Config (subset) of a Hub-cache dataset with several.");
+    def("benchmark", Type.STRING, null).on(EVAL).choices("rewardbench", "rewardbench2").defaultHelp("off")
+        .help("Score --dataset (a local copy of the benchmark: file, folder, or allenai/reward-bench[-2] in the "
+            + "Hugging Face cache) by the benchmark's rules: per-subset table, sections (RewardBench), 1/k tie credit "
+            + "and the Ties formula (RewardBench 2), and a length-only baseline.");
     def("chat_template", Type.STRING, "auto").on(TRAIN, PREPARE, BENCH).data().label("auto|none|FILE")
         .help("Chat template for message data: the tokenizer's (auto), none, or a .jinja/.json file.");
     def("reward_token", Type.STRING, null).on(TRAIN, PREPARE, BENCH).data().label("TOKEN").defaultHelp("the EOS token")

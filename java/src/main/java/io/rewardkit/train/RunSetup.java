@@ -164,7 +164,7 @@ public final class RunSetup {
   public static List<String> datasetNames(List<String> paths) {
     List<String> out = new ArrayList<>();
     for (String p : paths) {
-      String n = Path.of(p).getFileName().toString().replaceAll("\\.(jsonl|json)(\\.gz)?$", "");
+      String n = Path.of(p).getFileName().toString().replaceAll("\\.(jsonl|json|parquet|arrow)(\\.gz)?$", "");
       String base = n;
       for (int k = 2; out.contains(n); k++) n = base + "_" + k;
       out.add(n);
