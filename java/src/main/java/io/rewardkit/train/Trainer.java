@@ -213,6 +213,9 @@ public final class Trainer {
         numTokens += stepTokens;
         window.add(s);
         listener.afterStep(globalStep, model);
+        if (globalStep == Long.getLong("rewardkit.test.crashAfterStep", -1)) {
+          throw new IllegalStateException("simulated crash after step " + globalStep + " (rewardkit.test.crashAfterStep)");
+        }
 
         boolean last = globalStep == total;
         if (globalStep % cfg.loggingSteps == 0 || last) {
@@ -254,6 +257,7 @@ public final class Trainer {
     Path finalDir = outputDir.resolve("final");
     Checkpoints.writeAtomically(finalDir, dir -> writeModel(dir));
     if (cfg.report) {
+      pause("rewardkit.test.reportDelayMs");
       Path html = TrainingReport.write(outputDir.resolve("report"), history, lastEval, "RewardKit training report");
       console.println("  report: " + html.toAbsolutePath().normalize());
     }
@@ -321,6 +325,7 @@ public final class Trainer {
   }
 
   private void runEval(MetricsLog log) {
+    pause("rewardkit.test.evalDelayMs");
     lastEval = Evaluator.evaluate(model, eval.evalBatches(), spec, eval.datasetNames());
     lastEvalStep = globalStep;
     Map<String, Object> m = lastEval.metrics("eval_");
@@ -412,11 +417,23 @@ public final class Trainer {
   }
 
   /**
-   * Fault-injection hook for the kill -9 tests: -Drewardkit.test.saveDelayMs=N sleeps inside every
-   * save, -Drewardkit.test.stepDelayMs=N after every micro-batch, so a test can kill mid-save or mid-step.
+   * Fault-injection hooks for the kill -9 tests: -Drewardkit.test.saveDelayMs=N sleeps inside every
+   * save, stepDelayMs after every micro-batch, evalDelayMs before every eval, reportDelayMs before
+   * the report, so a test can kill inside each phase; -Drewardkit.test.phaseLog=FILE appends the
+   * phase's name to FILE before each such pause (the test waits for it, then kills).
+   * -Drewardkit.test.crashAfterStep=N throws after step N (an in-process crash).
    */
   private static void pause(String property) {
     long ms = Long.getLong(property, 0);
+    String phaseLog = System.getProperty("rewardkit.test.phaseLog");
+    if (ms > 0 && phaseLog != null) {
+      try {
+        Files.writeString(Path.of(phaseLog), property.replaceAll("^rewardkit\\.test\\.|DelayMs$", "") + "\n",
+            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
     if (ms > 0) {
       try {
         Thread.sleep(ms);
