@@ -192,6 +192,20 @@ class RunIntegrityTest {
     }
   }
 
+  @Test void aKillBetweenTheOverwriteRenamesIsFinishedAtTheNextStart() throws Exception {
+    Path out = tmp.resolve("run"), staging = tmp.resolve(".run.overwrite-4242"), replaced = tmp.resolve(".run.replaced-4242");
+    TrainConfig c = TrainerTest.config(staging.toString());
+    c.numTrainEpochs = 1;
+    c.report = false;
+    trainer(c, TrainerTest.model(c)).train();         // the new run, complete in its staging directory
+    Files.createDirectories(replaced.resolve("checkpoint-60"));  // the old run, renamed aside; no output directory
+    byte[] metrics = Files.readAllBytes(staging.resolve("metrics.jsonl"));
+    try (RunDirectory d = RunDirectory.acquire(out)) {
+      assertArrayEquals(metrics, Files.readAllBytes(out.resolve("metrics.jsonl")), "the new run is in place");
+    }
+    assertEquals(List.of("run"), entries(tmp));
+  }
+
   @Test void resumeWithoutARunIsAnErrorAndCreatesNothing() {
     Path out = tmp.resolve("typo");
     TrainConfig c = TrainerTest.config(out.toString());
