@@ -57,8 +57,15 @@ public final class RunDirectory implements AutoCloseable {
       if (Files.exists(t) && !Files.isDirectory(t)) throw new RewardKitException("--output_dir " + target + " is a file, not a directory");
       Files.createDirectories(t);
       RunDirectory run = new RunDirectory(t, created);
-      Held h = lock(t, target);
-      run.locks.add(h);
+      try {
+        run.locks.add(lock(t, target));
+      } catch (IOException | RuntimeException e) {
+        if (created) {  // e.g. a full disk: leave no empty directory or lock file behind
+          Files.deleteIfExists(t.resolve(LOCK));
+          Files.deleteIfExists(t);
+        }
+        throw e;
+      }
       return run;
     } catch (IOException e) {
       throw new RewardKitException("cannot use --output_dir " + target + ": " + e.getMessage(), e);
