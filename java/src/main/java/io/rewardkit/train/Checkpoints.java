@@ -53,11 +53,22 @@ public final class Checkpoints {
     Files.createDirectories(parent);
     Path tmp = parent.resolve(".tmp-" + target.getFileName() + "-" + ProcessHandle.current().pid());
     deleteRecursively(tmp);
-    Files.createDirectories(tmp);
-    fill.accept(tmp);
-    writeChecksums(tmp);
-    try (Stream<Path> files = Files.walk(tmp)) {
-      for (Path f : (Iterable<Path>) files::iterator) if (Files.isRegularFile(f)) fsync(f);
+    try {
+      Files.createDirectories(tmp);
+      fill.accept(tmp);
+      writeChecksums(tmp);
+      try (Stream<Path> files = Files.walk(tmp)) {
+        for (Path f : (Iterable<Path>) files::iterator) if (Files.isRegularFile(f)) fsync(f);
+      }
+    } catch (IOException | RuntimeException e) {
+      deleteRecursively(tmp);  // a failed write (full disk) leaves no temporary behind
+      Throwable io = e;
+      while (io != null && !(io instanceof IOException)) io = io.getCause();
+      if (io == null) throw e;
+      Throwable root = io;
+      while (root.getCause() != null) root = root.getCause();
+      // name the directory being written, not its temporary
+      throw new RewardKitException("cannot write " + target + ": " + (root.getMessage() == null ? "I/O error" : root.getMessage()), e);
     }
     if (Files.exists(target)) {
       Path old = parent.resolve(".trash-" + target.getFileName() + "-" + System.nanoTime());

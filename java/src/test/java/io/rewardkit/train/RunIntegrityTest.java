@@ -240,6 +240,16 @@ class RunIntegrityTest {
     assertEquals(5, ((Number) MetricsLog.read(out.resolve("metrics.jsonl")).get(0).get("global_step")).intValue());
   }
 
+  @Test void aFailedCheckpointWriteLeavesNoTemporaryAndNamesTheCheckpoint() throws Exception {
+    Path target = tmp.resolve("checkpoint-5");
+    var e = assertThrows(RewardKitException.class, () -> Checkpoints.writeAtomically(target, dir -> {
+      Files.writeString(dir.resolve("model.safetensors"), "partial");
+      throw new IOException("No space left on device");
+    }));
+    assertEquals("cannot write " + target.toAbsolutePath() + ": No space left on device", e.getMessage());
+    assertEquals(List.of(), entries(tmp));
+  }
+
   @Test void metricsLinesAreWholeAndATornTailIsIgnoredByReadersAndRepairedByTheWriter() throws Exception {
     Path f = tmp.resolve("metrics.jsonl");
     Files.writeString(f, "{\"loss\": 0.5, \"global_step\": 1}\n{\"loss\": 0.4, \"global_step\": 2}\n{\"loss\": 0.3, \"glo");
