@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
         TrainCommand.class,
         EvalCommand.class,
         ScoreCommand.class,
+        ServeCommand.class,
         PrepareCommand.class,
         BenchCommand.class,
         InfoCommand.class,
