@@ -1,5 +1,6 @@
 package io.rewardkit.cli;
 
+import io.rewardkit.RewardKitException;
 import io.rewardkit.UsageException;
 import io.rewardkit.config.Cmd;
 import io.rewardkit.config.Opt;
@@ -61,6 +62,15 @@ public final class RewardKitCli implements Callable<Integer> {
     cli.setUnmatchedOptionsAllowedAsOptionParameters(false);
     cli.setExecutionExceptionHandler(RewardKitCli::handleError);
     cli.setParameterExceptionHandler(RewardKitCli::handleUsage);
+    // Errors (OutOfMemoryError) pass picocli's exception handler by: one line for them too.
+    CommandLine.IExecutionStrategy runLast = new CommandLine.RunLast();
+    cli.setExecutionStrategy(parsed -> {
+      try {
+        return runLast.execute(parsed);
+      } catch (OutOfMemoryError e) {
+        return handleError(new RewardKitException(MemoryAdvice.generic(e), e), cli, parsed);
+      }
+    });
     return cli;
   }
 

@@ -1,8 +1,10 @@
 package io.rewardkit.cli;
 
+import io.rewardkit.RewardKitException;
 import io.rewardkit.config.Cmd;
 import io.rewardkit.config.OptionValues;
 import io.rewardkit.data.DataOptions;
+import io.rewardkit.model.ModelConfig;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
@@ -10,6 +12,7 @@ import io.rewardkit.model.RewardModel;
 import io.rewardkit.train.CheckpointContent;
 import io.rewardkit.train.ModelAdapter;
 import io.rewardkit.train.PairSource;
+import io.rewardkit.train.RunDirectory;
 import io.rewardkit.train.RunSetup;
 import io.rewardkit.train.SyntheticTask;
 import io.rewardkit.train.TrainConfig;
@@ -40,34 +43,63 @@ public final class TrainCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  /** The run's options: registry defaults, embedded-default profile, --config, command line, prepared cache. */
+  /**
+   * The run's options: registry defaults, then --config, then the command line; under them the
+   * run's saved options on --resume (the Trainer refuses changes outside the registry's resumable
+   * options), else the embedded-default profile and a prepared cache's data options.
+   */
   TrainConfig buildConfig() {
     OptionValues v = CliOptions.values(Cmd.TRAIN, spec, spec.commandLine().getErr());
-    if (TrainConfig.from(v).isEmbeddedDefault()) RunSetup.embedded(v);
-    RunSetup.adoptCache(v, System.out);
     TrainConfig c = TrainConfig.from(v);
+    if (resuming(c)) {
+      Path dir = Path.of(c.outputDir);
+      if (!v.given("output_dir") && !c.resume.equals("latest") && !c.resume.equals("true")) {
+        dir = Path.of(c.resume).toAbsolutePath().normalize().getParent();
+      }
+      TrainConfig saved = TrainConfig.fromJson(RunSetup.savedConfig(dir, c.resume));
+      saved.outputDir = v.given("output_dir") ? c.outputDir : dir.toString();
+      OptionValues base = saved.values();
+      for (String name : base.asMap().keySet()) {
+        if (!v.given(name) && !name.equals("config")) v.set(name, base.get(name), "the run's saved options");
+      }
+    } else {
+      if (c.isEmbeddedDefault()) RunSetup.embedded(v);
+      RunSetup.adoptCache(v, System.out);
+    }
+    c = TrainConfig.from(v);
     c.validate();
     return c;
+  }
+
+  private static boolean resuming(TrainConfig c) {
+    return c.resume != null && !c.resume.isEmpty() && !c.resume.equals("false");
   }
 
   @Override
   public Integer call() throws Exception {
     TrainConfig c = buildConfig();
     boolean embedded = c.isEmbeddedDefault();
-    if (embedded) {
+    if (embedded && !resuming(c)) {
       System.out.println("rewardkit: no model or dataset given: training the embedded default (a " + "tiny Llama-style model, byte "
           + "tokenizer, synthetic task: does the response copy the prompt's string exactly?)");
     }
     try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
-      RunSetup.applyThreads(c, backend);
-      DataOptions options = RunSetup.dataOptions(c);
-      RunSetup.Data data = RunSetup.data(c, tok, options);
-      PairSource train = RunSetup.source(data.train(), data.trainNames());
-      PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
-      CheckpointContent content = RunSetup.content(c, tok, options, data.train());
-      try (RewardModel model = RunSetup.model(c, tok, backend)) {
-        Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).train();
-        summarize(c, r, embedded);
+      ModelConfig mc = RunSetup.modelConfig(c);
+      RunSetup.checkFits(c, mc, tok);
+      // Locked before the data is read: a second writer fails at once, not after minutes of loading.
+      try (RunDirectory run = RunDirectory.acquire(Path.of(c.outputDir))) {
+        RunSetup.applyThreads(c, backend);
+        DataOptions options = RunSetup.dataOptions(c);
+        RunSetup.Data data = RunSetup.data(c, tok, options);
+        PairSource train = RunSetup.source(data.train(), data.trainNames());
+        PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
+        CheckpointContent content = RunSetup.content(c, tok, options, data.train());
+        try (RewardModel model = RunSetup.model(c, tok, backend)) {
+          Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run).train();
+          summarize(c, r, embedded);
+        } catch (OutOfMemoryError e) {
+          throw new RewardKitException(MemoryAdvice.training(mc, backend.computeType(), c.maxTokensPerBatch, e), e);
+        }
       }
     }
     return 0;

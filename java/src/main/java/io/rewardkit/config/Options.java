@@ -168,7 +168,11 @@ public final class Options {
         .help("CPU threads (0: all cores; the embedded default run uses 1, serve 1 for models under 5M "
             + "non-embedding parameters, whose kernels are shorter than a thread barrier).");
     def("resume", Type.STRING, null).on(TRAIN).label("CHECKPOINT").optionalValue("latest").alias("resume_from_checkpoint").defaultHelp("off")
-        .help("Continue from the latest checkpoint in --output_dir (no value, or true), or from the given checkpoint.");
+        .help("Continue the run in --output_dir from its newest intact checkpoint (no value, or true), or from the "
+            + "given checkpoint, with the run's own options; only --max_steps, --num_train_epochs, --logging_steps, "
+            + "--eval_steps, --save_steps, --save_total_limit, --report and --threads may be changed.");
+    def("overwrite_output_dir", Type.BOOL, "false").on(TRAIN)
+        .help("Replace a run already in --output_dir; the old run is kept until the new one has saved its first checkpoint.");
     def("report", Type.BOOL, "true").on(TRAIN).resumable().help("Write the PNG/HTML report at the end.");
     def("synthetic_train_pairs", Type.INT, "24000").on(TRAIN).min(1).help("Embedded default run only: training pairs.");
     def("synthetic_eval_pairs", Type.INT, "500").on(TRAIN).min(1).help("Embedded default run only: eval pairs.");
@@ -236,6 +240,9 @@ public final class Options {
           "--dataset is required with a model"),
       new Rule(List.of("max_steps", "num_train_epochs"), v -> v.getInt("max_steps") > 0 || v.getDouble("num_train_epochs") > 0,
           "--num_train_epochs must be > 0 (or set --max_steps)"),
+      new Rule(List.of("resume", "overwrite_output_dir"),
+          v -> !v.getBool("overwrite_output_dir") || v.get("resume") == null || "false".equals(v.get("resume")),
+          "give --resume or --overwrite_output_dir, not both"),
       new Rule(List.of("penalty_lower", "penalty_upper"), v -> v.getDouble("penalty_lower") < v.getDouble("penalty_upper"),
           "--penalty_lower must be < --penalty_upper"));
 

@@ -115,6 +115,14 @@ class OptionTableTest {
     for (Opt o : Options.all()) if (o.isData()) assertTrue(DataOptions.NAMES.contains(o.name()), o.name());
   }
 
+  @Test void resumeHelpListsTheResumableOptions() {
+    String help = Options.get("resume").help();
+    java.util.Set<String> listed = new java.util.TreeSet<>();
+    Matcher m = Pattern.compile("--([a-z_]+)").matcher(help.substring(help.indexOf("only ")));
+    while (m.find()) listed.add(m.group(1));
+    assertEquals(new java.util.TreeSet<>(Options.resumable()), listed);
+  }
+
   @Test void optionNamesAreUniqueAcrossAliases() {
     for (Cmd cmd : Cmd.values()) {
       List<String> seen = new ArrayList<>();
