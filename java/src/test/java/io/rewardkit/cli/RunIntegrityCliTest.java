@@ -221,8 +221,8 @@ class RunIntegrityCliTest {
     assertTrue(pos.err().contains("--max_length 48 is above max_position_embeddings 16 of " + small), pos.err());
     Run lr = cli("train", "--init_config", tinyConfig(64).toString(), "--tokenizer", "byte", "--dataset", data.toString(),
         "--max_length", "48", "--max_tokens_per_batch", "256", "--learning_rate", "Infinity", "--output_dir", out.toString());
-    assertEquals(1, lr.rc());
-    assertTrue(lr.err().contains("--learning_rate must be a finite number, got Infinity"), lr.err());
+    assertEquals(2, lr.rc(), "an option value that fails validation is a usage error");
+    assertTrue(lr.err().contains("--learning_rate: expected a finite number, got 'Infinity'"), lr.err());
     // a saved model whose embedding is smaller than the tokenizer's vocabulary
     Path trained = tmp.resolve("trained");
     assertEquals(0, cli(tinyRun(data, trained, "--max_steps", "1")).rc());
