@@ -50,7 +50,16 @@ public final class EvalCommand implements Callable<Integer> {
         var options = maxTokensPerBatch == null ? m.options() : m.options().withMaxTokensPerBatch(maxTokensPerBatch);
         if (onBadRecord != null) options = options.withOnBadRecord(io.rewardkit.data.DataOptions.OnBadRecord.parse(onBadRecord));
         EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok, DataPipeline.Progress.NONE);
-        if (evalSplit > 0) ds = ds.split(evalSplit).eval();
+        for (String line : ds.report().summaryLines()) System.out.println("data " + line);
+        Map<String, Object> dataCounts = new LinkedHashMap<>();
+        dataCounts.put("datasets", ds.report().counts());
+        if (evalSplit > 0) {
+          int all = ds.size();
+          ds = ds.split(evalSplit).eval();
+          System.out.printf(Locale.ROOT, "data split --eval_split %s: %d of %d kept pairs evaluated (the pairs training held out)%n", evalSplit, ds.size(), all);
+          dataCounts.put("eval_split", evalSplit);
+        }
+        dataCounts.put("eval_pairs", ds.size());
         if (ds.size() == 0) throw new RewardKitException("no pairs to evaluate");
         TrainConfig loss = new TrainConfig();
         var l = m.manifest().path("loss");
@@ -75,6 +84,7 @@ public final class EvalCommand implements Callable<Integer> {
           Map<String, Object> buckets = new LinkedHashMap<>();
           r.lengthBucketAccuracy().forEach((k, v) -> buckets.put(k, Map.of("pairs", (int) v[0], "accuracy", v[1])));
           all.put("length_buckets", buckets);
+          all.put("data", dataCounts);
           new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), all);
         }
       }

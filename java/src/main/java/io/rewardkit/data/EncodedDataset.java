@@ -49,7 +49,16 @@ public final class EncodedDataset {
    * files: bad records follow options.onBadRecord(), truncation and the report apply.
    */
   public static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options) {
-    return DataPipeline.fromRecords(records, tok, options, "memory");
+    return DataPipeline.fromRecords(records, tok, options, "memory", DataPipeline.DropListener.NONE);
+  }
+
+  /**
+   * As {@link #fromRecords(List, Tokenizer, DataOptions)}, telling {@code drops} about every record
+   * that was dropped or bad (by its index in {@code records}); an empty result is not an error here.
+   */
+  public static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options,
+      DataPipeline.DropListener drops) {
+    return DataPipeline.fromRecords(records, tok, options, "memory", drops);
   }
 
   public DataOptions options() { return options; }
@@ -62,6 +71,7 @@ public final class EncodedDataset {
   public int rejectedLength(int i) { return rejectedLen[i]; }
   public float margin(int i) { return margins[i]; }
   public int datasetId(int i) { return datasetIds[i]; }
+  /** The pair's record index: its 0-based position among all records read, in input order (bad and dropped ones count). */
   public long pairId(int i) { return pairIds[i]; }
 
   long offset(int i) { return offsets[i]; }
@@ -196,9 +206,11 @@ public final class EncodedDataset {
     private long[] offsets = new long[256];
     private int[] pl = new int[256], cl = new int[256], rl = new int[256], ds = new int[256];
     private float[] m = new float[256];
+    private long[] ids = new long[256];
     private int n;
 
-    void add(EncodedPair p) {
+    /** Adds a pair; {@code recordIndex} becomes its pair id, so results map back to the input whatever was dropped. */
+    void add(EncodedPair p, long recordIndex) {
       int len = p.prompt().length + p.chosen().length + p.rejected().length;
       if (used + len > Integer.MAX_VALUE - 16) throw new RewardKitException("dataset exceeds 2^31 tokens; split it");
       while (used + len > tokens.length) tokens = Arrays.copyOf(tokens, (int) Math.min(Integer.MAX_VALUE - 16L, 2L * tokens.length));
@@ -210,6 +222,7 @@ public final class EncodedDataset {
         rl = Arrays.copyOf(rl, c);
         ds = Arrays.copyOf(ds, c);
         m = Arrays.copyOf(m, c);
+        ids = Arrays.copyOf(ids, c);
       }
       int at = (int) used;
       System.arraycopy(p.prompt(), 0, tokens, at, p.prompt().length);
@@ -221,6 +234,7 @@ public final class EncodedDataset {
       rl[n] = p.rejected().length;
       ds[n] = p.datasetId();
       m[n] = p.margin();
+      ids[n] = recordIndex;
       n++;
       used += len;
     }
@@ -228,11 +242,9 @@ public final class EncodedDataset {
     int size() { return n; }
 
     EncodedDataset build(DataOptions options, int readoutToken, DataReport report) {
-      long[] ids = new long[n];
-      for (int i = 0; i < n; i++) ids[i] = i;
       return new EncodedDataset(options, readoutToken, IntBuffer.wrap(Arrays.copyOf(tokens, (int) used)),
           Arrays.copyOf(offsets, n), Arrays.copyOf(pl, n), Arrays.copyOf(cl, n), Arrays.copyOf(rl, n),
-          Arrays.copyOf(m, n), Arrays.copyOf(ds, n), ids, report, null);
+          Arrays.copyOf(m, n), Arrays.copyOf(ds, n), Arrays.copyOf(ids, n), report, null);
     }
   }
 }

@@ -8,6 +8,7 @@ import io.rewardkit.data.DataPipeline;
 import io.rewardkit.data.EncodedDataset;
 import io.rewardkit.data.HfTokenizer;
 import io.rewardkit.data.PackedBatch;
+import io.rewardkit.data.PadToken;
 import io.rewardkit.data.PreferenceRecord;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
@@ -19,7 +20,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
 
 /**
  * Turns a {@link TrainConfig} into the pieces of a run: tokenizer, data options, train/eval sets,
@@ -106,6 +106,45 @@ public final class RunSetup {
     return new Data(all, null, names, List.of());
   }
 
+  /** "data train NAME: N records read, K kept, D dropped (reason n, ...)" per dataset, then the split. */
+  public static List<String> dataLines(TrainConfig c, Data d) {
+    List<String> out = new ArrayList<>();
+    for (String l : d.train().report().summaryLines()) out.add("data train " + l);
+    if (d.eval() != null && d.eval().report() != d.train().report()) {
+      for (String l : d.eval().report().summaryLines()) out.add("data eval " + l);
+    } else if (d.eval() != null) {
+      out.add(String.format(java.util.Locale.ROOT, "data split --eval_split %s: %d train pairs, %d eval pairs", c.evalSplit,
+          d.train().size(), d.eval().size()));
+    }
+    return out;
+  }
+
+  /** The counts of {@link #dataLines} for metrics.jsonl's run_start record. */
+  public static Map<String, Object> dataCounts(TrainConfig c, Data d) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("train", d.train().report().counts());
+    if (d.eval() != null && d.eval().report() != d.train().report()) m.put("eval", d.eval().report().counts());
+    if (d.eval() != null && d.eval().report() == d.train().report()) {
+      m.put("eval_split", c.evalSplit);
+      m.put("train_pairs", d.train().size());
+      m.put("eval_pairs", d.eval().size());
+    }
+    return m;
+  }
+
+  /** The one-line notice for a causal-LM base (lm_head dropped, score head initialised), or null. */
+  public static String conversionNotice(TrainConfig c) {
+    if (c.modelNameOrPath == null) return null;
+    Path dir = Path.of(c.modelNameOrPath);
+    ObjectNode cfg = Checkpoints.readJson(dir.resolve("config.json"));
+    for (var a : cfg.path("architectures")) if (a.asText().endsWith("ForSequenceClassification")) return null;
+    ModelConfig mc = ModelConfig.load(dir);
+    String arch = cfg.path("architectures").path(0).asText("a causal LM");
+    return String.format(java.util.Locale.ROOT, "rewardkit: converting %s (%s) into %s: lm_head.weight dropped, score.weight"
+        + " initialised ~ N(0, %.4g^2) (1/sqrt(hidden_size + 1)) with seed %d", dir, arch,
+        mc.family().sequenceClassificationArchitecture(), 1.0 / Math.sqrt(mc.hiddenSize() + 1.0), c.seed);
+  }
+
   static List<PreferenceRecord> records(List<SyntheticTask.Example> ex) {
     List<PreferenceRecord> out = new ArrayList<>(ex.size());
     for (int i = 0; i < ex.size(); i++) {
@@ -141,18 +180,24 @@ public final class RunSetup {
   }
 
   /** Applies --threads on the CPU backend (0 leaves the default: all cores). */
-  public static void applyThreads(TrainConfig c, Backend backend) {
-    if (c.threads > 0 && backend instanceof io.rewardkit.kernels.CpuBackend) io.rewardkit.kernels.cpu.CpuThreads.set(c.threads);
+  public static void applyThreads(TrainConfig c, Backend backend) { applyThreads(c.threads, backend); }
+
+  public static void applyThreads(int threads, Backend backend) {
+    if (threads > 0 && backend instanceof io.rewardkit.kernels.CpuBackend) io.rewardkit.kernels.cpu.CpuThreads.set(threads);
   }
 
   public static RewardModel model(TrainConfig c, Tokenizer tok, Backend backend) {
-    if (c.modelNameOrPath != null) return RewardModel.fromPretrained(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed);
+    if (c.modelNameOrPath != null) {
+      ModelConfig.load(Path.of(c.modelNameOrPath)).checkMaxLength(c.maxLength, "--max_length");
+      return RewardModel.fromPretrained(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed);
+    }
     ModelConfig mc = c.initConfig != null ? ModelConfig.load(Path.of(c.initConfig))
         : ModelConfig.parse(DEFAULT_MODEL_CONFIG, "embedded default model config");
     if (mc.vocabSize() < tok.vocabSize()) {
       throw new RewardKitException((c.initConfig == null ? "model config" : c.initConfig) + ": vocab_size " + mc.vocabSize()
           + " is smaller than the tokenizer's " + tok.vocabSize() + " ids");
     }
+    mc.checkMaxLength(c.maxLength, "--max_length");
     return RewardModel.randomInit(mc, backend, c.seed);
   }
 
@@ -166,13 +211,13 @@ public final class RunSetup {
     }
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("tokenizer", tok instanceof ByteTokenizer ? "byte" : "hf");
-    Map<String, Object> readout = new LinkedHashMap<>();
-    readout.put("rule", o.rewardToken() == null
-        ? "reward read at the final EOS token appended to prompt + response"
-        : "reward read at the reward token appended to prompt + response");
-    readout.put("reward_token", o.rewardToken() == null ? tok.eosToken() : o.rewardToken());
-    readout.put("reward_token_id", train.readoutToken());
-    m.put("readout", readout);
+    if (tok instanceof ByteTokenizer) {
+      m.put("tokenizer_files", "none: the built-in byte tokenizer has no files AutoTokenizer can load; ids 0-255 are the "
+          + "UTF-8 bytes of the text and " + String.join(", ", ByteTokenizer.SPECIALS) + " are ids 256-" + (255 + ByteTokenizer.SPECIALS.size())
+          + " when they occur as whole strings");
+    }
+    PadToken pad = PadToken.choose(tok, train.readoutToken());
+    m.put("readout", readoutManifest(tok, o, train.readoutToken(), pad));
     Map<String, Object> data = new LinkedHashMap<>();
     data.put("format", o.format().cliName);
     data.put("chat_template", o.chatTemplate());
@@ -184,10 +229,38 @@ public final class RunSetup {
     data.put("seed", o.seed());
     data.put("on_bad_record", o.onBadRecord().name().toLowerCase());
     m.put("data", data);
-    OptionalInt pad = tok.tokenId("<|pad|>");
-    Integer padId = tok instanceof ByteTokenizer ? ByteTokenizer.PAD : pad.isPresent() ? pad.getAsInt()
-        : tok.eosTokenId().isPresent() ? tok.eosTokenId().getAsInt() : null;
-    return new CheckpointContent(files, padId, m);
+    return new CheckpointContent(files, pad, m, SaveDtype.resolve(c.saveDtype, c.modelNameOrPath));
+  }
+
+  /** rewardkit.json "readout": everything another tool needs to read the reward where RewardKit does. */
+  static Map<String, Object> readoutManifest(Tokenizer tok, DataOptions o, int readoutId, PadToken pad) {
+    boolean eosReadout = o.rewardToken() == null;
+    String token = eosReadout ? tok.eosToken() : o.rewardToken();
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("rule", "the reward is the score head's output at the last token of the sequence prompt + response + reward token");
+    r.put("reward_token", token);
+    r.put("reward_token_id", readoutId);
+    r.put("reward_token_appended", eosReadout
+        ? "after every response, unless the response's tokens already end with it (the EOS token is the readout)"
+        : "after every response, always");
+    r.put("text_records", "ids = encode(prompt) + encode(response) + [reward_token_id], each string encoded on its own"
+        + " without special tokens (no BOS)");
+    boolean template = !o.chatTemplate().equalsIgnoreCase("none") && (tok.chatTemplate() != null || !o.chatTemplate().equalsIgnoreCase("auto"));
+    if (template) {
+      r.put("chat_records", eosReadout
+          ? "the conversation (prompt messages + the response as the final assistant turn) is rendered with the chat template,"
+              + " add_generation_prompt=false, and cut right after the final " + token + " (whitespace after it removed);"
+              + " the text is encoded without adding special tokens, so its last token is " + token
+          : "the conversation (prompt messages + the response as the final assistant turn) is rendered with the chat template,"
+              + " add_generation_prompt=false, encoded without adding special tokens, and " + token + " is appended");
+    }
+    r.put("pad_token", pad.token());
+    r.put("pad_token_id", pad.id());
+    r.put("pad_token_source", pad.source());
+    r.put("transformers", "config.json pad_token_id is " + pad.id() + " (never the reward token): AutoModelForSequenceClassification"
+        + " reads logits at the last token that is not the pad, which for inputs built as above is the reward token,"
+        + " with right or left padding");
+    return r;
   }
 
   // ---- reopening a checkpoint ---------------------------------------------------------------------
