@@ -134,7 +134,7 @@ public final class DataPipeline {
         if (node == null || !node.isTextual()) throw new RewardKitException(p + " has no string field chat_template");
         src = node.asText();
       }
-      return new ChatTemplate(src, null, tok.eosToken());
+      return new ChatTemplate(src, tok.bosToken(), tok.eosToken());
     } catch (java.io.IOException e) {
       throw new RewardKitException("cannot read --chat_template " + p + ": " + e.getMessage(), e);
     }
