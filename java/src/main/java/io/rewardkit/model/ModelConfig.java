@@ -242,10 +242,15 @@ public record ModelConfig(
   }
 
   /**
-   * RewardKit attends over the whole sequence: a sliding window changes nothing while sequences fit
-   * in it, so a config with one is usable exactly when {@code maxLength <= sliding_window}.
+   * Refuses a max_length the model cannot take: longer than max_position_embeddings, or (Mistral)
+   * than sliding_window. RewardKit attends over the whole sequence: a sliding window changes nothing
+   * while sequences fit in it, so a config with one is usable exactly when {@code maxLength <= sliding_window}.
    */
   public void checkMaxLength(int maxLength, String option) {
+    if (maxLength > maxPositionEmbeddings) {
+      throw new RewardKitException(option + " " + maxLength + " is longer than the model's max_position_embeddings "
+          + maxPositionEmbeddings + "; use " + option + " <= " + maxPositionEmbeddings);
+    }
     Integer sw = slidingWindow();
     if (sw != null && maxLength > sw) {
       throw new RewardKitException("model config: sliding-window attention (sliding_window " + sw + ") is not supported for "
