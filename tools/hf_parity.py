@@ -24,7 +24,10 @@ For each case this script
      <case>/input.jsonl (prompt messages + one response) is rendered with apply_chat_template, cut as
      rewardkit.json "readout" says, and the batch is run right-padded and left-padded;
   4. writes <case>/golden.json: the right-padded rewards per input line and response, the left-padded
-     ones, and the pad token transformers used.
+     ones, and the pad token transformers used;
+  5. for the *ForSequenceClassification bases, also "foreign_rewards": the base itself (no
+     rewardkit.json) read by transformers on the full chat-template rendering, one text at a time,
+     which `rewardkit score --model <case>/base` must reproduce.
 The Java test repeats step 2 with the same arguments, runs `rewardkit score` on input.jsonl and
 requires equality within 1e-5, and the same pad token in config.json and tokenizer_config.json.
 """
@@ -221,6 +224,21 @@ def main():
                 k += len(responses)
             assert cfg["pad_token_id"] != man["reward_token_id"], name
             assert max(abs(a - b) for a, b in zip(right, left)) < 1e-5, (name, right, left)
+        if not causal:
+            # The base itself, no rewardkit.json: how transformers reads any HF reward model (the full
+            # chat-template rendering, nothing cut or appended, one text at a time so no pad is involved).
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            btok = AutoTokenizer.from_pretrained(base)
+            bmodel = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32).eval()
+            golden["foreign_rewards"] = []
+            for prompt, responses in CONVERSATIONS:
+                row = []
+                for r in responses:
+                    t = btok.apply_chat_template(prompt + [{"role": "assistant", "content": r}], tokenize=False)
+                    ids = btok(t, add_special_tokens=False, return_tensors="pt")
+                    with torch.no_grad():
+                        row.append(bmodel(**ids).logits[0, 0].item())
+                golden["foreign_rewards"].append(row)
         # pairs.jsonl's train args name the committed file relative to the case directory
         with open(os.path.join(d, "golden.json"), "w") as f:
             json.dump(golden, f, indent=1)

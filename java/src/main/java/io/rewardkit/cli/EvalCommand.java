@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Evaluate a saved reward model on preference pairs.")
 public final class EvalCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory (its final model).")
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory (its final model); also any HF *ForSequenceClassification reward model (read at its last token, as transformers does).")
   Path model;
   @Option(names = "--dataset", required = true, arity = "1..*", paramLabel = "PATH", description = "Preference files (each one a dataset), or a prepared cache.")
   List<String> dataset;
@@ -46,6 +46,7 @@ public final class EvalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     try (Backend backend = Backends.select(device)) {
       RunSetup.Loaded m = RunSetup.open(model, backend);
+      if (m.notice() != null) System.err.println(m.notice());
       try (var mm = m.model(); var tok = m.tokenizer()) {
         var options = maxTokensPerBatch == null ? m.options() : m.options().withMaxTokensPerBatch(maxTokensPerBatch);
         if (onBadRecord != null) options = options.withOnBadRecord(io.rewardkit.data.DataOptions.OnBadRecord.parse(onBadRecord));

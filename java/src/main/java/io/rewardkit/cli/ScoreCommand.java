@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
 @Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Score prompt + response(s) with a saved reward model (JSONL in, JSONL out).")
 public final class ScoreCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory.")
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory; also any HF *ForSequenceClassification reward model (read at its last token, as transformers does).")
   Path model;
   @Option(names = "--input", required = true, paramLabel = "FILE.jsonl", description = "JSONL, one prompt per line: {\"prompt\": text or messages, \"responses\": [...]} or {\"prompt\", \"response\"}.") Path input;
   @Option(names = "--output", paramLabel = "FILE.jsonl", description = "Default: standard output.") Path output;
@@ -86,6 +86,7 @@ public final class ScoreCommand implements Callable<Integer> {
     try (Backend backend = Backends.select(device)) {
       RunSetup.applyThreads(threads, backend);
       RunSetup.Loaded m = RunSetup.open(model, backend);
+      if (m.notice() != null) System.err.println(m.notice());
       Scorer.Result result;
       try (var mm = m.model(); var tok = m.tokenizer()) {
         DataOptions o = m.options();

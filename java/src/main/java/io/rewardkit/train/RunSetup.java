@@ -265,13 +265,56 @@ public final class RunSetup {
 
   // ---- reopening a checkpoint ---------------------------------------------------------------------
 
-  /** A saved model with the tokenizer and data options it was trained with. */
-  public record Loaded(Path dir, RewardModel model, Tokenizer tokenizer, DataOptions options, ObjectNode manifest) {}
+  /**
+   * A saved model with the tokenizer and data options it was trained with. {@code notice} is a line
+   * to show the user about how the reward is read (null for RewardKit checkpoints).
+   */
+  public record Loaded(Path dir, RewardModel model, Tokenizer tokenizer, DataOptions options, ObjectNode manifest, String notice) {}
+
+  /** Longest sequence eval/score use for an HF reward model without rewardkit.json (capped by its positions). */
+  static final int FOREIGN_MAX_LENGTH = 4096;
+
+  /**
+   * Any transformers {@code *ForSequenceClassification} reward model (one label) without a
+   * rewardkit.json: its own tokenizer and chat template, nothing appended, the reward read at the last
+   * token of each (prompt + response) rendering, which is where transformers pools when nothing is padded.
+   */
+  private static Loaded openForeign(Path dir, Backend backend) {
+    ObjectNode cfg = Checkpoints.readJson(dir.resolve("config.json"));
+    boolean seqCls = false;
+    for (var a : cfg.path("architectures")) seqCls |= a.asText().endsWith("ForSequenceClassification");
+    if (!seqCls || cfg.path("num_labels").asInt(cfg.path("id2label").size()) > 1) {
+      throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " and not a one-label *ForSequenceClassification"
+          + " checkpoint (config.json architectures " + cfg.path("architectures") + "): nothing to read a reward from");
+    }
+    if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+      throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " and no tokenizer.json: cannot encode text for this model");
+    }
+    ModelConfig mc = ModelConfig.load(dir);
+    int maxLength = Math.min(FOREIGN_MAX_LENGTH, mc.maxPositionEmbeddings());
+    if (mc.slidingWindow() != null) maxLength = Math.min(maxLength, mc.slidingWindow());
+    DataOptions o = DataOptions.defaults().withRewardToken(DataOptions.READ_LAST_TOKEN).withLayout(DataOptions.Layout.SEPARATE)
+        .withMaxLength(maxLength).withMaxTokensPerBatch(Math.max(8192, 2 * maxLength + 2));
+    Tokenizer tok = HfTokenizer.load(dir);
+    RewardModel model;
+    try {
+      model = RewardModel.fromPretrained(dir, backend);
+    } catch (RuntimeException e) {
+      tok.close();
+      throw e;
+    }
+    ObjectNode man = Checkpoints.JSON.createObjectNode();
+    man.put("format", "hf");
+    String notice = "rewardkit: " + dir + " has no " + Checkpoints.MANIFEST + ": reading the reward where transformers does,"
+        + " at the last token of each prompt + response (chat: the full chat-template rendering; nothing appended),"
+        + " max_length " + maxLength;
+    return new Loaded(dir, model, tok, o, man, notice);
+  }
 
   public static Loaded open(Path path, Backend backend) {
     Path dir = Checkpoints.resolveModelDir(path);
     Path mf = dir.resolve(Checkpoints.MANIFEST);
-    if (!Files.isRegularFile(mf)) throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " (not a RewardKit checkpoint)");
+    if (!Files.isRegularFile(mf)) return openForeign(dir, backend);
     ObjectNode man = Checkpoints.readJson(mf);
     Tokenizer tok = "byte".equals(man.path("tokenizer").asText()) ? new ByteTokenizer() : HfTokenizer.load(dir);
     ObjectNode d = (ObjectNode) man.get("data");
@@ -286,6 +329,6 @@ public final class RunSetup {
     if (d.hasNonNull("chat_template")) o = o.withChatTemplate(d.get("chat_template").asText());
     if (d.hasNonNull("reward_token")) o = o.withRewardToken(d.get("reward_token").asText());
     RewardModel model = RewardModel.fromPretrained(dir, backend);
-    return new Loaded(dir, model, tok, o, man);
+    return new Loaded(dir, model, tok, o, man, null);
   }
 }

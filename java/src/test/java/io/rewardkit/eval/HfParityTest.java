@@ -62,11 +62,27 @@ class HfParityTest {
     assertEquals(g.get("pad_token").asText(), tc.get("pad_token").asText(), "tokenizer_config.json pad_token");
     assertTrue(cfg.hasNonNull("transformers_version"));
 
-    Path scores = tmp.resolve("scores.jsonl");
-    assertEquals(0, RewardKitCli.run("score", "--model", export.toString(), "--input", dir.resolve("input.jsonl").toString(),
-        "--output", scores.toString()));
+    assertScores(name, export, dir.resolve("input.jsonl"), g.get("rewards_right_padded"), g.get("rewards_left_padded"));
+  }
+
+  /**
+   * Any HF reward model in: the base checkpoint itself has no rewardkit.json; score reads it where
+   * transformers does (last token of the full chat-template rendering, nothing appended).
+   */
+  @ParameterizedTest
+  @MethodSource("cases")
+  void checkpointWithoutManifestIsReadLikeTransformers(String name) throws Exception {
+    Path dir = ROOT.resolve(name);
+    JsonNode g = JSON.readTree(dir.resolve("golden.json").toFile());
+    if (!g.has("foreign_rewards")) return;  // a causal-LM base has no reward head to read
+    assertTrue(!Files.exists(dir.resolve("base/rewardkit.json")));
+    assertScores(name + " (no rewardkit.json)", dir.resolve("base"), dir.resolve("input.jsonl"), g.get("foreign_rewards"), null);
+  }
+
+  private void assertScores(String name, Path model, Path input, JsonNode right, JsonNode left) throws Exception {
+    Path scores = tmp.resolve("scores-" + System.nanoTime() + ".jsonl");
+    assertEquals(0, RewardKitCli.run("score", "--model", model.toString(), "--input", input.toString(), "--output", scores.toString()));
     List<String> lines = Files.readAllLines(scores);
-    JsonNode right = g.get("rewards_right_padded"), left = g.get("rewards_left_padded");
     assertEquals(right.size(), lines.size());
     for (int i = 0; i < lines.size(); i++) {
       JsonNode r = JSON.readTree(lines.get(i)).get("rewards");
@@ -74,7 +90,9 @@ class HfParityTest {
       for (int k = 0; k < r.size(); k++) {
         assertTrue(r.get(k).isNumber(), name + " line " + (i + 1) + " response " + (k + 1) + " was not scored");
         assertEquals(right.get(i).get(k).asDouble(), r.get(k).asDouble(), 1e-5, name + " right-padded, line " + (i + 1) + " response " + (k + 1));
-        assertEquals(left.get(i).get(k).asDouble(), r.get(k).asDouble(), 1e-5, name + " left-padded, line " + (i + 1) + " response " + (k + 1));
+        if (left != null) {
+          assertEquals(left.get(i).get(k).asDouble(), r.get(k).asDouble(), 1e-5, name + " left-padded, line " + (i + 1) + " response " + (k + 1));
+        }
       }
     }
   }
