@@ -67,6 +67,44 @@ class DataCountsTest {
     assertTrue(JSON.readTree(fin.resolve("rewardkit.json").toFile()).get("tokenizer_files").asText().startsWith("none"));
   }
 
+  @Test
+  void saveDtypeKeepsABf16BaseBf16() throws Exception {
+    Path data = tmp.resolve("p.jsonl");
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 8; i++) lines.add(JSON.writeValueAsString(Map.of("prompt", "q" + i, "chosen", "yes", "rejected", "no " + i)));
+    Files.write(data, lines, StandardCharsets.UTF_8);
+    Path cfg = tmp.resolve("config.json");
+    Files.writeString(cfg, RunSetup.DEFAULT_MODEL_CONFIG);
+    Path bf = tmp.resolve("bf");
+    assertEquals(0, RewardKitCli.run("train", "--init_config", cfg.toString(), "--tokenizer", "byte", "--dataset", data.toString(),
+        "--max_length", "32", "--max_tokens_per_batch", "256", "--max_steps", "1", "--report", "false", "--save_dtype", "bfloat16",
+        "--output_dir", bf.toString()));
+    assertEquals("BF16", dtypeOf(bf.resolve("final/model.safetensors")));
+    assertEquals("bfloat16", JSON.readTree(bf.resolve("final/config.json").toFile()).get("torch_dtype").asText());
+    // auto: a bf16 base comes back bf16; float32 on request
+    for (String[] c : new String[][] {{"auto", "BF16"}, {"float32", "F32"}}) {
+      Path out = tmp.resolve("from-bf-" + c[0]);
+      assertEquals(0, RewardKitCli.run("train", "--model_name_or_path", bf.resolve("final").toString(), "--tokenizer", "byte",
+          "--dataset", data.toString(), "--max_length", "32", "--max_tokens_per_batch", "256", "--max_steps", "1",
+          "--report", "false", "--save_dtype", c[0], "--output_dir", out.toString()));
+      assertEquals(c[1], dtypeOf(out.resolve("final/model.safetensors")), c[0]);
+    }
+    // refused like every other train option value (TrainConfig.validate)
+    assertEquals(1, RewardKitCli.run("train", "--save_dtype", "float16", "--output_dir", tmp.resolve("x").toString()));
+  }
+
+  /** The dtype of the first tensor in a safetensors file's header. */
+  static String dtypeOf(Path st) throws Exception {
+    byte[] b = Files.readAllBytes(st);
+    long n = java.nio.ByteBuffer.wrap(b, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+    JsonNode h = JSON.readTree(new String(b, 8, (int) n, StandardCharsets.UTF_8));
+    for (var it = h.fields(); it.hasNext(); ) {
+      var e = it.next();
+      if (!e.getKey().equals("__metadata__")) return e.getValue().get("dtype").asText();
+    }
+    return null;
+  }
+
   static String capture(Runnable r) {
     PrintStream old = System.out;
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
