@@ -187,7 +187,8 @@ class ModelConfigTest {
     assertEquals(4096, c.toSequenceClassificationJson("float32").get("sliding_window").intValue());
     ModelConfig full = ModelConfig.parse(MISTRAL_7B_V03, "m.json");
     assertEquals(null, full.slidingWindow());
-    full.checkMaxLength(1 << 20, "--max_length");
+    full.checkMaxLength(full.maxPositionEmbeddings(), "--max_length");
+    assertThrows(RewardKitException.class, () -> full.checkMaxLength(full.maxPositionEmbeddings() + 1, "--max_length"));
   }
 
   @ParameterizedTest
