@@ -93,7 +93,7 @@ public final class ScoreCommand implements Callable<Integer> {
         if (maxLength != null) o = o.withMaxLength(maxLength).withMaxTokensPerBatch(Math.max(o.maxTokensPerBatch(), 2 * maxLength + 2));
         if (trunc != null) o = o.withTruncation(trunc);
         m.model().config().checkMaxLength(o.maxLength(), "--max_length");
-        result = Scorer.score(new ModelAdapter(m.model()), tok, o, items);
+        result = Scorer.scoreAll(new ModelAdapter(m.model()), tok, o, items);
       }
       Path tmp = output == null ? null : output.toAbsolutePath().resolveSibling("." + output.getFileName() + ".tmp");
       try (Writer w = output == null ? new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8))

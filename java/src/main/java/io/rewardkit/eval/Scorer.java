@@ -31,7 +31,9 @@ public final class Scorer {
   private Scorer() {}
 
   /** One prompt (text, or a list of chat messages) with its candidate responses; source names it in messages (file:line). */
-  public record Item(String source, JsonNode prompt, List<JsonNode> responses) {}
+  public record Item(String source, JsonNode prompt, List<JsonNode> responses) {
+    public Item(JsonNode prompt, List<JsonNode> responses) { this(null, prompt, responses); }
+  }
 
   /**
    * A response's outcome: {@code reward}, or null with the {@code reason} it was not scored
@@ -43,6 +45,19 @@ public final class Scorer {
 
   /** Results per item and response, and how many responses were dropped by reason. */
   public record Result(List<List<Scored>> scored, long responses, Map<String, Long> dropped) {
+    /** rewards[i][k], NaN where not scored. */
+    public float[][] rewards() {
+      float[][] out = new float[scored.size()][];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = new float[scored.get(i).size()];
+        for (int k = 0; k < out[i].length; k++) {
+          Scored s = scored.get(i).get(k);
+          out[i][k] = s.isScored() ? s.reward() : Float.NaN;
+        }
+      }
+      return out;
+    }
+
     /** The first message seen for each drop reason. */
     public Map<String, String> firstMessages() {
       Map<String, String> m = new TreeMap<>();
@@ -75,7 +90,12 @@ public final class Scorer {
     }
   }
 
-  public static Result score(TrainableModel model, Tokenizer tok, DataOptions options, List<Item> items) {
+  /** rewards[i][k] for item i, response k; NaN where a response was not scored (see {@link #scoreAll} for why). */
+  public static float[][] score(TrainableModel model, Tokenizer tok, DataOptions options, List<Item> items) {
+    return scoreAll(model, tok, options, items).rewards();
+  }
+
+  public static Result scoreAll(TrainableModel model, Tokenizer tok, DataOptions options, List<Item> items) {
     DataOptions o = options.withLayout(DataOptions.Layout.SEPARATE).withOnBadRecord(DataOptions.OnBadRecord.SKIP);
     List<PreferenceRecord> records = new ArrayList<>();
     List<int[]> owner = new ArrayList<>();
