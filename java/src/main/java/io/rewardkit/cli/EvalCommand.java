@@ -48,6 +48,7 @@ public final class EvalCommand implements Callable<Integer> {
     try (Backend backend = Backends.select(v.getString("device"))) {
       RunSetup.applyThreads(v.getInt("threads"), backend);
       RunSetup.Loaded m = RunSetup.open(Path.of(v.getString("model")), backend);
+      if (m.notice() != null) System.err.println(m.notice());
       try (var mm = m.model(); var tok = m.tokenizer()) {
         // The checkpoint's data options, with the ones given here on top; the input selectors
         // (--dataset_split, --dataset_config) come only from this command line.
@@ -61,7 +62,16 @@ public final class EvalCommand implements Callable<Integer> {
         EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok,
             DataPipeline.Progress.NONE, compare);
         double evalSplit = v.getDouble("eval_split");
-        if (evalSplit > 0) ds = ds.split(evalSplit).eval();
+        for (String line : ds.report().summaryLines()) System.out.println("data " + line);
+        Map<String, Object> dataCounts = new LinkedHashMap<>();
+        dataCounts.put("datasets", ds.report().counts());
+        if (evalSplit > 0) {
+          int all = ds.size();
+          ds = ds.split(evalSplit).eval();
+          System.out.printf(Locale.ROOT, "data split --eval_split %s: %d of %d kept pairs evaluated (the pairs training held out)%n", evalSplit, ds.size(), all);
+          dataCounts.put("eval_split", evalSplit);
+        }
+        dataCounts.put("eval_pairs", ds.size());
         if (ds.size() == 0) throw new RewardKitException("no pairs to evaluate");
         TrainConfig loss = new TrainConfig();
         var l = m.manifest().path("loss");
@@ -79,16 +89,16 @@ public final class EvalCommand implements Callable<Integer> {
         EvalResult r = Evaluator.evaluate(new ModelAdapter(m.model()), ds.batches(0), lossSpec, names);
         if (outputJson == null || !outputJson.toString().equals("-")) print(m.dir(), r);
         if (outputJson != null && outputJson.toString().equals("-")) {
-          System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(json(r)));
+          System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(json(r, dataCounts)));
         } else if (outputJson != null) {
-          new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), json(r));
+          new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), json(r, dataCounts));
         }
       }
     }
     return 0;
   }
 
-  static Map<String, Object> json(EvalResult r) {
+  static Map<String, Object> json(EvalResult r, Map<String, Object> dataCounts) {
     Map<String, Object> all = new LinkedHashMap<>(r.metrics("eval_"));
     all.put("eval_pairs", r.numPairs());
     all.put("eval_reward_std", r.rewardStd());
@@ -96,6 +106,7 @@ public final class EvalCommand implements Callable<Integer> {
     Map<String, Object> buckets = new LinkedHashMap<>();
     r.lengthBucketAccuracy().forEach((k, x) -> buckets.put(k, Map.of("pairs", (int) x[0], "accuracy", x[1])));
     all.put("length_buckets", buckets);
+    all.put("data", dataCounts);
     return all;
   }
 

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -91,11 +92,16 @@ public final class TrainCommand implements Callable<Integer> {
         RunSetup.applyThreads(c, backend);
         DataOptions options = RunSetup.dataOptions(c);
         RunSetup.Data data = RunSetup.data(c, tok, options);
+        Map<String, Object> dataCounts = RunSetup.dataCounts(c, data);
+        for (String line : RunSetup.dataLines(c, data)) System.out.println(line);
         PairSource train = RunSetup.source(data.train(), data.trainNames());
         PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
         CheckpointContent content = RunSetup.content(c, tok, options, data.train());
+        String notice = RunSetup.conversionNotice(c);
+        if (notice != null) System.out.println(notice);
         try (RewardModel model = RunSetup.model(c, tok, backend)) {
-          Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run).train();
+          Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run)
+              .runStart(Map.of("data", dataCounts)).train();
           summarize(c, r, embedded);
         } catch (OutOfMemoryError e) {
           throw new RewardKitException(MemoryAdvice.training(mc, backend.computeType(), c.maxTokensPerBatch, e), e);

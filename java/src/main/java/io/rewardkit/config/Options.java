@@ -52,7 +52,8 @@ public final class Options {
     def("init_config", Type.PATH, null).on(TRAIN).mustExist().label("config.json")
         .help("HF config.json: train a randomly initialised model of this shape.");
     def("model", Type.PATH, null).on(EVAL, SCORE, SERVE).mustExist().label("DIR")
-        .help("Checkpoint or model directory, or a training output directory (its final model).");
+        .help("Checkpoint or model directory, or a training output directory (its final model); also any HF "
+            + "*ForSequenceClassification reward model (read at its last token, as transformers does).");
     def("tokenizer", Type.STRING, null).on(TRAIN, PREPARE, BENCH).mustExist().label("DIR|byte")
         .defaultHelp("the model's, else the prepared cache's, else byte")
         .help("tokenizer.json or its directory, or 'byte' for the built-in byte tokenizer.");
@@ -105,10 +106,11 @@ public final class Options {
         .help("Chat template for message data: the tokenizer's (auto), none, or a .jinja/.json file.");
     def("reward_token", Type.STRING, null).on(TRAIN, PREPARE, BENCH).data().label("TOKEN").defaultHelp("the EOS token")
         .help("Readout token appended to every response (id or token string).");
-    def("max_length", Type.INT, "1024").on(DATA).on(SERVE).data().min(4).alias("max_len").oldName("max-length")
+    def("max_length", Type.INT, "1024").on(DATA).on(SCORE, SERVE).data().min(4).alias("max_len").oldName("max-length")
         .help("Longest sequence in tokens: prompt + response + readout.");
-    def("truncation", Type.STRING, "drop").on(DATA).on(SERVE).data().choices("drop", "prompt_left", "response_right")
-        .help("Over-long pairs: drop them, cut the prompt from the left, or cut responses from the right.");
+    def("truncation", Type.STRING, "drop").on(DATA).on(SCORE, SERVE).data().choices("drop", "prompt_left", "response_right")
+        .help("Over-long pairs: drop them (score/serve: leave the response unscored, reason too_long), cut the "
+            + "prompt from the left, or cut responses from the right.");
     def("layout", Type.STRING, "separate").on(TRAIN, PREPARE, BENCH).data().choices("separate", "shared_prefix")
         .help("Packing: chosen and rejected as separate sequences, or one [prompt | chosen | rejected] sequence.");
     def("max_tokens_per_batch", Type.INT, "8192").on(DATA).data().min(8).oldName("token-budget")
@@ -171,6 +173,8 @@ public final class Options {
         .help("Continue the run in --output_dir from its newest intact checkpoint (no value, or true), or from the "
             + "given checkpoint, with the run's own options; only --max_steps, --num_train_epochs, --logging_steps, "
             + "--eval_steps, --save_steps, --save_total_limit, --report and --threads may be changed.");
+    def("save_dtype", Type.STRING, "auto").on(TRAIN).choices("auto", "float32", "bfloat16")
+        .help("Dtype of saved weights (auto: the input checkpoint's; float32 without one).");
     def("overwrite_output_dir", Type.BOOL, "false").on(TRAIN)
         .help("Replace a run already in --output_dir; the old run is kept until the new one has saved its first checkpoint.");
     def("report", Type.BOOL, "true").on(TRAIN).resumable().help("Write the PNG/HTML report at the end.");
@@ -311,7 +315,8 @@ public final class Options {
   }
 
   /** Where a command's data options take their defaults when not the table's (eval: the model's). */
-  private static final Map<Cmd, String> DATA_DEFAULTS_FROM = Map.of(EVAL, "the checkpoint's", SERVE, "the checkpoint's");
+  private static final Map<Cmd, String> DATA_DEFAULTS_FROM = Map.of(EVAL, "the checkpoint's", SCORE, "the checkpoint's",
+      SERVE, "the checkpoint's");
 
   /** The help line of an option on a command: its help, then "(default: ...)" or "(required)". */
   public static String description(Cmd cmd, Opt o) {

@@ -92,6 +92,7 @@ public final class TrainConfig {
   public String resume;                   // "latest" or a checkpoint path
   public boolean overwriteOutputDir;      // replace a run already in output_dir (once this one has a checkpoint)
   public boolean report;           // plots + HTML at the end
+  public String saveDtype;                // auto (the input checkpoint's) | float32 | bfloat16
 
   static final ObjectMapper MAPPER = new ObjectMapper()
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

@@ -70,7 +70,7 @@ class OptionTableTest {
         String shown = help.get(o.name());
         assertNotNull(shown, cmd + " --" + o.name() + ": every help line ends with its default or (required)");
         if (Options.required(cmd, o.name())) assertEquals("(required)", shown, cmd + " --" + o.name());
-        else if ((cmd == Cmd.EVAL || cmd == Cmd.SERVE) && o.isData()) assertEquals("the checkpoint's", shown, cmd + " --" + o.name());
+        else if ((cmd == Cmd.EVAL || cmd == Cmd.SCORE || cmd == Cmd.SERVE) && o.isData()) assertEquals("the checkpoint's", shown, cmd + " --" + o.name());
         else if (o.defaultText() != null) assertEquals(o.defaultText(), shown, cmd + " --" + o.name() + " default");
         assertTrue(o.name().matches("[a-z][a-z0-9]*(_[a-z0-9]+)*"), "snake_case: " + o.name());
       }
@@ -82,7 +82,7 @@ class OptionTableTest {
       int commands = 0;
       for (Cmd cmd : Cmd.values()) {
         Map<String, String> help = helpTable(cmd);
-        if (!help.containsKey(e.getKey()) || (cmd == Cmd.EVAL || cmd == Cmd.SERVE) && Options.get(e.getKey()).isData()) continue;
+        if (!help.containsKey(e.getKey()) || (cmd == Cmd.EVAL || cmd == Cmd.SCORE || cmd == Cmd.SERVE) && Options.get(e.getKey()).isData()) continue;
         commands++;
         assertEquals(e.getValue(), help.get(e.getKey()), cmd.cliName() + " --" + e.getKey());
       }
