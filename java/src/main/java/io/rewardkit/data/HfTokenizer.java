@@ -71,7 +71,6 @@ public final class HfTokenizer implements Tokenizer {
       String template = null;
       if (Files.isRegularFile(config)) {
         byte[] cfgBytes = Files.readAllBytes(config);
-        sha.update(cfgBytes);
         JsonNode cfg;
         try {
           cfg = new ObjectMapper().readTree(cfgBytes);
@@ -89,9 +88,12 @@ public final class HfTokenizer implements Tokenizer {
       }
       if (Files.isRegularFile(jinja)) {
         byte[] tb = Files.readAllBytes(jinja);
-        sha.update(tb);
         template = new String(tb, StandardCharsets.UTF_8);
       }
+      // The identity is what changes encoding: tokenizer.json, the EOS token and the chat template;
+      // not tokenizer_config.json's bytes (a checkpoint rewrites its pad_token), so a model's copy of
+      // the tokenizer matches the prepared cache made with the original.
+      sha.update(("\0eos:" + eos + "\0template:" + template).getBytes(StandardCharsets.UTF_8));
       Map<String, Integer> added = new HashMap<>();
       int vocab = scanVocab(jsonBytes, added);
       HuggingFaceTokenizer t;

@@ -89,8 +89,8 @@ class DataCountsTest {
           "--report", "false", "--save_dtype", c[0], "--output_dir", out.toString()));
       assertEquals(c[1], dtypeOf(out.resolve("final/model.safetensors")), c[0]);
     }
-    // refused like every other train option value (TrainConfig.validate)
-    assertEquals(1, RewardKitCli.run("train", "--save_dtype", "float16", "--output_dir", tmp.resolve("x").toString()));
+    // refused like every other option value: a usage error (exit 2)
+    assertEquals(2, RewardKitCli.run("train", "--save_dtype", "float16", "--output_dir", tmp.resolve("x").toString()));
   }
 
   /** The dtype of the first tensor in a safetensors file's header. */
