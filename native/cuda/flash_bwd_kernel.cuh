@@ -6,15 +6,14 @@
 namespace rk { namespace cuda { namespace flash {
 
 // D[h, t] = Σ_d dO[t, h, d] O[t, h, d]; one warp per (token, head).
-template <int HD>
 __global__ void flash_bwd_dsum_kernel(Params p) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * 4 + (threadIdx.x >> 5);  // token * Hq + head
   const int lane = threadIdx.x & 31;
   if (row >= static_cast<int64_t>(p.total_tokens) * p.heads_q) return;
-  const __nv_bfloat16* o = p.o + row * HD;
-  const __nv_bfloat16* d = p.dout + row * HD;
+  const __nv_bfloat16* o = p.o + row * p.head_dim;
+  const __nv_bfloat16* d = p.dout + row * p.head_dim;
   float acc = 0.f;
-  for (int i = lane; i < HD; i += 32) acc += b2f(o[i]) * b2f(d[i]);
+  for (int i = lane; i < p.head_dim; i += 32) acc += b2f(o[i]) * b2f(d[i]);
   acc = warp_sum(acc);
   if (lane == 0) {
     const int64_t tok = row / p.heads_q, h = row % p.heads_q;
@@ -39,6 +38,7 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   const int n0 = blockIdx.x * kBlockN;
   if (n0 >= len) return;
   const int group = p.heads_q / p.heads_kv;
+  const int hd = p.head_dim;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 
   RK_DYNAMIC_SMEM(smem_raw);
@@ -52,10 +52,10 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   float* lse2 = reinterpret_cast<float*>(segq + 64);
   float* dsum = lse2 + 64;
 
-  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * HD;
-  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * HD;
-  load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * HD, kv_stride, n0, len);
-  load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * HD, kv_stride, n0, len);
+  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
+  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
+  load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
+  load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
   if (threadIdx.x < 64) {
     const int kj = n0 + threadIdx.x;
     segk[threadIdx.x] = p.seg == nullptr ? 0 : (kj < len ? p.seg[start + kj] : -1);
@@ -92,8 +92,8 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
         relevant = qi < len && (kzero || (sq >= kmin && sq <= kmax));
       }
       if (!__syncthreads_or(relevant)) continue;
-      load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * HD, q_stride, m0, len);
-      load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * HD, q_stride, m0, len);
+      load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, m0, len, hd);
+      load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, m0, len, hd);
       __syncthreads();
 
       float pt[8][4], dpt[8][4];
@@ -101,8 +101,8 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
       for (int j = 0; j < 8; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) pt[j][e] = dpt[j][e] = 0.f;
-      gemm_abt<HD>(pt, Ks + warp * 16 * ST, Qs, ST);    // S^T  [16 keys x 64 queries]
-      gemm_abt<HD>(dpt, Vs + warp * 16 * ST, dOs, ST);  // dP^T [16 keys x 64 queries]
+      gemm_abt<HD>(pt, Ks + warp * 16 * ST, Qs, ST, hd);    // S^T  [16 keys x 64 queries]
+      gemm_abt<HD>(dpt, Vs + warp * 16 * ST, dOs, ST, hd);  // dP^T [16 keys x 64 queries]
 #pragma unroll
       for (int j = 0; j < 8; ++j)
 #pragma unroll
@@ -134,9 +134,10 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
         for (int i = 0; i < 2; ++i) {
           const int qi = m0 + warp * 16 + g + 8 * i;
           if (qi >= len) continue;
-          float* dst = p.dq_accum + (static_cast<int64_t>(start + qi) * p.heads_q + h) * HD;
+          float* dst = p.dq_accum + (static_cast<int64_t>(start + qi) * p.heads_q + h) * hd;
 #pragma unroll
           for (int j = 0; j < HD / 8; ++j) {
+            if (8 * j >= hd) continue;
             atomicAdd(dst + 8 * j + 2 * t, acc_dq[j][2 * i] * p.scale);
             atomicAdd(dst + 8 * j + 2 * t + 1, acc_dq[j][2 * i + 1] * p.scale);
           }
@@ -149,9 +150,10 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   for (int i = 0; i < 2; ++i) {
     const int kj = n0 + warp * 16 + g + 8 * i;
     if (kj >= len) continue;
-    const int64_t off = (static_cast<int64_t>(start + kj) * p.heads_kv + hk) * HD;
+    const int64_t off = (static_cast<int64_t>(start + kj) * p.heads_kv + hk) * hd;
 #pragma unroll
     for (int j = 0; j < HD / 8; ++j) {
+      if (8 * j >= hd) continue;
       *reinterpret_cast<uint32_t*>(p.dk + off + 8 * j + 2 * t) =
           pack_f2(acc_dk[j][2 * i] * p.scale, acc_dk[j][2 * i + 1] * p.scale);
       *reinterpret_cast<uint32_t*>(p.dv + off + 8 * j + 2 * t) = pack_f2(acc_dv[j][2 * i], acc_dv[j][2 * i + 1]);
@@ -170,6 +172,7 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   const int q0 = blockIdx.x * kBlockM;
   if (q0 >= len) return;
   const int hk = h / (p.heads_q / p.heads_kv);
+  const int hd = p.head_dim;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 
   RK_DYNAMIC_SMEM(smem_raw);
@@ -182,10 +185,10 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   float* lse2 = reinterpret_cast<float*>(segk + 64);
   float* dsum = lse2 + 64;
 
-  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * HD;
-  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * HD;
-  load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * HD, q_stride, q0, len);
-  load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * HD, q_stride, q0, len);
+  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
+  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
+  load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
+  load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
   if (threadIdx.x < 64) {
     const int qi = q0 + threadIdx.x;
     segq[threadIdx.x] = p.seg == nullptr ? 0 : (qi < len ? p.seg[start + qi] : -1);
@@ -214,8 +217,8 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
       relevant = kj < len && (sk == 0 || (sk >= qmin && sk <= qmax));
     }
     if (!__syncthreads_or(relevant)) continue;
-    load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * HD, kv_stride, n0, len);
-    load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * HD, kv_stride, n0, len);
+    load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
+    load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
     __syncthreads();
 
     float sc[8][4], dp[8][4];
@@ -223,8 +226,8 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
     for (int j = 0; j < 8; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) sc[j][e] = dp[j][e] = 0.f;
-    gemm_abt<HD>(sc, Qs + warp * 16 * ST, Ks, ST);   // S  [16 queries x 64 keys]
-    gemm_abt<HD>(dp, dOs + warp * 16 * ST, Vs, ST);  // dP [16 queries x 64 keys]
+    gemm_abt<HD>(sc, Qs + warp * 16 * ST, Ks, ST, hd);   // S  [16 queries x 64 keys]
+    gemm_abt<HD>(dp, dOs + warp * 16 * ST, Vs, ST, hd);  // dP [16 queries x 64 keys]
 #pragma unroll
     for (int j = 0; j < 8; ++j)
 #pragma unroll
@@ -241,10 +244,11 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   for (int i = 0; i < 2; ++i) {
     const int qi = q0 + (i == 0 ? row_a : row_b);
     if (qi >= len) continue;
-    __nv_bfloat16* dst = p.dq + (static_cast<int64_t>(start + qi) * p.heads_q + h) * HD;
+    __nv_bfloat16* dst = p.dq + (static_cast<int64_t>(start + qi) * p.heads_q + h) * hd;
 #pragma unroll
     for (int j = 0; j < HD / 8; ++j)
-      *reinterpret_cast<uint32_t*>(dst + 8 * j + 2 * t) =
+      if (8 * j < hd)
+        *reinterpret_cast<uint32_t*>(dst + 8 * j + 2 * t) =
           pack_f2(acc_dq[j][2 * i] * p.scale, acc_dq[j][2 * i + 1] * p.scale);
   }
 }

@@ -1,5 +1,9 @@
 // Varlen FlashAttention-2 building blocks shared by flash_fwd.cu and flash_bwd.cu.
 // Tiles: 64 queries x 64 keys per block, 4 warps; each warp owns 16 rows of a 64-row tile.
+// Head dims: any multiple of 8 up to 256. Kernels are instantiated for the buckets HD = 32, 64, ...,
+// 256 (as FA2 does); a head dim below its bucket is zero-padded in shared memory (zero columns add
+// nothing to Q·Kᵀ, and the padded output columns are never written), and the Q·Kᵀ k-loop stops at
+// the real head dim.
 // Tensor-core GEMMs use mma.sync.m16n8k16 (bf16 in, fp32 accumulate). Fragment layout for
 // lane = 4*g + t (g = lane / 4, t = lane % 4):
 //   A 16x16 (row-major m x k): a0 = (g, 2t..2t+1)  a1 = (g+8, 2t..)  a2 = (g, 2t+8..)  a3 = (g+8, 2t+8..)
@@ -7,6 +11,8 @@
 //   C 16x8  (fp32):            c0,c1 = (g, 2t..2t+1)                 c2,c3 = (g+8, 2t..2t+1)
 // A C tile of 16 x 64 therefore re-packs into the A operand of the next GEMM without shuffles.
 #pragma once
+#include <type_traits>
+
 #include "common.cuh"
 #include "rewardkit/cuda/flash_attention.h"
 
@@ -17,6 +23,25 @@ constexpr int kBlockN = 64;
 constexpr int kThreads = 128;
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
+constexpr int kMaxHeadDim = 256;
+
+// The kernel bucket of a head dim (a multiple of 8 in [8, 256], checked by validate()).
+constexpr int head_dim_bucket(int hd) { return (hd + 31) / 32 * 32; }
+
+// Calls f(std::integral_constant<int, HD>) for the bucket of hd: one place lists the instantiations.
+template <class F>
+void dispatch_head_dim(int hd, F&& f) {
+  switch (head_dim_bucket(hd)) {
+    case 32: f(std::integral_constant<int, 32>{}); break;
+    case 64: f(std::integral_constant<int, 64>{}); break;
+    case 96: f(std::integral_constant<int, 96>{}); break;
+    case 128: f(std::integral_constant<int, 128>{}); break;
+    case 160: f(std::integral_constant<int, 160>{}); break;
+    case 192: f(std::integral_constant<int, 192>{}); break;
+    case 224: f(std::integral_constant<int, 224>{}); break;
+    default: f(std::integral_constant<int, 256>{}); break;
+  }
+}
 
 // One params struct for the whole family, filled and validated once at the API boundary.
 struct Params {
@@ -69,11 +94,14 @@ __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], const 
 #endif
 
 // acc[16 x 64] += A[16 x K] · B[64 x K]ᵀ; A and B in smem, k contiguous, row stride `st` elements.
+// Columns kdim..K-1 are zero padding: the loop stops at kdim (rounded up to the MMA's 16).
 template <int K>
-__device__ __forceinline__ void gemm_abt(float acc[8][4], const __nv_bfloat16* A, const __nv_bfloat16* B, int st) {
+__device__ __forceinline__ void gemm_abt(float acc[8][4], const __nv_bfloat16* A, const __nv_bfloat16* B, int st,
+                                         int kdim) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 #pragma unroll
   for (int k0 = 0; k0 < K; k0 += 16) {
+    if (k0 >= kdim) break;
     uint32_t a[4];
     a[0] = ld32(A + g * st + k0 + 2 * t);
     a[1] = ld32(A + (g + 8) * st + k0 + 2 * t);
@@ -137,16 +165,18 @@ __device__ __forceinline__ void gemm_ab_kmajor(float acc[N / 8][4], const __nv_b
   }
 }
 
-// Copies 64 token rows of one head ([row][HD] at src + row * token_stride) into smem [64][HD + 8];
-// rows at or beyond `len` become zeros. 16-byte vector loads (pointers validated 16-byte aligned).
+// Copies 64 token rows of one head ([row][hd] at src + row * token_stride) into smem [64][HD + 8];
+// rows at or beyond `len` and columns hd..HD-1 become zeros. 16-byte vector loads (pointers
+// validated 16-byte aligned, hd a multiple of 8).
 template <int HD>
 __device__ __forceinline__ void load_tile(__nv_bfloat16* dst, const __nv_bfloat16* src, int64_t token_stride,
-                                          int row0, int len) {
+                                          int row0, int len, int hd) {
   constexpr int kChunks = HD / 8;
   for (int idx = threadIdx.x; idx < 64 * kChunks; idx += kThreads) {
     const int r = idx / kChunks, c = (idx % kChunks) * 8;
     uint4 val = make_uint4(0u, 0u, 0u, 0u);
-    if (row0 + r < len) val = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(row0 + r) * token_stride + c);
+    if (row0 + r < len && c < hd)
+      val = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(row0 + r) * token_stride + c);
     *reinterpret_cast<uint4*>(dst + r * (HD + 8) + c) = val;
   }
 }

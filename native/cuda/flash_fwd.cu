@@ -6,7 +6,9 @@
 namespace rk { namespace cuda { namespace flash {
 
 void validate(const Params& p, bool backward, const char* op) {
-  RK_ARG(op, p.head_dim == 64 || p.head_dim == 128, "head_dim must be 64 or 128, got " + std::to_string(p.head_dim));
+  RK_ARG(op, p.head_dim >= 8 && p.head_dim <= kMaxHeadDim && p.head_dim % 8 == 0,
+         "head_dim must be a multiple of 8 in [8, " + std::to_string(kMaxHeadDim) + "], got " +
+             std::to_string(p.head_dim));
   RK_ARG(op, p.heads_q > 0 && p.heads_kv > 0 && p.heads_q % p.heads_kv == 0,
          "heads_q (" + std::to_string(p.heads_q) + ") must be a positive multiple of heads_kv (" +
              std::to_string(p.heads_kv) + ")");
@@ -52,8 +54,7 @@ void flash_attention_forward(bf16_bits* o, float* lse, const bf16_bits* q, const
   p.heads_q = heads_q; p.heads_kv = heads_kv; p.head_dim = head_dim;
   p.scale = scale; p.scale_log2 = scale * flash::kLog2e;
   flash::validate(p, false, "flash_attention_forward");
-  if (head_dim == 64) flash::launch_fwd<64>(p, as_stream(stream));
-  else flash::launch_fwd<128>(p, as_stream(stream));
+  flash::dispatch_head_dim(head_dim, [&](auto bucket) { flash::launch_fwd<decltype(bucket)::value>(p, as_stream(stream)); });
 }
 
 }}  // namespace rk::cuda
