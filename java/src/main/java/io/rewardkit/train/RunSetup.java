@@ -153,7 +153,8 @@ public final class RunSetup {
       throw new RewardKitException((c.initConfig == null ? "model config" : c.initConfig) + ": vocab_size " + mc.vocabSize()
           + " is smaller than the tokenizer's " + tok.vocabSize() + " ids");
     }
-    return RewardModel.randomInit(mc, backend, c.seed);
+    return RewardModel.randomInit(mc, backend, backend.computeType(), c.seed,
+        c.initConfig != null ? c.initConfig : "embedded default model config");
   }
 
   public static CheckpointContent content(TrainConfig c, Tokenizer tok, DataOptions o, EncodedDataset train) {
