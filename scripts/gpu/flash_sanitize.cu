@@ -21,7 +21,7 @@ int main() {
   for (int i = 71 + 90; i < T; ++i) seg_h[i] = 2;
   int *cu, *seg; CK(cudaMalloc(&cu, sizeof cu_h)); CK(cudaMalloc(&seg, T * 4));
   CK(cudaMemcpy(cu, cu_h, sizeof cu_h, cudaMemcpyHostToDevice)); CK(cudaMemcpy(seg, seg_h.data(), T * 4, cudaMemcpyHostToDevice));
-  // Every head-dim bucket once (8 is zero-padded to 32; 80 to 96), both dq modes, GQA/MQA/MHA, segments.
+  // Every head-dim bucket (8 is zero-padded to 32, 80 to 96, 160 to 192, 224 to 256), both dq modes, GQA/MQA/MHA, segments.
   struct C { int hd, hq, hkv, useg, det; } cs[] = {{64, 4, 2, 0, 1},  {128, 6, 1, 1, 1}, {64, 2, 2, 1, 0},
                                                    {128, 4, 4, 0, 0}, {8, 4, 2, 1, 1},   {80, 4, 2, 1, 0},
                                                    {160, 2, 1, 0, 1}, {192, 2, 2, 1, 0}, {224, 2, 1, 0, 1},

@@ -198,7 +198,7 @@ def cases(dev_is_gpu):
         ("junit-2 hd64 seg", 64, 2, 2, base, segp),
         ("junit-3 hd128 mha", 128, 4, 4, base, None),
     ]
-    # Every head-dim bucket (kernels exist for 32, 64, ..., 256; smaller dims are zero-padded): the
+    # Every head-dim bucket (kernels exist for 32, 64, 96, 128, 192, 256; smaller dims are zero-padded): the
     # project's own small models (8, 16, 32), common large ones (80, 96, 256) and an odd multiple of 8.
     for hd, seg in ((8, True), (16, False), (32, True), (80, True), (96, False), (160, True), (200, False), (256, True)):
         out.append((f"hd{hd} gqa2{' seg' if seg else ''}", hd, 4, 2, base, segp if seg else None))

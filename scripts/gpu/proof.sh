@@ -9,7 +9,7 @@
 #                                  Refuses when the payload exceeds GPU_PROOF_LIMIT_MB (default 60 MiB).
 #   scripts/gpu/proof.sh run       GPU machine, from the repository root, target/gpu-proof carried along
 #                                  (device tool: carry ["target/gpu-proof"]). At most GPU_PROOF_BUDGET seconds
-#                                  (default 530); every stage has its own limit, and $OUT (default
+#                                  (default 540); every stage has its own limit, and $OUT (default
 #                                  target/gpu-proof/out) is rewritten after every stage, so a timeout still
 #                                  returns what ran: summary.md, logs.tar.gz, flashcheck.json, bench JSONs.
 #   scripts/gpu/proof.sh dryrun    the same stages here, without a GPU: every stage's plumbing (the launcher,
@@ -31,6 +31,18 @@ die() { echo "proof: $*" >&2; exit 1; }
 
 # Kernel harness build flags (one place: prepare and the on-GPU fallback both use them).
 nvcc_flags() { echo "-O3 -std=c++17 --expt-relaxed-constexpr -lineinfo -gencode=arch=compute_90a,code=sm_90a -I$repo/native/include"; }
+
+# build_harness DIR: DIR/libflash_capi.so (ctypes, flashcheck.py) and DIR/flash_sanitize from the repo's kernels.
+build_harness() {
+  local d="$1" f o objs=""; mkdir -p "$d/obj"
+  for f in native/cuda/flash_fwd.cu native/cuda/flash_bwd.cu scripts/gpu/flash_capi.cu scripts/gpu/flash_sanitize.cu; do
+    o="$d/obj/$(basename "$f" .cu).o"
+    nvcc $(nvcc_flags) -Xcompiler -fPIC -c "$repo/$f" -o "$o" || return 1
+  done
+  nvcc -shared -cudart static "$d/obj/flash_fwd.o" "$d/obj/flash_bwd.o" "$d/obj/flash_capi.o" -o "$d/libflash_capi.so" || return 1
+  nvcc -cudart static "$d/obj/flash_fwd.o" "$d/obj/flash_bwd.o" "$d/obj/flash_sanitize.o" -o "$d/flash_sanitize" || return 1
+  rm -rf "$d/obj"
+}
 
 # ------------------------------------------------------------------------------------------ prepare
 prepare() {
@@ -58,13 +70,10 @@ prepare() {
   else
     echo "prepare: WARNING: no $shared: the hh-rlhf train stage and the shared-data tests will skip" >&2
   fi
-  # Prebuilt here (nvcc 13.0 like the GPU image); the run rebuilds there when these do not load.
-  local nv; nv="nvcc $(nvcc_flags)"
+  # Prebuilt here (nvcc 13.0 like the GPU image; the kernels compiled once for both); the run rebuilds there
+  # when these do not load.
   echo "prepare: building the flash harness for sm_90a (nvcc) ..." >&2
-  $nv -Xcompiler -fPIC -shared -cudart static "$repo/native/cuda/flash_fwd.cu" "$repo/native/cuda/flash_bwd.cu" \
-    "$repo/scripts/gpu/flash_capi.cu" -o "$p/flash/libflash_capi.so" || echo "prepare: WARNING: libflash_capi.so not built" >&2
-  $nv "$repo/native/cuda/flash_fwd.cu" "$repo/native/cuda/flash_bwd.cu" "$repo/scripts/gpu/flash_sanitize.cu" \
-    -o "$p/flash/flash_sanitize" || echo "prepare: WARNING: flash_sanitize not built" >&2
+  build_harness "$p/flash" || echo "prepare: WARNING: flash harness not built here; the run builds it there" >&2
   rm -rf "$pdir"; mkdir -p "$pdir"
   (cd "$stage" && tar -cf - payload | xz -T2 -6 > "$pdir/payload.tar.xz") || die "packing failed"
   rm -rf "$stage"
@@ -79,7 +88,7 @@ run_all() {
   dry="$1"
   OUT="${OUT:-$pdir/out}"; mkdir -p "$OUT"
   W="$(mktemp -d -t rk-proof.XXXXXX)"; mkdir -p "$W/logs" "$W/home"
-  start=$(date +%s); deadline=$(( start + ${GPU_PROOF_BUDGET:-530} ))
+  start=$(date +%s); deadline=$(( start + ${GPU_PROOF_BUDGET:-540} ))
   STAGES="${GPU_PROOF_STAGES:-env,info,flashcheck,sanitize,junit,train,bench}"
   printf '| stage | rc | seconds | note |\n|---|---:|---:|---|\n' > "$W/stages.md"
   if [[ "${GPU_PROOF_PAYLOAD:-}" == dev ]]; then
@@ -101,7 +110,8 @@ run_all() {
   fi
   export W OUT P JAVA CP TESTCP SHARED dry STAGES deadline REAL_HOME="$HOME" HOME="$W/home" PYTHONUNBUFFERED=1
   local failed=0 s
-  for s in "env 30" "info 60" "flashcheck 150" "sanitize 100" "junit 120" "train 150" "bench 200"; do
+  # Limits add up to the default budget (540 s, inside the device tool's 600 s per command).
+  for s in "env 20" "info 40" "flashcheck 110" "sanitize 70" "junit 90" "train 100" "bench 110"; do
     stage ${s% *} ${s#* } || failed=1
   done
   publish
@@ -195,10 +205,9 @@ st_flashcheck() {
   fi
   local lib="$P/flash/libflash_capi.so"
   if ! python3 -c "import ctypes,sys; ctypes.CDLL(sys.argv[1])" "$lib" 2>/dev/null; then
-    echo "KEY prebuilt libflash_capi.so does not load here; building it with nvcc"
-    lib="$W/libflash_capi.so"
-    nvcc $(nvcc_flags) -Xcompiler -fPIC -shared -cudart static "$repo/native/cuda/flash_fwd.cu" "$repo/native/cuda/flash_bwd.cu" \
-      "$repo/scripts/gpu/flash_capi.cu" -o "$lib" || return 1
+    echo "KEY prebuilt libflash_capi.so does not load here; building the harness with nvcc"
+    build_harness "$W/harness" || return 1
+    lib="$W/harness/libflash_capi.so"
   fi
   python3 "$repo/scripts/gpu/flashcheck.py" --lib "$lib" --out "$W/flash"
 }
@@ -208,9 +217,8 @@ st_sanitize() {
   if [[ $dry == 1 || -z "$cs" ]]; then echo "KEY sanitize skipped: $([[ $dry == 1 ]] && echo "no GPU" || echo "no compute-sanitizer")"; return 0; fi
   local exe="$P/flash/flash_sanitize"
   if ! "$exe" >/dev/null 2>&1; then
-    exe="$W/flash_sanitize"
-    nvcc $(nvcc_flags) "$repo/native/cuda/flash_fwd.cu" "$repo/native/cuda/flash_bwd.cu" "$repo/scripts/gpu/flash_sanitize.cu" \
-      -o "$exe" || return 1
+    [[ -x "$W/harness/flash_sanitize" ]] || build_harness "$W/harness" || return 1
+    exe="$W/harness/flash_sanitize"
   fi
   local rc=0 t r
   for t in memcheck racecheck synccheck initcheck; do
@@ -240,7 +248,7 @@ st_train() {
   if [[ -f "$SHARED/data/hh-rlhf-harmless/pairs-2000.jsonl" ]]; then
     train_pair hh "" --init_config "$repo/examples/qwen2-tiny-config.json" --tokenizer "$SHARED/fixtures/tokenizers/qwen3" \
       --dataset "$SHARED/data/hh-rlhf-harmless/pairs-2000.jsonl" --on_bad_record skip --eval_split 0.1 --max_length 512 \
-      --max_tokens_per_batch 8192 --learning_rate 1e-3 --lr_scheduler_type cosine --warmup_ratio 0.1 --max_steps 30 || rc=1
+      --max_tokens_per_batch 8192 --learning_rate 1e-3 --lr_scheduler_type cosine --warmup_ratio 0.1 --max_steps 20 || rc=1
   else
     echo "KEY hh-rlhf run skipped: no $SHARED/data"
   fi
