@@ -26,7 +26,7 @@ void launch_bwd(const Params& p, cudaStream_t stream) {
   constexpr int smem_kv = dkdv_smem_bytes<HD>();
   RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dkdv_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          smem_kv));
-  dim3 grid_kv((p.max_seqlen + kBlockN - 1) / kBlockN, p.heads_kv, p.num_seqs);
+  dim3 grid_kv(p.heads_kv, p.num_seqs, (p.max_seqlen + kBlockN - 1) / kBlockN);  // heaviest key tiles first
   RK_KERNEL_LAUNCH(flash_bwd_dkdv_kernel<HD>, grid_kv, kThreads, smem_kv, stream)(p);
   RK_LAUNCH_CHECK(op);
 
@@ -34,7 +34,7 @@ void launch_bwd(const Params& p, cudaStream_t stream) {
     constexpr int smem_q = dq_smem_bytes<HD>();
     RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dq_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            smem_q));
-    dim3 grid_q((p.max_seqlen + kBlockM - 1) / kBlockM, p.heads_q, p.num_seqs);
+    dim3 grid_q(p.heads_q, p.num_seqs, (p.max_seqlen + kBlockM - 1) / kBlockM);  // heaviest query tiles first
     RK_KERNEL_LAUNCH(flash_bwd_dq_kernel<HD>, grid_q, kThreads, smem_q, stream)(p);
     RK_LAUNCH_CHECK(op);
   } else {

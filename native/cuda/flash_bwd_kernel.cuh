@@ -26,16 +26,18 @@ constexpr int dkdv_smem_bytes() { return 4 * 64 * (HD + 8) * 2 + 64 * 72 * 2 + 4
 template <int HD>
 constexpr int dq_smem_bytes() { return 4 * 64 * (HD + 8) * 2 + 3 * 64 * 4 + 64 * 4; }
 
-// grid (ceil(max_seqlen / 64), Hkv, S). Warp w owns keys n0 + 16w .. +15; S and dP are computed
-// transposed (keys x queries) so P^T and dS^T re-pack straight into the dV and dK GEMMs.
+// grid (Hkv, S, ceil(max_seqlen / 64)). Warp w owns keys n0 + 16w .. +15; S and dP are computed
+// transposed (keys x queries) so P^T and dS^T re-pack straight into the dV and dK GEMMs. Key tiles run
+// first-first (z is the slowest grid dimension): under the causal mask the first key tile of a sequence
+// meets the most query tiles, so the longest blocks start first.
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   constexpr int ST = HD + 8;
   constexpr int SST = 64 + 8;  // dS tile stride (atomic mode)
-  const int s = blockIdx.z, hk = blockIdx.y;
+  const int s = blockIdx.y, hk = blockIdx.x;
   const int start = p.cu_seqlens[s];
   const int len = p.cu_seqlens[s + 1] - start;
-  const int n0 = blockIdx.x * kBlockN;
+  const int n0 = blockIdx.z * kBlockN;
   if (n0 >= len) return;
   const int group = p.heads_q / p.heads_kv;
   const int hd = p.head_dim;
@@ -92,6 +94,7 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
         relevant = qi < len && (kzero || (sq >= kmin && sq <= kmax));
       }
       if (!__syncthreads_or(relevant)) continue;
+      const bool full = tile_fully_visible(m0, n0, len, p.seg != nullptr, segq, segk);
       load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, m0, len, hd);
       load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, m0, len, hd);
       __syncthreads();
@@ -108,7 +111,8 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int key = e < 2 ? key_a : key_b, qc = 8 * j + 2 * t + (e & 1);
-          const bool ok = visible(m0 + qc, n0 + key, len, segq[qc], segk[key]);
+          // Rows past the end have lse2 = +inf, so P = 0 there without the mask too.
+          const bool ok = full || visible(m0 + qc, n0 + key, len, segq[qc], segk[key]);
           const float pv = ok ? exp2f(pt[j][e] * p.scale_log2 - lse2[qc]) : 0.f;
           pt[j][e] = pv;
           dpt[j][e] = pv * (dpt[j][e] - dsum[qc]);  // dS^T (unscaled)
@@ -161,15 +165,15 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   }
 }
 
-// Deterministic dQ: grid (ceil(max_seqlen / 64), Hq, S); each block owns 64 query rows of one head
-// and walks the visible key tiles in order, recomputing P and dP.
+// Deterministic dQ: grid (Hq, S, ceil(max_seqlen / 64)), query tiles last-first as in the forward;
+// each block owns 64 query rows of one head and walks the visible key tiles in order, recomputing P and dP.
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   constexpr int ST = HD + 8;
-  const int s = blockIdx.z, h = blockIdx.y;
+  const int s = blockIdx.y, h = blockIdx.x;
   const int start = p.cu_seqlens[s];
   const int len = p.cu_seqlens[s + 1] - start;
-  const int q0 = blockIdx.x * kBlockM;
+  const int q0 = (gridDim.z - 1 - blockIdx.z) * kBlockM;
   if (q0 >= len) return;
   const int hk = h / (p.heads_q / p.heads_kv);
   const int hd = p.head_dim;
@@ -217,6 +221,7 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
       relevant = kj < len && (sk == 0 || (sk >= qmin && sk <= qmax));
     }
     if (!__syncthreads_or(relevant)) continue;
+    const bool full = tile_fully_visible(q0, n0, len, p.seg != nullptr, segq, segk);
     load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
     load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
     __syncthreads();
@@ -233,7 +238,7 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int row = e < 2 ? row_a : row_b, col = 8 * j + 2 * t + (e & 1);
-        const bool ok = visible(q0 + row, n0 + col, len, segq[row], segk[col]);
+        const bool ok = full || visible(q0 + row, n0 + col, len, segq[row], segk[col]);
         const float pv = ok ? exp2f(sc[j][e] * p.scale_log2 - lse2[row]) : 0.f;
         dp[j][e] = pv * (dp[j][e] - dsum[row]);
       }

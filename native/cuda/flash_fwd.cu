@@ -16,6 +16,7 @@ void validate(const Params& p, bool backward, const char* op) {
   RK_ARG(op, p.total_tokens > 0 && p.max_seqlen > 0 && p.max_seqlen <= p.total_tokens,
          "need total_tokens > 0 and 0 < max_seqlen <= total_tokens");
   RK_ARG(op, p.heads_q <= 65535, "too many heads");
+  RK_ARG(op, (p.max_seqlen + kBlockM - 1) / kBlockM <= 65535, "max_seqlen must be at most 65535 * 64");
   RK_ARG(op, p.scale > 0.f, "scale must be positive");
   RK_ARG(op, p.cu_seqlens != nullptr && p.q && p.k && p.v && p.lse, "null q/k/v/lse/cu_seqlens");
   auto aligned = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; };
@@ -36,7 +37,7 @@ void launch_fwd(const Params& p, cudaStream_t stream) {
   constexpr int smem = fwd_smem_bytes<HD>();
   RK_CUDA_CHECK("flash_attention_forward",
                 cudaFuncSetAttribute(flash_fwd_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  dim3 grid((p.max_seqlen + kBlockM - 1) / kBlockM, p.heads_q, p.num_seqs);
+  dim3 grid(p.heads_q, p.num_seqs, (p.max_seqlen + kBlockM - 1) / kBlockM);  // heaviest query tiles first
   RK_KERNEL_LAUNCH(flash_fwd_kernel<HD>, grid, kThreads, smem, stream)(p);
   RK_LAUNCH_CHECK("flash_attention_forward");
 }

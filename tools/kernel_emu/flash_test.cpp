@@ -15,6 +15,8 @@
 
 #include "rewardkit/attention.h"
 #include "rewardkit/cuda/flash_attention.h"
+#include "emu.h"
+#include "flash_common.cuh"  // head_dim_bucket, the kernels' own rule
 
 using namespace rk::cuda;
 
@@ -134,7 +136,7 @@ static int run_case(const Case& c, std::mt19937& rng) {
   auto fb = [](__nv_bfloat16 x) { return __bfloat162float(x); };
   auto ff = [](float x) { return x; };
   auto fd = [](double x) { return x; };
-  std::printf("hd=%d (bucket %d) hq=%d hkv=%d segments=%d deterministic=%d\n", hd, (hd + 31) / 32 * 32, hq, hkv,
+  std::printf("hd=%d (bucket %d) hq=%d hkv=%d segments=%d deterministic=%d\n", hd, rk::cuda::flash::head_dim_bucket(hd), hq, hkv,
               (int)c.segments, c.deterministic);
   // The CPU reference agrees with the naive loop (both double; a sanity check of the reference itself).
   check("cpu-ref out vs naive", co, ro, 1e-9, fd);
@@ -150,7 +152,8 @@ static int run_case(const Case& c, std::mt19937& rng) {
 }
 
 // Arguments: indices of the cases to run (default all). Every head dim the models can have lands in one
-// of the buckets 32..256; the list covers each bucket, dims below and at a bucket's top (8, 16, 80, 200),
+// of the buckets 32, 64, 96, 128, 192, 256; the list covers each bucket, dims below and at a bucket's top
+// (8, 16, 80, 160, 200),
 // GQA / MQA / MHA, segments and both dQ modes.
 int main(int argc, char** argv) {
   const Case cases[] = {{64, 4, 2, false, 1},  {128, 6, 1, true, 1}, {64, 2, 2, true, 0},   {128, 4, 4, false, 0},
