@@ -124,7 +124,8 @@ run_all() {
 
 # The launcher's JVM flags (scripts/bundle/rewardkit), so dev and bundle runs are the same program.
 jvm_flags() {
-  RK_JVM=(--enable-native-access=ALL-UNNAMED -Xss16m -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0
+  RK_JVM=(--enable-native-access=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED -Xss16m -Dorg.bytedeco.javacpp.maxBytes=0
+    -Dorg.bytedeco.javacpp.maxPhysicalBytes=0
     "-Dorg.bytedeco.javacpp.cachedir=$W/javacpp-cache")
 }
 rk() { jvm_flags; "$JAVA" "${RK_JVM[@]}" -cp "$CP" io.rewardkit.cli.RewardKitCli "$@"; }

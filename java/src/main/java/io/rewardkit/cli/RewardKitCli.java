@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
         TrainCommand.class,
         EvalCommand.class,
         ScoreCommand.class,
+        ServeCommand.class,
         PrepareCommand.class,
         BenchCommand.class,
         InfoCommand.class,
@@ -54,12 +55,18 @@ public final class RewardKitCli implements Callable<Integer> {
   public static int run(String... args) {
     CommandLine cli = new CommandLine(new RewardKitCli());
     cli.setExecutionExceptionHandler(RewardKitCli::handleError);
+    // Errors (OutOfMemoryError) pass picocli's exception handler by: one line for them too.
+    CommandLine.IExecutionStrategy runLast = new CommandLine.RunLast();
     cli.setExecutionStrategy(parsed -> {
       for (CommandLine.ParseResult pr = parsed; pr != null; pr = pr.subcommand()) {
         String dir = pr.matchedOptionValue("--cuda_lib_dir", null);
         if (dir != null) io.rewardkit.kernels.CudaLibraries.setOverride(dir);
       }
-      return new CommandLine.RunLast().execute(parsed);
+      try {
+        return runLast.execute(parsed);
+      } catch (OutOfMemoryError e) {
+        return handleError(new RewardKitException(MemoryAdvice.generic(e), e), cli, parsed);
+      }
     });
     return cli.execute(args);
   }

@@ -1,6 +1,8 @@
 package io.rewardkit.cli;
 
+import io.rewardkit.RewardKitException;
 import io.rewardkit.data.DataOptions;
+import io.rewardkit.model.ModelConfig;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
@@ -8,6 +10,7 @@ import io.rewardkit.model.RewardModel;
 import io.rewardkit.train.CheckpointContent;
 import io.rewardkit.train.ModelAdapter;
 import io.rewardkit.train.PairSource;
+import io.rewardkit.train.RunDirectory;
 import io.rewardkit.train.RunSetup;
 import io.rewardkit.train.SyntheticTask;
 import io.rewardkit.train.TrainConfig;
@@ -44,7 +47,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--model_name_or_path", paramLabel = "DIR", description = "HF model directory (config.json + safetensors).") String modelNameOrPath;
   @Option(names = "--init_config", paramLabel = "config.json", description = "HF config.json: train a randomly initialised model.") String initConfig;
   @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer directory or tokenizer.json ('byte' for the built-in byte tokenizer); default: the model's.") String tokenizer;
-  @Option(names = "--dataset", arity = "1..*", paramLabel = "PATH", description = "Training preference files (JSONL/JSON, or a prepared cache).") List<String> dataset;
+  @Option(names = "--dataset", arity = "1..*", paramLabel = "PATH", description = "Training preference files (JSONL/JSON, Parquet, Arrow), directories, save_to_disk folders, ORG/NAME in the local Hugging Face cache, or a prepared cache.") List<String> dataset;
+  @Option(names = "--dataset_split", paramLabel = "SPLIT", description = "Split of a Hub-cache or save_to_disk dataset (default train).") String datasetSplit;
+  @Option(names = "--dataset_config", paramLabel = "NAME", description = "Config (subset) of a Hub-cache dataset with several.") String datasetConfig;
+  @Option(names = "--score_keys", paramLabel = "CHOSEN,REJECTED", description = "Numeric score fields whose difference is the margin (e.g. score_chosen,score_rejected).") String scoreKeys;
   @Option(names = "--eval_dataset", arity = "1..*", paramLabel = "PATH", description = "Evaluation files (per-dataset accuracy when several).") List<String> evalDataset;
   @Option(names = "--eval_split", paramLabel = "FRACTION", description = "Hold out this fraction of --dataset for evaluation when no --eval_dataset.") String evalSplit;
   @Option(names = "--output_dir", paramLabel = "DIR", description = "Where metrics, checkpoints and the report go (default runs/default).") String outputDir;
@@ -52,7 +58,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max_tokens_per_batch", paramLabel = "N", description = "Token budget of one packed micro-batch (default 8192).") String maxTokensPerBatch;
   @Option(names = "--chat_template", paramLabel = "auto|none|FILE", description = "Chat template: the tokenizer's (auto), none, or a .jinja file.") String chatTemplate;
   @Option(names = "--reward_token", paramLabel = "TOKEN", description = "Readout token appended to every response (id or string; default: the final EOS).") String rewardToken;
-  @Option(names = "--format", paramLabel = "auto|hh-rlhf|text|messages|conversation", description = "Record format of the input files (default: auto-detect per file).") String format;
+  @Option(names = "--format", paramLabel = "auto|hh-rlhf|text|messages|conversation|ranked", description = "Record format of the input files (default: auto-detect per file).") String format;
   @Option(names = "--layout", paramLabel = "separate|shared_prefix", description = "Packing: chosen and rejected as separate sequences, or [prompt | chosen | rejected] (default separate).") String layout;
   @Option(names = "--truncation", paramLabel = "drop|prompt_left|response_right", description = "Over-long pairs: drop them, cut the prompt from the left, or cut responses from the right (default drop).") String truncation;
   @Option(names = "--on_bad_record", paramLabel = "fail|skip", description = "Stop at the first bad record (default) or skip and count bad records.") String onBadRecord;
@@ -84,7 +90,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "Compute backend, chosen once at start (default cpu).") String device;
   @Option(names = "--threads", paramLabel = "N", description = "CPU threads (0: all cores; the embedded default uses 1).") String threads;
   @Option(names = "--resume", arity = "0..1", fallbackValue = "latest", paramLabel = "CHECKPOINT",
-      description = "Continue from the latest checkpoint in --output_dir, or from the given checkpoint.") String resume;
+      description = {"Continue the run in --output_dir from its newest intact checkpoint (or from the given checkpoint) with the run's own options;",
+          "only --max_steps, --num_train_epochs, --logging_steps, --eval_steps, --save_steps, --save_total_limit, --report and --threads may be changed."}) String resume;
+  @Option(names = "--overwrite_output_dir", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+      description = "Replace a run already in --output_dir; the old run is kept until the new one has saved its first checkpoint.") String overwriteOutputDir;
   @Option(names = "--report", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL", description = "Write the PNG/HTML report at the end (default true).") String report;
   @Option(names = "--synthetic_train_pairs", paramLabel = "N", description = "Embedded default only.") String syntheticTrainPairs;
   @Option(names = "--synthetic_eval_pairs", paramLabel = "N", description = "Embedded default only.") String syntheticEvalPairs;
@@ -104,9 +113,25 @@ public final class TrainCommand implements Callable<Integer> {
   TrainConfig buildConfig() {
     Map<String, Object> cli = given();
     TrainConfig c = layer(new TrainConfig(), cli);
-    if (c.isEmbeddedDefault()) c = layer(RunSetup.embeddedDefaults(), cli);
+    if (resuming(c)) {
+      // --resume continues the run that was started: its options are the base, the command line
+      // and --config only overlay (the Trainer refuses any change outside the resume allow-list).
+      Path dir = Path.of(c.outputDir);
+      if (!cli.containsKey("output_dir") && !c.resume.equals("latest") && !c.resume.equals("true")) {
+        dir = Path.of(c.resume).toAbsolutePath().normalize().getParent();
+      }
+      TrainConfig saved = TrainConfig.fromJson(RunSetup.savedConfig(dir, c.resume));
+      saved.outputDir = cli.containsKey("output_dir") ? c.outputDir : dir.toString();
+      c = layer(saved, cli);
+    } else if (c.isEmbeddedDefault()) {
+      c = layer(RunSetup.embeddedDefaults(), cli);
+    }
     c.validate();
     return c;
+  }
+
+  private static boolean resuming(TrainConfig c) {
+    return c.resume != null && !c.resume.isEmpty() && !c.resume.equals("false");
   }
 
   private TrainConfig layer(TrainConfig base, Map<String, Object> cli) {
@@ -118,20 +143,27 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     TrainConfig c = buildConfig();
     boolean embedded = c.isEmbeddedDefault();
-    if (embedded) {
+    if (embedded && !resuming(c)) {
       System.out.println("rewardkit: no model or dataset given: training the embedded default (a " + "tiny Llama-style model, byte "
           + "tokenizer, synthetic task: does the response copy the prompt's string exactly?)");
     }
     try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
-      RunSetup.applyThreads(c, backend);
-      DataOptions options = RunSetup.dataOptions(c);
-      RunSetup.Data data = RunSetup.data(c, tok, options);
-      PairSource train = RunSetup.source(data.train(), data.trainNames());
-      PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
-      CheckpointContent content = RunSetup.content(c, tok, options, data.train());
-      try (RewardModel model = RunSetup.model(c, tok, backend)) {
-        Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).train();
-        summarize(c, r, embedded);
+      ModelConfig mc = RunSetup.modelConfig(c);
+      RunSetup.checkFits(c, mc, tok);
+      // Locked before the data is read: a second writer fails at once, not after minutes of loading.
+      try (RunDirectory run = RunDirectory.acquire(Path.of(c.outputDir))) {
+        RunSetup.applyThreads(c, backend);
+        DataOptions options = RunSetup.dataOptions(c);
+        RunSetup.Data data = RunSetup.data(c, tok, options);
+        PairSource train = RunSetup.source(data.train(), data.trainNames());
+        PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
+        CheckpointContent content = RunSetup.content(c, tok, options, data.train());
+        try (RewardModel model = RunSetup.model(c, tok, backend)) {
+          Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run).train();
+          summarize(c, r, embedded);
+        } catch (OutOfMemoryError e) {
+          throw new RewardKitException(MemoryAdvice.training(mc, backend.computeType(), c.maxTokensPerBatch, e), e);
+        }
       }
     }
     return 0;

@@ -74,6 +74,30 @@ public final class EncodedDataset {
     tokens.get(Math.toIntExact(offsets[i] + promptLen[i] + chosenLen[i]), dst, at, rejectedLen[i]);
   }
 
+  /**
+   * SHA-256 of exactly what this set trains or evaluates on: every pair's tokens, lengths, margin,
+   * dataset and pair id (so the input files' content, the tokenizer, template and truncation, and
+   * which pairs an eval split held out), plus the packing options (layout, token budget, seed).
+   * Computed over the encoded pairs, so it is the same whether they came from files or a prepared cache.
+   */
+  public String fingerprint() {
+    java.security.MessageDigest md = Sha256.newDigest();
+    md.update(new java.util.TreeMap<>(options.cacheKey()).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 << 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.putInt(readoutToken).putInt(size());
+    for (int i = 0; i < size(); i++) {
+      if (b.remaining() < 40) { md.update(b.array(), 0, b.position()); b.clear(); }
+      b.putLong(pairIds[i]).putInt(datasetIds[i]).putFloat(margins[i]).putInt(promptLen[i]).putInt(chosenLen[i]).putInt(rejectedLen[i]);
+      long from = offsets[i], to = from + promptLen[i] + chosenLen[i] + rejectedLen[i];
+      for (long t = from; t < to; t++) {
+        if (b.remaining() < 4) { md.update(b.array(), 0, b.position()); b.clear(); }
+        b.putInt(tokens.get(Math.toIntExact(t)));
+      }
+    }
+    md.update(b.array(), 0, b.position());
+    return Sha256.hex(md.digest());
+  }
+
   /** Pair i as arrays (copies). */
   public EncodedPair pair(int i) {
     int[] p = new int[promptLen[i]], c = new int[chosenLen[i]], r = new int[rejectedLen[i]];
@@ -196,9 +220,13 @@ public final class EncodedDataset {
     private long[] offsets = new long[256];
     private int[] pl = new int[256], cl = new int[256], rl = new int[256], ds = new int[256];
     private float[] m = new float[256];
+    private long[] ids = new long[256];
     private int n;
 
-    void add(EncodedPair p) {
+    void add(EncodedPair p) { add(p, n); }
+
+    /** id: the pair's stable id (its ordinal among kept pairs, unless the caller tracks its own). */
+    void add(EncodedPair p, long id) {
       int len = p.prompt().length + p.chosen().length + p.rejected().length;
       if (used + len > Integer.MAX_VALUE - 16) throw new RewardKitException("dataset exceeds 2^31 tokens; split it");
       while (used + len > tokens.length) tokens = Arrays.copyOf(tokens, (int) Math.min(Integer.MAX_VALUE - 16L, 2L * tokens.length));
@@ -210,6 +238,7 @@ public final class EncodedDataset {
         rl = Arrays.copyOf(rl, c);
         ds = Arrays.copyOf(ds, c);
         m = Arrays.copyOf(m, c);
+        ids = Arrays.copyOf(ids, c);
       }
       int at = (int) used;
       System.arraycopy(p.prompt(), 0, tokens, at, p.prompt().length);
@@ -221,6 +250,7 @@ public final class EncodedDataset {
       rl[n] = p.rejected().length;
       ds[n] = p.datasetId();
       m[n] = p.margin();
+      ids[n] = id;
       n++;
       used += len;
     }
@@ -228,11 +258,9 @@ public final class EncodedDataset {
     int size() { return n; }
 
     EncodedDataset build(DataOptions options, int readoutToken, DataReport report) {
-      long[] ids = new long[n];
-      for (int i = 0; i < n; i++) ids[i] = i;
       return new EncodedDataset(options, readoutToken, IntBuffer.wrap(Arrays.copyOf(tokens, (int) used)),
           Arrays.copyOf(offsets, n), Arrays.copyOf(pl, n), Arrays.copyOf(cl, n), Arrays.copyOf(rl, n),
-          Arrays.copyOf(m, n), Arrays.copyOf(ds, n), ids, report, null);
+          Arrays.copyOf(m, n), Arrays.copyOf(ds, n), Arrays.copyOf(ids, n), report, null);
     }
   }
 }
