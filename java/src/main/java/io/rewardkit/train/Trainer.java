@@ -76,6 +76,11 @@ public final class Trainer {
   }
 
   public Trainer onStep(StepListener l) { this.listener = l; return this; }
+
+  private Map<String, Object> runStart = Map.of();
+
+  /** Extra fields of the run_start record metrics.jsonl begins with (e.g. per-dataset data counts). */
+  public Trainer runStart(Map<String, Object> fields) { this.runStart = Map.copyOf(fields); return this; }
   public Trainer terminal(boolean isTty) { this.tty = isTty; return this; }
 
   /** Trains in an output directory the caller has already locked (the CLI locks it before loading data). */
@@ -192,6 +197,14 @@ public final class Trainer {
     List<Map<String, Object>> history;
     long stepTokens;
     try (MetricsLog log = new MetricsLog(outputDir.resolve("metrics.jsonl"), resumed == null ? -1 : globalStep)) {
+      if (resumed == null && !runStart.isEmpty()) {
+        // global_step 0 keeps it across resumes (MetricsLog keeps lines up to the checkpoint's step)
+        Map<String, Object> start = new LinkedHashMap<>();
+        start.put("event", "run_start");
+        start.put("global_step", 0L);
+        start.putAll(runStart);
+        log.write(start);
+      }
       while (globalStep < total) {
         List<PackedBatch> batches = batchesOf(epoch);
         if (batchInEpoch >= batches.size()) {
@@ -337,9 +350,10 @@ public final class Trainer {
   // ---- checkpoints ------------------------------------------------------------------------------
 
   private void writeModel(Path dir) throws IOException {
-    model.saveHf(dir);
-    Checkpoints.patchHfConfig(dir.resolve("config.json"), content.padTokenId());
+    model.saveHf(dir, content.saveDtype());
+    Checkpoints.patchHfConfig(dir.resolve("config.json"), content.pad());
     Checkpoints.copyFiles(content.tokenizerFiles(), dir);
+    Checkpoints.patchTokenizerPad(dir, content.pad());
     Checkpoints.writeJson(dir.resolve(Checkpoints.MANIFEST), manifest());
   }
 
