@@ -130,7 +130,8 @@ public final class TrainCommand implements Callable<Integer> {
       PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
       CheckpointContent content = RunSetup.content(c, tok, options, data.train());
       try (RewardModel model = RunSetup.model(c, tok, backend)) {
-        Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).train();
+        Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out)
+            .describe(RunSetup.describe(c, model, tok, data)).train();
         summarize(c, r, embedded);
       }
     }

@@ -190,6 +190,53 @@ public final class RunSetup {
     return new CheckpointContent(files, padId, m);
   }
 
+  /**
+   * What metrics.jsonl's run_start record and the report say about a run's model and data
+   * (see {@link Trainer#describe}): the model's source and shape, the input datasets, and per
+   * dataset the records read, kept, truncated, dropped and bad (by reason) as loading counted them.
+   */
+  public static Map<String, Object> describe(TrainConfig c, RewardModel model, Tokenizer tok, Data data) {
+    Map<String, Object> info = new LinkedHashMap<>();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("source", c.modelNameOrPath != null ? c.modelNameOrPath
+        : c.initConfig != null ? c.initConfig + " (random init)" : "embedded default (random init)");
+    ModelConfig mc = model.config();
+    m.put("model_type", mc.family().modelType());
+    m.put("hidden_size", mc.hiddenSize());
+    m.put("num_hidden_layers", mc.numHiddenLayers());
+    m.put("vocab_size", mc.vocabSize());
+    m.put("tokenizer", tok instanceof ByteTokenizer ? "byte" : c.tokenizer != null ? c.tokenizer : c.modelNameOrPath);
+    info.put("model", m);
+    info.put("datasets", c.isEmbeddedDefault() ? List.of("synthetic-copy (embedded)") : List.copyOf(c.dataset));
+    if (!c.evalDataset.isEmpty()) info.put("eval_datasets", List.copyOf(c.evalDataset));
+    Map<String, Object> d = new LinkedHashMap<>();
+    d.put("eval_split", c.evalSplit);
+    if (data.train().report() != null) d.put("datasets", datasetCounts(data.train().report()));
+    if (!c.evalDataset.isEmpty() && data.eval() != null && data.eval().report() != null) {
+      d.put("eval_datasets", datasetCounts(data.eval().report()));
+    }
+    info.put("data", d);
+    return info;
+  }
+
+  private static List<Map<String, Object>> datasetCounts(io.rewardkit.data.DataReport r) {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (io.rewardkit.data.DatasetStats s : r.datasets()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", s.name());
+      m.put("records", s.records() + s.badTotal());
+      m.put("kept", s.kept());
+      m.put("truncated", s.truncated());
+      m.put("dropped", s.droppedTotal());
+      m.put("bad", s.badTotal());
+      m.put("dropped_by_reason", new java.util.TreeMap<>(s.dropped()));
+      m.put("bad_by_reason", new java.util.TreeMap<>(s.bad()));
+      m.put("tokens", s.tokens());
+      out.add(m);
+    }
+    return out;
+  }
+
   // ---- reopening a checkpoint ---------------------------------------------------------------------
 
   /** A saved model with the tokenizer and data options it was trained with. */
