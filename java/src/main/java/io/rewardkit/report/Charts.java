@@ -84,6 +84,7 @@ public final class Charts {
       }
     }
     if (!Double.isFinite(x0)) { x0 = 0; x1 = 1; }
+    if (integerX && x0 > 0) x0 = 0;  // steps: the axis starts where training started
     if (x1 == x0) { x0 -= integerX ? 1 : 0.5; x1 += integerX ? 1 : 0.5; }
     XYSeriesCollection data = new XYSeriesCollection();
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer();
@@ -175,8 +176,7 @@ public final class Charts {
     BarRenderer r = new BarRenderer();
     r.setBarPainter(new StandardBarPainter());
     r.setShadowVisible(false);
-    r.setItemMargin(0.05);
-    r.setMaximumBarWidth(0.12);
+    r.setItemMargin(0.02);
     for (int s = 0; s < colors.size(); s++) r.setSeriesPaint(s, colors.get(s));
     r.setDefaultItemLabelGenerator(new StandardCategoryItemLabelGenerator("{2}", new ExactFormat(new BigDecimal("0.01"))));
     r.setDefaultItemLabelsVisible(true);
@@ -184,6 +184,10 @@ public final class Charts {
     CategoryAxis xAxis = new CategoryAxis(xLabel);
     xAxis.setLabelFont(labelFont());
     xAxis.setTickLabelFont(tickFont());
+    // few categories: wide side margins instead of bars as wide as the plot
+    double side = Math.max(0.05, 0.3 - 0.05 * (categories.size() - 1));
+    xAxis.setLowerMargin(side);
+    xAxis.setUpperMargin(side);
     NumberAxis yAxis = axis(yLabel, 0, 1.1, MAX_Y_INTERVALS, false);
     CategoryPlot plot = new CategoryPlot(data, xAxis, yAxis, r);
     plot.setOrientation(PlotOrientation.VERTICAL);

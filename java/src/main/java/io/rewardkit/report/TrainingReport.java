@@ -78,7 +78,7 @@ public final class TrainingReport {
         model[i] = b.accuracy();
         base[i] = b.lengthBaseline();
       }
-      save(Charts.bars("Eval accuracy by length", "tokens in the longer sequence of a pair (pairs)", "accuracy", names,
+      save(Charts.bars("Eval accuracy by length", "tokens in the longer sequence of a pair (eval pairs in the bucket)", "accuracy", names,
           List.of("reward model", "length-only baseline"), List.of(model, base), List.of(Charts.ORANGE, Charts.GREY)),
           dir, "accuracy_by_length.png", images);
     }
@@ -96,7 +96,7 @@ public final class TrainingReport {
     Object out = options.get("output_dir");
     if (out != null) html.append("<p class=\"sub\">run <code>").append(escape(String.valueOf(out))).append("</code></p>");
     html.append(header(metrics, start, end, options));
-    html.append(evalTables(finalEval, end));
+    html.append(evalTables(finalEval, end, MetricsRecords.last(metrics, MetricsRecords.EVAL)));
     html.append("<h2>Charts</h2><div class=\"charts\">");
     for (String[] img : images) {
       html.append("<img alt=\"").append(img[0]).append("\" src=\"data:image/png;base64,").append(img[1]).append("\">");
@@ -193,7 +193,8 @@ public final class TrainingReport {
     return sb.toString();
   }
 
-  private static String evalTables(EvalResult finalEval, Map<String, Object> end) {
+  private static String evalTables(EvalResult finalEval, Map<String, Object> end, Map<String, Object> lastEvalRecord) {
+    Map<String, Object> lastEval = lastEvalRecord == null ? Map.of() : lastEvalRecord;
     Map<String, Object> fin = end == null ? Map.of() : map(end.get("final"));
     StringBuilder sb = new StringBuilder();
     Map<String, Object> metrics = new LinkedHashMap<>();
@@ -202,7 +203,9 @@ public final class TrainingReport {
       metrics.put("eval_pairs", finalEval.numPairs());
       metrics.put("length-only baseline accuracy", finalEval.lengthBaselineAccuracy());
     } else {
-      fin.forEach((k, v) -> { if (k.startsWith("eval_")) metrics.put(k, v); });
+      // no eval result at hand: the run_end record's final metrics, else the last eval record
+      Map<String, Object> last = fin.isEmpty() ? lastEval : fin;
+      last.forEach((k, v) -> { if (k.startsWith("eval_") && !MetricsRecords.WALL_CLOCK.contains(k)) metrics.put(k, v); });
     }
     if (metrics.isEmpty()) return "<h2>Final evaluation</h2><p>no eval set</p>";
     sb.append("<h2>Final evaluation</h2><div class=\"tables\"><table><tr><th>metric</th><th>value</th></tr>");

@@ -279,7 +279,7 @@ public final class Trainer {
     m.put("resumed_from", resumed == null ? null : resumed.toString());
     ObjectNode options = (ObjectNode) TrainConfig.MAPPER.readTree(cfg.toJson());
     m.put("options_sha256", optionsFingerprint(options));
-    m.put("options", options);
+    m.put("options", TrainConfig.MAPPER.convertValue(options, LinkedHashMap.class));  // as read back from the file
     MetricsRecords.stamp(m, startNanos);
     return m;
   }
