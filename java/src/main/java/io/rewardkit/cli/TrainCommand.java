@@ -154,7 +154,8 @@ public final class TrainCommand implements Callable<Integer> {
     System.out.println("outputs in " + out + ":");
     System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
     System.out.println("  checkpoint-*/     resumable checkpoints (rewardkit train --resume)");
-    System.out.println("  metrics.jsonl     training and eval metrics; report/index.html: curves and reward histograms");
+    System.out.println("  metrics.jsonl     run_start, train, eval and run_end records (TRL metric names)");
+    System.out.println("  report/index.html which run it is, final eval by length, loss/accuracy/lr/grad-norm charts");
     String input = "prompts.jsonl";
     if (embedded) {
       Path example = out.resolve("score-example.jsonl");

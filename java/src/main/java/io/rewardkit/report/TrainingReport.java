@@ -89,7 +89,7 @@ public final class TrainingReport {
             + "h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.2em 0 .4em}"
             + "table{border-collapse:collapse;font-size:14px}td,th{padding:3px 12px 3px 0;text-align:left;vertical-align:top}"
             + "th{color:#555;font-weight:normal;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}"
-            + ".tables{display:flex;gap:3em;flex-wrap:wrap}.charts{display:flex;flex-wrap:wrap;gap:12px}"
+            + ".tables{display:flex;gap:3em;flex-wrap:wrap;align-items:flex-start}.charts{display:flex;flex-wrap:wrap;gap:12px}"
             + ".charts img{border:1px solid #ddd;width:640px;max-width:100%}.sub{color:#666;margin-top:0}"
             + "code{font-size:13px}</style></head><body>")
         .append("<h1>").append(escape(title)).append("</h1>");
@@ -159,7 +159,7 @@ public final class TrainingReport {
         + (last != null && !last.equals(first) ? " → " + last.replace('T', ' ').replaceAll("\\.\\d+Z$", "").replace("Z", "") : ""));
     if (start != null) {
       rows.put("rewardkit", start.get("rewardkit_version") + " (commit " + start.get("commit") + ")");
-      rows.put("backend", start.get("backend") + (start.get("threads") != null ? ", " + start.get("threads") + " threads" : ""));
+      rows.put("backend", start.get("backend") + (start.get("threads") != null ? ", --threads " + start.get("threads") : ""));
     }
     StringBuilder sb = new StringBuilder("<table class=\"run\">");
     rows.forEach((k, v) -> sb.append("<tr><th>").append(escape(k)).append("</th><td>").append(escape(v)).append("</td></tr>"));

@@ -211,19 +211,22 @@ public final class RunSetup {
     if (!c.evalDataset.isEmpty()) info.put("eval_datasets", List.copyOf(c.evalDataset));
     Map<String, Object> d = new LinkedHashMap<>();
     d.put("eval_split", c.evalSplit);
-    if (data.train().report() != null) d.put("datasets", datasetCounts(data.train().report()));
+    // the embedded task's records are built in memory: name them after the task
+    if (data.train().report() != null) {
+      d.put("datasets", datasetCounts(data.train().report(), c.isEmbeddedDefault() ? data.trainNames() : null));
+    }
     if (!c.evalDataset.isEmpty() && data.eval() != null && data.eval().report() != null) {
-      d.put("eval_datasets", datasetCounts(data.eval().report()));
+      d.put("eval_datasets", datasetCounts(data.eval().report(), null));
     }
     info.put("data", d);
     return info;
   }
 
-  private static List<Map<String, Object>> datasetCounts(io.rewardkit.data.DataReport r) {
+  private static List<Map<String, Object>> datasetCounts(io.rewardkit.data.DataReport r, List<String> names) {
     List<Map<String, Object>> out = new ArrayList<>();
     for (io.rewardkit.data.DatasetStats s : r.datasets()) {
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("name", s.name());
+      m.put("name", names != null && names.size() == r.datasets().size() ? names.get(out.size()) : s.name());
       m.put("records", s.records() + s.badTotal());
       m.put("kept", s.kept());
       m.put("truncated", s.truncated());
