@@ -120,13 +120,6 @@ public record EvalResult(
     return out;
   }
 
-  /** bucket name -> [pairs, accuracy], non-empty buckets only. */
-  public Map<String, double[]> lengthBucketAccuracy() {
-    Map<String, double[]> out = new LinkedHashMap<>();
-    for (LengthBucket b : lengthBuckets()) out.put(b.name(), new double[] {b.pairs(), b.accuracy()});
-    return out;
-  }
-
   /** TRL-style metrics with a prefix ("eval_"); per-dataset accuracy when there are several datasets. */
   public Map<String, Object> metrics(String prefix) {
     Map<String, Object> m = new LinkedHashMap<>();
