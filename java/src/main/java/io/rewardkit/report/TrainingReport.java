@@ -166,23 +166,21 @@ public final class TrainingReport {
     return sb.append("</table>").toString();
   }
 
-  /** "train N pairs, eval M pairs; per dataset: read, kept, truncated, dropped, bad (reasons)". */
+  /** "train N pairs, eval M pairs; per dataset: read, kept, truncated, dropped (reasons)". */
   static String dataLine(Map<String, Object> data) {
     StringBuilder sb = new StringBuilder();
     sb.append("train ").append(count(longOf(data.get("train_pairs")))).append(" pairs, eval ")
         .append(count(longOf(data.get("eval_pairs")))).append(" pairs");
     if (data.get("eval_split") instanceof Number s && s.doubleValue() > 0) sb.append(" (eval_split ").append(s).append(')');
-    for (String key : List.of("datasets", "eval_datasets")) {
+    for (String key : List.of("train", "eval")) {
       if (!(data.get(key) instanceof List<?> list)) continue;
       for (Object o : list) {
         Map<String, Object> d = map(o);
-        sb.append("; ").append(d.get("name")).append(": ").append(count(longOf(d.get("records")))).append(" read, ")
-            .append(count(longOf(d.get("kept")))).append(" kept");
+        sb.append("; ").append(key.equals("eval") ? "eval " : "").append(d.get("dataset")).append(": ")
+            .append(count(longOf(d.get("read")))).append(" read, ").append(count(longOf(d.get("kept")))).append(" kept");
         if (longOf(d.get("truncated")) > 0) sb.append(", ").append(count(longOf(d.get("truncated")))).append(" truncated");
-        sb.append(", ").append(count(longOf(d.get("dropped")))).append(" dropped, ")
-            .append(count(longOf(d.get("bad")))).append(" bad");
-        Map<String, Object> reasons = new LinkedHashMap<>(map(d.get("dropped_by_reason")));
-        reasons.putAll(map(d.get("bad_by_reason")));
+        sb.append(", ").append(count(longOf(d.get("dropped")))).append(" dropped");
+        Map<String, Object> reasons = map(d.get("dropped_by_reason"));
         if (!reasons.isEmpty()) {
           List<String> rs = new ArrayList<>();
           reasons.forEach((k, v) -> rs.add(k + " " + v));

@@ -193,7 +193,7 @@ public final class RunSetup {
   /**
    * What metrics.jsonl's run_start record and the report say about a run's model and data
    * (see {@link Trainer#describe}): the model's source and shape, the input datasets, and per
-   * dataset the records read, kept, truncated, dropped and bad (by reason) as loading counted them.
+   * dataset the records read, kept, dropped (with reasons) and truncated, as loading counted them.
    */
   public static Map<String, Object> describe(TrainConfig c, RewardModel model, Tokenizer tok, Data data) {
     Map<String, Object> info = new LinkedHashMap<>();
@@ -209,32 +209,32 @@ public final class RunSetup {
     info.put("model", m);
     info.put("datasets", c.isEmbeddedDefault() ? List.of("synthetic-copy (embedded)") : List.copyOf(c.dataset));
     if (!c.evalDataset.isEmpty()) info.put("eval_datasets", List.copyOf(c.evalDataset));
+    // per-dataset counts in the shape of DataReport's drop accounting: train, and eval when it has its own files
     Map<String, Object> d = new LinkedHashMap<>();
-    d.put("eval_split", c.evalSplit);
-    // the embedded task's records are built in memory: name them after the task
     if (data.train().report() != null) {
-      d.put("datasets", datasetCounts(data.train().report(), c.isEmbeddedDefault() ? data.trainNames() : null));
+      d.put("train", datasetCounts(data.train().report(), c.isEmbeddedDefault() ? data.trainNames() : null));
     }
-    if (!c.evalDataset.isEmpty() && data.eval() != null && data.eval().report() != null) {
-      d.put("eval_datasets", datasetCounts(data.eval().report(), null));
+    if (data.eval() != null && data.eval().report() != null && data.eval().report() != data.train().report()) {
+      d.put("eval", datasetCounts(data.eval().report(), c.isEmbeddedDefault() ? data.evalNames() : null));
     }
+    if (c.evalSplit > 0) d.put("eval_split", c.evalSplit);
     info.put("data", d);
     return info;
   }
 
+  /** Per dataset: records read, kept, dropped (invalid or removed by policy) with reasons, truncated. */
   private static List<Map<String, Object>> datasetCounts(io.rewardkit.data.DataReport r, List<String> names) {
     List<Map<String, Object>> out = new ArrayList<>();
     for (io.rewardkit.data.DatasetStats s : r.datasets()) {
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("name", names != null && names.size() == r.datasets().size() ? names.get(out.size()) : s.name());
-      m.put("records", s.records() + s.badTotal());
+      m.put("dataset", names != null && names.size() == r.datasets().size() ? names.get(out.size()) : s.name());
+      m.put("read", s.records() + s.badTotal());
       m.put("kept", s.kept());
+      m.put("dropped", s.droppedTotal() + s.badTotal());
+      Map<String, Long> reasons = new java.util.TreeMap<>(s.bad());
+      s.dropped().forEach((k, v) -> reasons.merge(k, v, Long::sum));
+      m.put("dropped_by_reason", reasons);
       m.put("truncated", s.truncated());
-      m.put("dropped", s.droppedTotal());
-      m.put("bad", s.badTotal());
-      m.put("dropped_by_reason", new java.util.TreeMap<>(s.dropped()));
-      m.put("bad_by_reason", new java.util.TreeMap<>(s.bad()));
-      m.put("tokens", s.tokens());
       out.add(m);
     }
     return out;

@@ -23,9 +23,9 @@ class TrainingReportTest {
   static final String START = "{\"record\":\"run_start\",\"global_step\":0,\"rewardkit_version\":\"0.1.0\",\"commit\":\"abc123def456\","
       + "\"backend\":\"cpu\",\"model\":{\"source\":\"examples/qwen2-tiny-config.json (random init)\",\"model_type\":\"qwen2\","
       + "\"hidden_size\":256,\"num_hidden_layers\":4,\"vocab_size\":151936,\"parameters\":19800000},"
-      + "\"datasets\":[\"pairs-2000.jsonl\"],\"data\":{\"train_pairs\":1746,\"eval_pairs\":194,\"datasets\":[{\"name\":\"pairs-2000\","
-      + "\"records\":2000,\"kept\":1940,\"truncated\":0,\"dropped\":55,\"bad\":5,\"dropped_by_reason\":{\"too_long\":55},"
-      + "\"bad_by_reason\":{\"empty_response\":5},\"tokens\":900000}]},\"total_steps\":12,\"resumed_from\":null,"
+      + "\"datasets\":[\"pairs-2000.jsonl\"],\"data\":{\"train_pairs\":1746,\"eval_pairs\":194,\"train\":[{\"dataset\":\"pairs-2000\","
+      + "\"read\":2000,\"kept\":1940,\"dropped\":60,\"dropped_by_reason\":{\"empty_response\":5,\"too_long\":55},"
+      + "\"truncated\":0}]},\"total_steps\":12,\"resumed_from\":null,"
       + "\"options_sha256\":\"0123456789abcdef0123\",\"options\":{\"output_dir\":\"runs/hh\",\"learning_rate\":0.001,"
       + "\"lr_scheduler_type\":\"cosine\",\"max_length\":512,\"max_grad_norm\":1.0,\"seed\":42},"
       + "\"timestamp\":\"2026-11-30T10:00:00.000Z\",\"elapsed_s\":0.0}";
@@ -55,7 +55,7 @@ class TrainingReportTest {
     Path html = TrainingReport.write(tmp.resolve("report"), MetricsLog.read(metrics), eval(), "RewardKit training report");
     String page = Files.readString(html);
     for (String s : List.of("examples/qwen2-tiny-config.json (random init)", "qwen2", "19,800,000 parameters", "pairs-2000.jsonl",
-        "train 1,746 pairs, eval 194 pairs", "55 dropped, 5 bad (too_long 55, empty_response 5)", "learning_rate 0.001",
+        "train 1,746 pairs, eval 194 pairs", "pairs-2000: 2,000 read, 1,940 kept, 60 dropped (empty_response 5, too_long 55)", "learning_rate 0.001",
         "max_length 512", "fingerprint 0123456789ab", "6 of 12", "6,000", "8.0 s over 2 invocations (resumed)",
         "2026-11-30 10:00:00 → 2026-11-30 10:30:08", "0.1.0 (commit abc123def456)", "runs/hh",
         "length-only baseline", "1-64", "65-128", "257-512")) {

@@ -126,7 +126,7 @@ class TrainerTest {
   @Test void everyRecordCarriesItsKindStepAndWallClock() throws IOException {
     TrainConfig cfg = config(tmp.resolve("a").toString());
     Trainer.Result r = trainer(cfg, model(cfg)).describe(Map.of("model", Map.of("source", "toy bag-of-tokens"),
-        "datasets", List.of("toy"), "data", Map.of("datasets", List.of(Map.of("name", "toy", "dropped", 3))))).train();
+        "datasets", List.of("toy"), "data", Map.of("train", List.of(Map.of("dataset", "toy", "dropped", 3))))).train();
     List<Map<String, Object>> rows = MetricsLog.read(tmp.resolve("a/metrics.jsonl"));
     for (Map<String, Object> row : rows) {
       for (String k : List.of("record", "global_step", "timestamp", "elapsed_s")) assertTrue(row.containsKey(k), k + " in " + row);
@@ -142,7 +142,7 @@ class TrainerTest {
     Map<?, ?> data = (Map<?, ?>) start.get("data");
     assertEquals(240, ((Number) data.get("train_pairs")).intValue());
     assertEquals(60, ((Number) data.get("eval_pairs")).intValue());
-    assertEquals(3, ((Number) ((Map<?, ?>) ((List<?>) data.get("datasets")).get(0)).get("dropped")).intValue());
+    assertEquals(3, ((Number) ((Map<?, ?>) ((List<?>) data.get("train")).get(0)).get("dropped")).intValue());
     assertEquals(64, ((String) start.get("options_sha256")).length());
     assertEquals(0.05, ((Number) ((Map<?, ?>) start.get("options")).get("learning_rate")).doubleValue());
     assertTrue(start.containsKey("rewardkit_version") && start.containsKey("commit"));
