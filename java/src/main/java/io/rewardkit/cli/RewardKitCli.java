@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
         TrainCommand.class,
         EvalCommand.class,
         ScoreCommand.class,
+        ServeCommand.class,
         PrepareCommand.class,
         BenchCommand.class,
         InfoCommand.class,

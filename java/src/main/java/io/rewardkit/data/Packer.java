@@ -2,6 +2,7 @@ package io.rewardkit.data;
 
 import io.rewardkit.data.DataOptions.Layout;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Token-budget bin packing: a seeded shuffle, then first-fit-decreasing (stable, so equal sizes
@@ -129,6 +130,34 @@ public final class Packer {
     }
     PackedBatch b = new PackedBatch(tokens, positions, cu, segments, maxSeq, readout, chosen, rejected, margins, pairIds, datasetIds);
     b.validate(rt);
+    return b;
+  }
+
+  /**
+   * A batch of single scored sequences (separate layout, no pairs): sequence s is {@code seqs[s]},
+   * whose last token must be the readout token; readout s is that last token. Used by inference
+   * (the server), with bins from {@link #plan} over the sequence lengths.
+   */
+  public static PackedBatch sequences(List<int[]> seqs, int readoutToken) {
+    int total = 0;
+    for (int[] s : seqs) total += s.length;
+    int[] tokens = new int[total];
+    int[] positions = new int[total];
+    int[] cu = new int[seqs.size() + 1];
+    int[] readout = new int[seqs.size()];
+    int t = 0, maxSeq = 0;
+    for (int s = 0; s < seqs.size(); s++) {
+      int[] seq = seqs.get(s);
+      System.arraycopy(seq, 0, tokens, t, seq.length);
+      for (int i = 0; i < seq.length; i++) positions[t + i] = i;
+      t += seq.length;
+      readout[s] = t - 1;
+      cu[s + 1] = t;
+      maxSeq = Math.max(maxSeq, seq.length);
+    }
+    PackedBatch b = new PackedBatch(tokens, positions, cu, null, maxSeq, readout, new int[0], new int[0], new float[0],
+        new long[0], new int[0]);
+    b.validate(readoutToken);
     return b;
   }
 

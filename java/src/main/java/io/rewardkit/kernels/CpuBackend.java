@@ -132,12 +132,35 @@ public final class CpuBackend implements Backend {
     if (tokens == 0) return;
     // out[T, O] = x[T, I] · w[O, I]ᵀ
     if (type == DType.F32) {
-      openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1f, x.f32(), i, w.f32(), i, 0f, out.f32(), o);
+      int rows = rowInvariantRows(t, o, i);
+      if (rows == t) {
+        openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1f, x.f32(), i, w.f32(), i, 0f, out.f32(), o);
+      } else {
+        try (Tensor xp = Tensor.host(DType.F32, rows, i); Tensor op = Tensor.host(DType.F32, rows, o)) {
+          Pointer.memcpy(xp.f32(), x.f32(), (long) t * i * Float.BYTES);
+          openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, o, i, 1f, xp.f32(), i, w.f32(), i, 0f, op.f32(), o);
+          Pointer.memcpy(out.f32(), op.f32(), (long) t * o * Float.BYTES);
+        }
+      }
       if (bias != null) Bias.bias_forward(out.f32(), bias.f32(), tokens, outF);
     } else {
       openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1d, x.f64(), i, w.f64(), i, 0d, out.f64(), o);
       if (bias != null) Bias.bias_forward(out.f64(), bias.f64(), tokens, outF);
     }
+  }
+
+  /**
+   * Rows to run an F32 linear with so that each row's result does not depend on how many rows the
+   * call has (a reward must not depend on its batch companions). OpenBLAS on AVX-512 cores
+   * (SkylakeX, Cooperlake) hands tiny products of this shape (out x tokens <= 1200, K >= 32,
+   * M·N·K <= 10^6: sgemm_small_kernel_permit) to a small-matrix kernel that sums in another order
+   * than its main kernel, so the same row differs in the last bits between a 10-token and a
+   * 1000-token call. Such calls run with zero rows appended up to the first size past that bound
+   * (at most 1200/out + 1 rows: negligible work); others are unchanged.
+   */
+  static int rowInvariantRows(int tokens, int out, int in) {
+    if (in < 32 || (long) tokens * out > 1200 || (double) tokens * out * in > 1e6) return tokens;
+    return 1200 / out + 1;
   }
 
   @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) {
