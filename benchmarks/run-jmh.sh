@@ -40,7 +40,7 @@ mkdir -p benchmarks/results
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 load0="$(cut -d" " -f1-3 /proc/loadavg)"
 out="benchmarks/results/jmh-$stamp.json"
-java --enable-native-access=ALL-UNNAMED -Xss16m -cp "$cp" org.openjdk.jmh.Main \
+java --enable-native-access=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED -Xss16m -cp "$cp" org.openjdk.jmh.Main \
   "${short[@]}" -rf json -rff "$out" "$include" ${extra[@]+"${extra[@]}"} "$@"
 
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"

@@ -31,7 +31,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * from JSONL, split into prompt/responses, tokenized with Qwen3 (DJL, batch API), packed into
  * 16384-token batches. The "tokens" counter is encoded tokens (prompt + chosen + rejected + 2
  * readouts per pair) per second. Without ../shared it falls back to a synthetic hh-style file and
- * the byte tokenizer (and says so).
+ * the byte tokenizer (and says so). {@code input=parquet} reads the same records from Parquet.
  *
  * <p>Run: {@code benchmarks/run-jmh.sh TokenizePack} or
  * {@code java -cp ... org.openjdk.jmh.Main TokenizePack -f 1 -wi 2 -i 5 -w 1s -r 1s}.
@@ -39,7 +39,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xss16m"})
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED", "-Xss16m"})
 public class TokenizePackBenchmark {
 
   @Param({"qwen3"})
@@ -47,6 +47,10 @@ public class TokenizePackBenchmark {
 
   @Param({"separate"})
   public String layout;
+
+  /** jsonl: the file as is; parquet: the same records converted in setup (tools/jsonl_to_parquet.py, pyarrow). */
+  @Param({"jsonl", "parquet"})
+  public String input;
 
   private Tokenizer tok;
   private Path data;
@@ -88,6 +92,7 @@ public class TokenizePackBenchmark {
       Files.write(data, lines);
       tok = new ByteTokenizer();
     }
+    if (input.equals("parquet")) data = toParquet(data);
     options = DataOptions.defaults()
         .withOnBadRecord(DataOptions.OnBadRecord.SKIP)
         .withLayout(DataOptions.Layout.parse(layout))
@@ -95,11 +100,27 @@ public class TokenizePackBenchmark {
     encoded = DataPipeline.load(List.of(data), options, tok);
   }
 
+  /** The same records as Parquet (snappy, 1000-row groups), written by pyarrow through the committed converter. */
+  private Path toParquet(Path jsonl) throws IOException {
+    if (tmp == null) tmp = Files.createTempDirectory("tokpack");
+    Path out = tmp.resolve("pairs.parquet");
+    Process p = new ProcessBuilder("python3", "tools/jsonl_to_parquet.py", jsonl.toString(), out.toString()).inheritIO().start();
+    try {
+      if (p.waitFor() != 0) throw new IOException("tools/jsonl_to_parquet.py failed (needs python3 with pyarrow)");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+    return out;
+  }
+
   @TearDown(Level.Trial)
   public void tearDown() throws IOException {
     tok.close();
     if (tmp != null) {
-      Files.deleteIfExists(data);
+      try (var files = Files.list(tmp)) {
+        for (Path f : files.toList()) Files.deleteIfExists(f);
+      }
       Files.deleteIfExists(tmp);
     }
   }

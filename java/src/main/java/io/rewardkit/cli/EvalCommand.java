@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.rewardkit.RewardKitException;
 import io.rewardkit.data.DataPipeline;
 import io.rewardkit.data.EncodedDataset;
+import io.rewardkit.eval.BenchmarkEval;
+import io.rewardkit.eval.BenchmarkScores;
 import io.rewardkit.eval.EvalResult;
 import io.rewardkit.eval.Evaluator;
 import io.rewardkit.kernels.Backend;
@@ -32,7 +34,7 @@ import picocli.CommandLine.Option;
 public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory (its final model).")
   Path model;
-  @Option(names = "--dataset", required = true, arity = "1..*", paramLabel = "PATH", description = "Preference files (each one a dataset), or a prepared cache.")
+  @Option(names = "--dataset", required = true, arity = "1..*", paramLabel = "PATH", description = "Preference files (JSONL/JSON, Parquet, Arrow; each one a dataset), folders, ORG/NAME in the Hugging Face cache, or a prepared cache.")
   List<String> dataset;
   @Option(names = "--eval_split", paramLabel = "FRACTION", description = "Evaluate only the held-out fraction (same seed as training: the pairs training held out).")
   double evalSplit;
@@ -41,6 +43,11 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--on_bad_record", paramLabel = "fail|skip", description = "Default: the checkpoint's.") String onBadRecord;
   @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "Compute backend (default cpu).") String device = "cpu";
   @Option(names = "--output_json", paramLabel = "FILE", description = "Also write all metrics as JSON.") Path outputJson;
+  @Option(names = "--benchmark", paramLabel = "rewardbench|rewardbench2",
+      description = "Score --dataset (a local copy of the benchmark: file, folder, or allenai/reward-bench[-2] in the Hugging Face cache) by the benchmark's official rules: per-subset table, sections (RewardBench), 1/k tie credit and the Ties formula (RewardBench 2), and a length-only baseline.")
+  String benchmark;
+  @Option(names = "--dataset_split", paramLabel = "SPLIT", description = "Split of a Hub-cache or save_to_disk dataset (default train; with --benchmark: filtered / test).") String datasetSplit;
+  @Option(names = "--dataset_config", paramLabel = "NAME", description = "Config (subset) of a Hub-cache dataset with several.") String datasetConfig;
 
   @Override
   public Integer call() throws Exception {
@@ -49,6 +56,9 @@ public final class EvalCommand implements Callable<Integer> {
       try (var mm = m.model(); var tok = m.tokenizer()) {
         var options = maxTokensPerBatch == null ? m.options() : m.options().withMaxTokensPerBatch(maxTokensPerBatch);
         if (onBadRecord != null) options = options.withOnBadRecord(io.rewardkit.data.DataOptions.OnBadRecord.parse(onBadRecord));
+        if (datasetConfig != null) options = options.withDatasetConfig(datasetConfig);
+        if (benchmark != null) return runBenchmark(m, tok, options);
+        if (datasetSplit != null) options = options.withDatasetSplit(datasetSplit);
         EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok, DataPipeline.Progress.NONE);
         if (evalSplit > 0) ds = ds.split(evalSplit).eval();
         if (ds.size() == 0) throw new RewardKitException("no pairs to evaluate");
@@ -80,6 +90,29 @@ public final class EvalCommand implements Callable<Integer> {
           new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), all);
         }
       }
+    }
+    return 0;
+  }
+
+  private int runBenchmark(RunSetup.Loaded m, io.rewardkit.data.Tokenizer tok, io.rewardkit.data.DataOptions options) throws java.io.IOException {
+    BenchmarkEval.Kind kind = BenchmarkEval.Kind.parse(benchmark);
+    if (dataset.size() != 1) throw new RewardKitException("--benchmark takes one --dataset (the benchmark's file or folder), got " + dataset.size());
+    if (evalSplit > 0) throw new RewardKitException("--eval_split does not apply to --benchmark (the whole benchmark is scored)");
+    Path ds = Path.of(dataset.get(0));
+    // The Hub datasets keep the benchmark in a split of their own (reward-bench: filtered, reward-bench-2: test).
+    String split = datasetSplit != null ? datasetSplit : java.nio.file.Files.exists(ds) ? null : kind.hubSplit;
+    if (split != null) options = options.withDatasetSplit(split);
+    String note = BenchmarkEval.templateNote(options, tok);
+    BenchmarkScores.Result res = BenchmarkEval.run(kind, ds, new ModelAdapter(m.model()), tok, options);
+    System.out.printf(Locale.ROOT, "model %s%n", m.dir());
+    System.out.print(BenchmarkEval.table(res, note));
+    if (outputJson != null) {
+      Map<String, Object> j = BenchmarkEval.json(res, m.dir().toString(), dataset.get(0), note);
+      Path abs = outputJson.toAbsolutePath();
+      Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), j);
+      java.nio.file.Files.move(tmp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      System.out.println("wrote " + outputJson);
     }
     return 0;
   }

@@ -22,7 +22,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** `rewardkit prepare`: tokenize + pack preference data once into a memory-mappable cache. */
 @Command(name = "prepare", mixinStandardHelpOptions = true,
-    description = "Tokenize and pack preference data (JSONL/JSON[.gz] files or directories) into a prepared cache.")
+    description = "Tokenize and pack preference data (JSONL/JSON[.gz], Parquet or Arrow files, directories, "
+        + "datasets.save_to_disk folders, or ORG/NAME from the local Hugging Face cache) into a prepared cache.")
 public final class PrepareCommand implements Callable<Integer> {
 
   /** Data options shared by prepare, train and eval (`@Mixin PrepareCommand.DataArgs`). */
@@ -30,7 +31,7 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", defaultValue = "byte",
         description = "tokenizer.json (or its directory), or 'byte' for the built-in byte tokenizer (default: ${DEFAULT-VALUE})")
     public String tokenizer;
-    @Option(names = "--format", defaultValue = "auto", description = "auto, hh-rlhf, text, messages, conversation")
+    @Option(names = "--format", defaultValue = "auto", description = "auto, hh-rlhf, text, messages, conversation, ranked (NeMo context + completions with rank)")
     public String format;
     @Option(names = "--prompt_key", defaultValue = "prompt", description = "prompt field (default: ${DEFAULT-VALUE})") public String promptKey;
     @Option(names = "--chosen_key", defaultValue = "chosen", description = "preferred response field (default: ${DEFAULT-VALUE})") public String chosenKey;
@@ -50,12 +51,18 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--on_bad_record", defaultValue = "fail", description = "fail (first error shown) or skip (counted by reason)")
     public String onBadRecord;
     @Option(names = "--max_record_bytes", defaultValue = "" + DataOptions.DEFAULT_MAX_RECORD_BYTES, description = "largest JSON record accepted (default: ${DEFAULT-VALUE})") public int maxRecordBytes;
+    @Option(names = "--score_keys", paramLabel = "CHOSEN,REJECTED", description = "numeric score fields whose difference is the margin, e.g. score_chosen,score_rejected (UltraFeedback) or chosen_rating,rejected_rating (Tulu)")
+    public String scoreKeys;
+    @Option(names = "--dataset_split", paramLabel = "SPLIT", description = "split of a Hub-cache dataset (ORG/NAME) or save_to_disk DatasetDict (default: train)")
+    public String datasetSplit;
+    @Option(names = "--dataset_config", paramLabel = "NAME", description = "config (subset) of a Hub-cache dataset with several (default: its default config)")
+    public String datasetConfig;
 
     public DataOptions options() {
       return new DataOptions(DataOptions.Format.parse(format), promptKey, chosenKey, rejectedKey, marginKey, ratingKey,
           DataOptions.parseRatingMargins(ratingMargins), chatTemplate, rewardToken, maxLength,
           DataOptions.Truncation.parse(truncation), DataOptions.Layout.parse(layout), maxTokensPerBatch, seed,
-          DataOptions.OnBadRecord.parse(onBadRecord), maxRecordBytes).validate();
+          DataOptions.OnBadRecord.parse(onBadRecord), maxRecordBytes, scoreKeys, datasetSplit, datasetConfig).validate();
     }
 
     public Tokenizer openTokenizer() {
@@ -64,7 +71,7 @@ public final class PrepareCommand implements Callable<Integer> {
     }
   }
 
-  @Parameters(arity = "1..*", paramLabel = "INPUT", description = "data files or directories (one dataset each)")
+  @Parameters(arity = "1..*", paramLabel = "INPUT", description = "data files, directories, save_to_disk folders, or ORG/NAME in the local Hugging Face cache (one dataset each)")
   List<Path> inputs;
 
   @Option(names = {"-o", "--output"}, required = true, description = "cache directory to write (replaced atomically)")

@@ -44,7 +44,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--model_name_or_path", paramLabel = "DIR", description = "HF model directory (config.json + safetensors).") String modelNameOrPath;
   @Option(names = "--init_config", paramLabel = "config.json", description = "HF config.json: train a randomly initialised model.") String initConfig;
   @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer directory or tokenizer.json ('byte' for the built-in byte tokenizer); default: the model's.") String tokenizer;
-  @Option(names = "--dataset", arity = "1..*", paramLabel = "PATH", description = "Training preference files (JSONL/JSON, or a prepared cache).") List<String> dataset;
+  @Option(names = "--dataset", arity = "1..*", paramLabel = "PATH", description = "Training preference files (JSONL/JSON, Parquet, Arrow), directories, save_to_disk folders, ORG/NAME in the local Hugging Face cache, or a prepared cache.") List<String> dataset;
+  @Option(names = "--dataset_split", paramLabel = "SPLIT", description = "Split of a Hub-cache or save_to_disk dataset (default train).") String datasetSplit;
+  @Option(names = "--dataset_config", paramLabel = "NAME", description = "Config (subset) of a Hub-cache dataset with several.") String datasetConfig;
+  @Option(names = "--score_keys", paramLabel = "CHOSEN,REJECTED", description = "Numeric score fields whose difference is the margin (e.g. score_chosen,score_rejected).") String scoreKeys;
   @Option(names = "--eval_dataset", arity = "1..*", paramLabel = "PATH", description = "Evaluation files (per-dataset accuracy when several).") List<String> evalDataset;
   @Option(names = "--eval_split", paramLabel = "FRACTION", description = "Hold out this fraction of --dataset for evaluation when no --eval_dataset.") String evalSplit;
   @Option(names = "--output_dir", paramLabel = "DIR", description = "Where metrics, checkpoints and the report go (default runs/default).") String outputDir;
@@ -52,7 +55,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max_tokens_per_batch", paramLabel = "N", description = "Token budget of one packed micro-batch (default 8192).") String maxTokensPerBatch;
   @Option(names = "--chat_template", paramLabel = "auto|none|FILE", description = "Chat template: the tokenizer's (auto), none, or a .jinja file.") String chatTemplate;
   @Option(names = "--reward_token", paramLabel = "TOKEN", description = "Readout token appended to every response (id or string; default: the final EOS).") String rewardToken;
-  @Option(names = "--format", paramLabel = "auto|hh-rlhf|text|messages|conversation", description = "Record format of the input files (default: auto-detect per file).") String format;
+  @Option(names = "--format", paramLabel = "auto|hh-rlhf|text|messages|conversation|ranked", description = "Record format of the input files (default: auto-detect per file).") String format;
   @Option(names = "--layout", paramLabel = "separate|shared_prefix", description = "Packing: chosen and rejected as separate sequences, or [prompt | chosen | rejected] (default separate).") String layout;
   @Option(names = "--truncation", paramLabel = "drop|prompt_left|response_right", description = "Over-long pairs: drop them, cut the prompt from the left, or cut responses from the right (default drop).") String truncation;
   @Option(names = "--on_bad_record", paramLabel = "fail|skip", description = "Stop at the first bad record (default) or skip and count bad records.") String onBadRecord;

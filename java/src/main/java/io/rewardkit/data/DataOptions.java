@@ -29,6 +29,10 @@ import java.util.TreeMap;
  * @param seed             seed of the shuffles (pair order per epoch, eval split)
  * @param onBadRecord      FAIL on the first bad record (default) or SKIP and count it
  * @param maxRecordBytes   largest accepted JSON record (a JSONL line or JSON-array element) in bytes
+ * @param scoreKeys        "chosenScoreField,rejectedScoreField": margin = chosen score - rejected score
+ *                         (UltraFeedback's score_chosen,score_rejected; Tulu's chosen_rating,rejected_rating); null: off
+ * @param datasetSplit     split to read from a Hub-cache snapshot or save_to_disk DatasetDict (null: train)
+ * @param datasetConfig    config (subset) of a Hub-cache snapshot with several (null: the default one)
  */
 public record DataOptions(
     Format format,
@@ -46,7 +50,10 @@ public record DataOptions(
     int maxTokensPerBatch,
     long seed,
     OnBadRecord onBadRecord,
-    int maxRecordBytes) {
+    int maxRecordBytes,
+    String scoreKeys,
+    String datasetSplit,
+    String datasetConfig) {
 
   /** Record formats (see {@link RecordParser}). */
   public enum Format {
@@ -58,14 +65,16 @@ public record DataOptions(
     /** {"prompt": [messages] or str, "chosen": [assistant messages], "rejected": [..]} (TRL/XTuner). */
     MESSAGES("messages"),
     /** {"chosen": [full conversation], "rejected": [..]}: prompt = all before the last assistant turn. */
-    CONVERSATION("conversation");
+    CONVERSATION("conversation"),
+    /** NeMo rank format {"context": .., "completions": [{"rank": 0, "completion": ..}, ..]}: best vs next rank. */
+    RANKED("ranked");
 
     public final String cliName;
     Format(String cliName) { this.cliName = cliName; }
 
     public static Format parse(String s) {
       for (Format f : values()) if (f.cliName.equalsIgnoreCase(s) || f.name().equalsIgnoreCase(s)) return f;
-      throw new RewardKitException("unknown format '" + s + "' (auto, hh-rlhf, text, messages, conversation)");
+      throw new RewardKitException("unknown format '" + s + "' (auto, hh-rlhf, text, messages, conversation, ranked)");
     }
   }
 
@@ -136,22 +145,25 @@ public record DataOptions(
   public static DataOptions defaults() {
     return new DataOptions(Format.AUTO, "prompt", "chosen", "rejected", "margin", null, Map.of(),
         "auto", null, 4096, Truncation.DROP, Layout.SEPARATE, 16384, 42L, OnBadRecord.FAIL,
-        DEFAULT_MAX_RECORD_BYTES);
+        DEFAULT_MAX_RECORD_BYTES, null, null, null);
   }
 
-  public DataOptions withFormat(Format v) { return new DataOptions(v, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withKeys(String prompt, String chosen, String rejected) { return new DataOptions(format, prompt, chosen, rejected, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withMarginKey(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, v, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withRating(String key, Map<String, Float> margins) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, key, margins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withChatTemplate(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, v, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withRewardToken(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, v, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withMaxLength(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, v, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withTruncation(Truncation v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, v, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withLayout(Layout v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, v, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withMaxTokensPerBatch(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, v, seed, onBadRecord, maxRecordBytes); }
-  public DataOptions withSeed(long v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, v, onBadRecord, maxRecordBytes); }
-  public DataOptions withOnBadRecord(OnBadRecord v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, v, maxRecordBytes); }
-  public DataOptions withMaxRecordBytes(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, v); }
+  public DataOptions withFormat(Format v) { return new DataOptions(v, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withKeys(String prompt, String chosen, String rejected) { return new DataOptions(format, prompt, chosen, rejected, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withMarginKey(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, v, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withRating(String key, Map<String, Float> margins) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, key, margins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withChatTemplate(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, v, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withRewardToken(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, v, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withMaxLength(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, v, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withTruncation(Truncation v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, v, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withLayout(Layout v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, v, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withMaxTokensPerBatch(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, v, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withSeed(long v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, v, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withOnBadRecord(OnBadRecord v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, v, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withMaxRecordBytes(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, v, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withScoreKeys(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, v, datasetSplit, datasetConfig); }
+  public DataOptions withDatasetSplit(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, v, datasetConfig); }
+  public DataOptions withDatasetConfig(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, v); }
 
   /** Checks option values once; throws {@link RewardKitException} naming the option. */
   public DataOptions validate() {
@@ -175,6 +187,7 @@ public record DataOptions(
       if (!Float.isFinite(e.getValue())) throw new RewardKitException("rating margin for '" + e.getKey() + "' is not finite");
     }
     if (chatTemplate == null || chatTemplate.isBlank()) throw new RewardKitException("--chat_template must be auto, none or a file");
+    if (scoreKeys != null) scoreKeyPair();
     return this;
   }
 
@@ -197,7 +210,17 @@ public record DataOptions(
     m.put("seed", Long.toString(seed));
     m.put("on_bad_record", onBadRecord.name().toLowerCase(java.util.Locale.ROOT));
     m.put("max_record_bytes", Integer.toString(maxRecordBytes));
+    if (scoreKeys != null) m.put("score_keys", scoreKeys); // absent when off: older caches stay valid
     return m;
+  }
+
+  /** The two fields of --score_keys (chosen, rejected). */
+  public String[] scoreKeyPair() {
+    String[] p = scoreKeys.split(",");
+    if (p.length != 2 || p[0].isBlank() || p[1].isBlank()) {
+      throw new RewardKitException("--score_keys: expected CHOSEN_FIELD,REJECTED_FIELD (e.g. score_chosen,score_rejected), got '" + scoreKeys + "'");
+    }
+    return new String[] {p[0].trim(), p[1].trim()};
   }
 
   /** Parses "label=margin,label=margin" or the preset name "llama2". */

@@ -42,7 +42,7 @@ public final class DataPipeline {
     options.validate();
     if (inputs.isEmpty()) throw new RewardKitException("no input files given");
     List<List<Path>> files = new ArrayList<>();
-    for (Path in : inputs) files.add(JsonRecordReader.expand(in)); // all paths checked before any work
+    for (Path in : inputs) files.add(DatasetFiles.expand(in, options)); // all paths checked before any work
     try (Loader loader = new Loader(options, tok, progress)) {
       return load(inputs, files, options, loader);
     }
@@ -57,7 +57,7 @@ public final class DataPipeline {
       for (Path f : files.get(d)) {
         String name = f.toString();
         Format[] format = {null};
-        String sha = reader.read(f, name, new JsonRecordReader.Sink() {
+        String sha = read(reader, f, name, parser.columns(), new JsonRecordReader.Sink() {
           @Override
           public void record(ObjectNode node, String location) {
             try {
@@ -82,10 +82,49 @@ public final class DataPipeline {
     return loader.finish();
   }
 
+  /**
+   * One file through the reader its magic bytes call for; every reader feeds the same sink (format
+   * detection, record parser, bad-record counting). Returns the SHA-256 of the file's bytes.
+   */
+  private static String read(JsonRecordReader json, Path f, String name, java.util.Set<String> columns, JsonRecordReader.Sink sink) {
+    DatasetFiles.Kind kind = DatasetFiles.kind(f);
+    switch (kind) {
+      case JSON: return json.read(f, name, sink);
+      case PARQUET: ParquetRecordReader.read(f, name, columns, sink); break;
+      case ARROW_STREAM: ArrowRecordReader.read(f, name, false, columns, sink); break;
+      case ARROW_FILE: ArrowRecordReader.read(f, name, true, columns, sink); break;
+      default: throw new IllegalStateException(kind.name());
+    }
+    return Sha256.ofFile(f);
+  }
+
+  /** Receives raw rows (JSON objects) with their location, e.g. "file.parquet:row 3". */
+  @FunctionalInterface
+  public interface RowConsumer {
+    void row(ObjectNode row, String location);
+  }
+
+  /**
+   * The raw rows of one dataset argument (file, folder, save_to_disk folder or Hub-cache ORG/NAME,
+   * with options' split and config), through the same readers as {@link #load}, for callers with
+   * their own row schema (benchmarks). A bad row (malformed line, damaged file) throws.
+   */
+  public static void forEachRow(Path input, DataOptions options, RowConsumer consumer) {
+    JsonRecordReader reader = new JsonRecordReader(options.maxRecordBytes());
+    for (Path f : DatasetFiles.expand(input, options)) {
+      read(reader, f, f.toString(), null, new JsonRecordReader.Sink() {
+        @Override public void record(ObjectNode node, String location) { consumer.row(node, location); }
+        @Override public void bad(BadRecordException problem) { throw problem; }
+      });
+    }
+  }
+
   /** In-memory records as one dataset named {@code name}. */
   static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options, String name) {
     options.validate();
     try (Loader loader = new Loader(options, tok, Progress.NONE)) {
+      // Pair ids are the records' indices, so a caller can map rewards back when some are dropped (too long).
+      loader.recordOrdinalIds = true;
       loader.newDataset(name);
       for (PreferenceRecord r : records) {
         loader.current.formats.putIfAbsent(name, r.isChat() ? "chat" : "text");
@@ -151,6 +190,7 @@ public final class DataPipeline {
     final List<PreferenceRecord> chunk = new ArrayList<>(CHUNK);
     DatasetStats current;
     long seen;
+    boolean recordOrdinalIds; // pair id = index of the input record (fromRecords) instead of the kept ordinal
 
     Loader(DataOptions o, Tokenizer tok, Progress progress) {
       this.o = o;
@@ -232,7 +272,8 @@ public final class DataPipeline {
           continue;
         }
         EncodedPair p = r.pair();
-        builder.add(p);
+        if (recordOrdinalIds) builder.add(p, seen - 1);
+        else builder.add(p);
         current.kept++;
         current.tokens += p.prompt().length + p.chosen().length + p.rejected().length + 2;
         if (r.truncatedPrompt()) current.truncatedPrompt++;

@@ -196,9 +196,13 @@ public final class EncodedDataset {
     private long[] offsets = new long[256];
     private int[] pl = new int[256], cl = new int[256], rl = new int[256], ds = new int[256];
     private float[] m = new float[256];
+    private long[] ids = new long[256];
     private int n;
 
-    void add(EncodedPair p) {
+    void add(EncodedPair p) { add(p, n); }
+
+    /** id: the pair's stable id (its ordinal among kept pairs, unless the caller tracks its own). */
+    void add(EncodedPair p, long id) {
       int len = p.prompt().length + p.chosen().length + p.rejected().length;
       if (used + len > Integer.MAX_VALUE - 16) throw new RewardKitException("dataset exceeds 2^31 tokens; split it");
       while (used + len > tokens.length) tokens = Arrays.copyOf(tokens, (int) Math.min(Integer.MAX_VALUE - 16L, 2L * tokens.length));
@@ -210,6 +214,7 @@ public final class EncodedDataset {
         rl = Arrays.copyOf(rl, c);
         ds = Arrays.copyOf(ds, c);
         m = Arrays.copyOf(m, c);
+        ids = Arrays.copyOf(ids, c);
       }
       int at = (int) used;
       System.arraycopy(p.prompt(), 0, tokens, at, p.prompt().length);
@@ -221,6 +226,7 @@ public final class EncodedDataset {
       rl[n] = p.rejected().length;
       ds[n] = p.datasetId();
       m[n] = p.margin();
+      ids[n] = id;
       n++;
       used += len;
     }
@@ -228,11 +234,9 @@ public final class EncodedDataset {
     int size() { return n; }
 
     EncodedDataset build(DataOptions options, int readoutToken, DataReport report) {
-      long[] ids = new long[n];
-      for (int i = 0; i < n; i++) ids[i] = i;
       return new EncodedDataset(options, readoutToken, IntBuffer.wrap(Arrays.copyOf(tokens, (int) used)),
           Arrays.copyOf(offsets, n), Arrays.copyOf(pl, n), Arrays.copyOf(cl, n), Arrays.copyOf(rl, n),
-          Arrays.copyOf(m, n), Arrays.copyOf(ds, n), ids, report, null);
+          Arrays.copyOf(m, n), Arrays.copyOf(ds, n), Arrays.copyOf(ids, n), report, null);
     }
   }
 }

@@ -54,28 +54,6 @@ final class JsonRecordReader {
     this.mapper = new ObjectMapper(f);
   }
 
-  /** Input files of one dataset argument: the file itself, or a directory's JSON files sorted by path. */
-  static List<Path> expand(Path input) {
-    if (!Files.exists(input)) throw new RewardKitException("input not found: " + input);
-    if (!Files.isReadable(input)) throw new RewardKitException("input is not readable (permission denied): " + input);
-    if (!Files.isDirectory(input)) return List.of(input);
-    List<Path> files = new ArrayList<>();
-    try (Stream<Path> walk = Files.walk(input)) {
-      walk.filter(Files::isRegularFile).filter(JsonRecordReader::looksLikeData)
-          .filter(p -> !Files.isRegularFile(p.resolveSibling("pairs.bin"))) // a prepared cache's manifest is not data
-          .sorted().forEach(files::add);
-    } catch (IOException | java.io.UncheckedIOException e) {
-      throw new RewardKitException("cannot list directory " + input + ": " + e.getMessage(), e);
-    }
-    if (files.isEmpty()) {
-      throw new RewardKitException("directory " + input + " has no .jsonl, .json, .jsonl.gz or .json.gz files");
-    }
-    for (Path p : files) {
-      if (!Files.isReadable(p)) throw new RewardKitException("input is not readable (permission denied): " + p);
-    }
-    return files;
-  }
-
   static boolean looksLikeData(Path p) {
     String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
     return n.endsWith(".jsonl") || n.endsWith(".json") || n.endsWith(".jsonl.gz") || n.endsWith(".json.gz");

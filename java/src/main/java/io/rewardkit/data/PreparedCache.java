@@ -280,7 +280,7 @@ public final class PreparedCache {
         s.apply("reward_token"), Integer.parseInt(s.apply("max_length")), DataOptions.Truncation.parse(s.apply("truncation")),
         DataOptions.Layout.parse(s.apply("layout")), Integer.parseInt(s.apply("max_tokens_per_batch")),
         Long.parseLong(s.apply("seed")), DataOptions.OnBadRecord.parse(s.apply("on_bad_record")),
-        Integer.parseInt(s.apply("max_record_bytes")));
+        Integer.parseInt(s.apply("max_record_bytes")), s.apply("score_keys"), null, null);
   }
 
   private static ObjectMapper mapper() {

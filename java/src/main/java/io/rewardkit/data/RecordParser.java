@@ -14,7 +14,8 @@ import java.util.Set;
 /**
  * Turns one JSON object into a {@link PreferenceRecord}, or a {@link BadRecordException} whose
  * reason is one of: missing_field, wrong_type, bad_role, empty_prompt, empty_response,
- * identical_responses, no_shared_prompt, no_assistant_turn, prompt_mismatch, unknown_rating.
+ * identical_responses, no_shared_prompt, no_assistant_turn, prompt_mismatch, unknown_rating, tied_ranks.
+ * Rows come from any reader (JSONL, Parquet, Arrow) as JSON objects, so every format works from each.
  */
 final class RecordParser {
   static final String HH_ASSISTANT = "\n\nAssistant:";
@@ -25,14 +26,42 @@ final class RecordParser {
 
   RecordParser(DataOptions options) { this.o = options; }
 
+  /** The top-level fields any format may read (columnar readers decode only these). */
+  java.util.Set<String> columns() {
+    java.util.Set<String> c = new java.util.HashSet<>(List.of(o.promptKey(), o.chosenKey(), o.rejectedKey(),
+        "context", "completions", "completion", "label"));
+    if (o.marginKey() != null) c.add(o.marginKey());
+    if (o.ratingKey() != null) c.add(o.ratingKey());
+    if (o.scoreKeys() != null) c.addAll(List.of(o.scoreKeyPair()));
+    return c;
+  }
+
   /** Format of a file, from its first record (AUTO resolved); an explicit format is returned as is. */
   Format detect(ObjectNode n, String where) {
     if (o.format() != Format.AUTO) return o.format();
+    if (!n.has(o.chosenKey())) {
+      if (n.has("completions") && n.has("context")) return Format.RANKED;
+      if (n.has("completion") && n.has("label")) {
+        // KTO/unpaired data rates single responses: there is no pair to rank, so nothing to train on.
+        throw new io.rewardkit.RewardKitException(where + ": this is unpaired (KTO-style) data: each row has one '"
+            + "completion' with a desirable/undesirable 'label', not a chosen and a rejected response to the same prompt. "
+            + "A reward model trains on pairs: pair a desirable and an undesirable completion of the same prompt "
+            + "into {prompt, chosen, rejected} rows first");
+      }
+    }
     JsonNode chosen = require(n, o.chosenKey(), where);
     boolean hasPrompt = n.hasNonNull(o.promptKey());
     if (chosen.isTextual()) return hasPrompt ? Format.TEXT : Format.HH_RLHF;
-    if (chosen.isArray()) return hasPrompt ? Format.MESSAGES : Format.CONVERSATION;
+    // A chosen list that starts with the user's turn is a whole conversation even when a prompt
+    // column repeats its first message (UltraFeedback-binarized, Tulu 3 preference mixtures).
+    if (chosen.isArray()) return hasPrompt && !startsConversation(chosen) ? Format.MESSAGES : Format.CONVERSATION;
     throw wrongType(o.chosenKey(), chosen, "a string or a list of messages", where);
+  }
+
+  private static boolean startsConversation(JsonNode list) {
+    if (list.isEmpty() || !list.get(0).isObject()) return false;
+    String role = list.get(0).path("role").asText("");
+    return role.equals("user") || role.equals("system") || role.equals("developer");
   }
 
   PreferenceRecord parse(ObjectNode n, Format f, int datasetId, String where) {
@@ -42,6 +71,7 @@ final class RecordParser {
       case TEXT -> text(n, margin, where);
       case MESSAGES -> messages(n, margin, where);
       case CONVERSATION -> conversation(n, margin, where);
+      case RANKED -> ranked(n, margin, where);
       case AUTO -> throw new IllegalStateException("format not resolved");
     };
     return r.withDatasetId(datasetId);
@@ -118,6 +148,56 @@ final class RecordParser {
     return PreferenceRecord.chat(pc, cr, rr, margin, where);
   }
 
+  /**
+   * NeMo's rank format: {"context": str or [messages], "completions": [{"rank": 0, "completion":
+   * str or [messages]}, ...]}; rank 0 is best. Chosen is the best-ranked completion, rejected the
+   * next rank (two completions is the usual case; more give the top pair).
+   */
+  private PreferenceRecord ranked(ObjectNode n, float margin, String where) {
+    JsonNode ctx = require(n, "context", where);
+    List<ChatMessage> prompt;
+    if (ctx.isTextual()) prompt = List.of(ChatMessage.user(ctx.asText()));
+    else if (ctx.isArray()) prompt = messageList(ctx, "context", where);
+    else throw wrongType("context", ctx, "a string or a list of messages", where);
+    if (prompt.isEmpty()) throw new BadRecordException("empty_prompt", where, "field 'context' has no messages");
+    JsonNode comps = require(n, "completions", where);
+    if (!comps.isArray()) throw wrongType("completions", comps, "a list of {rank, completion}", where);
+    if (comps.size() < 2) throw new BadRecordException("missing_field", where, "field 'completions' has " + comps.size() + " entries, a pair needs 2");
+    int best = -1, second = -1;
+    long bestRank = Long.MAX_VALUE, secondRank = Long.MAX_VALUE;
+    for (int i = 0; i < comps.size(); i++) {
+      JsonNode c = comps.get(i);
+      String f = "completions[" + i + "]";
+      if (!c.isObject()) throw wrongType(f, c, "an object {rank, completion}", where);
+      JsonNode r = c.get("rank");
+      if (r == null || r.isNull()) throw new BadRecordException("missing_field", where, "field '" + f + ".rank' is missing");
+      if (!r.canConvertToLong()) throw wrongType(f + ".rank", r, "an integer", where);
+      long rank = r.asLong();
+      if (rank < bestRank) { second = best; secondRank = bestRank; best = i; bestRank = rank; }
+      else if (rank < secondRank) { second = i; secondRank = rank; }
+    }
+    if (bestRank == secondRank) {
+      throw new BadRecordException("tied_ranks", where, "the two best completions share rank " + bestRank + ": no preference");
+    }
+    List<ChatMessage> c = completion(comps.get(best), "completions[" + best + "].completion", where);
+    List<ChatMessage> r = completion(comps.get(second), "completions[" + second + "].completion", where);
+    checkResponses(joined(c), joined(r), where);
+    return PreferenceRecord.chat(prompt, c, r, margin, where);
+  }
+
+  private List<ChatMessage> completion(JsonNode entry, String field, String where) {
+    JsonNode v = entry.get("completion");
+    if (v == null || v.isNull()) throw new BadRecordException("missing_field", where, "field '" + field + "' is missing");
+    List<ChatMessage> msgs;
+    if (v.isTextual()) msgs = List.of(ChatMessage.assistant(v.asText()));
+    else if (v.isArray()) msgs = messageList(v, field, where);
+    else throw wrongType(field, v, "a string or a list of messages", where);
+    if (msgs.isEmpty() || !msgs.get(msgs.size() - 1).role().equals("assistant")) {
+      throw new BadRecordException("no_assistant_turn", where, "field '" + field + "' does not end with an assistant message");
+    }
+    return msgs;
+  }
+
   private List<ChatMessage> conversationList(ObjectNode n, String key, String where) {
     JsonNode v = require(n, key, where);
     if (!v.isArray()) throw wrongType(key, v, "a list of messages (conversation format)", where);
@@ -173,6 +253,13 @@ final class RecordParser {
 
   private float margin(ObjectNode n, String where) {
     float margin = 0f;
+    if (o.scoreKeys() != null) {
+      String[] k = o.scoreKeyPair();
+      double c = score(n, k[0], where), r = score(n, k[1], where);
+      margin = (float) (c - r);
+      if (!Float.isFinite(margin)) throw wrongType(k[0], n.get(k[0]), "a finite number", where);
+      return margin;
+    }
     if (o.marginKey() != null && n.hasNonNull(o.marginKey())) {
       JsonNode m = n.get(o.marginKey());
       if (!m.isNumber()) throw wrongType(o.marginKey(), m, "a number", where);
@@ -190,6 +277,12 @@ final class RecordParser {
       margin = m;
     }
     return margin;
+  }
+
+  private static double score(ObjectNode n, String key, String where) {
+    JsonNode v = require(n, key, where);
+    if (!v.isNumber()) throw wrongType(key, v, "a number (--score_keys)", where);
+    return v.asDouble();
   }
 
   private static void checkResponses(String c, String r, String where) {

@@ -24,4 +24,16 @@ final class Sha256 {
 
   static String of(String s) { return hex(newDigest().digest(s.getBytes(StandardCharsets.UTF_8))); }
   static String of(byte[] b) { return hex(newDigest().digest(b)); }
+
+  /** Of a file's bytes, streamed. */
+  static String ofFile(java.nio.file.Path p) {
+    MessageDigest d = newDigest();
+    byte[] buf = new byte[1 << 16];
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(p)) {
+      for (int n; (n = in.read(buf)) > 0; ) d.update(buf, 0, n);
+    } catch (java.io.IOException e) {
+      throw new io.rewardkit.RewardKitException("cannot read " + p + ": " + e.getMessage(), e);
+    }
+    return hex(d.digest());
+  }
 }

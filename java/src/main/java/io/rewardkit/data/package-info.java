@@ -27,8 +27,11 @@
  * }</pre>
  *
  * <p>Formats ({@link io.rewardkit.data.DataOptions.Format}): hh-rlhf text pairs, prompt/chosen/rejected
- * strings, OpenAI message lists (TRL/XTuner), full conversations (open-instruct); detected per file
- * from its first record unless given. Containers: JSONL, JSON array, directories of them, gzip.
+ * strings, OpenAI message lists (TRL/XTuner), full conversations (open-instruct, UltraFeedback, Tulu,
+ * Skywork), NeMo's rank format; detected per file from its first record unless given. Containers
+ * (kind from magic bytes): JSONL, JSON array, gzip, Parquet ({@code ParquetRecordReader}), Arrow IPC
+ * ({@code ArrowRecordReader}), directories, save_to_disk folders and Hub-cache datasets by ORG/NAME
+ * ({@code DatasetFiles}); every reader hands JSON objects to the same {@code RecordParser}.
  *
  * <p>Guarantees: the prompt tokens of chosen and rejected are identical (chat data is checked
  * token-wise and violations counted); every response has exactly one readout token whose index is

@@ -80,6 +80,9 @@ public final class RunSetup {
     if (c.chatTemplate != null) o = o.withChatTemplate(c.chatTemplate);
     if (c.rewardToken != null) o = o.withRewardToken(c.rewardToken);
     if (c.format != null) o = o.withFormat(DataOptions.Format.parse(c.format));
+    if (c.scoreKeys != null) o = o.withScoreKeys(c.scoreKeys);
+    if (c.datasetSplit != null) o = o.withDatasetSplit(c.datasetSplit);
+    if (c.datasetConfig != null) o = o.withDatasetConfig(c.datasetConfig);
     return o;
   }
 
@@ -118,7 +121,7 @@ public final class RunSetup {
   public static List<String> datasetNames(List<String> paths) {
     List<String> out = new ArrayList<>();
     for (String p : paths) {
-      String n = Path.of(p).getFileName().toString().replaceAll("\\.(jsonl|json)(\\.gz)?$", "");
+      String n = Path.of(p).getFileName().toString().replaceAll("\\.(jsonl|json|parquet|arrow)(\\.gz)?$", "");
       String base = n;
       for (int k = 2; out.contains(n); k++) n = base + "_" + k;
       out.add(n);

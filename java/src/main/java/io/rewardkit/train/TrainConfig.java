@@ -39,6 +39,9 @@ public final class TrainConfig {
   public String layout = "separate";      // separate | shared_prefix
   public String truncation = "drop";      // drop | prompt_left | response_right
   public String onBadRecord = "fail";     // fail | skip (counted in the data report)
+  public String scoreKeys;                // "chosen_field,rejected_field": margin = their difference
+  public String datasetSplit;             // split of a Hub-cache / save_to_disk dataset (default train)
+  public String datasetConfig;            // config of a Hub-cache dataset (default: its default)
   public int syntheticTrainPairs = 24000; // embedded default task only
   public int syntheticEvalPairs = 500;
   // ---- optimisation ----

@@ -56,6 +56,38 @@ class EndToEndTest {
     // lengths are equal by construction, so the length-only baseline is exactly chance
     assertEquals(0.5, m.get("length_baseline_accuracy").asDouble(), 0.0);
 
+    // The same pairs as RewardBench rows. The benchmark presents each response as [user: prompt, assistant:
+    // response] through the tokenizer's chat template (the byte tokenizer has ChatML), so its accuracy must equal
+    // the plain eval of the same pairs written as message lists (no reward ties in a trained model), in both versions.
+    List<String> rb = new ArrayList<>(), rb2 = new ArrayList<>(), chat = new ArrayList<>();
+    int id = 0;
+    for (SyntheticTask.Example e : SyntheticTask.generate(200, 42 + 1_000_003)) {
+      rb.add(JSON.writeValueAsString(Map.of("prompt", e.prompt(), "chosen", e.chosen(), "rejected", e.rejected(),
+          "subset", "alpacaeval-easy", "id", id)));
+      rb2.add(JSON.writeValueAsString(Map.of("prompt", e.prompt(), "chosen", List.of(e.chosen()), "rejected", List.of(e.rejected()),
+          "num_correct", 1, "subset", "Focus", "id", String.valueOf(id++))));
+      chat.add(JSON.writeValueAsString(Map.of("prompt", List.of(Map.of("role", "user", "content", e.prompt())),
+          "chosen", List.of(Map.of("role", "assistant", "content", e.chosen())),
+          "rejected", List.of(Map.of("role", "assistant", "content", e.rejected())))));
+    }
+    Path rbFile = tmp.resolve("rb.jsonl"), rb2File = tmp.resolve("rb2.jsonl"), chatFile = tmp.resolve("chat.jsonl");
+    Path rbJson = tmp.resolve("rb.json"), rb2Json = tmp.resolve("rb2.json"), chatJson = tmp.resolve("chat.json");
+    Files.write(rbFile, rb, StandardCharsets.UTF_8);
+    Files.write(rb2File, rb2, StandardCharsets.UTF_8);
+    Files.write(chatFile, chat, StandardCharsets.UTF_8);
+    assertEquals(0, RewardKitCli.run("eval", "--model", ckpt.toString(), "--dataset", chatFile.toString(), "--output_json", chatJson.toString()));
+    assertEquals(0, RewardKitCli.run("eval", "--model", ckpt.toString(), "--benchmark", "rewardbench", "--dataset", rbFile.toString(),
+        "--output_json", rbJson.toString()));
+    assertEquals(0, RewardKitCli.run("eval", "--model", ckpt.toString(), "--benchmark", "rewardbench2", "--dataset", rb2File.toString(),
+        "--output_json", rb2Json.toString()));
+    double chatAcc = JSON.readTree(chatJson.toFile()).get("eval_accuracy").asDouble();
+    JsonNode b1 = JSON.readTree(rbJson.toFile()), b2 = JSON.readTree(rb2Json.toFile());
+    assertEquals(chatAcc, b1.at("/subsets/alpacaeval-easy/score").asDouble(), 1e-9);
+    assertEquals(chatAcc, b1.at("/sections/Chat/score").asDouble(), 1e-9);
+    assertEquals(chatAcc, b2.at("/subsets/Focus/score").asDouble(), 1e-9);
+    assertEquals(200, b2.at("/subsets/Focus/n").asInt());
+    assertTrue(b1.get("chat_template").asText().startsWith("chat template"), b1.toString());
+
     // Score: best-of-n picks the exact copy in most prompts.
     Path in = tmp.resolve("score.jsonl"), res = tmp.resolve("scores.jsonl");
     List<String> q = new ArrayList<>();
