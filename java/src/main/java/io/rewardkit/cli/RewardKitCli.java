@@ -46,6 +46,15 @@ public final class RewardKitCli implements Callable<Integer> {
   public static int run(String... args) {
     CommandLine cli = new CommandLine(new RewardKitCli());
     cli.setExecutionExceptionHandler(RewardKitCli::handleError);
+    // Errors (OutOfMemoryError) pass picocli's exception handler by: one line for them too.
+    CommandLine.IExecutionStrategy runLast = new CommandLine.RunLast();
+    cli.setExecutionStrategy(parsed -> {
+      try {
+        return runLast.execute(parsed);
+      } catch (OutOfMemoryError e) {
+        return handleError(new RewardKitException(MemoryAdvice.generic(e), e), cli, parsed);
+      }
+    });
     return cli.execute(args);
   }
 

@@ -1,6 +1,8 @@
 package io.rewardkit.cli;
 
+import io.rewardkit.RewardKitException;
 import io.rewardkit.data.DataOptions;
+import io.rewardkit.model.ModelConfig;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
@@ -8,6 +10,7 @@ import io.rewardkit.model.RewardModel;
 import io.rewardkit.train.CheckpointContent;
 import io.rewardkit.train.ModelAdapter;
 import io.rewardkit.train.PairSource;
+import io.rewardkit.train.RunDirectory;
 import io.rewardkit.train.RunSetup;
 import io.rewardkit.train.SyntheticTask;
 import io.rewardkit.train.TrainConfig;
@@ -87,7 +90,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--device", paramLabel = "cpu|cuda|auto", description = "Compute backend, chosen once at start (default cpu).") String device;
   @Option(names = "--threads", paramLabel = "N", description = "CPU threads (0: all cores; the embedded default uses 1).") String threads;
   @Option(names = "--resume", arity = "0..1", fallbackValue = "latest", paramLabel = "CHECKPOINT",
-      description = "Continue from the latest checkpoint in --output_dir, or from the given checkpoint.") String resume;
+      description = {"Continue the run in --output_dir from its newest intact checkpoint (or from the given checkpoint) with the run's own options;",
+          "only --max_steps, --num_train_epochs, --logging_steps, --eval_steps, --save_steps, --save_total_limit, --report and --threads may be changed."}) String resume;
+  @Option(names = "--overwrite_output_dir", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+      description = "Replace a run already in --output_dir; the old run is kept until the new one has saved its first checkpoint.") String overwriteOutputDir;
   @Option(names = "--report", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL", description = "Write the PNG/HTML report at the end (default true).") String report;
   @Option(names = "--synthetic_train_pairs", paramLabel = "N", description = "Embedded default only.") String syntheticTrainPairs;
   @Option(names = "--synthetic_eval_pairs", paramLabel = "N", description = "Embedded default only.") String syntheticEvalPairs;
@@ -107,9 +113,25 @@ public final class TrainCommand implements Callable<Integer> {
   TrainConfig buildConfig() {
     Map<String, Object> cli = given();
     TrainConfig c = layer(new TrainConfig(), cli);
-    if (c.isEmbeddedDefault()) c = layer(RunSetup.embeddedDefaults(), cli);
+    if (resuming(c)) {
+      // --resume continues the run that was started: its options are the base, the command line
+      // and --config only overlay (the Trainer refuses any change outside the resume allow-list).
+      Path dir = Path.of(c.outputDir);
+      if (!cli.containsKey("output_dir") && !c.resume.equals("latest") && !c.resume.equals("true")) {
+        dir = Path.of(c.resume).toAbsolutePath().normalize().getParent();
+      }
+      TrainConfig saved = TrainConfig.fromJson(RunSetup.savedConfig(dir, c.resume));
+      saved.outputDir = cli.containsKey("output_dir") ? c.outputDir : dir.toString();
+      c = layer(saved, cli);
+    } else if (c.isEmbeddedDefault()) {
+      c = layer(RunSetup.embeddedDefaults(), cli);
+    }
     c.validate();
     return c;
+  }
+
+  private static boolean resuming(TrainConfig c) {
+    return c.resume != null && !c.resume.isEmpty() && !c.resume.equals("false");
   }
 
   private TrainConfig layer(TrainConfig base, Map<String, Object> cli) {
@@ -121,21 +143,28 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     TrainConfig c = buildConfig();
     boolean embedded = c.isEmbeddedDefault();
-    if (embedded) {
+    if (embedded && !resuming(c)) {
       System.out.println("rewardkit: no model or dataset given: training the embedded default (a " + "tiny Llama-style model, byte "
           + "tokenizer, synthetic task: does the response copy the prompt's string exactly?)");
     }
     try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
-      RunSetup.applyThreads(c, backend);
-      DataOptions options = RunSetup.dataOptions(c);
-      RunSetup.Data data = RunSetup.data(c, tok, options);
-      PairSource train = RunSetup.source(data.train(), data.trainNames());
-      PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
-      CheckpointContent content = RunSetup.content(c, tok, options, data.train());
-      try (RewardModel model = RunSetup.model(c, tok, backend)) {
-        Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out)
-            .describe(RunSetup.describe(c, model, tok, data)).train();
-        summarize(c, r, embedded);
+      ModelConfig mc = RunSetup.modelConfig(c);
+      RunSetup.checkFits(c, mc, tok);
+      // Locked before the data is read: a second writer fails at once, not after minutes of loading.
+      try (RunDirectory run = RunDirectory.acquire(Path.of(c.outputDir))) {
+        RunSetup.applyThreads(c, backend);
+        DataOptions options = RunSetup.dataOptions(c);
+        RunSetup.Data data = RunSetup.data(c, tok, options);
+        PairSource train = RunSetup.source(data.train(), data.trainNames());
+        PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
+        CheckpointContent content = RunSetup.content(c, tok, options, data.train());
+        try (RewardModel model = RunSetup.model(c, tok, backend)) {
+          Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run)
+              .describe(RunSetup.describe(c, model, tok, data)).train();
+          summarize(c, r, embedded);
+        } catch (OutOfMemoryError e) {
+          throw new RewardKitException(MemoryAdvice.training(mc, backend.computeType(), c.maxTokensPerBatch, e), e);
+        }
       }
     }
     return 0;

@@ -74,6 +74,30 @@ public final class EncodedDataset {
     tokens.get(Math.toIntExact(offsets[i] + promptLen[i] + chosenLen[i]), dst, at, rejectedLen[i]);
   }
 
+  /**
+   * SHA-256 of exactly what this set trains or evaluates on: every pair's tokens, lengths, margin,
+   * dataset and pair id (so the input files' content, the tokenizer, template and truncation, and
+   * which pairs an eval split held out), plus the packing options (layout, token budget, seed).
+   * Computed over the encoded pairs, so it is the same whether they came from files or a prepared cache.
+   */
+  public String fingerprint() {
+    java.security.MessageDigest md = Sha256.newDigest();
+    md.update(new java.util.TreeMap<>(options.cacheKey()).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 << 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.putInt(readoutToken).putInt(size());
+    for (int i = 0; i < size(); i++) {
+      if (b.remaining() < 40) { md.update(b.array(), 0, b.position()); b.clear(); }
+      b.putLong(pairIds[i]).putInt(datasetIds[i]).putFloat(margins[i]).putInt(promptLen[i]).putInt(chosenLen[i]).putInt(rejectedLen[i]);
+      long from = offsets[i], to = from + promptLen[i] + chosenLen[i] + rejectedLen[i];
+      for (long t = from; t < to; t++) {
+        if (b.remaining() < 4) { md.update(b.array(), 0, b.position()); b.clear(); }
+        b.putInt(tokens.get(Math.toIntExact(t)));
+      }
+    }
+    md.update(b.array(), 0, b.position());
+    return Sha256.hex(md.digest());
+  }
+
   /** Pair i as arrays (copies). */
   public EncodedPair pair(int i) {
     int[] p = new int[promptLen[i]], c = new int[chosenLen[i]], r = new int[rejectedLen[i]];

@@ -72,7 +72,8 @@ public final class PreparedCache {
     Path tmp = null;
     try {
       Files.createDirectories(parent);
-      tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+      removeStaleTemporaries(target);
+      tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-");
       try {
         Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
       } catch (UnsupportedOperationException ignored) {
@@ -110,7 +111,7 @@ public final class PreparedCache {
       Files.write(tmp.resolve(MANIFEST), json);
       Path old = null;
       if (Files.exists(target)) {
-        old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-");
+        old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-" + ProcessHandle.current().pid() + "-");
         Files.delete(old);
         Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
       }
@@ -125,6 +126,24 @@ public final class PreparedCache {
       throw new RewardKitException("cannot write prepared cache " + dir + ": " + e.getMessage(), e);
     } finally {
       if (tmp != null) deleteTree(tmp);
+    }
+  }
+
+  /**
+   * Deletes the temporaries ({@code .<name>.tmp-<pid>-*}, {@code .<name>.old-<pid>-*}) that a
+   * killed prepare of the same cache left beside it; those of a live process are left alone.
+   */
+  static void removeStaleTemporaries(Path target) throws IOException {
+    String prefix = "." + target.getFileName();
+    java.util.regex.Pattern own = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(prefix) + "\\.(tmp|old)-(\\d+)-.*");
+    try (java.util.stream.Stream<Path> s = Files.list(target.getParent())) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        java.util.regex.Matcher m = own.matcher(p.getFileName().toString());
+        if (!m.matches()) continue;
+        long pid = Long.parseLong(m.group(2));
+        if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) continue;
+        deleteTree(p);
+      }
     }
   }
 

@@ -121,6 +121,17 @@ public record ModelConfig(
   // ---- reading --------------------------------------------------------------------------------
 
   /** Reads {@code config.json} (a file, or a directory holding one). */
+  /** Parameters of the reward model this config describes (score head included), without allocating it. */
+  public long numParameters() {
+    long n = 0;
+    for (ModelParameters.Spec s : ModelParameters.specs(this)) {
+      long e = 1;
+      for (long d : s.shape()) e *= d;
+      n += e;
+    }
+    return n;
+  }
+
   public static ModelConfig load(Path path) {
     Path file = Files.isDirectory(path) ? path.resolve("config.json") : path;
     if (!Files.isRegularFile(file)) throw new RewardKitException(file + ": model config not found");

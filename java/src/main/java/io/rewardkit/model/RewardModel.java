@@ -172,13 +172,28 @@ public final class RewardModel implements AutoCloseable {
     return names.size() <= 8 ? String.join(", ", names) : String.join(", ", names.subList(0, 8)) + ", ...";
   }
 
+  /**
+   * Copies one tensor into its parameter. A NaN or infinite value is refused here, naming the file,
+   * tensor and element: such a model would only show up later as a NaN loss or null scores.
+   */
   private void load(SafetensorsFile file, Parameter p) {
     Tensor w = p.weight().reshape(p.numel());
     if (dtype == DType.F64) {
-      file.readDoubles(p.hfName(), (off, vals, n) -> be.upload(w.view(off, n), n == vals.length ? vals : Arrays.copyOf(vals, n)));
+      file.readDoubles(p.hfName(), (off, vals, n) -> {
+        for (int i = 0; i < n; i++) if (!Double.isFinite(vals[i])) throw nonFinite(file, p, off + i, vals[i]);
+        be.upload(w.view(off, n), n == vals.length ? vals : Arrays.copyOf(vals, n));
+      });
     } else {
-      file.readFloats(p.hfName(), (off, vals, n) -> be.upload(w.view(off, n), n == vals.length ? vals : Arrays.copyOf(vals, n)));
+      file.readFloats(p.hfName(), (off, vals, n) -> {
+        for (int i = 0; i < n; i++) if (!Float.isFinite(vals[i])) throw nonFinite(file, p, off + i, vals[i]);
+        be.upload(w.view(off, n), n == vals.length ? vals : Arrays.copyOf(vals, n));
+      });
     }
+  }
+
+  private static RewardKitException nonFinite(SafetensorsFile file, Parameter p, long index, double value) {
+    return new RewardKitException(file.path() + ": tensor '" + p.hfName() + "' has a non-finite value (" + value
+        + ") at element " + index + "; the model is broken (a diverged or damaged save?)");
   }
 
   private static final int INIT_CHUNK = 1 << 20;

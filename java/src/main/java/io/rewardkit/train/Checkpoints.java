@@ -1,10 +1,12 @@
 package io.rewardkit.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.RewardKitException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -12,10 +14,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -24,7 +32,9 @@ import java.util.stream.Stream;
  * Checkpoint directories {@code checkpoint-<step>} under the output directory. Each is written into
  * a temporary sibling ({@code .tmp-checkpoint-<step>}), fsynced and renamed into place, so a
  * directory with the final name is always complete; a kill mid-save leaves only a temporary
- * directory, which the next run deletes.
+ * directory, which the next run deletes. Every directory written this way carries
+ * {@value #CHECKSUMS}: each file's size and SHA-256, so a later reader can tell a damaged
+ * checkpoint (truncated, bit-flipped, file missing) from an intact one ({@link #verify}).
  */
 public final class Checkpoints {
   private Checkpoints() {}
@@ -32,6 +42,8 @@ public final class Checkpoints {
   public static final String MANIFEST = "rewardkit.json";
   public static final String TRAINER_STATE = "trainer_state.json";
   public static final String OPTIMIZER = "optimizer.safetensors";
+  /** Size and SHA-256 of every other file of an atomically written directory. */
+  public static final String CHECKSUMS = "checksums.json";
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
 
@@ -41,10 +53,22 @@ public final class Checkpoints {
     Files.createDirectories(parent);
     Path tmp = parent.resolve(".tmp-" + target.getFileName() + "-" + ProcessHandle.current().pid());
     deleteRecursively(tmp);
-    Files.createDirectories(tmp);
-    fill.accept(tmp);
-    try (Stream<Path> files = Files.list(tmp)) {
-      for (Path f : (Iterable<Path>) files::iterator) if (Files.isRegularFile(f)) fsync(f);
+    try {
+      Files.createDirectories(tmp);
+      fill.accept(tmp);
+      writeChecksums(tmp);
+      try (Stream<Path> files = Files.walk(tmp)) {
+        for (Path f : (Iterable<Path>) files::iterator) if (Files.isRegularFile(f)) fsync(f);
+      }
+    } catch (IOException | RuntimeException e) {
+      deleteRecursively(tmp);  // a failed write (full disk) leaves no temporary behind
+      Throwable io = e;
+      while (io != null && !(io instanceof IOException)) io = io.getCause();
+      if (io == null) throw e;
+      Throwable root = io;
+      while (root.getCause() != null) root = root.getCause();
+      // name the directory being written, not its temporary
+      throw new RewardKitException("cannot write " + target + ": " + (root.getMessage() == null ? "I/O error" : root.getMessage()), e);
     }
     if (Files.exists(target)) {
       Path old = parent.resolve(".trash-" + target.getFileName() + "-" + System.nanoTime());
@@ -60,6 +84,96 @@ public final class Checkpoints {
   }
 
   public interface IoConsumer<T> { void accept(T t) throws IOException; }
+
+  /** Writes {@value #CHECKSUMS}: {"files": {relative path: {"size": bytes, "sha256": hex}}} for every regular file under dir. */
+  static void writeChecksums(Path dir) throws IOException {
+    Map<String, Object> files = new TreeMap<>();
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path f : (Iterable<Path>) walk::iterator) {
+        if (!Files.isRegularFile(f) || f.getFileName().toString().equals(CHECKSUMS)) continue;
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("size", Files.size(f));
+        e.put("sha256", sha256(f));
+        files.put(dir.relativize(f).toString().replace('\\', '/'), e);
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("algorithm", "sha256");
+    m.put("files", files);
+    JSON.writeValue(dir.resolve(CHECKSUMS).toFile(), m);
+  }
+
+  /**
+   * Checks dir against its {@value #CHECKSUMS}; returns what is wrong (naming the file), or empty
+   * when every listed file has its recorded size and SHA-256. A directory written before checksums
+   * existed has nothing to check against: {@link #LEGACY} is returned for it.
+   */
+  public static Optional<String> verify(Path dir) {
+    Path sums = dir.resolve(CHECKSUMS);
+    if (!Files.isRegularFile(sums)) return Optional.of(LEGACY);
+    ObjectNode files;
+    try {
+      JsonNode root = JSON.readTree(sums.toFile());
+      if (root == null || !(root.get("files") instanceof ObjectNode f)) return Optional.of(CHECKSUMS + " is damaged (no file list)");
+      files = f;
+    } catch (IOException e) {
+      return Optional.of(CHECKSUMS + " is damaged (not valid JSON)");
+    }
+    for (var it = files.fields(); it.hasNext(); ) {
+      var e = it.next();
+      Path f = dir.resolve(e.getKey());
+      long size = e.getValue().path("size").asLong(-1);
+      String sha = e.getValue().path("sha256").asText("");
+      try {
+        if (!Files.isRegularFile(f)) return Optional.of(e.getKey() + " is missing");
+        long actual = Files.size(f);
+        if (actual != size) {
+          return Optional.of(e.getKey() + " has " + actual + " bytes, expected " + size + (actual < size ? " (truncated)" : ""));
+        }
+        if (!sha256(f).equals(sha)) return Optional.of(e.getKey() + " content differs from its recorded SHA-256 (corrupted)");
+      } catch (IOException x) {
+        return Optional.of(e.getKey() + " cannot be read (" + x.getMessage() + ")");
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** {@link #verify}'s answer for a directory without {@value #CHECKSUMS} (written by RewardKit before 0.2). */
+  public static final String LEGACY = "no " + CHECKSUMS + " (written by an older RewardKit): not verified";
+
+  static String sha256(Path f) throws IOException {
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    try (InputStream in = Files.newInputStream(f)) {
+      byte[] buf = new byte[1 << 20];
+      for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  /**
+   * The newest checkpoint of outputDir that passes {@link #verify}; each damaged newer one is
+   * reported on console (file, what is wrong) and skipped. Empty when none is intact.
+   */
+  public static Optional<Path> newestIntact(Path outputDir, java.io.PrintStream console) {
+    List<Path> all = list(outputDir);
+    for (int i = all.size() - 1; i >= 0; i--) {
+      Path c = all.get(i);
+      Optional<String> bad = verify(c);
+      if (bad.isEmpty()) return Optional.of(c);
+      if (bad.get().equals(LEGACY)) {
+        console.println("  " + c.getFileName() + ": " + LEGACY);
+        return Optional.of(c);
+      }
+      console.println("  " + c + " is damaged: " + bad.get() + "; "
+          + (i > 0 ? "falling back to " + all.get(i - 1).getFileName() : "no older checkpoint"));
+    }
+    return Optional.empty();
+  }
 
   /** Complete checkpoints in outputDir, oldest first. */
   public static List<Path> list(Path outputDir) {
@@ -93,15 +207,30 @@ public final class Checkpoints {
     }
   }
 
-  /** Removes temporaries left by a killed run (.tmp-*, .trash-*). */
-  public static void cleanStale(Path outputDir) throws IOException {
-    if (!Files.isDirectory(outputDir)) return;
+  /**
+   * Temporaries of atomic writes: {@code .tmp-X-<pid>}, {@code .trash-X-<n>} (here) and the model
+   * writer's {@code .<X>.tmp-<n>} / {@code .<X>.old-<n>} siblings (which, inside a checkpoint's
+   * temporary directory, become {@code ..tmp-...}).
+   */
+  private static final Pattern STALE = Pattern.compile("\\.(tmp|trash)-.*|\\..*\\.(tmp|old)-.*|[^/]*\\.jsonl?\\.tmp-\\d+");
+
+  /**
+   * Removes temporaries left by a killed run. Only called by the holder of the output directory's
+   * lock ({@link RunDirectory}), so none of them belongs to a live writer.
+   */
+  public static List<String> cleanStale(Path outputDir) throws IOException {
+    List<String> removed = new ArrayList<>();
+    if (!Files.isDirectory(outputDir)) return removed;
     try (Stream<Path> s = Files.list(outputDir)) {
       for (Path p : (Iterable<Path>) s::iterator) {
         String n = p.getFileName().toString();
-        if (n.startsWith(".tmp-") || n.startsWith(".trash-")) deleteRecursively(p);
+        if (STALE.matcher(n).matches() && !n.equals(RunDirectory.LOCK)) {
+          deleteRecursively(p);
+          removed.add(n);
+        }
       }
     }
+    return removed;
   }
 
   /** Resolves a model argument: a checkpoint/model directory, or an output directory (its final model, else its latest checkpoint). */
@@ -113,8 +242,16 @@ public final class Checkpoints {
     throw new RewardKitException(path + " is not a model directory (no config.json) nor a training output directory");
   }
 
+  /** Writes JSON atomically (temporary sibling, fsync, rename): a full disk leaves the old file or none, never a torn one. */
   public static void writeJson(Path file, Object value) throws IOException {
-    JSON.writeValue(file.toFile(), value);
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+    try {
+      JSON.writeValue(tmp.toFile(), value);
+      fsync(tmp);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
   }
 
   public static ObjectNode readJson(Path file) {

@@ -71,12 +71,15 @@ public final class MetricsRecords {
 
   /**
    * What must be identical between an interrupted-and-resumed run and an uninterrupted one: every
-   * record except run_start (one per invocation), without the wall-clock fields.
+   * record except run_start (one per invocation) and a run_end a later invocation superseded (one
+   * killed after it ended training, e.g. while writing the report), without the wall-clock fields.
    */
   public static List<Map<String, Object>> withoutWallClock(List<Map<String, Object>> records) {
     List<Map<String, Object>> out = new ArrayList<>();
-    for (Map<String, Object> r : records) {
+    for (int i = 0; i < records.size(); i++) {
+      Map<String, Object> r = records.get(i);
       if (RUN_START.equals(kind(r))) continue;
+      if (RUN_END.equals(kind(r)) && i + 1 < records.size() && RUN_START.equals(kind(records.get(i + 1)))) continue;
       Map<String, Object> c = new LinkedHashMap<>(r);
       c.keySet().removeAll(WALL_CLOCK);
       out.add(c);

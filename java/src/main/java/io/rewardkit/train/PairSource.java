@@ -16,4 +16,10 @@ public interface PairSource {
 
   /** The micro-batches in a fixed order, for evaluation. */
   List<PackedBatch> evalBatches();
+
+  /**
+   * A hash of exactly what this source trains on (content, split, layout), recorded in every
+   * checkpoint so that --resume refuses changed data; null when the source cannot tell.
+   */
+  default String fingerprint() { return null; }
 }

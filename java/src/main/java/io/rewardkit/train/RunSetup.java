@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -133,6 +134,11 @@ public final class RunSetup {
   public static PairSource source(EncodedDataset ds, List<String> names) {
     return new PairSource() {
       List<PackedBatch> evalCache;
+      String fingerprint;
+      @Override public String fingerprint() {
+        if (fingerprint == null) fingerprint = ds.fingerprint();
+        return fingerprint;
+      }
       @Override public List<String> datasetNames() { return names; }
       @Override public int numPairs() { return ds.size(); }
       @Override public List<PackedBatch> trainBatches(int epoch) { return ds.batches(epoch); }
@@ -143,9 +149,73 @@ public final class RunSetup {
     };
   }
 
+  /**
+   * The options of the run --resume continues: the "config" of the newest checkpoint whose
+   * trainer_state.json reads (or of the checkpoint named). Which checkpoint is actually used is
+   * decided under the lock by the Trainer, which verifies it; all checkpoints of a run share these
+   * options except the ones allowed to change on resume.
+   */
+  public static com.fasterxml.jackson.databind.JsonNode savedConfig(Path outputDir, String resume) {
+    List<Path> cks;
+    if (resume.equals("latest") || resume.equals("true")) {
+      if (!Files.isDirectory(outputDir)) throw new RewardKitException("--resume: " + outputDir + " does not exist (check --output_dir)");
+      cks = new ArrayList<>(Checkpoints.list(outputDir));
+      java.util.Collections.reverse(cks);
+      if (cks.isEmpty()) {
+        boolean started = Files.exists(outputDir.resolve("train_config.json")) || Files.exists(outputDir.resolve("metrics.jsonl"));
+        throw new RewardKitException("--resume: " + outputDir + " holds no checkpoint to resume from"
+            + (started ? " (the run there stopped before its first checkpoint: start it again without --resume)"
+                : " (check --output_dir; without --resume a new run starts there)"));
+      }
+    } else {
+      cks = List.of(Path.of(resume));
+    }
+    for (Path ck : cks) {
+      Path st = ck.resolve(Checkpoints.TRAINER_STATE);
+      if (!Files.isRegularFile(st)) continue;
+      try {
+        com.fasterxml.jackson.databind.JsonNode cfg = Checkpoints.readJson(st).get("config");
+        if (cfg != null && cfg.isObject()) return cfg;
+      } catch (RewardKitException damaged) {
+        // an older checkpoint of the same run carries the same options
+      }
+    }
+    throw new RewardKitException("--resume " + (cks.size() == 1 ? cks.get(0) : outputDir)
+        + ": no readable " + Checkpoints.TRAINER_STATE + " with the run's options");
+  }
+
   /** Applies --threads on the CPU backend (0 leaves the default: all cores). */
   public static void applyThreads(TrainConfig c, Backend backend) {
     if (c.threads > 0 && backend instanceof io.rewardkit.kernels.CpuBackend) io.rewardkit.kernels.cpu.CpuThreads.set(c.threads);
+  }
+
+  /** Where the run's model config comes from, for messages. */
+  static String modelConfigSource(TrainConfig c) {
+    if (c.modelNameOrPath != null) return Path.of(c.modelNameOrPath).resolve("config.json").toString();
+    return c.initConfig != null ? c.initConfig : "the embedded default model config";
+  }
+
+  /** The model config the run will use (read only; nothing is allocated). */
+  public static ModelConfig modelConfig(TrainConfig c) {
+    if (c.modelNameOrPath != null) return ModelConfig.load(Path.of(c.modelNameOrPath));
+    return c.initConfig != null ? ModelConfig.load(Path.of(c.initConfig)) : ModelConfig.parse(DEFAULT_MODEL_CONFIG, "embedded default model config");
+  }
+
+  /**
+   * Checks that the tokenizer and --max_length fit the model before anything is allocated or
+   * written (otherwise they surface as an out-of-range token or position inside the first step).
+   */
+  public static void checkFits(TrainConfig c, ModelConfig mc, Tokenizer tok) {
+    String src = modelConfigSource(c);
+    if (mc.vocabSize() < tok.vocabSize()) {
+      throw new RewardKitException(src + ": vocab_size " + mc.vocabSize() + " is smaller than the tokenizer's " + tok.vocabSize()
+          + " ids (" + (c.tokenizer != null ? "--tokenizer " + c.tokenizer : "the model's tokenizer")
+          + "): use the tokenizer the model was trained with");
+    }
+    if (c.maxLength > mc.maxPositionEmbeddings()) {
+      throw new RewardKitException("--max_length " + c.maxLength + " is above max_position_embeddings " + mc.maxPositionEmbeddings()
+          + " of " + src + ": lower --max_length to at most " + mc.maxPositionEmbeddings());
+    }
   }
 
   public static RewardModel model(TrainConfig c, Tokenizer tok, Backend backend) {
@@ -252,6 +322,8 @@ public final class RunSetup {
     Path dir = Checkpoints.resolveModelDir(path);
     Path mf = dir.resolve(Checkpoints.MANIFEST);
     if (!Files.isRegularFile(mf)) throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " (not a RewardKit checkpoint)");
+    Optional<String> bad = Checkpoints.verify(dir);
+    if (bad.isPresent() && !bad.get().equals(Checkpoints.LEGACY)) throw new RewardKitException(dir + ": damaged: " + bad.get());
     ObjectNode man = Checkpoints.readJson(mf);
     Tokenizer tok = "byte".equals(man.path("tokenizer").asText()) ? new ByteTokenizer() : HfTokenizer.load(dir);
     ObjectNode d = (ObjectNode) man.get("data");

@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * Every option of a training run, under TRL's names (snake_case in YAML / JSON and on the command
@@ -75,6 +77,7 @@ public final class TrainConfig {
   public String device = "cpu";
   public int threads = 0;                 // CPU threads (0: all cores; the embedded default uses 1)
   public String resume;                   // "latest" or a checkpoint path
+  public boolean overwriteOutputDir;      // replace a run already in output_dir (once this one has a checkpoint)
   public boolean report = true;           // plots + HTML at the end
 
   static final ObjectMapper MAPPER = new ObjectMapper()
@@ -85,6 +88,69 @@ public final class TrainConfig {
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY);
+
+  /**
+   * The options a resumed run may change (applied and logged); every other option must equal the
+   * checkpoint's. The one place this rule lives.
+   */
+  public static final Set<String> MAY_CHANGE_ON_RESUME = Set.of("max_steps", "num_train_epochs", "logging_steps",
+      "eval_steps", "save_steps", "save_total_limit", "report", "threads");
+
+  /** Options that say how to start, not what the run is: never compared on resume. */
+  static final Set<String> NOT_COMPARED = Set.of("resume", "overwrite_output_dir", "output_dir", "embedded_default");
+
+  /** A derived flag that checkpoints written before 0.2 carry in their config; not an option. */
+  private static final String LEGACY_DERIVED = "embedded_default";
+
+  /** One option whose value differs between a checkpoint's config and this one. */
+  public record Difference(String key, JsonNode before, JsonNode after) {
+    public boolean mayChange() { return MAY_CHANGE_ON_RESUME.contains(key); }
+    @Override public String toString() {
+      return "--" + key + " " + (before == null ? "(unset)" : before.toString()) + " -> " + (after == null ? "(unset)" : after.toString());
+    }
+  }
+
+  public static String mayChangeOnResume() {
+    return MAY_CHANGE_ON_RESUME.stream().sorted().map(k -> "--" + k).collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  /**
+   * Field-by-field differences between a saved config (a checkpoint's trainer_state.json) and
+   * now; a key absent from the saved config (unset, or written before the option existed) counts
+   * as its default.
+   */
+  public static List<Difference> differences(JsonNode saved, TrainConfig now) {
+    JsonNode cur = MAPPER.valueToTree(now), defaults = MAPPER.valueToTree(new TrainConfig());
+    java.util.TreeSet<String> keys = new java.util.TreeSet<>();
+    saved.fieldNames().forEachRemaining(keys::add);
+    cur.fieldNames().forEachRemaining(keys::add);
+    List<Difference> out = new ArrayList<>();
+    for (String k : keys) {
+      if (NOT_COMPARED.contains(k)) continue;
+      JsonNode a = saved.has(k) ? saved.get(k) : defaults.get(k), b = cur.get(k);
+      if (a != null && a.isNull()) a = null;
+      if (!same(a, b)) out.add(new Difference(k, a, b));
+    }
+    return out;
+  }
+
+  /** JSON equality with numbers compared by value (a long 42 read back as an int 42 is the same option value). */
+  private static boolean same(JsonNode a, JsonNode b) {
+    if (a == null || b == null) return a == b;
+    if (a.isNumber() && b.isNumber()) return a.decimalValue().compareTo(b.decimalValue()) == 0;
+    return a.equals(b);
+  }
+
+  /** A config from its JSON form (train_config.json, a checkpoint's trainer_state.json "config"). */
+  public static TrainConfig fromJson(JsonNode json) {
+    try {
+      JsonNode j = json.deepCopy();
+      if (j instanceof com.fasterxml.jackson.databind.node.ObjectNode o) o.remove(LEGACY_DERIVED);
+      return MAPPER.treeToValue(j, TrainConfig.class);
+    } catch (IOException e) {
+      throw new RewardKitException("cannot read the saved training options: " + e.getMessage(), e);
+    }
+  }
 
   /** Overlays a YAML file (same keys as the command line, without dashes). */
   public TrainConfig applyYaml(Path file) {
@@ -122,6 +188,7 @@ public final class TrainConfig {
   }
 
   /** True when no model and no dataset were given: the embedded synthetic task runs. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
   public boolean isEmbeddedDefault() {
     return modelNameOrPath == null && initConfig == null && dataset.isEmpty();
   }
@@ -145,11 +212,17 @@ public final class TrainConfig {
   public void validate() {
     lossSpec();
     LrSchedule.Type.parse(lrSchedulerType);
+    check(!overwriteOutputDir || resume == null || resume.equals("false"), "give --resume or --overwrite_output_dir, not both");
     check(modelNameOrPath == null || initConfig == null, "give --model_name_or_path or --init_config, not both");
     check(!dataset.isEmpty() || isEmbeddedDefault(), "--dataset is required with a model");
     check(maxLength > 1, "max_length must be > 1");
     check(maxTokensPerBatch >= maxLength, "max_tokens_per_batch (" + maxTokensPerBatch + ") must be >= max_length (" + maxLength + ")");
     check(gradientAccumulationSteps >= 1, "gradient_accumulation_steps must be >= 1");
+    // Infinity/NaN parse as doubles but are never a usable setting (an infinite lr fails only inside the first step).
+    for (var it = MAPPER.valueToTree(this).fields(); it.hasNext(); ) {
+      var e = it.next();
+      if (e.getValue().isNumber()) check(Double.isFinite(e.getValue().asDouble()), "--" + e.getKey() + " must be a finite number, got " + e.getValue().asText());
+    }
     check(learningRate >= 0, "learning_rate must be >= 0");
     check(warmupRatio >= 0 && warmupRatio < 1, "warmup_ratio must be in [0, 1)");
     check(warmupSteps >= 0, "warmup_steps must be >= 0");

@@ -47,7 +47,8 @@ public final class Trainer {
   private final PairSource eval;  // nullable
   private final CheckpointContent content;
   private final PrintStream console;
-  private final Path outputDir;
+  private Path outputDir;         // where the run writes now (an overwrite's staging directory until its first checkpoint)
+  private RunDirectory run;       // the locked output directory (acquired by train() unless given)
   private final RewardLossSpec spec;
   private StepListener listener = (s, m) -> {};
   private boolean tty = ProgressBar.isTerminal();
@@ -89,6 +90,9 @@ public final class Trainer {
    * read/kept/dropped counts). Entries are copied as given.
    */
   public Trainer describe(Map<String, Object> info) { runInfo.putAll(info); return this; }
+
+  /** Trains in an output directory the caller has already locked (the CLI locks it before loading data). */
+  public Trainer in(RunDirectory dir) { this.run = dir; return this; }
 
   /** Running means of the step metrics since the last log line (TRL averages over the logging window). */
   static final class Window {
@@ -147,16 +151,43 @@ public final class Trainer {
     return cfg.maxSteps > 0 ? cfg.maxSteps : Math.max(1, (long) Math.ceil(cfg.numTrainEpochs * stepsPerEpoch()));
   }
 
+  /**
+   * Runs to the end. Everything that can be refused (another process holds the directory, a run is
+   * there already, a resume that would not continue the same run) is checked before anything is
+   * written; a run that fails before its first checkpoint removes what it wrote.
+   */
   public Result train() throws IOException {
+    boolean own = run == null;
+    if (own) run = RunDirectory.acquire(outputDir);
+    try {
+      return trainLocked();
+    } catch (RuntimeException | IOException | Error e) {
+      try {
+        run.abandon();
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    } finally {
+      if (own) {
+        run.close();
+        run = null;
+      }
+    }
+  }
+
+  private Result trainLocked() throws IOException {
     long startNanos = System.nanoTime();
-    Files.createDirectories(outputDir);
-    Checkpoints.cleanStale(outputDir);
+    Path resumed = resumeCheckpoint(run.target());
+    ObjectNode state = resumed == null ? null : Checkpoints.readJson(resumed.resolve(Checkpoints.TRAINER_STATE));
+    if (resumed != null) checkSameRun(state, resumed);
+    run.begin(resumed != null, cfg.overwriteOutputDir, cfg.outputDir, console);
+    outputDir = run.work();
     long total = totalSteps();
     LrSchedule schedule = LrSchedule.of(cfg, total);
     AdamWOptimizer opt = new AdamWOptimizer(backend, model.params(), cfg.adamBeta1, cfg.adamBeta2, cfg.adamEpsilon,
         cfg.weightDecay);
-    Path resumed = resumeCheckpoint();
-    if (resumed != null) restore(resumed, opt);
+    if (resumed != null) restore(state, resumed, opt);
     Checkpoints.writeJson(outputDir.resolve("train_config.json"), TrainConfig.MAPPER.readTree(cfg.toJson()));
     long params = 0;
     for (TrainableModel.Param p : model.params()) params += p.weight().numel();
@@ -167,7 +198,7 @@ public final class Trainer {
     console.printf("  %d optimizer steps (%d warmup), gradient accumulation %d, lr %.3g (%s), loss %s%s -> %s%n",
         total, schedule.warmupSteps(), cfg.gradientAccumulationSteps, cfg.learningRate, cfg.lrSchedulerType,
         cfg.lossType, spec.penaltyType() == RewardLossSpec.NO_PENALTY ? "" : " + " + cfg.penaltyType,
-        outputDir.toAbsolutePath().normalize());
+        run.target());
     if (resumed != null) console.println("  resumed from " + resumed + " at step " + globalStep);
 
     ProgressBar bar = new ProgressBar(console, total, globalStep, tty,
@@ -200,6 +231,9 @@ public final class Trainer {
         numTokens += stepTokens;
         window.add(s);
         listener.afterStep(globalStep, model);
+        if (globalStep == Long.getLong("rewardkit.test.crashAfterStep", -1)) {
+          throw new IllegalStateException("simulated crash after step " + globalStep + " (rewardkit.test.crashAfterStep)");
+        }
 
         boolean last = globalStep == total;
         if (globalStep % cfg.loggingSteps == 0 || last) {
@@ -249,10 +283,11 @@ public final class Trainer {
     Path finalDir = outputDir.resolve("final");
     Checkpoints.writeAtomically(finalDir, dir -> writeModel(dir));
     if (cfg.report) {
+      pause("rewardkit.test.reportDelayMs");
       Path html = TrainingReport.write(outputDir.resolve("report"), history, lastEval, "RewardKit training report");
       console.println("  report: " + html.toAbsolutePath().normalize());
     }
-    return new Result(globalStep, lastTrain, lastEval, outputDir, finalDir, bar.elapsedSeconds(), numTokens);
+    return new Result(globalStep, lastTrain, lastEval, Path.of(cfg.outputDir), finalDir, bar.elapsedSeconds(), numTokens);
   }
 
   /** The run_start record: what this run is (see {@link MetricsRecords}). */
@@ -382,6 +417,7 @@ public final class Trainer {
   }
 
   private void runEval(MetricsLog log, long startNanos) {
+    pause("rewardkit.test.evalDelayMs");
     long t0 = System.nanoTime();
     List<PackedBatch> batches = eval.evalBatches();
     lastEval = Evaluator.evaluate(model, batches, spec, eval.datasetNames());
@@ -462,17 +498,43 @@ public final class Trainer {
       st.put("log_window", window.toJson());
       st.put("last_eval_step", lastEvalStep);
       st.put("config", TrainConfig.MAPPER.readTree(cfg.toJson()));
+      Map<String, Object> fp = dataFingerprint();
+      if (!fp.isEmpty()) st.put("data_fingerprint", fp);
       Checkpoints.writeJson(dir.resolve(Checkpoints.TRAINER_STATE), st);
     });
     Checkpoints.prune(outputDir, cfg.saveTotalLimit);
+    if (run.staged()) {
+      run.promote(console);
+      outputDir = run.work();
+    }
+  }
+
+  /** Fingerprints of the encoded train/eval sets (content, split, layout), where the sources have one. */
+  private Map<String, Object> dataFingerprint() {
+    Map<String, Object> fp = new LinkedHashMap<>();
+    if (train.fingerprint() != null) fp.put("train", train.fingerprint());
+    if (eval != null && eval.fingerprint() != null) fp.put("eval", eval.fingerprint());
+    return fp;
   }
 
   /**
-   * Fault-injection hook for the kill -9 tests: -Drewardkit.test.saveDelayMs=N sleeps inside every
-   * save, -Drewardkit.test.stepDelayMs=N after every micro-batch, so a test can kill mid-save or mid-step.
+   * Fault-injection hooks for the kill -9 tests: -Drewardkit.test.saveDelayMs=N sleeps inside every
+   * save, stepDelayMs after every micro-batch, evalDelayMs before every eval, reportDelayMs before
+   * the report, so a test can kill inside each phase; -Drewardkit.test.phaseLog=FILE appends the
+   * phase's name to FILE before each such pause (the test waits for it, then kills).
+   * -Drewardkit.test.crashAfterStep=N throws after step N (an in-process crash).
    */
   private static void pause(String property) {
     long ms = Long.getLong(property, 0);
+    String phaseLog = System.getProperty("rewardkit.test.phaseLog");
+    if (ms > 0 && phaseLog != null) {
+      try {
+        Files.writeString(Path.of(phaseLog), property.replaceAll("^rewardkit\\.test\\.|DelayMs$", "") + "\n",
+            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
     if (ms > 0) {
       try {
         Thread.sleep(ms);
@@ -482,34 +544,67 @@ public final class Trainer {
     }
   }
 
-  private Path resumeCheckpoint() {
+  /**
+   * The checkpoint --resume continues from: the newest intact one of the output directory (damaged
+   * newer ones are reported and skipped), or the one named. Never a checkpoint that fails its
+   * checksums; an output directory without one is an error.
+   */
+  private Path resumeCheckpoint(Path dir) {
     if (cfg.resume == null || cfg.resume.isEmpty() || cfg.resume.equals("false")) return null;
     if (cfg.resume.equals("latest") || cfg.resume.equals("true")) {
-      Optional<Path> l = Checkpoints.latest(outputDir);
-      if (l.isEmpty()) {
-        console.println("  --resume: no checkpoint in " + outputDir + " yet; starting from scratch");
-        return null;
+      Optional<Path> l = Checkpoints.newestIntact(dir, console);
+      if (l.isPresent()) return l.get();
+      if (!Checkpoints.list(dir).isEmpty()) {
+        throw new RewardKitException("--resume: every checkpoint in " + cfg.outputDir + " is damaged (see above); nothing to resume from");
       }
-      return l.get();
+      boolean started = Files.exists(dir.resolve("train_config.json")) || Files.exists(dir.resolve("metrics.jsonl"));
+      throw new RewardKitException("--resume: " + cfg.outputDir + " holds no checkpoint to resume from"
+          + (started ? " (the run there stopped before its first checkpoint: start it again without --resume)"
+              : " (check --output_dir; without --resume a new run starts there)"));
     }
     Path p = Path.of(cfg.resume);
     if (!Files.isRegularFile(p.resolve(Checkpoints.TRAINER_STATE))) {
       throw new RewardKitException("--resume " + p + ": not a checkpoint (no " + Checkpoints.TRAINER_STATE + ")");
     }
+    Optional<String> bad = Checkpoints.verify(p);
+    if (bad.isPresent() && bad.get().equals(Checkpoints.LEGACY)) console.println("  " + p.getFileName() + ": " + bad.get());
+    else if (bad.isPresent()) throw new RewardKitException("--resume " + p + ": checkpoint is damaged: " + bad.get());
     return p;
   }
 
-  private void restore(Path ckpt, AdamWOptimizer opt) throws IOException {
-    ObjectNode st = Checkpoints.readJson(ckpt.resolve(Checkpoints.TRAINER_STATE));
-    ObjectNode saved = (ObjectNode) st.get("config");
-    for (String key : List.of("seed", "gradient_accumulation_steps", "max_length", "max_tokens_per_batch", "loss_type",
-        "lr_scheduler_type", "learning_rate")) {
-      var now = TrainConfig.MAPPER.readTree(cfg.toJson()).get(key);
-      if (saved != null && saved.has(key) && now != null && !saved.get(key).equals(now)) {
-        console.println("  warning: --" + key + " differs from the checkpoint (" + saved.get(key) + " -> " + now
-            + "): the resumed run will not match an uninterrupted one");
+  /**
+   * Refuses a resume that would not continue the run that was started: options other than
+   * {@link TrainConfig#MAY_CHANGE_ON_RESUME} must equal the checkpoint's, and the training and
+   * eval data must have the fingerprints recorded there. Allowed changes are applied and logged.
+   */
+  private void checkSameRun(ObjectNode st, Path ckpt) {
+    if (st.get("config") instanceof ObjectNode saved) {
+      List<String> refused = new ArrayList<>();
+      for (TrainConfig.Difference d : TrainConfig.differences(saved, cfg)) {
+        if (d.mayChange()) console.println("  resume: " + d + " (applied)");
+        else refused.add(d.toString());
+      }
+      if (!refused.isEmpty()) {
+        throw new RewardKitException("--resume " + ckpt + ": options differ from the run being resumed: " + String.join(", ", refused)
+            + " (only " + TrainConfig.mayChangeOnResume() + " may change; a different run needs another --output_dir)");
       }
     }
+    if (st.get("data_fingerprint") instanceof ObjectNode fp) {
+      Map<String, Object> now = dataFingerprint();
+      for (String k : List.of("train", "eval")) {
+        String before = fp.path(k).asText(null);
+        Object after = now.get(k);
+        if (before != null && !before.equals(after)) {
+          throw new RewardKitException("--resume " + ckpt + ": the " + (k.equals("train") ? "training" : "evaluation")
+              + " data differs from the run's (the files' content, --eval_split or --layout changed; fingerprint "
+              + before.substring(0, Math.min(12, before.length())) + " -> "
+              + (after == null ? "none" : after.toString().substring(0, 12)) + ")");
+        }
+      }
+    }
+  }
+
+  private void restore(ObjectNode st, Path ckpt, AdamWOptimizer opt) throws IOException {
     globalStep = st.get("global_step").asLong();
     epoch = st.get("epoch").asInt();
     batchInEpoch = st.get("batch_in_epoch").asInt();

@@ -127,6 +127,21 @@ class PreparedCacheTest {
   }
 
   @Test
+  void prepareRemovesTheTemporariesOfAKilledPrepareButNotOfALiveOne() throws Exception {
+    Path in = data();
+    Path out = tmp.resolve("out");
+    long dead = ProcessHandle.current().pid() + 4_000_000;  // above pid_max: no such process
+    long live = ProcessHandle.current().parent().orElseThrow().pid();
+    Path killed = Files.createDirectories(tmp.resolve(".out.tmp-" + dead + "-123"));
+    Files.writeString(killed.resolve("data.bin"), "partial");
+    Path running = Files.createDirectories(tmp.resolve(".out.tmp-" + live + "-456"));
+    assertEquals(0, RewardKitCli.run("prepare", in.toString(), "-o", out.toString(), "--max_length", "512",
+        "--max_tokens_per_batch", "2048"));
+    assertFalse(Files.exists(killed), "a killed prepare's temporary is removed");
+    assertTrue(Files.exists(running), "a live prepare's temporary is left alone");
+  }
+
+  @Test
   void prepareCliWritesACacheAndPrintsCounts() throws Exception {
     Path in = data();
     Path out = tmp.resolve("out");

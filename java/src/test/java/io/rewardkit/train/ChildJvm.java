@@ -11,11 +11,14 @@ import java.util.stream.Stream;
 final class ChildJvm {
   private ChildJvm() {}
 
-  /** Starts {@code main} with the given -D properties and arguments; stdout and stderr go to {@code log}. */
+  /** Starts {@code main} with the given -D properties and arguments; stdout and stderr are appended to {@code log}. */
   static Process start(Class<?> main, List<String> props, List<String> args, Path log) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xss16m");
+    // short-lived children: start fast (C1 only, serial GC); Java float semantics do not depend on either
+    cmd.add("-XX:TieredStopAtLevel=1");
+    cmd.add("-XX:+UseSerialGC");
     String cache = System.getProperty("org.bytedeco.javacpp.cachedir");
     if (cache != null) cmd.add("-Dorg.bytedeco.javacpp.cachedir=" + cache);
     cmd.addAll(props);
@@ -23,7 +26,7 @@ final class ChildJvm {
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(main.getName());
     cmd.addAll(args);
-    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
   }
 
   /** Whether {@code dir} has an entry whose name starts with {@code prefix} (false if it cannot be listed). */

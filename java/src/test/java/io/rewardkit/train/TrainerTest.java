@@ -94,9 +94,9 @@ class TrainerTest {
     }
     String html = Files.readString(tmp.resolve("a/report/index.html"));
     assertTrue(html.contains("data:image/png;base64,") && html.contains("eval_accuracy"));
-    // nothing temporary left behind
+    // nothing temporary left behind (the lock file stays: it is how the next run finds out whether one is running)
     try (Stream<Path> s = Files.list(tmp.resolve("a"))) {
-      assertFalse(s.anyMatch(p -> p.getFileName().toString().startsWith(".")));
+      assertFalse(s.anyMatch(p -> p.getFileName().toString().startsWith(".") && !p.getFileName().toString().equals(RunDirectory.LOCK)));
     }
   }
 
@@ -200,31 +200,71 @@ class TrainerTest {
     assertArrayEquals(ma.w.toFloatArray(), mb.w.toFloatArray());
   }
 
-  @Test void resumeAfterKillMidSaveAndMidStepMatchesUninterruptedRun() throws Exception {
-    Path a = tmp.resolve("a"), b = tmp.resolve("b");
+  /**
+   * kill -9 at 12 random points spread over steps, saves, evals and the report (each child logs the
+   * phase it pauses in; the test waits for the n-th pause of the phase it targets, sleeps a random
+   * part of the pause and kills), restarting with --resume whenever a checkpoint exists: the run
+   * that finally completes writes byte-identical metrics, checkpoint, final model and report.
+   */
+  @Test void killNineAtRandomPointsStillByteIdentical() throws Exception {
+    Path a = tmp.resolve("a"), b = tmp.resolve("b"), phases = tmp.resolve("phases.log");
     TrainConfig ca = config(a.toString());
+    ca.report = true;
     trainer(ca, model(ca)).train();
 
-    // 1) kill -9 while checkpoint-30 is being written (the save sleeps inside the temporary directory)
-    Process p = child(b, null, "-Drewardkit.test.saveDelayMs=400");
-    waitFor(() -> ChildJvm.hasEntry(b, ".tmp-checkpoint-30"), p);
-    p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    assertEquals(20, Checkpoints.stepOf(Checkpoints.latest(b).orElseThrow()));
-    assertTrue(ChildJvm.hasEntry(b, ".tmp-checkpoint-30"), "killed mid-save");
-
-    // 2) resume, and kill -9 again in the middle of a step (each micro-batch sleeps)
-    p = child(b, "latest", "-Drewardkit.test.stepDelayMs=40");
-    waitFor(() -> Checkpoints.latest(b).map(Checkpoints::stepOf).orElse(0L) >= 40, p);
-    Thread.sleep(150);
-    p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-
-    // 3) resume to the end
-    Process last = child(b, "latest");
+    java.util.Random rnd = new java.util.Random(20261201);
+    // steps, saves and evals while the run is short of its end (a life makes at most one checkpoint
+    // of progress), the report once the last checkpoint is near
+    String[] plan = {"step", "save", "eval"};
+    Map<String, Integer> delays = Map.of("step", 4, "save", 150, "eval", 100, "report", 200);
+    Map<String, Integer> kills = new java.util.TreeMap<>();
+    boolean sawTmpCheckpoint = false;
+    for (int life = 0; life < 12; life++) {
+      long at = Checkpoints.latest(b).map(Checkpoints::stepOf).orElse(0L);
+      String phase = at >= 50 || life >= 10 ? "report" : plan[life % plan.length];
+      Files.deleteIfExists(phases);
+      boolean resume = Checkpoints.latest(b).isPresent();
+      List<String> props = new ArrayList<>(List.of("-Drewardkit.test.phaseLog=" + phases));
+      delays.forEach((k, ms) -> props.add("-Drewardkit.test." + k + "DelayMs=" + ms));
+      Process p = ChildJvm.start(TrainChildMain.class, props, List.of(b.toString(), resume ? "latest" : "-", "true"), logFile(b));
+      int nth = phase.equals("step") ? 1 + rnd.nextInt(20) : phase.equals("report") ? 1 : 1 + rnd.nextInt(2);
+      waitFor(() -> count(phases, phase) >= nth, p);
+      Thread.sleep(rnd.nextInt(delays.get(phase)));
+      if (phase.equals("save")) sawTmpCheckpoint |= ChildJvm.hasEntry(b, ".tmp-checkpoint-");
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      kills.merge(phase, 1, Integer::sum);
+    }
+    assertEquals(java.util.Set.of("eval", "report", "save", "step"), kills.keySet(), "kills per phase " + kills);
+    assertTrue(sawTmpCheckpoint, "at least one kill landed inside a checkpoint write");
+    Process last = ChildJvm.start(TrainChildMain.class, List.of(), List.of(b.toString(), "latest", "true"), logFile(b));
     assertTrue(last.waitFor(120, TimeUnit.SECONDS));
     assertEquals(0, last.exitValue(), () -> log(b));
     assertSameRun(a, b);
-    assertArrayEquals(Files.readAllBytes(a.resolve("checkpoint-60/optimizer.safetensors")),
-        Files.readAllBytes(b.resolve("checkpoint-60/optimizer.safetensors")));
+    // the report's charts byte for byte; its page differs only in the run header (run dir, dates, runtime, invocations)
+    for (String f : List.of("checkpoint-60/optimizer.safetensors", "final/model.safetensors", "report/loss.png",
+        "report/accuracy.png", "report/learning_rate.png", "report/grad_norm.png", "report/rewards.png",
+        "report/accuracy_by_length.png")) {
+      assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)), f);
+    }
+    assertEquals(withoutRunHeader(a), withoutRunHeader(b));
+    try (Stream<Path> s = Files.list(b)) {
+      assertEquals(List.of(), s.map(x -> x.getFileName().toString()).filter(n -> n.startsWith(".") && !n.equals(RunDirectory.LOCK)).toList());
+    }
+  }
+
+  private static String withoutRunHeader(Path run) throws IOException {
+    String html = Files.readString(run.resolve("report/index.html"));
+    String stripped = html.replaceFirst("<p class=\"sub\">.*?</p>", "").replaceFirst("<table class=\"run\">.*?</table>", "");
+    assertTrue(stripped.length() < html.length() - 200, "the run header was found and removed");
+    return stripped;
+  }
+
+  private static long count(Path phases, String phase) {
+    return ChildJvm.readOrEmpty(phases).lines().filter(phase::equals).count();
+  }
+
+  private static Path logFile(Path out) {
+    return out.resolveSibling(out.getFileName() + ".log");
   }
 
   /**
@@ -258,11 +298,6 @@ class TrainerTest {
     }
   }
 
-  private static Process child(Path out, String resume, String... props) throws IOException {
-    List<String> args = new ArrayList<>(List.of(out.toString()));
-    if (resume != null) args.add(resume);
-    return ChildJvm.start(TrainChildMain.class, List.of(props), args, out.resolveSibling(out.getFileName() + ".log"));
-  }
 
   @Test void nanLossStopsWithStepAndKeepsLastGoodCheckpoint() throws IOException {
     TrainConfig cfg = config(tmp.resolve("n").toString());
