@@ -238,7 +238,13 @@ class RunIntegrityTest {
     assertTrue(console().contains("removed metrics.jsonl of an earlier run that stopped before its first checkpoint"), console());
     List<String> left = entries(out).stream().filter(n -> n.startsWith(".") || n.contains(".tmp")).toList();
     assertEquals(List.of(RunDirectory.LOCK), left);
-    assertEquals(5, ((Number) MetricsLog.read(out.resolve("metrics.jsonl")).get(0).get("global_step")).intValue());
+    // the new run's records only: its run_start, then its first logging step (not the old "loss": 1 line)
+    List<Map<String, Object>> rows = MetricsLog.read(out.resolve("metrics.jsonl"));
+    assertEquals(MetricsRecords.RUN_START, MetricsRecords.kind(rows.get(0)));
+    Map<String, Object> first = rows.get(1);
+    assertEquals(MetricsRecords.TRAIN, MetricsRecords.kind(first));
+    assertEquals(5, ((Number) first.get("global_step")).intValue());
+    assertTrue(((Number) first.get("loss")).doubleValue() < 1, "loss " + first.get("loss"));
   }
 
   @Test void aFailedCheckpointWriteLeavesNoTemporaryAndNamesTheCheckpoint() throws Exception {
