@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Evaluate a saved reward model on preference pairs.")
 public final class EvalCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory (its final model).")
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Checkpoint or model directory, or a training output directory (its final model); also any HF *ForSequenceClassification reward model (read at its last token, as transformers does).")
   Path model;
   @Option(names = "--dataset", required = true, arity = "1..*", paramLabel = "PATH", description = "Preference files (JSONL/JSON, Parquet, Arrow; each one a dataset), folders, ORG/NAME in the Hugging Face cache, or a prepared cache.")
   List<String> dataset;
@@ -53,6 +53,7 @@ public final class EvalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     try (Backend backend = Backends.select(device)) {
       RunSetup.Loaded m = RunSetup.open(model, backend);
+      if (m.notice() != null) System.err.println(m.notice());
       try (var mm = m.model(); var tok = m.tokenizer()) {
         var options = maxTokensPerBatch == null ? m.options() : m.options().withMaxTokensPerBatch(maxTokensPerBatch);
         if (onBadRecord != null) options = options.withOnBadRecord(io.rewardkit.data.DataOptions.OnBadRecord.parse(onBadRecord));
@@ -60,7 +61,16 @@ public final class EvalCommand implements Callable<Integer> {
         if (benchmark != null) return runBenchmark(m, tok, options);
         if (datasetSplit != null) options = options.withDatasetSplit(datasetSplit);
         EncodedDataset ds = DataPipeline.loadOrOpen(dataset.stream().map(Path::of).toList(), options, tok, DataPipeline.Progress.NONE);
-        if (evalSplit > 0) ds = ds.split(evalSplit).eval();
+        for (String line : ds.report().summaryLines()) System.out.println("data " + line);
+        Map<String, Object> dataCounts = new LinkedHashMap<>();
+        dataCounts.put("datasets", ds.report().counts());
+        if (evalSplit > 0) {
+          int all = ds.size();
+          ds = ds.split(evalSplit).eval();
+          System.out.printf(Locale.ROOT, "data split --eval_split %s: %d of %d kept pairs evaluated (the pairs training held out)%n", evalSplit, ds.size(), all);
+          dataCounts.put("eval_split", evalSplit);
+        }
+        dataCounts.put("eval_pairs", ds.size());
         if (ds.size() == 0) throw new RewardKitException("no pairs to evaluate");
         TrainConfig loss = new TrainConfig();
         var l = m.manifest().path("loss");
@@ -87,6 +97,7 @@ public final class EvalCommand implements Callable<Integer> {
             buckets.put(b.name(), Map.of("pairs", b.pairs(), "accuracy", b.accuracy(), "length_baseline_accuracy", b.lengthBaseline()));
           }
           all.put("length_buckets", buckets);
+          all.put("data", dataCounts);
           new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), all);
         }
       }

@@ -110,6 +110,7 @@ public final class PrepareCommand implements Callable<Integer> {
           tok.vocabSize(), ds.readoutToken(), options.rewardToken() == null ? "eos" : "reward token",
           ds.report().templateHash().length() > 12 ? ds.report().templateHash().substring(0, 12) : ds.report().templateHash());
       out.print(ds.report().table());
+      for (String line : ds.report().summaryLines()) out.println("data " + line);
       Packer.Stats sep = ds.packingStats(0, DataOptions.Layout.SEPARATE);
       Packer.Stats shared = ds.packingStats(0, DataOptions.Layout.SHARED_PREFIX);
       out.printf(Locale.ROOT, "packing (budget %d tokens/batch, seed %d, epoch 0):%n", options.maxTokensPerBatch(), options.seed());

@@ -95,6 +95,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--overwrite_output_dir", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
       description = "Replace a run already in --output_dir; the old run is kept until the new one has saved its first checkpoint.") String overwriteOutputDir;
   @Option(names = "--report", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL", description = "Write the PNG/HTML report at the end (default true).") String report;
+  @Option(names = "--save_dtype", paramLabel = "auto|float32|bfloat16", description = "Dtype of saved weights (default auto: the input checkpoint's; float32 without one).") String saveDtype;
   @Option(names = "--synthetic_train_pairs", paramLabel = "N", description = "Embedded default only.") String syntheticTrainPairs;
   @Option(names = "--synthetic_eval_pairs", paramLabel = "N", description = "Embedded default only.") String syntheticEvalPairs;
 
@@ -155,9 +156,12 @@ public final class TrainCommand implements Callable<Integer> {
         RunSetup.applyThreads(c, backend);
         DataOptions options = RunSetup.dataOptions(c);
         RunSetup.Data data = RunSetup.data(c, tok, options);
+        for (String line : RunSetup.dataLines(c, data)) System.out.println(line);
         PairSource train = RunSetup.source(data.train(), data.trainNames());
         PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
         CheckpointContent content = RunSetup.content(c, tok, options, data.train());
+        String notice = RunSetup.conversionNotice(c);
+        if (notice != null) System.out.println(notice);
         try (RewardModel model = RunSetup.model(c, tok, backend)) {
           Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run)
               .describe(RunSetup.describe(c, model, tok, data)).train();

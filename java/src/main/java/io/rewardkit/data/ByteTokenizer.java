@@ -23,6 +23,15 @@ public final class ByteTokenizer implements Tokenizer {
       "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}"
       + "{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
 
+  @Override public String padToken() { return SPECIALS.get(PAD - 256); }
+
+  @Override
+  public java.util.Map<String, Integer> addedTokens() {
+    java.util.Map<String, Integer> m = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < SPECIALS.size(); i++) m.put(SPECIALS.get(i), 256 + i);
+    return m;
+  }
+
   @Override
   public int[] encode(String text) {
     byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);

@@ -92,7 +92,7 @@ public final class ChatTemplate {
   /** The template a tokenizer ships (tokenizer_config.json or chat_template.jinja), or null if none. */
   public static ChatTemplate of(Tokenizer tok) {
     String t = tok.chatTemplate();
-    return t == null ? null : new ChatTemplate(t, null, tok.eosToken());
+    return t == null ? null : new ChatTemplate(t, tok.bosToken(), tok.eosToken());
   }
 
   public String source() { return source; }

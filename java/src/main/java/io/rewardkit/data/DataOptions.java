@@ -148,6 +148,15 @@ public record DataOptions(
         DEFAULT_MAX_RECORD_BYTES, null, null, null);
   }
 
+  /**
+   * The reward-token value that means "append nothing, read the reward at the sequence's last token"
+   * (transformers' rule), used for HF reward models without a rewardkit.json. Not a token string.
+   */
+  public static final String READ_LAST_TOKEN = "\u0000last-token";
+
+  /** True when the reward is read at each sequence's own last token (see {@link #READ_LAST_TOKEN}). */
+  public boolean readsLastToken() { return READ_LAST_TOKEN.equals(rewardToken); }
+
   public DataOptions withFormat(Format v) { return new DataOptions(v, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
   public DataOptions withKeys(String prompt, String chosen, String rejected) { return new DataOptions(format, prompt, chosen, rejected, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
   public DataOptions withMarginKey(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, v, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }

@@ -7,6 +7,7 @@ import io.rewardkit.data.DataOptions.OnBadRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -28,6 +29,14 @@ public final class DataPipeline {
     Progress NONE = (d, r, p, t) -> { };
   }
 
+  /** Told about each record that did not become a pair, by record index (0-based, input order). */
+  @FunctionalInterface
+  public interface DropListener {
+    void dropped(long recordIndex, String reason, String message);
+
+    DropListener NONE = (i, r, m) -> { };
+  }
+
   static final int CHUNK = 1024;
 
   public static EncodedDataset load(List<Path> inputs, DataOptions options, Tokenizer tok) {
@@ -43,7 +52,7 @@ public final class DataPipeline {
     if (inputs.isEmpty()) throw new RewardKitException("no input files given");
     List<List<Path>> files = new ArrayList<>();
     for (Path in : inputs) files.add(DatasetFiles.expand(in, options)); // all paths checked before any work
-    try (Loader loader = new Loader(options, tok, progress)) {
+    try (Loader loader = new Loader(options, tok, progress, DropListener.NONE, true)) {
       return load(inputs, files, options, loader);
     }
   }
@@ -120,11 +129,10 @@ public final class DataPipeline {
   }
 
   /** In-memory records as one dataset named {@code name}. */
-  static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options, String name) {
+  static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options, String name,
+      DropListener drops) {
     options.validate();
-    try (Loader loader = new Loader(options, tok, Progress.NONE)) {
-      // Pair ids are the records' indices, so a caller can map rewards back when some are dropped (too long).
-      loader.recordOrdinalIds = true;
+    try (Loader loader = new Loader(options, tok, Progress.NONE, drops, drops == DropListener.NONE)) {
       loader.newDataset(name);
       for (PreferenceRecord r : records) {
         loader.current.formats.putIfAbsent(name, r.isChat() ? "chat" : "text");
@@ -163,7 +171,7 @@ public final class DataPipeline {
         if (node == null || !node.isTextual()) throw new RewardKitException(p + " has no string field chat_template");
         src = node.asText();
       }
-      return new ChatTemplate(src, null, tok.eosToken());
+      return new ChatTemplate(src, tok.bosToken(), tok.eosToken());
     } catch (java.io.IOException e) {
       throw new RewardKitException("cannot read --chat_template " + p + ": " + e.getMessage(), e);
     }
@@ -180,6 +188,7 @@ public final class DataPipeline {
       return t;
     });
     Future<List<PairEncoder.Result>> pending;
+    long[] pendingIndex;
     final DataOptions o;
     final Tokenizer tok;
     final ChatTemplate template;
@@ -188,11 +197,16 @@ public final class DataPipeline {
     final List<DatasetStats> stats = new ArrayList<>();
     final EncodedDataset.Builder builder = new EncodedDataset.Builder();
     final List<PreferenceRecord> chunk = new ArrayList<>(CHUNK);
+    final long[] chunkIndex = new long[CHUNK];
+    final DropListener drops;
+    final boolean emptyIsError;
     DatasetStats current;
     long seen;
-    boolean recordOrdinalIds; // pair id = index of the input record (fromRecords) instead of the kept ordinal
+    long nextIndex; // record index of the next record to arrive (bad ones included)
 
-    Loader(DataOptions o, Tokenizer tok, Progress progress) {
+    Loader(DataOptions o, Tokenizer tok, Progress progress, DropListener drops, boolean emptyIsError) {
+      this.drops = drops;
+      this.emptyIsError = emptyIsError;
       this.o = o;
       this.tok = tok;
       this.template = template(o, tok);
@@ -207,6 +221,7 @@ public final class DataPipeline {
     }
 
     void accept(PreferenceRecord r) {
+      chunkIndex[chunk.size()] = nextIndex++;
       chunk.add(r);
       if (chunk.size() >= CHUNK) submit();
     }
@@ -215,8 +230,10 @@ public final class DataPipeline {
     void submit() {
       if (chunk.isEmpty()) return;
       List<PreferenceRecord> c = new ArrayList<>(chunk);
+      long[] idx = Arrays.copyOf(chunkIndex, c.size());
       chunk.clear();
       drain();
+      pendingIndex = idx;
       pending = worker.submit(() -> encoder.encode(c));
     }
 
@@ -236,7 +253,7 @@ public final class DataPipeline {
       } finally {
         pending = null;
       }
-      apply(results);
+      apply(results, pendingIndex);
     }
 
     @Override
@@ -249,6 +266,7 @@ public final class DataPipeline {
       }
       seen++;
       current.bad(e);
+      drops.dropped(nextIndex++, e.reason(), e.getMessage());
     }
 
     /** Encodes everything accepted so far and applies it (in order). */
@@ -257,23 +275,25 @@ public final class DataPipeline {
       drain();
     }
 
-    private void apply(List<PairEncoder.Result> results) {
-      for (PairEncoder.Result r : results) {
+    private void apply(List<PairEncoder.Result> results, long[] index) {
+      for (int i = 0; i < results.size(); i++) {
+        PairEncoder.Result r = results.get(i);
         seen++;
         current.promptBoundaryViolations += r.boundaryViolations();
         if (r.bad() != null) {
           if (o.onBadRecord() == OnBadRecord.FAIL) throw r.bad();
           current.bad(r.bad());
+          drops.dropped(index[i], r.bad().reason(), r.bad().getMessage());
           continue;
         }
         current.records++;
         if (r.pair() == null) {
           current.drop(r.dropReason(), r.dropMessage());
+          drops.dropped(index[i], r.dropReason(), r.dropMessage());
           continue;
         }
         EncodedPair p = r.pair();
-        if (recordOrdinalIds) builder.add(p, seen - 1);
-        else builder.add(p);
+        builder.add(p, index[i]);
         current.kept++;
         current.tokens += p.prompt().length + p.chosen().length + p.rejected().length + 2;
         if (r.truncatedPrompt()) current.truncatedPrompt++;
@@ -285,7 +305,7 @@ public final class DataPipeline {
     EncodedDataset finish() {
       flush();
       DataReport report = new DataReport(stats, tok.hash(), template == null ? "none" : template.hash(), encoder.readoutToken());
-      if (builder.size() == 0) {
+      if (builder.size() == 0 && emptyIsError) {
         throw new RewardKitException("no usable pairs in the input (" + report.bad() + " bad, " + report.dropped()
             + " dropped):\n" + report.table());
       }

@@ -45,11 +45,56 @@ public final class DataReport {
     return m;
   }
 
+  /**
+   * One line per dataset in the words every command uses: "NAME: 2000 records read, 1943 kept,
+   * 57 dropped (empty_response 3, too_long 54)" (bad records and policy drops together, by reason),
+   * plus the truncated count when any pair was cut to fit.
+   */
+  public List<String> summaryLines() {
+    List<String> out = new ArrayList<>();
+    for (DatasetStats d : datasets) {
+      Map<String, Long> why = reasons(d);
+      long dropped = d.droppedTotal() + d.badTotal();
+      StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s: %d records read, %d kept, %d dropped",
+          d.name(), d.records + d.badTotal(), d.kept, dropped));
+      if (!why.isEmpty()) {
+        List<String> parts = new ArrayList<>();
+        why.forEach((k, v) -> parts.add(k + " " + v));
+        sb.append(" (").append(String.join(", ", parts)).append(')');
+      }
+      if (d.truncated() > 0) sb.append(String.format(Locale.ROOT, "; %d kept after truncation", d.truncated()));
+      out.add(sb.toString());
+    }
+    return out;
+  }
+
+  /** The same counts as {@link #summaryLines()} for JSON (metrics.jsonl run_start, --output_json). */
+  public List<Map<String, Object>> counts() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (DatasetStats d : datasets) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("dataset", d.name());
+      m.put("read", d.records + d.badTotal());
+      m.put("kept", d.kept);
+      m.put("dropped", d.droppedTotal() + d.badTotal());
+      m.put("dropped_by_reason", reasons(d));
+      m.put("truncated", d.truncated());
+      out.add(m);
+    }
+    return out;
+  }
+
+  private static Map<String, Long> reasons(DatasetStats d) {
+    Map<String, Long> m = new TreeMap<>(d.bad);
+    d.dropped.forEach((k, v) -> m.merge(k, v, Long::sum));
+    return m;
+  }
+
   /** A console table: one row per dataset, then the reasons. */
   public String table() {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%-40s %-10s %9s %9s %9s %9s %9s %9s %12s%n",
-        "dataset", "format", "records", "kept", "trunc", "dropped", "bad", "pfx-viol", "tokens"));
+        "dataset", "format", "read", "kept", "trunc", "dropped", "bad", "pfx-viol", "tokens"));
     for (DatasetStats d : datasets) {
       sb.append(String.format(Locale.ROOT, "%-40s %-10s %9d %9d %9d %9d %9d %9d %12d%n", shorten(d.name(), 40),
           String.join(",", new java.util.TreeSet<>(d.formats.values())), d.records + d.badTotal(), d.kept,

@@ -49,7 +49,16 @@ public final class EncodedDataset {
    * files: bad records follow options.onBadRecord(), truncation and the report apply.
    */
   public static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options) {
-    return DataPipeline.fromRecords(records, tok, options, "memory");
+    return DataPipeline.fromRecords(records, tok, options, "memory", DataPipeline.DropListener.NONE);
+  }
+
+  /**
+   * As {@link #fromRecords(List, Tokenizer, DataOptions)}, telling {@code drops} about every record
+   * that was dropped or bad (by its index in {@code records}); an empty result is not an error here.
+   */
+  public static EncodedDataset fromRecords(List<PreferenceRecord> records, Tokenizer tok, DataOptions options,
+      DataPipeline.DropListener drops) {
+    return DataPipeline.fromRecords(records, tok, options, "memory", drops);
   }
 
   public DataOptions options() { return options; }
@@ -62,6 +71,7 @@ public final class EncodedDataset {
   public int rejectedLength(int i) { return rejectedLen[i]; }
   public float margin(int i) { return margins[i]; }
   public int datasetId(int i) { return datasetIds[i]; }
+  /** The pair's record index: its 0-based position among all records read, in input order (bad and dropped ones count). */
   public long pairId(int i) { return pairIds[i]; }
 
   long offset(int i) { return offsets[i]; }
@@ -225,7 +235,7 @@ public final class EncodedDataset {
 
     void add(EncodedPair p) { add(p, n); }
 
-    /** id: the pair's stable id (its ordinal among kept pairs, unless the caller tracks its own). */
+    /** id: the pair's stable id (the data pipeline passes the record index, so results map back to the input whatever was dropped). */
     void add(EncodedPair p, long id) {
       int len = p.prompt().length + p.chosen().length + p.rejected().length;
       if (used + len > Integer.MAX_VALUE - 16) throw new RewardKitException("dataset exceeds 2^31 tokens; split it");

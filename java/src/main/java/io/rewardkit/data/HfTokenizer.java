@@ -34,12 +34,16 @@ public final class HfTokenizer implements Tokenizer {
   private final String name;
   private final String hash;
   private final String eos;
+  private final String pad;
+  private final String bos;
   private final String template;
   private final int vocabSize;
   private final Map<String, Integer> addedTokens;
 
-  private HfTokenizer(HuggingFaceTokenizer tok, String name, String hash, String eos, String template,
+  private HfTokenizer(HuggingFaceTokenizer tok, String name, String hash, String eos, String pad, String bos, String template,
       int vocabSize, Map<String, Integer> addedTokens) {
+    this.pad = pad;
+    this.bos = bos;
     this.tok = tok;
     this.name = name;
     this.hash = hash;
@@ -62,12 +66,16 @@ public final class HfTokenizer implements Tokenizer {
       byte[] jsonBytes = Files.readAllBytes(json);
       sha.update(jsonBytes);
       String eos = null;
+      String pad = null;
+      String bos = null;
       String template = null;
       if (Files.isRegularFile(config)) {
         byte[] cfgBytes = Files.readAllBytes(config);
         sha.update(cfgBytes);
         JsonNode cfg = new ObjectMapper().readTree(cfgBytes);
         eos = tokenString(cfg.get("eos_token"));
+        pad = tokenString(cfg.get("pad_token"));
+        bos = tokenString(cfg.get("bos_token"));
         JsonNode t = cfg.get("chat_template");
         if (t != null && t.isTextual()) template = t.asText();
         else if (t != null && t.isArray()) template = namedTemplate(t, "default");
@@ -91,7 +99,7 @@ public final class HfTokenizer implements Tokenizer {
         t.close();
         throw new IllegalStateException("DJL tokenizer still truncates (" + t.getTruncation() + ") or pads (" + t.getPadding() + ")");
       }
-      return new HfTokenizer(t, json.toString(), Sha256.hex(sha.digest()), eos, template, vocab, added);
+      return new HfTokenizer(t, json.toString(), Sha256.hex(sha.digest()), eos, pad, bos, template, vocab, added);
     } catch (IOException e) {
       throw new RewardKitException("cannot load tokenizer " + json + ": " + e.getMessage(), e);
     }
@@ -188,6 +196,9 @@ public final class HfTokenizer implements Tokenizer {
   }
 
   @Override public String eosToken() { return eos; }
+  @Override public String padToken() { return pad; }
+  @Override public String bosToken() { return bos; }
+  @Override public Map<String, Integer> addedTokens() { return Map.copyOf(addedTokens); }
   @Override public String chatTemplate() { return template; }
   @Override public String hash() { return hash; }
   @Override public String name() { return name; }

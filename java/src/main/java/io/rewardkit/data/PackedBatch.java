@@ -47,7 +47,8 @@ public record PackedBatch(
   public boolean sharedPrefix() { return segmentIds != null; }
 
   /**
-   * Checks the batch's invariants and that every readout index holds {@code readoutToken};
+   * Checks the batch's invariants and that every readout index holds {@code readoutToken} (any token when it is -1:
+   * the last-token readout, where the readout is the last token of its sequence);
    * throws IllegalStateException naming the first violation. Called once when a batch is built.
    */
   public PackedBatch validate(int readoutToken) {
@@ -76,7 +77,7 @@ public record PackedBatch(
     for (int r = 0; r < readout.length; r++) {
       int i = readout[r];
       check(i >= 0 && i < t, "readout %d index %d out of range", r, i);
-      check(tokens[i] == readoutToken, "readout %d at index %d holds token %d, expected %d", r, i, tokens[i], readoutToken);
+      check(readoutToken < 0 || tokens[i] == readoutToken, "readout %d at index %d holds token %d, expected %d", r, i, tokens[i], readoutToken);
     }
     return this;
   }

@@ -86,6 +86,8 @@ public final class Packer {
     long[] pairIds = new long[pairs.length];
     int[] datasetIds = new int[pairs.length];
     int rt = ds.readoutToken();
+    boolean append = rt >= 0; // rt < 0: nothing appended, each response's last token is its readout
+    if (!append && shared) throw new IllegalArgumentException("last-token readout needs the separate layout");
     int t = 0, s = 0, maxSeq = 0;
     for (int k = 0; k < pairs.length; k++) {
       int p = pairs[k];
@@ -115,8 +117,12 @@ public final class Packer {
           int rlen = side == 0 ? cl : rl;
           if (side == 0) ds.copyChosen(p, tokens, t); else ds.copyRejected(p, tokens, t);
           t += rlen;
-          tokens[t] = rt;
-          readout[2 * k + side] = t++;
+          if (append) {
+            tokens[t] = rt;
+            readout[2 * k + side] = t++;
+          } else {
+            readout[2 * k + side] = t - 1;
+          }
           for (int i = start; i < t; i++) positions[i] = i - start;
           cu[++s] = t;
           maxSeq = Math.max(maxSeq, t - start);
@@ -128,8 +134,12 @@ public final class Packer {
       pairIds[k] = ds.pairId(p);
       datasetIds[k] = ds.datasetId(p);
     }
+    if (t < total) {  // last-token readout: sized for two appended tokens per pair that were not appended
+      tokens = java.util.Arrays.copyOf(tokens, t);
+      positions = java.util.Arrays.copyOf(positions, t);
+    }
     PackedBatch b = new PackedBatch(tokens, positions, cu, segments, maxSeq, readout, chosen, rejected, margins, pairIds, datasetIds);
-    b.validate(rt);
+    b.validate(append ? rt : -1);
     return b;
   }
 

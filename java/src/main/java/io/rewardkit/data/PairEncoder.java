@@ -28,13 +28,18 @@ final class PairEncoder {
   private final ChatTemplate template;
   private final int readout;
   private final boolean eosReadout;
+  private final boolean lastToken; // nothing appended: the response's own last token is the readout
   private final String eosText;
 
   PairEncoder(DataOptions options, Tokenizer tok, ChatTemplate template) {
     this.o = options;
     this.tok = tok;
     this.template = template;
-    if (options.rewardToken() != null) {
+    this.lastToken = options.readsLastToken();
+    if (lastToken) {
+      this.readout = -1;
+      this.eosReadout = false;
+    } else if (options.rewardToken() != null) {
       this.readout = resolveToken(tok, options.rewardToken());
       this.eosReadout = false;
     } else {
@@ -167,7 +172,8 @@ final class PairEncoder {
           r.source(), "chosen and rejected tokenize to the same tokens"));
     }
     int max = o.maxLength();
-    int longest = prompt.length + Math.max(chosen.length, rejected.length) + 1;
+    int appended = lastToken ? 0 : 1;
+    int longest = prompt.length + Math.max(chosen.length, rejected.length) + appended;
     boolean tp = false, tr = false;
     if (longest > max) {
       switch (o.truncation()) {
@@ -175,7 +181,7 @@ final class PairEncoder {
           return dropped(r, violations, "too_long", "sequence of " + longest + " tokens > --max_length " + max);
         }
         case PROMPT_LEFT -> {
-          int keep = max - 1 - Math.max(chosen.length, rejected.length);
+          int keep = max - appended - Math.max(chosen.length, rejected.length);
           if (keep < 1) {
             return dropped(r, violations, "response_too_long", "a response alone (" + Math.max(chosen.length, rejected.length)
                 + " tokens + readout) leaves no room for the prompt under --max_length " + max);
@@ -184,7 +190,7 @@ final class PairEncoder {
           tp = true;
         }
         case RESPONSE_RIGHT -> {
-          int room = max - 1 - prompt.length;
+          int room = max - appended - prompt.length;
           if (room < 1) {
             return dropped(r, violations, "prompt_too_long", "the prompt (" + prompt.length
                 + " tokens) leaves no room for a response under --max_length " + max);

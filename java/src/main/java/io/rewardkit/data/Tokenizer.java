@@ -38,6 +38,15 @@ public interface Tokenizer extends AutoCloseable {
   /** Short human-readable name. */
   String name();
 
+  /** The beginning-of-sequence token string (tokenizer_config.json bos_token) chat templates write, or null. */
+  default String bosToken() { return null; }
+
+  /** The padding token string (tokenizer_config.json pad_token), or null if it has none. */
+  default String padToken() { return null; }
+
+  /** Special/added tokens (content to id), e.g. tokenizer.json added_tokens; empty when none. */
+  default java.util.Map<String, Integer> addedTokens() { return java.util.Map.of(); }
+
   default OptionalInt eosTokenId() {
     return eosToken() == null ? OptionalInt.empty() : tokenId(eosToken());
   }

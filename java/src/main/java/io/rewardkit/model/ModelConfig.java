@@ -165,9 +165,10 @@ public record ModelConfig(
 
     // Unsupported features: refuse rather than train a different model.
     if (family == ModelFamily.MISTRAL) {
+      // Accepted here; checkMaxLength() refuses a max_length the window would cut (full attention == the window below it).
       JsonNode sw = root.get("sliding_window");
-      if (sw != null && !sw.isNull()) {
-        throw f.error("sliding_window", "sliding-window attention (" + sw + ") is not supported; set it to null");
+      if (sw != null && !sw.isNull() && !(sw.isIntegralNumber() && sw.canConvertToInt() && sw.intValue() > 0)) {
+        throw f.error("sliding_window", "expected a positive integer or null, got " + sw);
       }
     }
     if (family == ModelFamily.QWEN2 || family == ModelFamily.QWEN3) {
@@ -237,6 +238,34 @@ public record ModelConfig(
           json);
     } catch (IllegalArgumentException e) {
       throw new RewardKitException(source + ": " + e.getMessage());
+    }
+  }
+
+  /** Mistral's {@code sliding_window} (tokens each query sees), or null when attention is full. */
+  public Integer slidingWindow() {
+    if (family != ModelFamily.MISTRAL || rawJson == null) return null;
+    try {
+      JsonNode sw = JSON.readTree(rawJson).get("sliding_window");
+      return sw == null || sw.isNull() ? null : sw.intValue();
+    } catch (JsonProcessingException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Refuses a max_length the model cannot take: longer than max_position_embeddings, or (Mistral)
+   * than sliding_window. RewardKit attends over the whole sequence: a sliding window changes nothing
+   * while sequences fit in it, so a config with one is usable exactly when {@code maxLength <= sliding_window}.
+   */
+  public void checkMaxLength(int maxLength, String option) {
+    if (maxLength > maxPositionEmbeddings) {
+      throw new RewardKitException(option + " " + maxLength + " is longer than the model's max_position_embeddings "
+          + maxPositionEmbeddings + "; use " + option + " <= " + maxPositionEmbeddings);
+    }
+    Integer sw = slidingWindow();
+    if (sw != null && maxLength > sw) {
+      throw new RewardKitException("model config: sliding-window attention (sliding_window " + sw + ") is not supported for "
+          + option + " " + maxLength + " > " + sw + "; use " + option + " <= " + sw + " (the window then has no effect) or set sliding_window to null");
     }
   }
 
@@ -381,7 +410,12 @@ public record ModelConfig(
       case LLAMA -> { out.put("attention_bias", qkvBias); out.put("mlp_bias", false); }
       case QWEN3 -> { out.put("attention_bias", qkvBias); out.put("use_sliding_window", false); }
       case QWEN2 -> out.put("use_sliding_window", false);
-      case MISTRAL -> out.putNull("sliding_window");
+      case MISTRAL -> {
+        // kept as the base had it: identical to full attention for sequences up to the window (checkMaxLength)
+        Integer sw = slidingWindow();
+        if (sw == null) out.putNull("sliding_window");
+        else out.put("sliding_window", sw.intValue());
+      }
     }
     ObjectNode id2label = out.putObject("id2label");
     id2label.put("0", "LABEL_0");

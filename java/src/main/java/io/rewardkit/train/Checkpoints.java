@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.RewardKitException;
+import io.rewardkit.data.PadToken;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -70,6 +72,7 @@ public final class Checkpoints {
       // name the directory being written, not its temporary
       throw new RewardKitException("cannot write " + target + ": " + (root.getMessage() == null ? "I/O error" : root.getMessage()), e);
     }
+    makeReadable(tmp);
     if (Files.exists(target)) {
       Path old = parent.resolve(".trash-" + target.getFileName() + "-" + System.nanoTime());
       Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
@@ -263,10 +266,17 @@ public final class Checkpoints {
   }
 
   /**
-   * Makes a saved config.json a sequence-classification config HF can load: architectures
-   * [&lt;Family&gt;ForSequenceClassification], one label, pad_token_id (added where missing).
+   * transformers_version written into config.json when the input config had none: the transformers
+   * release the export was checked against (tools/hf_parity.py goldens).
    */
-  public static void patchHfConfig(Path configJson, Integer padTokenId) throws IOException {
+  public static final String TRANSFORMERS_VERSION = "5.18.0";
+
+  /**
+   * Makes a saved config.json a sequence-classification config HF can load: architectures
+   * [&lt;Family&gt;ForSequenceClassification], one label, {@code pad_token_id} = the export's pad token
+   * (replacing the input's, which may be the EOS/readout token), transformers_version.
+   */
+  public static void patchHfConfig(Path configJson, PadToken pad) throws IOException {
     ObjectNode c = readJson(configJson);
     String type = c.path("model_type").asText("llama");
     String family = switch (type) {
@@ -279,13 +289,50 @@ public final class Checkpoints {
     c.put("num_labels", 1);
     c.putObject("id2label").put("0", "LABEL_0");
     c.putObject("label2id").put("LABEL_0", 0);
-    if (!c.hasNonNull("pad_token_id") && padTokenId != null) c.put("pad_token_id", padTokenId);
+    if (pad != null) c.put("pad_token_id", pad.id());
+    if (!c.hasNonNull("transformers_version")) c.put("transformers_version", TRANSFORMERS_VERSION);
     writeJson(configJson, c);
+  }
+
+  /**
+   * Makes the tokenizer files in dir agree with config.json: pad_token in tokenizer_config.json and
+   * special_tokens_map.json, and tokenizer.json's padding block when it has one.
+   */
+  public static void patchTokenizerPad(Path dir, PadToken pad) throws IOException {
+    if (pad == null) return;
+    for (String f : List.of("tokenizer_config.json", "special_tokens_map.json")) {
+      Path p = dir.resolve(f);
+      if (!Files.isRegularFile(p)) continue;
+      ObjectNode n = readJson(p);
+      n.put("pad_token", pad.token());
+      Files.delete(p);  // the copy may be read-only like its source
+      writeJson(p, n);
+    }
+    Path tj = dir.resolve("tokenizer.json");
+    if (Files.isRegularFile(tj)) {
+      ObjectNode n = readJson(tj);
+      if (n.get("padding") instanceof ObjectNode padding) {
+        padding.put("pad_id", pad.id());
+        padding.put("pad_token", pad.token());
+        Files.delete(tj);
+        JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValue(tj.toFile(), n);
+      }
+    }
   }
 
   public static void copyFiles(Map<String, Path> files, Path dir) throws IOException {
     for (Map.Entry<String, Path> e : files.entrySet()) {
       if (Files.isRegularFile(e.getValue())) Files.copy(e.getValue(), dir.resolve(e.getKey()), StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** 0644 files and 0755 directories, as save_pretrained leaves them: a model others can read and serve. */
+  static void makeReadable(Path root) throws IOException {
+    if (!root.getFileSystem().supportedFileAttributeViews().contains("posix")) return;
+    var file = PosixFilePermissions.fromString("rw-r--r--");
+    var dir = PosixFilePermissions.fromString("rwxr-xr-x");
+    try (Stream<Path> s = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) s::iterator) Files.setPosixFilePermissions(p, Files.isDirectory(p) ? dir : file);
     }
   }
 

@@ -30,4 +30,10 @@ public final class ModelAdapter implements TrainableModel {
   @Override public void zeroGrad() { model.zeroGrad(); }
   @Override public List<Param> params() { return params; }
   @Override public void saveHf(Path dir) { model.saveHf(dir); }
+
+  @Override
+  public void saveHf(Path dir, String dtype) {
+    if (dtype == null) model.saveHf(dir);
+    else model.saveHf(dir, SaveDtype.storage(dtype), RewardModel.DEFAULT_SHARD_BYTES);
+  }
 }

@@ -8,6 +8,7 @@ import io.rewardkit.data.DataPipeline;
 import io.rewardkit.data.EncodedDataset;
 import io.rewardkit.data.HfTokenizer;
 import io.rewardkit.data.PackedBatch;
+import io.rewardkit.data.PadToken;
 import io.rewardkit.data.PreferenceRecord;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
@@ -110,6 +111,45 @@ public final class RunSetup {
     return new Data(all, null, names, List.of());
   }
 
+  /** "data train NAME: N records read, K kept, D dropped (reason n, ...)" per dataset, then the split. */
+  public static List<String> dataLines(TrainConfig c, Data d) {
+    List<String> out = new ArrayList<>();
+    for (String l : d.train().report().summaryLines()) out.add("data train " + l);
+    if (d.eval() != null && d.eval().report() != d.train().report()) {
+      for (String l : d.eval().report().summaryLines()) out.add("data eval " + l);
+    } else if (d.eval() != null) {
+      out.add(String.format(java.util.Locale.ROOT, "data split --eval_split %s: %d train pairs, %d eval pairs", c.evalSplit,
+          d.train().size(), d.eval().size()));
+    }
+    return out;
+  }
+
+  /** The counts of {@link #dataLines} for metrics.jsonl's run_start record. */
+  public static Map<String, Object> dataCounts(TrainConfig c, Data d) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("train", d.train().report().counts());
+    if (d.eval() != null && d.eval().report() != d.train().report()) m.put("eval", d.eval().report().counts());
+    if (d.eval() != null && d.eval().report() == d.train().report()) {
+      m.put("eval_split", c.evalSplit);
+      m.put("train_pairs", d.train().size());
+      m.put("eval_pairs", d.eval().size());
+    }
+    return m;
+  }
+
+  /** The one-line notice for a causal-LM base (lm_head dropped, score head initialised), or null. */
+  public static String conversionNotice(TrainConfig c) {
+    if (c.modelNameOrPath == null) return null;
+    Path dir = Path.of(c.modelNameOrPath);
+    ObjectNode cfg = Checkpoints.readJson(dir.resolve("config.json"));
+    for (var a : cfg.path("architectures")) if (a.asText().endsWith("ForSequenceClassification")) return null;
+    ModelConfig mc = ModelConfig.load(dir);
+    String arch = cfg.path("architectures").path(0).asText("a causal LM");
+    return String.format(java.util.Locale.ROOT, "rewardkit: converting %s (%s) into %s: lm_head.weight dropped, score.weight"
+        + " initialised ~ N(0, %.4g^2) (1/sqrt(hidden_size + 1)) with seed %d", dir, arch,
+        mc.family().sequenceClassificationArchitecture(), 1.0 / Math.sqrt(mc.hiddenSize() + 1.0), c.seed);
+  }
+
   static List<PreferenceRecord> records(List<SyntheticTask.Example> ex) {
     List<PreferenceRecord> out = new ArrayList<>(ex.size());
     for (int i = 0; i < ex.size(); i++) {
@@ -185,8 +225,10 @@ public final class RunSetup {
   }
 
   /** Applies --threads on the CPU backend (0 leaves the default: all cores). */
-  public static void applyThreads(TrainConfig c, Backend backend) {
-    if (c.threads > 0 && backend instanceof io.rewardkit.kernels.CpuBackend) io.rewardkit.kernels.cpu.CpuThreads.set(c.threads);
+  public static void applyThreads(TrainConfig c, Backend backend) { applyThreads(c.threads, backend); }
+
+  public static void applyThreads(int threads, Backend backend) {
+    if (threads > 0 && backend instanceof io.rewardkit.kernels.CpuBackend) io.rewardkit.kernels.cpu.CpuThreads.set(threads);
   }
 
   /** Where the run's model config comes from, for messages. */
@@ -219,13 +261,17 @@ public final class RunSetup {
   }
 
   public static RewardModel model(TrainConfig c, Tokenizer tok, Backend backend) {
-    if (c.modelNameOrPath != null) return RewardModel.fromPretrained(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed);
+    if (c.modelNameOrPath != null) {
+      ModelConfig.load(Path.of(c.modelNameOrPath)).checkMaxLength(c.maxLength, "--max_length");
+      return RewardModel.fromPretrained(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed);
+    }
     ModelConfig mc = c.initConfig != null ? ModelConfig.load(Path.of(c.initConfig))
         : ModelConfig.parse(DEFAULT_MODEL_CONFIG, "embedded default model config");
     if (mc.vocabSize() < tok.vocabSize()) {
       throw new RewardKitException((c.initConfig == null ? "model config" : c.initConfig) + ": vocab_size " + mc.vocabSize()
           + " is smaller than the tokenizer's " + tok.vocabSize() + " ids");
     }
+    mc.checkMaxLength(c.maxLength, "--max_length");
     return RewardModel.randomInit(mc, backend, c.seed);
   }
 
@@ -239,13 +285,13 @@ public final class RunSetup {
     }
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("tokenizer", tok instanceof ByteTokenizer ? "byte" : "hf");
-    Map<String, Object> readout = new LinkedHashMap<>();
-    readout.put("rule", o.rewardToken() == null
-        ? "reward read at the final EOS token appended to prompt + response"
-        : "reward read at the reward token appended to prompt + response");
-    readout.put("reward_token", o.rewardToken() == null ? tok.eosToken() : o.rewardToken());
-    readout.put("reward_token_id", train.readoutToken());
-    m.put("readout", readout);
+    if (tok instanceof ByteTokenizer) {
+      m.put("tokenizer_files", "none: the built-in byte tokenizer has no files AutoTokenizer can load; ids 0-255 are the "
+          + "UTF-8 bytes of the text and " + String.join(", ", ByteTokenizer.SPECIALS) + " are ids 256-" + (255 + ByteTokenizer.SPECIALS.size())
+          + " when they occur as whole strings");
+    }
+    PadToken pad = PadToken.choose(tok, train.readoutToken());
+    m.put("readout", readoutManifest(tok, o, train.readoutToken(), pad));
     Map<String, Object> data = new LinkedHashMap<>();
     data.put("format", o.format().cliName);
     data.put("chat_template", o.chatTemplate());
@@ -257,10 +303,38 @@ public final class RunSetup {
     data.put("seed", o.seed());
     data.put("on_bad_record", o.onBadRecord().name().toLowerCase());
     m.put("data", data);
-    OptionalInt pad = tok.tokenId("<|pad|>");
-    Integer padId = tok instanceof ByteTokenizer ? ByteTokenizer.PAD : pad.isPresent() ? pad.getAsInt()
-        : tok.eosTokenId().isPresent() ? tok.eosTokenId().getAsInt() : null;
-    return new CheckpointContent(files, padId, m);
+    return new CheckpointContent(files, pad, m, SaveDtype.resolve(c.saveDtype, c.modelNameOrPath));
+  }
+
+  /** rewardkit.json "readout": everything another tool needs to read the reward where RewardKit does. */
+  static Map<String, Object> readoutManifest(Tokenizer tok, DataOptions o, int readoutId, PadToken pad) {
+    boolean eosReadout = o.rewardToken() == null;
+    String token = eosReadout ? tok.eosToken() : o.rewardToken();
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("rule", "the reward is the score head's output at the last token of the sequence prompt + response + reward token");
+    r.put("reward_token", token);
+    r.put("reward_token_id", readoutId);
+    r.put("reward_token_appended", eosReadout
+        ? "after every response, unless the response's tokens already end with it (the EOS token is the readout)"
+        : "after every response, always");
+    r.put("text_records", "ids = encode(prompt) + encode(response) + [reward_token_id], each string encoded on its own"
+        + " without special tokens (no BOS)");
+    boolean template = !o.chatTemplate().equalsIgnoreCase("none") && (tok.chatTemplate() != null || !o.chatTemplate().equalsIgnoreCase("auto"));
+    if (template) {
+      r.put("chat_records", eosReadout
+          ? "the conversation (prompt messages + the response as the final assistant turn) is rendered with the chat template,"
+              + " add_generation_prompt=false, and cut right after the final " + token + " (whitespace after it removed);"
+              + " the text is encoded without adding special tokens, so its last token is " + token
+          : "the conversation (prompt messages + the response as the final assistant turn) is rendered with the chat template,"
+              + " add_generation_prompt=false, encoded without adding special tokens, and " + token + " is appended");
+    }
+    r.put("pad_token", pad.token());
+    r.put("pad_token_id", pad.id());
+    r.put("pad_token_source", pad.source());
+    r.put("transformers", "config.json pad_token_id is " + pad.id() + " (never the reward token): AutoModelForSequenceClassification"
+        + " reads logits at the last token that is not the pad, which for inputs built as above is the reward token,"
+        + " with right or left padding");
+    return r;
   }
 
   /**
@@ -282,46 +356,74 @@ public final class RunSetup {
     info.put("model", m);
     info.put("datasets", c.isEmbeddedDefault() ? List.of("synthetic-copy (embedded)") : List.copyOf(c.dataset));
     if (!c.evalDataset.isEmpty()) info.put("eval_datasets", List.copyOf(c.evalDataset));
-    // per-dataset counts in the shape of DataReport's drop accounting: train, and eval when it has its own files
-    Map<String, Object> d = new LinkedHashMap<>();
-    if (data.train().report() != null) {
-      d.put("train", datasetCounts(data.train().report(), c.isEmbeddedDefault() ? data.trainNames() : null));
+    // per-dataset read/kept/dropped counts: the same numbers train prints (dataCounts)
+    Map<String, Object> d = dataCounts(c, data);
+    if (c.isEmbeddedDefault()) {  // the embedded task's records are built in memory: name them after the task
+      rename(d.get("train"), data.trainNames());
+      rename(d.get("eval"), data.evalNames());
     }
-    if (data.eval() != null && data.eval().report() != null && data.eval().report() != data.train().report()) {
-      d.put("eval", datasetCounts(data.eval().report(), c.isEmbeddedDefault() ? data.evalNames() : null));
-    }
-    if (c.evalSplit > 0) d.put("eval_split", c.evalSplit);
     info.put("data", d);
     return info;
   }
 
-  /** Per dataset: records read, kept, dropped (invalid or removed by policy) with reasons, truncated. */
-  private static List<Map<String, Object>> datasetCounts(io.rewardkit.data.DataReport r, List<String> names) {
-    List<Map<String, Object>> out = new ArrayList<>();
-    for (io.rewardkit.data.DatasetStats s : r.datasets()) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("dataset", names != null && names.size() == r.datasets().size() ? names.get(out.size()) : s.name());
-      m.put("read", s.records() + s.badTotal());
-      m.put("kept", s.kept());
-      m.put("dropped", s.droppedTotal() + s.badTotal());
-      Map<String, Long> reasons = new java.util.TreeMap<>(s.bad());
-      s.dropped().forEach((k, v) -> reasons.merge(k, v, Long::sum));
-      m.put("dropped_by_reason", reasons);
-      m.put("truncated", s.truncated());
-      out.add(m);
-    }
-    return out;
+  @SuppressWarnings("unchecked")
+  private static void rename(Object counts, List<String> names) {
+    if (!(counts instanceof List<?> list) || list.size() != names.size()) return;
+    for (int i = 0; i < list.size(); i++) ((Map<String, Object>) list.get(i)).put("dataset", names.get(i));
   }
 
   // ---- reopening a checkpoint ---------------------------------------------------------------------
 
-  /** A saved model with the tokenizer and data options it was trained with. */
-  public record Loaded(Path dir, RewardModel model, Tokenizer tokenizer, DataOptions options, ObjectNode manifest) {}
+  /**
+   * A saved model with the tokenizer and data options it was trained with. {@code notice} is a line
+   * to show the user about how the reward is read (null for RewardKit checkpoints).
+   */
+  public record Loaded(Path dir, RewardModel model, Tokenizer tokenizer, DataOptions options, ObjectNode manifest, String notice) {}
+
+  /** Longest sequence eval/score use for an HF reward model without rewardkit.json (capped by its positions). */
+  static final int FOREIGN_MAX_LENGTH = 4096;
+
+  /**
+   * Any transformers {@code *ForSequenceClassification} reward model (one label) without a
+   * rewardkit.json: its own tokenizer and chat template, nothing appended, the reward read at the last
+   * token of each (prompt + response) rendering, which is where transformers pools when nothing is padded.
+   */
+  private static Loaded openForeign(Path dir, Backend backend) {
+    ObjectNode cfg = Checkpoints.readJson(dir.resolve("config.json"));
+    boolean seqCls = false;
+    for (var a : cfg.path("architectures")) seqCls |= a.asText().endsWith("ForSequenceClassification");
+    if (!seqCls || cfg.path("num_labels").asInt(cfg.path("id2label").size()) > 1) {
+      throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " and not a one-label *ForSequenceClassification"
+          + " checkpoint (config.json architectures " + cfg.path("architectures") + "): nothing to read a reward from");
+    }
+    if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+      throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " and no tokenizer.json: cannot encode text for this model");
+    }
+    ModelConfig mc = ModelConfig.load(dir);
+    int maxLength = Math.min(FOREIGN_MAX_LENGTH, mc.maxPositionEmbeddings());
+    if (mc.slidingWindow() != null) maxLength = Math.min(maxLength, mc.slidingWindow());
+    DataOptions o = DataOptions.defaults().withRewardToken(DataOptions.READ_LAST_TOKEN).withLayout(DataOptions.Layout.SEPARATE)
+        .withMaxLength(maxLength).withMaxTokensPerBatch(Math.max(8192, 2 * maxLength + 2));
+    Tokenizer tok = HfTokenizer.load(dir);
+    RewardModel model;
+    try {
+      model = RewardModel.fromPretrained(dir, backend);
+    } catch (RuntimeException e) {
+      tok.close();
+      throw e;
+    }
+    ObjectNode man = Checkpoints.JSON.createObjectNode();
+    man.put("format", "hf");
+    String notice = "rewardkit: " + dir + " has no " + Checkpoints.MANIFEST + ": reading the reward where transformers does,"
+        + " at the last token of each prompt + response (chat: the full chat-template rendering; nothing appended),"
+        + " max_length " + maxLength;
+    return new Loaded(dir, model, tok, o, man, notice);
+  }
 
   public static Loaded open(Path path, Backend backend) {
     Path dir = Checkpoints.resolveModelDir(path);
     Path mf = dir.resolve(Checkpoints.MANIFEST);
-    if (!Files.isRegularFile(mf)) throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " (not a RewardKit checkpoint)");
+    if (!Files.isRegularFile(mf)) return openForeign(dir, backend);
     Optional<String> bad = Checkpoints.verify(dir);
     if (bad.isPresent() && !bad.get().equals(Checkpoints.LEGACY)) throw new RewardKitException(dir + ": damaged: " + bad.get());
     ObjectNode man = Checkpoints.readJson(mf);
@@ -338,6 +440,6 @@ public final class RunSetup {
     if (d.hasNonNull("chat_template")) o = o.withChatTemplate(d.get("chat_template").asText());
     if (d.hasNonNull("reward_token")) o = o.withRewardToken(d.get("reward_token").asText());
     RewardModel model = RewardModel.fromPretrained(dir, backend);
-    return new Loaded(dir, model, tok, o, man);
+    return new Loaded(dir, model, tok, o, man, null);
   }
 }

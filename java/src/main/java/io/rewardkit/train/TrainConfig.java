@@ -79,6 +79,7 @@ public final class TrainConfig {
   public String resume;                   // "latest" or a checkpoint path
   public boolean overwriteOutputDir;      // replace a run already in output_dir (once this one has a checkpoint)
   public boolean report = true;           // plots + HTML at the end
+  public String saveDtype = "auto";       // auto (the input checkpoint's) | float32 | bfloat16
 
   static final ObjectMapper MAPPER = new ObjectMapper()
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -237,6 +238,8 @@ public final class TrainConfig {
     check(loggingSteps >= 1, "logging_steps must be >= 1");
     check(evalSteps >= 0 && saveSteps >= 0, "eval_steps and save_steps must be >= 0");
     check(threads >= 0, "threads must be >= 0");
+    check(saveDtype.equals("auto") || saveDtype.equals("float32") || saveDtype.equals("bfloat16"),
+        "save_dtype must be auto, float32 or bfloat16, got '" + saveDtype + "'");
     check(device.equals("cpu") || device.equals("cuda") || device.equals("auto"), "device must be cpu, cuda or auto");
   }
 

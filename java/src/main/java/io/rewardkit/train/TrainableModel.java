@@ -33,4 +33,7 @@ public interface TrainableModel {
 
   /** Writes an HF-loadable model (config.json, model.safetensors) into dir. */
   void saveHf(Path dir) throws IOException;
+
+  /** Saves with weights stored as {@code dtype} ("float32" or "bfloat16"; null: as {@link #saveHf(Path)}). */
+  default void saveHf(Path dir, String dtype) throws IOException { saveHf(dir); }
 }

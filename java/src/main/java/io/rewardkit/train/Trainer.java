@@ -79,6 +79,7 @@ public final class Trainer {
   }
 
   public Trainer onStep(StepListener l) { this.listener = l; return this; }
+
   public Trainer terminal(boolean isTty) { this.tty = isTty; return this; }
 
   /** Console width for the progress bar (tests; default: the terminal's). */
@@ -438,9 +439,10 @@ public final class Trainer {
   // ---- checkpoints ------------------------------------------------------------------------------
 
   private void writeModel(Path dir) throws IOException {
-    model.saveHf(dir);
-    Checkpoints.patchHfConfig(dir.resolve("config.json"), content.padTokenId());
+    model.saveHf(dir, content.saveDtype());
+    Checkpoints.patchHfConfig(dir.resolve("config.json"), content.pad());
     Checkpoints.copyFiles(content.tokenizerFiles(), dir);
+    Checkpoints.patchTokenizerPad(dir, content.pad());
     Checkpoints.writeJson(dir.resolve(Checkpoints.MANIFEST), manifest());
   }
 

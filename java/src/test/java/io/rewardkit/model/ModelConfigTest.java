@@ -162,7 +162,7 @@ class ModelConfigTest {
   @Test
   void unsupportedFeaturesAreRejectedNamingTheField() {
     assertRejected(QWEN25_05B.replace("\"qwen2\"", "\"gpt2\""), "'model_type'", "gpt2");
-    assertRejected(MISTRAL_7B_V03.replace("\"sliding_window\": null", "\"sliding_window\": 4096"), "'sliding_window'", "4096");
+    assertRejected(MISTRAL_7B_V03.replace("\"sliding_window\": null", "\"sliding_window\": -1"), "'sliding_window'", "-1");
     assertRejected(QWEN25_05B.replace("\"use_sliding_window\": false", "\"use_sliding_window\": true"), "'use_sliding_window'");
     assertRejected(QWEN3_06B.replace("\"use_sliding_window\": false", "\"use_sliding_window\": true"), "'use_sliding_window'");
     assertRejected(LLAMA32_1B.replace("\"llama3\"", "\"yarn\""), "'rope_scaling'", "yarn");
@@ -175,6 +175,20 @@ class ModelConfigTest {
     assertRejected(QWEN25_05B.replace("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 4"), "not a multiple");
     assertRejected(LLAMA32_1B.replace("\"factor\": 32.0, ", ""), "'rope_scaling.factor'");
     assertRejected(LLAMA32_1B.replace("\"high_freq_factor\": 4.0", "\"high_freq_factor\": 0.5"), "high_freq_factor");
+  }
+
+  @Test
+  void mistralSlidingWindowIsUsableUpToTheWindow() throws Exception {
+    ModelConfig c = ModelConfig.parse(MISTRAL_7B_V03.replace("\"sliding_window\": null", "\"sliding_window\": 4096"), "m.json");
+    assertEquals(4096, c.slidingWindow());
+    c.checkMaxLength(4096, "--max_length");  // the window has no effect at or below its size
+    RewardKitException e = assertThrows(RewardKitException.class, () -> c.checkMaxLength(4097, "--max_length"));
+    assertTrue(e.getMessage().contains("sliding_window 4096") && e.getMessage().contains("--max_length 4097"), e.getMessage());
+    assertEquals(4096, c.toSequenceClassificationJson("float32").get("sliding_window").intValue());
+    ModelConfig full = ModelConfig.parse(MISTRAL_7B_V03, "m.json");
+    assertEquals(null, full.slidingWindow());
+    full.checkMaxLength(full.maxPositionEmbeddings(), "--max_length");
+    assertThrows(RewardKitException.class, () -> full.checkMaxLength(full.maxPositionEmbeddings() + 1, "--max_length"));
   }
 
   @ParameterizedTest
