@@ -57,7 +57,7 @@ class RealModelResumeTest {
       return new Trainer(c, new ModelAdapter(m), RunSetup.source(d.train(), d.trainNames()),
           RunSetup.source(d.eval(), d.evalNames()), RunSetup.content(c, tok, o, d.train()),
           new PrintStream(OutputStream.nullOutputStream())).terminal(false).onStep(listener)
-          .runStart(java.util.Map.of("data", RunSetup.dataCounts(c, d))).train();  // as `rewardkit train` does
+          .describe(RunSetup.describe(c, m, tok, d)).train();  // as `rewardkit train` does
     }
   }
 
