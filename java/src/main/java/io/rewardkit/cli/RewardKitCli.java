@@ -7,7 +7,6 @@ import io.rewardkit.config.Opt;
 import io.rewardkit.config.Options;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -37,6 +36,13 @@ public final class RewardKitCli implements Callable<Integer> {
       description = "Print the full stack trace of an error.")
   boolean stacktrace;
 
+  // Applied before any command runs (see run()); every subcommand accepts it.
+  @Option(names = "--cuda_lib_dir", scope = CommandLine.ScopeType.INHERIT, paramLabel = "DIR[:DIR...]",
+      description = "Folders with the CUDA 13 libraries (libcublas.so.13, libcublasLt.so.13, libcudart.so.13), searched"
+          + " first; default: env REWARDKIT_CUDA_LIB_DIR, then LD_LIBRARY_PATH, the CUDA toolkit and the nvidia/*/lib"
+          + " folders of Python environments.")
+  String cudaLibDir;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -65,6 +71,10 @@ public final class RewardKitCli implements Callable<Integer> {
     // Errors (OutOfMemoryError) pass picocli's exception handler by: one line for them too.
     CommandLine.IExecutionStrategy runLast = new CommandLine.RunLast();
     cli.setExecutionStrategy(parsed -> {
+      for (CommandLine.ParseResult pr = parsed; pr != null; pr = pr.subcommand()) {
+        String dir = pr.matchedOptionValue("--cuda_lib_dir", null);
+        if (dir != null) io.rewardkit.kernels.CudaLibraries.setOverride(dir);
+      }
       try {
         return runLast.execute(parsed);
       } catch (OutOfMemoryError e) {
@@ -124,20 +134,12 @@ public final class RewardKitCli implements Callable<Integer> {
   }
 
   /** The version, from the build's filtered {@code version.properties}. */
-  public static String version() {
-    try (InputStream in = RewardKitCli.class.getResourceAsStream("/io/rewardkit/version.properties")) {
-      Properties p = new Properties();
-      if (in != null) p.load(in);
-      return p.getProperty("version", "unknown");
-    } catch (java.io.IOException e) {
-      return "unknown";
-    }
-  }
+  public static String version() { return io.rewardkit.BuildInfo.version(); }
 
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      return new String[] {"rewardkit " + version(), "Java " + System.getProperty("java.version")};
+      return new String[] {"rewardkit " + version() + " (commit " + io.rewardkit.BuildInfo.commit() + ")", "Java " + System.getProperty("java.version")};
     }
   }
 }

@@ -57,7 +57,10 @@ class OptionTableTest {
       Matcher d = Pattern.compile("\\((default: ([^)]*)|required)\\)\\s*$").matcher(entry.trim());
       out.put(names.get(i), d.find() ? (d.group(2) == null ? "(required)" : d.group(2)) : null);
     }
-    out.remove("stacktrace");
+    // the root's inherited options (--stacktrace, --cuda_lib_dir) are not command options
+    for (CommandLine.Model.OptionSpec o : RewardKitCli.commandLine().getCommandSpec().options()) {
+      out.remove(o.longestName().replaceFirst("^-+", ""));
+    }
     return out;
   }
 
