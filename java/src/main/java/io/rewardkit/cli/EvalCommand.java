@@ -93,7 +93,9 @@ public final class EvalCommand implements Callable<Integer> {
           all.put("eval_reward_std", r.rewardStd());
           all.put("length_baseline_accuracy", r.lengthBaselineAccuracy());
           Map<String, Object> buckets = new LinkedHashMap<>();
-          r.lengthBucketAccuracy().forEach((k, v) -> buckets.put(k, Map.of("pairs", (int) v[0], "accuracy", v[1])));
+          for (EvalResult.LengthBucket b : r.lengthBuckets()) {
+            buckets.put(b.name(), Map.of("pairs", b.pairs(), "accuracy", b.accuracy(), "length_baseline_accuracy", b.lengthBaseline()));
+          }
           all.put("length_buckets", buckets);
           all.put("data", dataCounts);
           new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outputJson.toFile(), all);
@@ -138,8 +140,9 @@ public final class EvalCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "  dataset %-20s %5d pairs  accuracy %.4f%n", r.datasetNames().get(d), r.count(d), r.accuracy(d));
       }
     }
-    for (Map.Entry<String, double[]> e : r.lengthBucketAccuracy().entrySet()) {
-      System.out.printf(Locale.ROOT, "  length %-21s %5d pairs  accuracy %.4f%n", e.getKey() + " tokens", (int) e.getValue()[0], e.getValue()[1]);
+    for (EvalResult.LengthBucket b : r.lengthBuckets()) {
+      System.out.printf(Locale.ROOT, "  length %-21s %5d pairs  accuracy %.4f  length-only baseline %.4f%n", b.name() + " tokens",
+          b.pairs(), b.accuracy(), b.lengthBaseline());
     }
   }
 

@@ -2,9 +2,7 @@ package io.rewardkit.cli;
 
 import io.rewardkit.RewardKitException;
 import io.rewardkit.kernels.BackendUnavailableException;
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -80,20 +78,12 @@ public final class RewardKitCli implements Callable<Integer> {
   }
 
   /** The version, from the build's filtered {@code version.properties}. */
-  public static String version() {
-    try (InputStream in = RewardKitCli.class.getResourceAsStream("/io/rewardkit/version.properties")) {
-      Properties p = new Properties();
-      if (in != null) p.load(in);
-      return p.getProperty("version", "unknown");
-    } catch (java.io.IOException e) {
-      return "unknown";
-    }
-  }
+  public static String version() { return io.rewardkit.BuildInfo.version(); }
 
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      return new String[] {"rewardkit " + version(), "Java " + System.getProperty("java.version")};
+      return new String[] {"rewardkit " + version() + " (commit " + io.rewardkit.BuildInfo.commit() + ")", "Java " + System.getProperty("java.version")};
     }
   }
 }

@@ -156,7 +156,6 @@ public final class TrainCommand implements Callable<Integer> {
         RunSetup.applyThreads(c, backend);
         DataOptions options = RunSetup.dataOptions(c);
         RunSetup.Data data = RunSetup.data(c, tok, options);
-        Map<String, Object> dataCounts = RunSetup.dataCounts(c, data);
         for (String line : RunSetup.dataLines(c, data)) System.out.println(line);
         PairSource train = RunSetup.source(data.train(), data.trainNames());
         PairSource eval = data.eval() == null ? null : RunSetup.source(data.eval(), data.evalNames());
@@ -165,7 +164,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (notice != null) System.out.println(notice);
         try (RewardModel model = RunSetup.model(c, tok, backend)) {
           Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run)
-              .runStart(Map.of("data", dataCounts)).train();
+              .describe(RunSetup.describe(c, model, tok, data)).train();
           summarize(c, r, embedded);
         } catch (OutOfMemoryError e) {
           throw new RewardKitException(MemoryAdvice.training(mc, backend.computeType(), c.maxTokensPerBatch, e), e);
@@ -191,7 +190,8 @@ public final class TrainCommand implements Callable<Integer> {
     System.out.println("outputs in " + out + ":");
     System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
     System.out.println("  checkpoint-*/     resumable checkpoints (rewardkit train --resume)");
-    System.out.println("  metrics.jsonl     training and eval metrics; report/index.html: curves and reward histograms");
+    System.out.println("  metrics.jsonl     run_start, train, eval and run_end records (TRL metric names)");
+    System.out.println("  report/index.html which run it is, final eval by length, loss/accuracy/lr/grad-norm charts");
     String input = "prompts.jsonl";
     if (embedded) {
       Path example = out.resolve("score-example.jsonl");

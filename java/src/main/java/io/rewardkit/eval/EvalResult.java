@@ -82,11 +82,13 @@ public record EvalResult(
   /** Accuracy of "the longer response is chosen" (ties count 1/2): how far length alone gets. */
   public double lengthBaselineAccuracy() {
     double ok = 0;
-    for (int i = 0; i < chosen.length; i++) {
-      if (chosenLength[i] > rejectedLength[i]) ok += 1;
-      else if (chosenLength[i] == rejectedLength[i]) ok += 0.5;
-    }
+    for (int i = 0; i < chosen.length; i++) ok += lengthBaselineScore(i);
     return ok / chosen.length;
+  }
+
+  /** Pair i under the length-only baseline: 1 if the chosen sequence is longer, 1/2 on a tie, else 0. */
+  private double lengthBaselineScore(int i) {
+    return chosenLength[i] > rejectedLength[i] ? 1 : chosenLength[i] == rejectedLength[i] ? 0.5 : 0;
   }
 
   /** Upper bounds (tokens of the longer sequence of a pair) of the length buckets. */
@@ -97,17 +99,24 @@ public record EvalResult(
     return LENGTH_BUCKETS[b] == Integer.MAX_VALUE ? ">" + LENGTH_BUCKETS[b - 1] : lo + "-" + LENGTH_BUCKETS[b];
   }
 
-  /** bucket name -> [pairs, accuracy], non-empty buckets only. */
-  public Map<String, double[]> lengthBucketAccuracy() {
+  /** One length bucket: its pairs, the model's accuracy and the length-only baseline's on them. */
+  public record LengthBucket(String name, int pairs, double accuracy, double lengthBaseline) {}
+
+  /** The non-empty length buckets, shortest first. */
+  public List<LengthBucket> lengthBuckets() {
     int[] n = new int[LENGTH_BUCKETS.length], ok = new int[LENGTH_BUCKETS.length];
+    double[] base = new double[LENGTH_BUCKETS.length];
     for (int i = 0; i < chosen.length; i++) {
       int len = Math.max(chosenLength[i], rejectedLength[i]), b = 0;
       while (len > LENGTH_BUCKETS[b]) b++;
       n[b]++;
       if (chosen[i] > rejected[i]) ok[b]++;
+      base[b] += lengthBaselineScore(i);
     }
-    Map<String, double[]> out = new LinkedHashMap<>();
-    for (int b = 0; b < n.length; b++) if (n[b] > 0) out.put(bucketName(b), new double[] {n[b], (double) ok[b] / n[b]});
+    List<LengthBucket> out = new java.util.ArrayList<>();
+    for (int b = 0; b < n.length; b++) {
+      if (n[b] > 0) out.add(new LengthBucket(bucketName(b), n[b], (double) ok[b] / n[b], base[b] / n[b]));
+    }
     return out;
   }
 

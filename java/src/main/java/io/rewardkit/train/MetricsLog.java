@@ -18,8 +18,9 @@ import java.util.Map;
 
 /**
  * metrics.jsonl: one JSON object per line with TRL's metric names ({@code loss}, {@code accuracy},
- * {@code eval_accuracy}, ...) and {@code global_step}. Only values that are a pure function of the
- * run's inputs go here (no wall times), so a resumed run writes exactly the same lines.
+ * {@code eval_accuracy}, ...) and {@code global_step}; record kinds and which fields are wall clock
+ * are in {@link MetricsRecords}. Everything else is a pure function of the run's inputs, so a resumed
+ * run writes the same records apart from those fields.
  *
  * <p>Integrity: each record is one {@code write} of the complete line including its newline, so a
  * line without a newline can only be the torn tail of a write cut short (kill, full disk). Every

@@ -337,6 +337,41 @@ public final class RunSetup {
     return r;
   }
 
+  /**
+   * What metrics.jsonl's run_start record and the report say about a run's model and data
+   * (see {@link Trainer#describe}): the model's source and shape, the input datasets, and per
+   * dataset the records read, kept, dropped (with reasons) and truncated, as loading counted them.
+   */
+  public static Map<String, Object> describe(TrainConfig c, RewardModel model, Tokenizer tok, Data data) {
+    Map<String, Object> info = new LinkedHashMap<>();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("source", c.modelNameOrPath != null ? c.modelNameOrPath
+        : c.initConfig != null ? c.initConfig + " (random init)" : "embedded default (random init)");
+    ModelConfig mc = model.config();
+    m.put("model_type", mc.family().modelType());
+    m.put("hidden_size", mc.hiddenSize());
+    m.put("num_hidden_layers", mc.numHiddenLayers());
+    m.put("vocab_size", mc.vocabSize());
+    m.put("tokenizer", tok instanceof ByteTokenizer ? "byte" : c.tokenizer != null ? c.tokenizer : c.modelNameOrPath);
+    info.put("model", m);
+    info.put("datasets", c.isEmbeddedDefault() ? List.of("synthetic-copy (embedded)") : List.copyOf(c.dataset));
+    if (!c.evalDataset.isEmpty()) info.put("eval_datasets", List.copyOf(c.evalDataset));
+    // per-dataset read/kept/dropped counts: the same numbers train prints (dataCounts)
+    Map<String, Object> d = dataCounts(c, data);
+    if (c.isEmbeddedDefault()) {  // the embedded task's records are built in memory: name them after the task
+      rename(d.get("train"), data.trainNames());
+      rename(d.get("eval"), data.evalNames());
+    }
+    info.put("data", d);
+    return info;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void rename(Object counts, List<String> names) {
+    if (!(counts instanceof List<?> list) || list.size() != names.size()) return;
+    for (int i = 0; i < list.size(); i++) ((Map<String, Object>) list.get(i)).put("dataset", names.get(i));
+  }
+
   // ---- reopening a checkpoint ---------------------------------------------------------------------
 
   /**

@@ -1,6 +1,7 @@
 package io.rewardkit.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rewardkit.BuildInfo;
 import io.rewardkit.RewardKitException;
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.eval.EvalResult;
@@ -51,6 +52,8 @@ public final class Trainer {
   private final RewardLossSpec spec;
   private StepListener listener = (s, m) -> {};
   private boolean tty = ProgressBar.isTerminal();
+  private int columns = -1;
+  private final Map<String, Object> runInfo = new LinkedHashMap<>();
 
   // ---- loop state (saved in trainer_state.json) ----
   private long globalStep;
@@ -77,11 +80,17 @@ public final class Trainer {
 
   public Trainer onStep(StepListener l) { this.listener = l; return this; }
 
-  private Map<String, Object> runStart = Map.of();
-
-  /** Extra fields of the run_start record metrics.jsonl begins with (e.g. per-dataset data counts). */
-  public Trainer runStart(Map<String, Object> fields) { this.runStart = Map.copyOf(fields); return this; }
   public Trainer terminal(boolean isTty) { this.tty = isTty; return this; }
+
+  /** Console width for the progress bar (tests; default: the terminal's). */
+  public Trainer columns(int width) { this.columns = width; return this; }
+
+  /**
+   * What the run_start record of metrics.jsonl says about the run besides what the trainer knows:
+   * {@code model} (source, type, sizes), {@code datasets} (inputs) and {@code data} (per-dataset
+   * read/kept/dropped counts). Entries are copied as given.
+   */
+  public Trainer describe(Map<String, Object> info) { runInfo.putAll(info); return this; }
 
   /** Trains in an output directory the caller has already locked (the CLI locks it before loading data). */
   public Trainer in(RunDirectory dir) { this.run = dir; return this; }
@@ -169,6 +178,7 @@ public final class Trainer {
   }
 
   private Result trainLocked() throws IOException {
+    long startNanos = System.nanoTime();
     Path resumed = resumeCheckpoint(run.target());
     ObjectNode state = resumed == null ? null : Checkpoints.readJson(resumed.resolve(Checkpoints.TRAINER_STATE));
     if (resumed != null) checkSameRun(state, resumed);
@@ -192,19 +202,15 @@ public final class Trainer {
         run.target());
     if (resumed != null) console.println("  resumed from " + resumed + " at step " + globalStep);
 
-    ProgressBar bar = new ProgressBar(console, total, globalStep, tty);
+    ProgressBar bar = new ProgressBar(console, total, globalStep, tty,
+        columns > 0 ? () -> columns : ProgressBar::terminalColumns);
     Map<String, Object> lastTrain = null;
     List<Map<String, Object>> history;
     long stepTokens;
+    long startTokens = numTokens, windowTokens = numTokens, windowNanos = System.nanoTime();
+    double shownLoss = Double.NaN, shownAccuracy = Double.NaN;
     try (MetricsLog log = new MetricsLog(outputDir.resolve("metrics.jsonl"), resumed == null ? -1 : globalStep)) {
-      if (resumed == null && !runStart.isEmpty()) {
-        // global_step 0 keeps it across resumes (MetricsLog keeps lines up to the checkpoint's step)
-        Map<String, Object> start = new LinkedHashMap<>();
-        start.put("event", "run_start");
-        start.put("global_step", 0L);
-        start.putAll(runStart);
-        log.write(start);
-      }
+      log.write(runStart(startNanos, total, resumed, params));
       while (globalStep < total) {
         List<PackedBatch> batches = batchesOf(epoch);
         if (batchInEpoch >= batches.size()) {
@@ -232,7 +238,7 @@ public final class Trainer {
 
         boolean last = globalStep == total;
         if (globalStep % cfg.loggingSteps == 0 || last) {
-          lastTrain = new LinkedHashMap<>();
+          lastTrain = MetricsRecords.start(MetricsRecords.TRAIN);
           lastTrain.put("loss", window.loss / window.steps);
           lastTrain.put("accuracy", window.accuracy / window.steps);
           lastTrain.put("margin", window.margin / window.steps);
@@ -244,13 +250,20 @@ public final class Trainer {
           lastTrain.put("epoch", epochProgress());
           lastTrain.put("global_step", globalStep);
           lastTrain.put("num_tokens", numTokens);
+          long now = System.nanoTime();
+          MetricsRecords.stamp(lastTrain, startNanos);
+          lastTrain.put("tokens_per_s", MetricsRecords.round1((numTokens - windowTokens) / Math.max(1e-9, (now - windowNanos) / 1e9)));
+          windowTokens = numTokens;
+          windowNanos = now;
           log.write(lastTrain);
           window.reset();
+          // the console shows exactly what was logged (the window mean), not the last micro-batch
+          shownLoss = (Double) lastTrain.get("loss");
+          shownAccuracy = (Double) lastTrain.get("accuracy");
         }
-        bar.update(globalStep, stepTokens, s[RewardLossSpec.LOSS], s[RewardLossSpec.ACCURACY],
-            globalStep % cfg.loggingSteps == 0);
+        bar.update(globalStep, stepTokens, shownLoss, shownAccuracy, globalStep % cfg.loggingSteps == 0);
         if (eval != null && ((cfg.evalSteps > 0 && globalStep % cfg.evalSteps == 0) || last)) {
-          runEval(log);
+          runEval(log, startNanos);
           bar.println(String.format("  step %d: eval_loss %.4f  eval_accuracy %.4f  eval_margin %.3f", globalStep,
               lastEval.loss(), lastEval.accuracy(), lastEval.margin()));
         }
@@ -259,12 +272,13 @@ public final class Trainer {
         }
       }
       bar.finish();
-      if (lastTrain == null && !log.history().isEmpty()) lastTrain = findLast(log.history(), "loss");
+      if (lastTrain == null) lastTrain = MetricsRecords.last(log.history(), MetricsRecords.TRAIN);
       if (lastEval == null && eval != null) {
         // resumed at the very end: the eval of this step is already in the log
         if (lastEvalStep == globalStep) lastEval = Evaluator.evaluate(model, eval.evalBatches(), spec, eval.datasetNames());
-        else runEval(log);
+        else runEval(log, startNanos);
       }
+      log.write(runEnd(startNanos, startTokens, lastTrain));
       history = List.copyOf(log.history());
     }
     Path finalDir = outputDir.resolve("final");
@@ -277,9 +291,75 @@ public final class Trainer {
     return new Result(globalStep, lastTrain, lastEval, Path.of(cfg.outputDir), finalDir, bar.elapsedSeconds(), numTokens);
   }
 
-  private static Map<String, Object> findLast(List<Map<String, Object>> history, String key) {
-    for (int i = history.size() - 1; i >= 0; i--) if (history.get(i).containsKey(key)) return history.get(i);
-    return null;
+  /** The run_start record: what this run is (see {@link MetricsRecords}). */
+  private Map<String, Object> runStart(long startNanos, long total, Path resumed, long params) throws IOException {
+    Map<String, Object> m = MetricsRecords.start(MetricsRecords.RUN_START);
+    m.put("global_step", globalStep);
+    m.put("rewardkit_version", BuildInfo.version());
+    m.put("commit", BuildInfo.commit());
+    m.put("backend", backend.name());
+    if (cfg.threads > 0) m.put("threads", cfg.threads);
+    Map<String, Object> modelInfo = new LinkedHashMap<>();
+    if (runInfo.get("model") instanceof Map<?, ?> given) given.forEach((k, v) -> modelInfo.put(String.valueOf(k), v));
+    modelInfo.put("parameters", params);
+    m.put("model", modelInfo);
+    if (runInfo.containsKey("datasets")) m.put("datasets", runInfo.get("datasets"));
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("train_pairs", train.numPairs());
+    data.put("eval_pairs", eval == null ? 0 : eval.numPairs());
+    data.put("train_micro_batches_per_epoch", batchesOf(0).size());
+    if (runInfo.get("data") instanceof Map<?, ?> given) given.forEach((k, v) -> data.put(String.valueOf(k), v));
+    m.put("data", data);
+    runInfo.forEach((k, v) -> { if (!m.containsKey(k)) m.put(k, v); });
+    m.put("total_steps", total);
+    m.put("resumed_from", resumed == null ? null : resumed.toString());
+    ObjectNode options = (ObjectNode) TrainConfig.MAPPER.readTree(cfg.toJson());
+    m.put("options_sha256", optionsFingerprint(options));
+    m.put("options", TrainConfig.MAPPER.convertValue(options, LinkedHashMap.class));  // as read back from the file
+    MetricsRecords.stamp(m, startNanos);
+    return m;
+  }
+
+  /**
+   * SHA-256 of the options that determine the result: everything but where outputs go and whether
+   * this invocation resumes or writes a report, so a resumed run has its original run's fingerprint.
+   */
+  static String optionsFingerprint(ObjectNode options) {
+    ObjectNode o = options.deepCopy();
+    o.remove(List.of("output_dir", "resume", "report"));
+    try {
+      byte[] h = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(TrainConfig.MAPPER.writeValueAsBytes(o));
+      return java.util.HexFormat.of().formatHex(h);
+    } catch (java.security.NoSuchAlgorithmException | com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The run_end record: steps, tokens, this invocation's runtime and the final metrics. */
+  private Map<String, Object> runEnd(long startNanos, long startTokens, Map<String, Object> lastTrain) {
+    Map<String, Object> m = MetricsRecords.start(MetricsRecords.RUN_END);
+    m.put("global_step", globalStep);
+    m.put("num_tokens", numTokens);
+    m.put("epoch", epochProgress());
+    Map<String, Object> fin = new LinkedHashMap<>();
+    if (lastTrain != null) {
+      lastTrain.forEach((k, v) -> {
+        if (!MetricsRecords.WALL_CLOCK.contains(k) && !k.equals(MetricsRecords.KIND) && !k.equals("epoch")) fin.put(k, v);
+      });
+    }
+    if (lastEval != null && lastEval.numPairs() > 0) {
+      fin.putAll(lastEval.metrics("eval_"));
+      fin.put("eval_pairs", lastEval.numPairs());
+      fin.put("eval_step", lastEvalStep);
+      fin.put("eval_length_baseline_accuracy", lastEval.lengthBaselineAccuracy());
+    }
+    m.put("final", fin);
+    double secs = (System.nanoTime() - startNanos) / 1e9;
+    MetricsRecords.stamp(m, startNanos);
+    m.put("train_runtime", MetricsRecords.round3(secs));
+    m.put("tokens_per_s", MetricsRecords.round1((numTokens - startTokens) / Math.max(1e-9, secs)));
+    return m;
   }
 
   private double epochProgress() {
@@ -337,13 +417,22 @@ public final class Trainer {
             .orElse("no checkpoint was saved before this step."));
   }
 
-  private void runEval(MetricsLog log) {
+  private void runEval(MetricsLog log, long startNanos) {
     pause("rewardkit.test.evalDelayMs");
-    lastEval = Evaluator.evaluate(model, eval.evalBatches(), spec, eval.datasetNames());
+    long t0 = System.nanoTime();
+    List<PackedBatch> batches = eval.evalBatches();
+    lastEval = Evaluator.evaluate(model, batches, spec, eval.datasetNames());
+    double secs = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
+    long tokens = 0;
+    for (PackedBatch b : batches) tokens += b.numTokens();
     lastEvalStep = globalStep;
-    Map<String, Object> m = lastEval.metrics("eval_");
+    Map<String, Object> m = MetricsRecords.start(MetricsRecords.EVAL);
+    m.putAll(lastEval.metrics("eval_"));
     m.put("epoch", epochProgress());
     m.put("global_step", globalStep);
+    MetricsRecords.stamp(m, startNanos);
+    m.put("eval_runtime", MetricsRecords.round3(secs));
+    m.put("eval_tokens_per_s", MetricsRecords.round1(tokens / secs));
     log.write(m);
   }
 

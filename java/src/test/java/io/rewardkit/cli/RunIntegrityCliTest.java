@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.train.Checkpoints;
+import io.rewardkit.train.MetricsLog;
+import io.rewardkit.train.MetricsRecords;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.RandomAccessFile;
@@ -112,7 +114,9 @@ class RunIntegrityCliTest {
     Run rb = cli("train", "--resume", "--output_dir", b.toString());
     assertEquals(0, rb.rc(), rb.err());
     assertTrue(rb.out().contains("resumed from") && !rb.out().contains("no model or dataset given"), rb.out());
-    assertEquals(Files.readString(a.resolve("metrics.jsonl")), Files.readString(b.resolve("metrics.jsonl")));
+    // the same records apart from the wall clock and the resumed invocation's run_start
+    assertEquals(MetricsRecords.withoutWallClock(MetricsLog.read(a.resolve("metrics.jsonl"))),
+        MetricsRecords.withoutWallClock(MetricsLog.read(b.resolve("metrics.jsonl"))));
     assertArrayEquals(Files.readAllBytes(a.resolve("final/model.safetensors")), Files.readAllBytes(b.resolve("final/model.safetensors")));
     // the run's own rotation (--save_total_limit 1) and --report false still hold after the resume
     assertEquals(List.of(6L), Checkpoints.list(b).stream().map(Checkpoints::stepOf).toList());

@@ -43,7 +43,7 @@ class DataCountsTest {
         || printed.matches("(?s).*pairs\\.jsonl: 23 records read, 20 kept, 3 dropped \\(empty_response 1, [a-z_]+ 1, too_long 1\\).*"), printed);
 
     JsonNode start = JSON.readTree(Files.readAllLines(out.resolve("metrics.jsonl")).get(0));
-    assertEquals("run_start", start.get("event").asText());
+    assertEquals("run_start", start.get("record").asText());
     JsonNode d = start.get("data").get("train").get(0);
     assertEquals(23, d.get("read").asInt());
     assertEquals(20, d.get("kept").asInt());

@@ -57,7 +57,7 @@ class RealModelResumeTest {
       return new Trainer(c, new ModelAdapter(m), RunSetup.source(d.train(), d.trainNames()),
           RunSetup.source(d.eval(), d.evalNames()), RunSetup.content(c, tok, o, d.train()),
           new PrintStream(OutputStream.nullOutputStream())).terminal(false).onStep(listener)
-          .runStart(java.util.Map.of("data", RunSetup.dataCounts(c, d))).train();  // as `rewardkit train` does
+          .describe(RunSetup.describe(c, m, tok, d)).train();  // as `rewardkit train` does
     }
   }
 
@@ -73,7 +73,7 @@ class RealModelResumeTest {
     }));
     cb.resume = "latest";
     run(cb, (s, m) -> {});
-    assertEquals(Files.readString(a.resolve("metrics.jsonl")), Files.readString(b.resolve("metrics.jsonl")));
+    TrainerTest.assertSameRun(a, b);
     assertArrayEquals(Files.readAllBytes(a.resolve("final/model.safetensors")), Files.readAllBytes(b.resolve("final/model.safetensors")));
 
     // kill -9 of `rewardkit train` while it writes checkpoint-10, then `rewardkit train --resume`
@@ -89,7 +89,7 @@ class RealModelResumeTest {
     List<String> resume = new ArrayList<>(List.of(ARGS));
     resume.addAll(List.of("--output_dir", k.toString(), "--resume"));
     assertEquals(0, RewardKitCli.run(prepend("train", resume)));
-    assertEquals(Files.readString(a.resolve("metrics.jsonl")), Files.readString(k.resolve("metrics.jsonl")));
+    TrainerTest.assertSameRun(a, k);
     assertArrayEquals(Files.readAllBytes(a.resolve("final/model.safetensors")), Files.readAllBytes(k.resolve("final/model.safetensors")));
   }
 

@@ -121,7 +121,8 @@ class RunIntegrityTest {
     assertTrue(console().contains("replaced the previous run"), console());
     TrainConfig r = TrainerTest.config(ref.toString());
     trainer(r, TrainerTest.model(r)).train();
-    assertEquals(Files.readString(ref.resolve("metrics.jsonl")), Files.readString(out.resolve("metrics.jsonl")));
+    // identical records apart from the wall clock and the run_start (which names the directory)
+    assertEquals(metrics(ref), metrics(out));
     assertEquals(List.of("ref", "run"), entries(tmp));
   }
 
@@ -154,7 +155,7 @@ class RunIntegrityTest {
     Path a = tmp.resolve("a");
     TrainConfig ca = TrainerTest.config(a.toString());
     trainer(ca, TrainerTest.model(ca)).train();
-    String expected = Files.readString(a.resolve("metrics.jsonl"));
+    List<Map<String, Object>> expected = metrics(a);
 
     for (String damage : List.of("truncate", "flip")) {
       Path b = tmp.resolve(damage);
@@ -187,7 +188,7 @@ class RunIntegrityTest {
           : "model.safetensors content differs from its recorded SHA-256 (corrupted); falling back to checkpoint-10";
       assertTrue(console().contains("checkpoint-20 is damaged: " + msg), console());
       assertTrue(console().contains("resumed from " + b.resolve("checkpoint-10") + " at step 10"), console());
-      assertEquals(expected, Files.readString(b.resolve("metrics.jsonl")), damage);
+      assertEquals(expected, metrics(b), damage);
       assertArrayEquals(Files.readAllBytes(a.resolve("final/model.safetensors")), Files.readAllBytes(b.resolve("final/model.safetensors")));
     }
   }
@@ -237,7 +238,13 @@ class RunIntegrityTest {
     assertTrue(console().contains("removed metrics.jsonl of an earlier run that stopped before its first checkpoint"), console());
     List<String> left = entries(out).stream().filter(n -> n.startsWith(".") || n.contains(".tmp")).toList();
     assertEquals(List.of(RunDirectory.LOCK), left);
-    assertEquals(5, ((Number) MetricsLog.read(out.resolve("metrics.jsonl")).get(0).get("global_step")).intValue());
+    // the new run's records only: its run_start, then its first logging step (not the old "loss": 1 line)
+    List<Map<String, Object>> rows = MetricsLog.read(out.resolve("metrics.jsonl"));
+    assertEquals(MetricsRecords.RUN_START, MetricsRecords.kind(rows.get(0)));
+    Map<String, Object> first = rows.get(1);
+    assertEquals(MetricsRecords.TRAIN, MetricsRecords.kind(first));
+    assertEquals(5, ((Number) first.get("global_step")).intValue());
+    assertTrue(((Number) first.get("loss")).doubleValue() < 1, "loss " + first.get("loss"));
   }
 
   @Test void aFailedCheckpointWriteLeavesNoTemporaryAndNamesTheCheckpoint() throws Exception {
@@ -270,5 +277,10 @@ class RunIntegrityTest {
     Files.writeString(f, "{\"a\": 1}\nnot json\n");
     var e = assertThrows(RewardKitException.class, () -> MetricsLog.read(f));
     assertTrue(e.getMessage().contains("metrics.jsonl: line 2"), e.getMessage());
+  }
+
+  /** metrics.jsonl as a resumed run must reproduce it (see MetricsRecords.withoutWallClock). */
+  private static List<Map<String, Object>> metrics(Path run) throws IOException {
+    return MetricsRecords.withoutWallClock(MetricsLog.read(run.resolve("metrics.jsonl")));
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,9 +64,9 @@ class TrainerTest {
     assertEquals(60, r.globalStep());
     assertTrue(r.finalEval().accuracy() > 0.9, "eval accuracy " + r.finalEval().accuracy());
     List<Map<String, Object>> rows = MetricsLog.read(tmp.resolve("a/metrics.jsonl"));
-    Map<String, Object> first = rows.get(0);
+    Map<String, Object> first = MetricsRecords.ofKind(rows, MetricsRecords.TRAIN).get(0);
     for (String k : List.of("loss", "accuracy", "margin", "min_reward", "mean_reward", "max_reward", "learning_rate",
-        "grad_norm", "epoch", "global_step", "num_tokens")) {
+        "grad_norm", "epoch", "global_step", "num_tokens", "timestamp", "elapsed_s", "tokens_per_s")) {
       assertTrue(first.containsKey(k), "metric " + k);
     }
     assertEquals(5, ((Number) first.get("global_step")).intValue());
@@ -87,7 +88,8 @@ class TrainerTest {
     assertEquals(r.finalEval().meanReward(), manifest.get("reward_stats").get("mean").asDouble(), 0);
     assertTrue(Files.isRegularFile(tmp.resolve("a/final/model.safetensors")));
     // report
-    for (String f : List.of("loss.png", "accuracy.png", "rewards.png")) {
+    for (String f : List.of("loss.png", "accuracy.png", "learning_rate.png", "grad_norm.png", "rewards.png",
+        "accuracy_by_length.png")) {
       assertTrue(Files.size(tmp.resolve("a/report").resolve(f)) > 1000, f);
     }
     String html = Files.readString(tmp.resolve("a/report/index.html"));
@@ -95,6 +97,74 @@ class TrainerTest {
     // nothing temporary left behind (the lock file stays: it is how the next run finds out whether one is running)
     try (Stream<Path> s = Files.list(tmp.resolve("a"))) {
       assertFalse(s.anyMatch(p -> p.getFileName().toString().startsWith(".") && !p.getFileName().toString().equals(RunDirectory.LOCK)));
+    }
+  }
+
+  @Test void consoleShowsTheLoggedWindowMeansOnOneLineAt80Columns() throws IOException {
+    TrainConfig cfg = config(tmp.resolve("a").toString());
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    new Trainer(cfg, model(cfg), new ToyPairs(240, 6, cfg.seed, 1), new ToyPairs(60, 16, cfg.seed + 1, 2),
+        CheckpointContent.none(), new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8))
+        .terminal(true).columns(80).train();
+    String text = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+    java.util.Set<String> logged = new java.util.HashSet<>();
+    for (Map<String, Object> r : MetricsRecords.ofKind(MetricsLog.read(tmp.resolve("a/metrics.jsonl")), MetricsRecords.TRAIN)) {
+      logged.add(String.format(java.util.Locale.ROOT, "loss %.4f | acc %.3f", r.get("loss"), r.get("accuracy")));
+    }
+    java.util.Set<String> shown = new java.util.HashSet<>();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("loss [0-9.]+ \\| acc [0-9.]+").matcher(text);
+    while (m.find()) shown.add(m.group());
+    assertEquals(logged, shown, "the bar shows exactly the logged means");
+    for (String seg : text.split("[\\r\\n]")) {
+      if (seg.contains(" | ETA")) assertTrue(seg.length() <= 79, seg.length() + ": " + seg);
+    }
+    // lines end only around the 6 eval lines, after the 2 header lines and at the end: never per redraw (60 steps)
+    long newlines = text.chars().filter(c -> c == '\n').count();
+    assertTrue(newlines <= 2 + 2 * 6 + 1, newlines + " lines for 60 steps:\n" + text);
+  }
+
+  @Test void everyRecordCarriesItsKindStepAndWallClock() throws IOException {
+    TrainConfig cfg = config(tmp.resolve("a").toString());
+    Trainer.Result r = trainer(cfg, model(cfg)).describe(Map.of("model", Map.of("source", "toy bag-of-tokens"),
+        "datasets", List.of("toy"), "data", Map.of("train", List.of(Map.of("dataset", "toy", "dropped", 3))))).train();
+    List<Map<String, Object>> rows = MetricsLog.read(tmp.resolve("a/metrics.jsonl"));
+    for (Map<String, Object> row : rows) {
+      for (String k : List.of("record", "global_step", "timestamp", "elapsed_s")) assertTrue(row.containsKey(k), k + " in " + row);
+      java.time.Instant.parse((String) row.get("timestamp"));
+    }
+    assertEquals(List.of("run_start", "train"), rows.subList(0, 2).stream().map(x -> x.get("record")).toList());
+    assertEquals("run_end", rows.get(rows.size() - 1).get("record"));
+    Map<String, Object> start = rows.get(0);
+    assertEquals(0, ((Number) start.get("global_step")).intValue());
+    assertEquals(60, ((Number) start.get("total_steps")).intValue());
+    assertEquals(16 + 1, ((Number) ((Map<?, ?>) start.get("model")).get("parameters")).intValue());
+    assertEquals("toy bag-of-tokens", ((Map<?, ?>) start.get("model")).get("source"));
+    Map<?, ?> data = (Map<?, ?>) start.get("data");
+    assertEquals(240, ((Number) data.get("train_pairs")).intValue());
+    assertEquals(60, ((Number) data.get("eval_pairs")).intValue());
+    assertEquals(3, ((Number) ((Map<?, ?>) ((List<?>) data.get("train")).get(0)).get("dropped")).intValue());
+    assertEquals(64, ((String) start.get("options_sha256")).length());
+    assertEquals(0.05, ((Number) ((Map<?, ?>) start.get("options")).get("learning_rate")).doubleValue());
+    assertTrue(start.containsKey("rewardkit_version") && start.containsKey("commit"));
+    for (Map<String, Object> t : MetricsRecords.ofKind(rows, MetricsRecords.TRAIN)) {
+      assertTrue(((Number) t.get("tokens_per_s")).doubleValue() > 0, "tokens_per_s " + t);
+    }
+    for (Map<String, Object> e : MetricsRecords.ofKind(rows, MetricsRecords.EVAL)) {
+      assertTrue(((Number) e.get("eval_tokens_per_s")).doubleValue() > 0 && e.containsKey("eval_runtime"), "eval " + e);
+    }
+    Map<String, Object> end = rows.get(rows.size() - 1);
+    assertEquals(60, ((Number) end.get("global_step")).intValue());
+    assertEquals(r.numTokens(), ((Number) end.get("num_tokens")).longValue());
+    assertTrue(((Number) end.get("train_runtime")).doubleValue() > 0 && ((Number) end.get("tokens_per_s")).doubleValue() > 0);
+    Map<?, ?> fin = (Map<?, ?>) end.get("final");
+    assertEquals(r.finalEval().accuracy(), ((Number) fin.get("eval_accuracy")).doubleValue(), 0);
+    assertEquals(r.lastTrainMetrics().get("loss"), fin.get("loss"));
+    // elapsed time never goes backwards within an invocation
+    double prev = -1;
+    for (Map<String, Object> row : rows) {
+      double e = ((Number) row.get("elapsed_s")).doubleValue();
+      assertTrue(e >= prev, "elapsed_s " + prev + " -> " + e);
+      prev = e;
     }
   }
 
@@ -126,7 +196,7 @@ class TrainerTest {
     b.resume = "latest";
     BagModel mb = new BagModel(B, 16, 12345);  // weights come from the checkpoint, not from the init
     trainer(b, mb).train();
-    assertEquals(Files.readString(tmp.resolve("a/metrics.jsonl")), Files.readString(tmp.resolve("b/metrics.jsonl")));
+    assertSameRun(tmp.resolve("a"), tmp.resolve("b"));
     assertArrayEquals(ma.w.toFloatArray(), mb.w.toFloatArray());
   }
 
@@ -169,13 +239,24 @@ class TrainerTest {
     Process last = ChildJvm.start(TrainChildMain.class, List.of(), List.of(b.toString(), "latest", "true"), logFile(b));
     assertTrue(last.waitFor(120, TimeUnit.SECONDS));
     assertEquals(0, last.exitValue(), () -> log(b));
-    assertEquals(Files.readString(a.resolve("metrics.jsonl")), Files.readString(b.resolve("metrics.jsonl")));
-    for (String f : List.of("checkpoint-60/optimizer.safetensors", "final/model.safetensors", "report/index.html")) {
+    assertSameRun(a, b);
+    // the report's charts byte for byte; its page differs only in the run header (run dir, dates, runtime, invocations)
+    for (String f : List.of("checkpoint-60/optimizer.safetensors", "final/model.safetensors", "report/loss.png",
+        "report/accuracy.png", "report/learning_rate.png", "report/grad_norm.png", "report/rewards.png",
+        "report/accuracy_by_length.png")) {
       assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)), f);
     }
+    assertEquals(withoutRunHeader(a), withoutRunHeader(b));
     try (Stream<Path> s = Files.list(b)) {
       assertEquals(List.of(), s.map(x -> x.getFileName().toString()).filter(n -> n.startsWith(".") && !n.equals(RunDirectory.LOCK)).toList());
     }
+  }
+
+  private static String withoutRunHeader(Path run) throws IOException {
+    String html = Files.readString(run.resolve("report/index.html"));
+    String stripped = html.replaceFirst("<p class=\"sub\">.*?</p>", "").replaceFirst("<table class=\"run\">.*?</table>", "");
+    assertTrue(stripped.length() < html.length() - 200, "the run header was found and removed");
+    return stripped;
   }
 
   private static long count(Path phases, String phase) {
@@ -184,6 +265,24 @@ class TrainerTest {
 
   private static Path logFile(Path out) {
     return out.resolveSibling(out.getFileName() + ".log");
+  }
+
+  /**
+   * A resumed run's metrics.jsonl equals the uninterrupted run's in everything but the wall clock
+   * (timestamps, elapsed seconds, throughput) and the run_start record each invocation adds; the
+   * resumed run's run_start records name the checkpoint and carry the original options fingerprint.
+   */
+  static void assertSameRun(Path uninterrupted, Path resumed) throws IOException {
+    List<Map<String, Object>> a = MetricsLog.read(uninterrupted.resolve("metrics.jsonl"));
+    List<Map<String, Object>> b = MetricsLog.read(resumed.resolve("metrics.jsonl"));
+    assertEquals(MetricsRecords.withoutWallClock(a), MetricsRecords.withoutWallClock(b));
+    List<Map<String, Object>> starts = MetricsRecords.ofKind(b, MetricsRecords.RUN_START);
+    assertTrue(starts.size() >= 2, "one run_start per invocation: " + starts.size());
+    assertNull(starts.get(0).get("resumed_from"));
+    for (Map<String, Object> s : starts.subList(1, starts.size())) {
+      assertTrue(String.valueOf(s.get("resumed_from")).contains("checkpoint-"), "resumed_from " + s.get("resumed_from"));
+      assertEquals(MetricsRecords.ofKind(a, MetricsRecords.RUN_START).get(0).get("options_sha256"), s.get("options_sha256"));
+    }
   }
 
   private static String log(Path out) {
