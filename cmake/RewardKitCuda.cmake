@@ -30,8 +30,9 @@ endif()
 enable_language(CUDA)
 # Our own cache variable: CMake fills CMAKE_CUDA_ARCHITECTURES with the compiler's default (sm_75 on
 # nvcc 13), which lacks bf16 mma. sm_80 covers A100/A10/L4/RTX 30-40 (and runs on H100 too);
-# sm_90a adds the Hopper-specific build.
-set(REWARDKIT_CUDA_ARCHITECTURES "80;90a" CACHE STRING "GPU architectures for librewardkit_cuda")
+# sm_90a adds the Hopper-specific build, as machine code only: PTX of an arch-specific ("a") target runs on
+# nothing else, and sm_80's PTX already covers newer GPUs (JIT), so it would only grow the bundle.
+set(REWARDKIT_CUDA_ARCHITECTURES "80;90a-real" CACHE STRING "GPU architectures for librewardkit_cuda")
 file(GLOB RK_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/native/cuda/*.cu)
 add_library(rewardkit_cuda SHARED ${RK_CUDA_SOURCES})
 target_include_directories(rewardkit_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/native/include)

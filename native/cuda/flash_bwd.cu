@@ -14,19 +14,19 @@ template <int HD>
 void launch_bwd(const Params& p, cudaStream_t stream) {
   const char* op = "flash_attention_backward";
   const int64_t rows = static_cast<int64_t>(p.total_tokens) * p.heads_q;
-  RK_KERNEL_LAUNCH(flash_bwd_dsum_kernel<HD>, static_cast<unsigned>((rows + 3) / 4), 128, 0, stream)(p);
+  RK_KERNEL_LAUNCH(flash_bwd_dsum_kernel, static_cast<unsigned>((rows + 3) / 4), 128, 0, stream)(p);
   RK_LAUNCH_CHECK(op);
   // Keys past every sequence's end (none in a valid layout) and tokens no block visits stay zero.
-  const int64_t kv_bytes = static_cast<int64_t>(p.total_tokens) * p.heads_kv * HD * 2;
+  const int64_t kv_bytes = static_cast<int64_t>(p.total_tokens) * p.heads_kv * p.head_dim * 2;
   RK_CUDA_CHECK(op, cudaMemsetAsync(p.dk, 0, kv_bytes, stream));
   RK_CUDA_CHECK(op, cudaMemsetAsync(p.dv, 0, kv_bytes, stream));
-  if (!p.deterministic) RK_CUDA_CHECK(op, cudaMemsetAsync(p.dq_accum, 0, rows * HD * sizeof(float), stream));
-  else RK_CUDA_CHECK(op, cudaMemsetAsync(p.dq, 0, rows * HD * 2, stream));
+  if (!p.deterministic) RK_CUDA_CHECK(op, cudaMemsetAsync(p.dq_accum, 0, rows * p.head_dim * sizeof(float), stream));
+  else RK_CUDA_CHECK(op, cudaMemsetAsync(p.dq, 0, rows * p.head_dim * 2, stream));
 
   constexpr int smem_kv = dkdv_smem_bytes<HD>();
   RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dkdv_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          smem_kv));
-  dim3 grid_kv((p.max_seqlen + kBlockN - 1) / kBlockN, p.heads_kv, p.num_seqs);
+  dim3 grid_kv(p.heads_kv, p.num_seqs, (p.max_seqlen + kBlockN - 1) / kBlockN);  // heaviest key tiles first
   RK_KERNEL_LAUNCH(flash_bwd_dkdv_kernel<HD>, grid_kv, kThreads, smem_kv, stream)(p);
   RK_LAUNCH_CHECK(op);
 
@@ -34,11 +34,12 @@ void launch_bwd(const Params& p, cudaStream_t stream) {
     constexpr int smem_q = dq_smem_bytes<HD>();
     RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dq_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                            smem_q));
-    dim3 grid_q((p.max_seqlen + kBlockM - 1) / kBlockM, p.heads_q, p.num_seqs);
+    dim3 grid_q(p.heads_q, p.num_seqs, (p.max_seqlen + kBlockM - 1) / kBlockM);  // heaviest query tiles first
     RK_KERNEL_LAUNCH(flash_bwd_dq_kernel<HD>, grid_q, kThreads, smem_q, stream)(p);
     RK_LAUNCH_CHECK(op);
   } else {
-    RK_KERNEL_LAUNCH(dq_convert_kernel, grid_for(rows * HD, 256), 256, 0, stream)(p.dq, p.dq_accum, rows * HD);
+    RK_KERNEL_LAUNCH(dq_convert_kernel, grid_for(rows * p.head_dim, 256), 256, 0, stream)(p.dq, p.dq_accum,
+                                                                                      rows * p.head_dim);
     RK_LAUNCH_CHECK(op);
   }
 }
@@ -74,8 +75,7 @@ void flash_attention_backward(bf16_bits* dq, bf16_bits* dk, bf16_bits* dv, const
     p.dq_accum = reinterpret_cast<float*>(static_cast<char*>(workspace) + off);
   }
   flash::validate(p, true, "flash_attention_backward");
-  if (head_dim == 64) flash::launch_bwd<64>(p, as_stream(stream));
-  else flash::launch_bwd<128>(p, as_stream(stream));
+  flash::dispatch_head_dim(head_dim, [&](auto bucket) { flash::launch_bwd<decltype(bucket)::value>(p, as_stream(stream)); });
 }
 
 }}  // namespace rk::cuda

@@ -6,15 +6,14 @@
 namespace rk { namespace cuda { namespace flash {
 
 // D[h, t] = Σ_d dO[t, h, d] O[t, h, d]; one warp per (token, head).
-template <int HD>
 __global__ void flash_bwd_dsum_kernel(Params p) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * 4 + (threadIdx.x >> 5);  // token * Hq + head
   const int lane = threadIdx.x & 31;
   if (row >= static_cast<int64_t>(p.total_tokens) * p.heads_q) return;
-  const __nv_bfloat16* o = p.o + row * HD;
-  const __nv_bfloat16* d = p.dout + row * HD;
+  const __nv_bfloat16* o = p.o + row * p.head_dim;
+  const __nv_bfloat16* d = p.dout + row * p.head_dim;
   float acc = 0.f;
-  for (int i = lane; i < HD; i += 32) acc += b2f(o[i]) * b2f(d[i]);
+  for (int i = lane; i < p.head_dim; i += 32) acc += b2f(o[i]) * b2f(d[i]);
   acc = warp_sum(acc);
   if (lane == 0) {
     const int64_t tok = row / p.heads_q, h = row % p.heads_q;
@@ -27,18 +26,21 @@ constexpr int dkdv_smem_bytes() { return 4 * 64 * (HD + 8) * 2 + 64 * 72 * 2 + 4
 template <int HD>
 constexpr int dq_smem_bytes() { return 4 * 64 * (HD + 8) * 2 + 3 * 64 * 4 + 64 * 4; }
 
-// grid (ceil(max_seqlen / 64), Hkv, S). Warp w owns keys n0 + 16w .. +15; S and dP are computed
-// transposed (keys x queries) so P^T and dS^T re-pack straight into the dV and dK GEMMs.
+// grid (Hkv, S, ceil(max_seqlen / 64)). Warp w owns keys n0 + 16w .. +15; S and dP are computed
+// transposed (keys x queries) so P^T and dS^T re-pack straight into the dV and dK GEMMs. Key tiles run
+// first-first (z is the slowest grid dimension): under the causal mask the first key tile of a sequence
+// meets the most query tiles, so the longest blocks start first.
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   constexpr int ST = HD + 8;
   constexpr int SST = 64 + 8;  // dS tile stride (atomic mode)
-  const int s = blockIdx.z, hk = blockIdx.y;
+  const int s = blockIdx.y, hk = blockIdx.x;
   const int start = p.cu_seqlens[s];
   const int len = p.cu_seqlens[s + 1] - start;
-  const int n0 = blockIdx.x * kBlockN;
+  const int n0 = blockIdx.z * kBlockN;
   if (n0 >= len) return;
   const int group = p.heads_q / p.heads_kv;
+  const int hd = p.head_dim;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 
   RK_DYNAMIC_SMEM(smem_raw);
@@ -52,10 +54,10 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   float* lse2 = reinterpret_cast<float*>(segq + 64);
   float* dsum = lse2 + 64;
 
-  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * HD;
-  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * HD;
-  load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * HD, kv_stride, n0, len);
-  load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * HD, kv_stride, n0, len);
+  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
+  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
+  load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
+  load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
   if (threadIdx.x < 64) {
     const int kj = n0 + threadIdx.x;
     segk[threadIdx.x] = p.seg == nullptr ? 0 : (kj < len ? p.seg[start + kj] : -1);
@@ -92,8 +94,9 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
         relevant = qi < len && (kzero || (sq >= kmin && sq <= kmax));
       }
       if (!__syncthreads_or(relevant)) continue;
-      load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * HD, q_stride, m0, len);
-      load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * HD, q_stride, m0, len);
+      const bool full = tile_fully_visible(m0, n0, len, p.seg != nullptr, segq, segk);
+      load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, m0, len, hd);
+      load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, m0, len, hd);
       __syncthreads();
 
       float pt[8][4], dpt[8][4];
@@ -101,14 +104,15 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
       for (int j = 0; j < 8; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) pt[j][e] = dpt[j][e] = 0.f;
-      gemm_abt<HD>(pt, Ks + warp * 16 * ST, Qs, ST);    // S^T  [16 keys x 64 queries]
-      gemm_abt<HD>(dpt, Vs + warp * 16 * ST, dOs, ST);  // dP^T [16 keys x 64 queries]
+      gemm_abt<HD>(pt, Ks + warp * 16 * ST, Qs, ST, hd);    // S^T  [16 keys x 64 queries]
+      gemm_abt<HD>(dpt, Vs + warp * 16 * ST, dOs, ST, hd);  // dP^T [16 keys x 64 queries]
 #pragma unroll
       for (int j = 0; j < 8; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int key = e < 2 ? key_a : key_b, qc = 8 * j + 2 * t + (e & 1);
-          const bool ok = visible(m0 + qc, n0 + key, len, segq[qc], segk[key]);
+          // Rows past the end have lse2 = +inf, so P = 0 there without the mask too.
+          const bool ok = full || visible(m0 + qc, n0 + key, len, segq[qc], segk[key]);
           const float pv = ok ? exp2f(pt[j][e] * p.scale_log2 - lse2[qc]) : 0.f;
           pt[j][e] = pv;
           dpt[j][e] = pv * (dpt[j][e] - dsum[qc]);  // dS^T (unscaled)
@@ -134,9 +138,10 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
         for (int i = 0; i < 2; ++i) {
           const int qi = m0 + warp * 16 + g + 8 * i;
           if (qi >= len) continue;
-          float* dst = p.dq_accum + (static_cast<int64_t>(start + qi) * p.heads_q + h) * HD;
+          float* dst = p.dq_accum + (static_cast<int64_t>(start + qi) * p.heads_q + h) * hd;
 #pragma unroll
           for (int j = 0; j < HD / 8; ++j) {
+            if (8 * j >= hd) continue;
             atomicAdd(dst + 8 * j + 2 * t, acc_dq[j][2 * i] * p.scale);
             atomicAdd(dst + 8 * j + 2 * t + 1, acc_dq[j][2 * i + 1] * p.scale);
           }
@@ -149,9 +154,10 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   for (int i = 0; i < 2; ++i) {
     const int kj = n0 + warp * 16 + g + 8 * i;
     if (kj >= len) continue;
-    const int64_t off = (static_cast<int64_t>(start + kj) * p.heads_kv + hk) * HD;
+    const int64_t off = (static_cast<int64_t>(start + kj) * p.heads_kv + hk) * hd;
 #pragma unroll
     for (int j = 0; j < HD / 8; ++j) {
+      if (8 * j >= hd) continue;
       *reinterpret_cast<uint32_t*>(p.dk + off + 8 * j + 2 * t) =
           pack_f2(acc_dk[j][2 * i] * p.scale, acc_dk[j][2 * i + 1] * p.scale);
       *reinterpret_cast<uint32_t*>(p.dv + off + 8 * j + 2 * t) = pack_f2(acc_dv[j][2 * i], acc_dv[j][2 * i + 1]);
@@ -159,17 +165,18 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dkdv_kernel(Params p) {
   }
 }
 
-// Deterministic dQ: grid (ceil(max_seqlen / 64), Hq, S); each block owns 64 query rows of one head
-// and walks the visible key tiles in order, recomputing P and dP.
+// Deterministic dQ: grid (Hq, S, ceil(max_seqlen / 64)), query tiles last-first as in the forward;
+// each block owns 64 query rows of one head and walks the visible key tiles in order, recomputing P and dP.
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   constexpr int ST = HD + 8;
-  const int s = blockIdx.z, h = blockIdx.y;
+  const int s = blockIdx.y, h = blockIdx.x;
   const int start = p.cu_seqlens[s];
   const int len = p.cu_seqlens[s + 1] - start;
-  const int q0 = blockIdx.x * kBlockM;
+  const int q0 = (gridDim.z - 1 - blockIdx.z) * kBlockM;
   if (q0 >= len) return;
   const int hk = h / (p.heads_q / p.heads_kv);
+  const int hd = p.head_dim;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 
   RK_DYNAMIC_SMEM(smem_raw);
@@ -182,10 +189,10 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   float* lse2 = reinterpret_cast<float*>(segk + 64);
   float* dsum = lse2 + 64;
 
-  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * HD;
-  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * HD;
-  load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * HD, q_stride, q0, len);
-  load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * HD, q_stride, q0, len);
+  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
+  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
+  load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
+  load_tile<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
   if (threadIdx.x < 64) {
     const int qi = q0 + threadIdx.x;
     segq[threadIdx.x] = p.seg == nullptr ? 0 : (qi < len ? p.seg[start + qi] : -1);
@@ -214,8 +221,9 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
       relevant = kj < len && (sk == 0 || (sk >= qmin && sk <= qmax));
     }
     if (!__syncthreads_or(relevant)) continue;
-    load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * HD, kv_stride, n0, len);
-    load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * HD, kv_stride, n0, len);
+    const bool full = tile_fully_visible(q0, n0, len, p.seg != nullptr, segq, segk);
+    load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
+    load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
     __syncthreads();
 
     float sc[8][4], dp[8][4];
@@ -223,14 +231,14 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
     for (int j = 0; j < 8; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) sc[j][e] = dp[j][e] = 0.f;
-    gemm_abt<HD>(sc, Qs + warp * 16 * ST, Ks, ST);   // S  [16 queries x 64 keys]
-    gemm_abt<HD>(dp, dOs + warp * 16 * ST, Vs, ST);  // dP [16 queries x 64 keys]
+    gemm_abt<HD>(sc, Qs + warp * 16 * ST, Ks, ST, hd);   // S  [16 queries x 64 keys]
+    gemm_abt<HD>(dp, dOs + warp * 16 * ST, Vs, ST, hd);  // dP [16 queries x 64 keys]
 #pragma unroll
     for (int j = 0; j < 8; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int row = e < 2 ? row_a : row_b, col = 8 * j + 2 * t + (e & 1);
-        const bool ok = visible(q0 + row, n0 + col, len, segq[row], segk[col]);
+        const bool ok = full || visible(q0 + row, n0 + col, len, segq[row], segk[col]);
         const float pv = ok ? exp2f(sc[j][e] * p.scale_log2 - lse2[row]) : 0.f;
         dp[j][e] = pv * (dp[j][e] - dsum[row]);
       }
@@ -241,10 +249,11 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   for (int i = 0; i < 2; ++i) {
     const int qi = q0 + (i == 0 ? row_a : row_b);
     if (qi >= len) continue;
-    __nv_bfloat16* dst = p.dq + (static_cast<int64_t>(start + qi) * p.heads_q + h) * HD;
+    __nv_bfloat16* dst = p.dq + (static_cast<int64_t>(start + qi) * p.heads_q + h) * hd;
 #pragma unroll
     for (int j = 0; j < HD / 8; ++j)
-      *reinterpret_cast<uint32_t*>(dst + 8 * j + 2 * t) =
+      if (8 * j < hd)
+        *reinterpret_cast<uint32_t*>(dst + 8 * j + 2 * t) =
           pack_f2(acc_dq[j][2 * i] * p.scale, acc_dq[j][2 * i + 1] * p.scale);
   }
 }

@@ -1,12 +1,19 @@
 // Varlen FlashAttention-2 building blocks shared by flash_fwd.cu and flash_bwd.cu.
 // Tiles: 64 queries x 64 keys per block, 4 warps; each warp owns 16 rows of a 64-row tile.
-// Tensor-core GEMMs use mma.sync.m16n8k16 (bf16 in, fp32 accumulate). Fragment layout for
+// Head dims: any multiple of 8 up to 256. Kernels are instantiated for the buckets HD = 32, 64, 96, 128,
+// 192, 256 (six: each one adds compile time and bundle size); a head dim below its bucket is zero-padded in
+// shared memory (zero columns add nothing to Q·Kᵀ, and the padded output columns are never written), and
+// the Q·Kᵀ k-loop stops at the real head dim.
+// Tensor-core GEMMs use mma.sync.m16n8k16 (bf16 in, fp32 accumulate), operands from smem by ldmatrix
+// (.trans for k-major tiles). Fragment layout for
 // lane = 4*g + t (g = lane / 4, t = lane % 4):
 //   A 16x16 (row-major m x k): a0 = (g, 2t..2t+1)  a1 = (g+8, 2t..)  a2 = (g, 2t+8..)  a3 = (g+8, 2t+8..)
 //   B 16x8  (k x n):           b0 = (k 2t..2t+1, n g)                b1 = (k 2t+8..2t+9, n g)
 //   C 16x8  (fp32):            c0,c1 = (g, 2t..2t+1)                 c2,c3 = (g+8, 2t..2t+1)
 // A C tile of 16 x 64 therefore re-packs into the A operand of the next GEMM without shuffles.
 #pragma once
+#include <type_traits>
+
 #include "common.cuh"
 #include "rewardkit/cuda/flash_attention.h"
 
@@ -17,6 +24,23 @@ constexpr int kBlockN = 64;
 constexpr int kThreads = 128;
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
+constexpr int kMaxHeadDim = 256;
+
+// The kernel bucket of a head dim (a multiple of 8 in [8, 256], checked by validate()).
+constexpr int head_dim_bucket(int hd) { return hd <= 128 ? (hd + 31) / 32 * 32 : hd <= 192 ? 192 : 256; }
+
+// Calls f(std::integral_constant<int, HD>) for the bucket of hd: one place lists the instantiations.
+template <class F>
+void dispatch_head_dim(int hd, F&& f) {
+  switch (head_dim_bucket(hd)) {
+    case 32: f(std::integral_constant<int, 32>{}); break;
+    case 64: f(std::integral_constant<int, 64>{}); break;
+    case 96: f(std::integral_constant<int, 96>{}); break;
+    case 128: f(std::integral_constant<int, 128>{}); break;
+    case 192: f(std::integral_constant<int, 192>{}); break;
+    default: f(std::integral_constant<int, 256>{}); break;
+  }
+}
 
 // One params struct for the whole family, filled and validated once at the API boundary.
 struct Params {
@@ -42,8 +66,6 @@ struct Params {
 
 void validate(const Params& p, bool backward, const char* op);
 
-__device__ __forceinline__ uint32_t ld32(const __nv_bfloat16* p) { return *reinterpret_cast<const uint32_t*>(p); }
-
 __device__ __forceinline__ uint32_t pack2(__nv_bfloat16 lo, __nv_bfloat16 hi) {
   return static_cast<uint32_t>(__bfloat16_as_ushort(lo)) | (static_cast<uint32_t>(__bfloat16_as_ushort(hi)) << 16);
 }
@@ -55,10 +77,28 @@ __device__ __forceinline__ uint32_t pack_f2(float lo, float hi) { return pack2(f
 #define RK_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
 #endif
 
+// ldmatrix.x4: lane L gives the address of row L % 8 of 8x8 bf16 matrix L / 8 (16 contiguous bytes, 16-byte
+// aligned: smem rows are padded by 8 elements, which also keeps the 8 row reads free of bank conflicts);
+// register i then holds the lane's fragment of matrix i: row L / 4, columns 2(L % 4)..+1 (the A/B/C
+// layout of mma.m16n8k16 above). .trans delivers the transpose: rows 2(L % 4)..+1 of column L / 4.
 #ifdef RK_HOST_EMULATION
-// tools/kernel_emu supplies a host emulation of the warp-wide MMA (same fragment layout).
+// tools/kernel_emu supplies host emulations of the warp-wide MMA and ldmatrix (same fragment layouts).
 void mma16816(float c[4], const uint32_t a[4], const uint32_t b[2]);
+void ldmatrix_x4(uint32_t r[4], const __nv_bfloat16* row);
+void ldmatrix_x4_trans(uint32_t r[4], const __nv_bfloat16* row);
 #else
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const __nv_bfloat16* row) {
+  const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const __nv_bfloat16* row) {
+  const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
 __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], const uint32_t b[2]) {
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
@@ -68,32 +108,46 @@ __device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], const 
 }
 #endif
 
-// acc[16 x 64] += A[16 x K] · B[64 x K]ᵀ; A and B in smem, k contiguous, row stride `st` elements.
-template <int K>
-__device__ __forceinline__ void gemm_abt(float acc[8][4], const __nv_bfloat16* A, const __nv_bfloat16* B, int st) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-#pragma unroll
-  for (int k0 = 0; k0 < K; k0 += 16) {
-    uint32_t a[4];
-    a[0] = ld32(A + g * st + k0 + 2 * t);
-    a[1] = ld32(A + (g + 8) * st + k0 + 2 * t);
-    a[2] = ld32(A + g * st + k0 + 8 + 2 * t);
-    a[3] = ld32(A + (g + 8) * st + k0 + 8 + 2 * t);
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      uint32_t b[2];
-      b[0] = ld32(B + (8 * j + g) * st + k0 + 2 * t);
-      b[1] = ld32(B + (8 * j + g) * st + k0 + 8 + 2 * t);
-      mma16816(acc[j], a, b);
-    }
-  }
+// A operand (16 x 16, row-major m x k) of rows 0..15 at A (row stride st), columns k0..k0+15: one ldmatrix.x4,
+// lane L addressing row L % 16, column k0 + 8 (L / 16) (matrices a0..a3 = rows 0-7 / 8-15 x cols +0 / +8).
+__device__ __forceinline__ void load_a(uint32_t a[4], const __nv_bfloat16* A, int st, int k0) {
+  const int lane = threadIdx.x & 31;
+  ldmatrix_x4(a, A + (lane & 15) * st + k0 + (lane >> 4) * 8);
 }
 
-// B operand (k x n) from a k-major smem tile B[k][n] (row stride st): the pair along k is strided.
-__device__ __forceinline__ void load_b_kmajor(uint32_t b[2], const __nv_bfloat16* B, int st, int k0, int n0) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  b[0] = pack2(B[(k0 + 2 * t) * st + n0 + g], B[(k0 + 2 * t + 1) * st + n0 + g]);
-  b[1] = pack2(B[(k0 + 2 * t + 8) * st + n0 + g], B[(k0 + 2 * t + 9) * st + n0 + g]);
+// B operands of two n-tiles (n0..n0+7 and n0+8..n0+15) from an n-major tile B[n][k] (k contiguous):
+// b[0..1] for the first, b[2..3] for the second; lane L addresses row n0 + L % 8 + 8 (L / 16), column
+// k0 + 8 ((L / 8) % 2).
+__device__ __forceinline__ void load_b2_nmajor(uint32_t b[4], const __nv_bfloat16* B, int st, int k0, int n0) {
+  const int lane = threadIdx.x & 31;
+  ldmatrix_x4(b, B + (n0 + (lane & 7) + ((lane >> 4) << 3)) * st + k0 + ((lane >> 3) & 1) * 8);
+}
+
+// The same two n-tiles from a k-major tile B[k][n] (n contiguous) through the transposing load: lane L
+// addresses row k0 + L % 8 + 8 ((L / 8) % 2), column n0 + 8 (L / 16).
+__device__ __forceinline__ void load_b2_kmajor(uint32_t b[4], const __nv_bfloat16* B, int st, int k0, int n0) {
+  const int lane = threadIdx.x & 31;
+  ldmatrix_x4_trans(b, B + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * st + n0 + (lane >> 4) * 8);
+}
+
+// acc[16 x 64] += A[16 x K] · B[64 x K]ᵀ; A and B in smem, k contiguous, row stride `st` elements.
+// Columns kdim..K-1 are zero padding: the loop stops at kdim (rounded up to the MMA's 16).
+template <int K>
+__device__ __forceinline__ void gemm_abt(float acc[8][4], const __nv_bfloat16* A, const __nv_bfloat16* B, int st,
+                                         int kdim) {
+#pragma unroll
+  for (int k0 = 0; k0 < K; k0 += 16) {
+    if (k0 >= kdim) break;
+    uint32_t a[4];
+    load_a(a, A, st, k0);
+#pragma unroll
+    for (int j = 0; j < 8; j += 2) {
+      uint32_t b[4];
+      load_b2_nmajor(b, B, st, k0, 8 * j);
+      mma16816(acc[j], a, b);
+      mma16816(acc[j + 1], a, b + 2);
+    }
+  }
 }
 
 // acc[16 x N] += P[16 x 64] · B[64 x N]; P is a C-layout register tile (8 n-tiles of 8), rounded to
@@ -108,10 +162,11 @@ __device__ __forceinline__ void gemm_pb(float acc[N / 8][4], const float P[8][4]
     a[2] = pack_f2(P[2 * kk + 1][0], P[2 * kk + 1][1]);
     a[3] = pack_f2(P[2 * kk + 1][2], P[2 * kk + 1][3]);
 #pragma unroll
-    for (int j = 0; j < N / 8; ++j) {
-      uint32_t b[2];
-      load_b_kmajor(b, B, st, 16 * kk, 8 * j);
+    for (int j = 0; j < N / 8; j += 2) {
+      uint32_t b[4];
+      load_b2_kmajor(b, B, st, 16 * kk, 8 * j);
       mma16816(acc[j], a, b);
+      mma16816(acc[j + 1], a, b + 2);
     }
   }
 }
@@ -120,33 +175,32 @@ __device__ __forceinline__ void gemm_pb(float acc[N / 8][4], const float P[8][4]
 template <int N>
 __device__ __forceinline__ void gemm_ab_kmajor(float acc[N / 8][4], const __nv_bfloat16* A, int sta,
                                                const __nv_bfloat16* B, int stb) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 #pragma unroll
   for (int k0 = 0; k0 < 64; k0 += 16) {
     uint32_t a[4];
-    a[0] = ld32(A + g * sta + k0 + 2 * t);
-    a[1] = ld32(A + (g + 8) * sta + k0 + 2 * t);
-    a[2] = ld32(A + g * sta + k0 + 8 + 2 * t);
-    a[3] = ld32(A + (g + 8) * sta + k0 + 8 + 2 * t);
+    load_a(a, A, sta, k0);
 #pragma unroll
-    for (int j = 0; j < N / 8; ++j) {
-      uint32_t b[2];
-      load_b_kmajor(b, B, stb, k0, 8 * j);
+    for (int j = 0; j < N / 8; j += 2) {
+      uint32_t b[4];
+      load_b2_kmajor(b, B, stb, k0, 8 * j);
       mma16816(acc[j], a, b);
+      mma16816(acc[j + 1], a, b + 2);
     }
   }
 }
 
-// Copies 64 token rows of one head ([row][HD] at src + row * token_stride) into smem [64][HD + 8];
-// rows at or beyond `len` become zeros. 16-byte vector loads (pointers validated 16-byte aligned).
+// Copies 64 token rows of one head ([row][hd] at src + row * token_stride) into smem [64][HD + 8];
+// rows at or beyond `len` and columns hd..HD-1 become zeros. 16-byte vector loads (pointers
+// validated 16-byte aligned, hd a multiple of 8).
 template <int HD>
 __device__ __forceinline__ void load_tile(__nv_bfloat16* dst, const __nv_bfloat16* src, int64_t token_stride,
-                                          int row0, int len) {
+                                          int row0, int len, int hd) {
   constexpr int kChunks = HD / 8;
   for (int idx = threadIdx.x; idx < 64 * kChunks; idx += kThreads) {
     const int r = idx / kChunks, c = (idx % kChunks) * 8;
     uint4 val = make_uint4(0u, 0u, 0u, 0u);
-    if (row0 + r < len) val = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(row0 + r) * token_stride + c);
+    if (row0 + r < len && c < hd)
+      val = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(row0 + r) * token_stride + c);
     *reinterpret_cast<uint4*>(dst + r * (HD + 8) + c) = val;
   }
 }
@@ -154,6 +208,25 @@ __device__ __forceinline__ void load_tile(__nv_bfloat16* dst, const __nv_bfloat1
 // The shared-prefix rule for one (query, key) pair inside one sequence; positions local to it.
 __device__ __forceinline__ bool visible(int qi, int kj, int len, int seg_q, int seg_k) {
   return kj <= qi && qi < len && (seg_k == 0 || seg_k == seg_q);
+}
+
+// Whether every (query, key) pair of a 64 x 64 tile (queries q0.., keys n0..) is visible, so the mask work
+// can be skipped: every key at or before the tile's first query (n0 + 63 <= q0; with q0 < len every key is
+// a real one), and with segments either every key in the shared prefix (segment 0), or every real query in
+// one segment s and every key in 0 or s. Queries past the sequence end then get finite scores: their rows
+// are never written. Block-uniform arguments; segq/segk [64] in smem (published by a barrier before the call;
+// segq of rows past the end is ignored). Every thread of the block calls it.
+__device__ __forceinline__ bool tile_fully_visible(int q0, int n0, int len, bool has_seg, const int* segq,
+                                                   const int* segk) {
+  if (n0 + kBlockN - 1 > q0) return false;  // uniform: no barrier below is skipped by part of the block
+  if (!has_seg) return true;
+  const int i = threadIdx.x, s0 = segq[0];
+  const bool in = i < kBlockN;
+  const bool one_segment = !in || ((q0 + i >= len || segq[i] == s0) && (segk[i] == 0 || segk[i] == s0));
+  const bool prefix_only = !in || segk[i] == 0;
+  const int a = __syncthreads_and(one_segment);
+  const int b = __syncthreads_and(prefix_only);
+  return a || b;
 }
 
 }}}  // namespace rk::cuda::flash

@@ -6,7 +6,9 @@
 namespace rk { namespace cuda { namespace flash {
 
 void validate(const Params& p, bool backward, const char* op) {
-  RK_ARG(op, p.head_dim == 64 || p.head_dim == 128, "head_dim must be 64 or 128, got " + std::to_string(p.head_dim));
+  RK_ARG(op, p.head_dim >= 8 && p.head_dim <= kMaxHeadDim && p.head_dim % 8 == 0,
+         "head_dim must be a multiple of 8 in [8, " + std::to_string(kMaxHeadDim) + "], got " +
+             std::to_string(p.head_dim));
   RK_ARG(op, p.heads_q > 0 && p.heads_kv > 0 && p.heads_q % p.heads_kv == 0,
          "heads_q (" + std::to_string(p.heads_q) + ") must be a positive multiple of heads_kv (" +
              std::to_string(p.heads_kv) + ")");
@@ -14,6 +16,7 @@ void validate(const Params& p, bool backward, const char* op) {
   RK_ARG(op, p.total_tokens > 0 && p.max_seqlen > 0 && p.max_seqlen <= p.total_tokens,
          "need total_tokens > 0 and 0 < max_seqlen <= total_tokens");
   RK_ARG(op, p.heads_q <= 65535, "too many heads");
+  RK_ARG(op, (p.max_seqlen + kBlockM - 1) / kBlockM <= 65535, "max_seqlen must be at most 65535 * 64");
   RK_ARG(op, p.scale > 0.f, "scale must be positive");
   RK_ARG(op, p.cu_seqlens != nullptr && p.q && p.k && p.v && p.lse, "null q/k/v/lse/cu_seqlens");
   auto aligned = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; };
@@ -34,7 +37,7 @@ void launch_fwd(const Params& p, cudaStream_t stream) {
   constexpr int smem = fwd_smem_bytes<HD>();
   RK_CUDA_CHECK("flash_attention_forward",
                 cudaFuncSetAttribute(flash_fwd_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  dim3 grid((p.max_seqlen + kBlockM - 1) / kBlockM, p.heads_q, p.num_seqs);
+  dim3 grid(p.heads_q, p.num_seqs, (p.max_seqlen + kBlockM - 1) / kBlockM);  // heaviest query tiles first
   RK_KERNEL_LAUNCH(flash_fwd_kernel<HD>, grid, kThreads, smem, stream)(p);
   RK_LAUNCH_CHECK("flash_attention_forward");
 }
@@ -52,8 +55,7 @@ void flash_attention_forward(bf16_bits* o, float* lse, const bf16_bits* q, const
   p.heads_q = heads_q; p.heads_kv = heads_kv; p.head_dim = head_dim;
   p.scale = scale; p.scale_log2 = scale * flash::kLog2e;
   flash::validate(p, false, "flash_attention_forward");
-  if (head_dim == 64) flash::launch_fwd<64>(p, as_stream(stream));
-  else flash::launch_fwd<128>(p, as_stream(stream));
+  flash::dispatch_head_dim(head_dim, [&](auto bucket) { flash::launch_fwd<decltype(bucket)::value>(p, as_stream(stream)); });
 }
 
 }}  // namespace rk::cuda

@@ -2,6 +2,8 @@
 #include "emu.h"
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 
 namespace emu {
 thread_local Ctx ctx;
@@ -60,4 +62,30 @@ void mma16816(float c[4], const uint32_t a[4], const uint32_t b[2]) {
   }
   blk->warp_bar[w]->arrive_and_wait();
 }
+// Warp-wide ldmatrix.m8n8.x4(.trans).b16: every lane posts its row address, then reads its fragments.
+static void ldmatrix(uint32_t r[4], const __nv_bfloat16* row, bool trans) {
+  emu::Block* blk = emu::ctx.blk;
+  const unsigned t0 = emu::linear_tid(), w = t0 / 32, lane = t0 % 32;
+  if (reinterpret_cast<uintptr_t>(row) % 16 != 0) {
+    std::fprintf(stderr, "ldmatrix: lane %u row address %p is not 16-byte aligned\n", lane, (const void*)row);
+    std::abort();
+  }
+  blk->rows[w][lane] = row;
+  blk->warp_bar[w]->arrive_and_wait();
+  for (int m = 0; m < 4; ++m) {
+    uint16_t lo, hi;
+    if (!trans) {  // row lane / 4 of matrix m, elements 2 (lane % 4) and +1
+      const auto* p = static_cast<const uint16_t*>(blk->rows[w][8 * m + lane / 4]);
+      lo = p[2 * (lane % 4)];
+      hi = p[2 * (lane % 4) + 1];
+    } else {       // column lane / 4 of matrix m, rows 2 (lane % 4) and +1
+      lo = static_cast<const uint16_t*>(blk->rows[w][8 * m + 2 * (lane % 4)])[lane / 4];
+      hi = static_cast<const uint16_t*>(blk->rows[w][8 * m + 2 * (lane % 4) + 1])[lane / 4];
+    }
+    r[m] = static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16);
+  }
+  blk->warp_bar[w]->arrive_and_wait();
+}
+void ldmatrix_x4(uint32_t r[4], const __nv_bfloat16* row) { ldmatrix(r, row, false); }
+void ldmatrix_x4_trans(uint32_t r[4], const __nv_bfloat16* row) { ldmatrix(r, row, true); }
 }}}  // namespace rk::cuda::flash

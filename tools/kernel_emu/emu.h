@@ -2,9 +2,9 @@
 // .cu sources so the SAME kernel and launcher code runs on a machine without a GPU:
 //   * a launch runs every block in order on a pool of blockDim std::threads (so static __shared__
 //     arrays, which become function-local statics, are per block as on a GPU);
-//   * __syncthreads/__syncthreads_or are barriers over the block, __shfl_xor_sync exchanges within
-//     each group of 32 threads, atomicAdd is an atomic_ref, the m16n8k16 MMA is emulated lane by
-//     lane with the PTX fragment layout;
+//   * __syncthreads/__syncthreads_or/__syncthreads_and are barriers over the block, __shfl_xor_sync exchanges within
+//     each group of 32 threads, atomicAdd is an atomic_ref, the m16n8k16 MMA and ldmatrix(.trans) are
+//     emulated lane by lane with the PTX fragment layouts (ldmatrix also checks 16-byte row alignment);
 //   * stream/memory calls (cudaMemsetAsync, cudaFuncSetAttribute, cudaGetLastError) act on host memory.
 // What it checks: index math, masks, reductions, launch configuration. What it cannot: timing,
 // occupancy, shared-memory limits, memory-model races the barriers hide, real-hardware numerics.
@@ -30,6 +30,7 @@ struct Block {
   std::atomic<int> orv{0};
   float shfl[32][32];
   uint32_t a[32][32][4], b[32][32][2];
+  const void* rows[32][32];  // ldmatrix: each lane's row address
 };
 struct Ctx {
   uint3 tid, bid;
@@ -74,6 +75,7 @@ inline int __syncthreads_or(int p) {
   b->bar.arrive_and_wait();
   return r;
 }
+inline int __syncthreads_and(int p) { return !__syncthreads_or(!p); }
 inline float __shfl_xor_sync(unsigned, float v, int lane_mask) {
   emu::Block* b = emu::ctx.blk;
   const unsigned t = emu::linear_tid(), w = t / 32, lane = t % 32;

@@ -1,6 +1,8 @@
 // FlashAttention-2 forward/backward (the real kernels and launchers in native/cuda/flash_*.cu, run by
-// the host emulator in emu.h/emu.cpp) against a naive double reference from the same bf16 inputs:
-// checks tile / fragment / mask / GQA / LSE / dQ-mode index math without a GPU.
+// the host emulator in emu.h/emu.cpp) against the CPU reference kernel (native/cpu/attention.cpp,
+// double overload) on the same bf16 inputs, itself cross-checked against a naive double loop here:
+// checks tile / fragment / mask / GQA / LSE / dQ-mode / head-dim padding index math without a GPU,
+// for every head-dim bucket the CUDA build instantiates.
 // Build + run: tools/kernel_emu/run.sh
 #include <cuda_bf16.h>
 
@@ -11,7 +13,10 @@
 #include <random>
 #include <vector>
 
+#include "rewardkit/attention.h"
 #include "rewardkit/cuda/flash_attention.h"
+#include "emu.h"
+#include "flash_common.cuh"  // head_dim_bucket, the kernels' own rule
 
 using namespace rk::cuda;
 
@@ -99,6 +104,21 @@ static int run_case(const Case& c, std::mt19937& rng) {
       }
     }
   }
+  // The CPU reference kernel (what CI and --device cpu run) on the same values, in double.
+  auto dbl = [](const std::vector<__nv_bfloat16>& v) {
+    std::vector<double> d(v.size());
+    for (size_t i = 0; i < v.size(); ++i) d[i] = b2f_h(v[i]);
+    return d;
+  };
+  const auto dq_in = dbl(q), dk_in = dbl(k), dv_in = dbl(v), ddout = dbl(dout), dko = dbl(o);
+  std::vector<double> co(o.size()), clse(lse.size()), cdq(o.size()), cdk(k.size()), cdv(v.size());
+  const int32_t* segp = c.segments ? seg.data() : nullptr;
+  rk::attention_forward(co.data(), clse.data(), dq_in.data(), dk_in.data(), dv_in.data(), cu.data(), segp, S, T, maxlen,
+                        hq, hkv, hd, scale);
+  // Backward from the kernel's own bf16 output, as training does (D = rowsum(dO * O) uses it).
+  rk::attention_backward(cdq.data(), cdk.data(), cdv.data(), ddout.data(), dq_in.data(), dk_in.data(), dv_in.data(),
+                         dko.data(), clse.data(), cu.data(), segp, S, T, maxlen, hq, hkv, hd, scale);
+
   int failures = 0;
   auto check = [&](const char* what, const auto& got, const std::vector<double>& ref, double tol, auto conv) {
     double maxref = 0, maxdiff = 0;
@@ -115,22 +135,38 @@ static int run_case(const Case& c, std::mt19937& rng) {
   };
   auto fb = [](__nv_bfloat16 x) { return __bfloat162float(x); };
   auto ff = [](float x) { return x; };
-  std::printf("hd=%d hq=%d hkv=%d segments=%d deterministic=%d\n", hd, hq, hkv, (int)c.segments, c.deterministic);
-  check("out", o, ro, 1.0 / 64, fb);
-  check("lse", lse, rlse, 1e-4, ff);
-  check("dq", dq, rdq, 0.045, fb);
-  check("dk", dk, rdk, 0.045, fb);
-  check("dv", dv, rdv, 0.045, fb);
+  auto fd = [](double x) { return x; };
+  std::printf("hd=%d (bucket %d) hq=%d hkv=%d segments=%d deterministic=%d\n", hd, rk::cuda::flash::head_dim_bucket(hd), hq, hkv,
+              (int)c.segments, c.deterministic);
+  // The CPU reference agrees with the naive loop (both double; a sanity check of the reference itself).
+  check("cpu-ref out vs naive", co, ro, 1e-9, fd);
+  check("cpu-ref dq vs naive", cdq, rdq, 1e-9, fd);
+  check("out", o, co, 1.0 / 64, fb);
+  check("lse", lse, clse, 1e-4, ff);
+  check("dq", dq, cdq, 0.045, fb);
+  check("dk", dk, cdk, 0.045, fb);
+  check("dv", dv, cdv, 0.045, fb);
+  // Head-dim padding: columns past hd are never written (the buffers are exactly [T, H, hd], so an
+  // overrun would land in the next head's row; NaN poison there would show as a mismatch above).
   return failures;
 }
 
-// Optional argument: index of the one case to run (0-3); default all.
+// Arguments: indices of the cases to run (default all). Every head dim the models can have lands in one
+// of the buckets 32, 64, 96, 128, 192, 256; the list covers each bucket, dims below and at a bucket's top
+// (8, 16, 80, 160, 200),
+// GQA / MQA / MHA, segments and both dQ modes.
 int main(int argc, char** argv) {
-  std::mt19937 rng(12345);
-  const Case cases[] = {{64, 4, 2, false, 1}, {128, 6, 1, true, 1}, {64, 2, 2, true, 0}, {128, 4, 4, false, 0}};
+  const Case cases[] = {{64, 4, 2, false, 1},  {128, 6, 1, true, 1}, {64, 2, 2, true, 0},   {128, 4, 4, false, 0},
+                        {8, 4, 2, true, 1},    {16, 2, 1, false, 0}, {32, 3, 3, true, 1},   {80, 4, 2, true, 0},
+                        {96, 2, 2, false, 1},  {160, 2, 1, true, 1}, {200, 2, 2, false, 0}, {256, 2, 1, true, 1}};
+  const int n = sizeof(cases) / sizeof(cases[0]);
   int failures = 0;
-  for (int i = 0; i < 4; ++i)
-    if (argc < 2 || std::atoi(argv[1]) == i) failures += run_case(cases[i], rng);
+  for (int i = 0; i < n; ++i) {
+    bool selected = argc < 2;
+    for (int a = 1; a < argc; ++a) selected |= std::atoi(argv[a]) == i;
+    std::mt19937 rng(12345 + i);  // each case's inputs independent of which others run
+    if (selected) failures += run_case(cases[i], rng);
+  }
   std::printf(failures ? "FAILED (%d checks)\n" : "all checks passed\n", failures);
   return failures ? 1 : 0;
 }

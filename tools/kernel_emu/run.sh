@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs RewardKit's CUDA kernel sources on the CPU through the host emulator (emu.h) and checks them
 # against double references: no GPU needed (g++ >= 12 and the CUDA headers for cuda_bf16.h).
-# Usage: tools/kernel_emu/run.sh [ops|flash|all] [flash case 0-3]
+# Usage: tools/kernel_emu/run.sh [ops|flash|all] [flash case indices ...] (flash_test.cpp lists the cases)
 # RK_KERNEL_DIR overrides where the kernel sources come from (e.g. a mutated copy, to see a check fail).
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -12,17 +12,20 @@ out="${TMPDIR:-/tmp}/rewardkit_kernel_emu"
 mkdir -p "$out"
 flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/native/include -I$src"
 what="${1:-all}"
+[ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-objs="$out/emu.o"
+# The CPU reference kernel the flash checks compare against (plain g++, no emulation).
+g++ $flags -fopenmp -c "$root/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
+objs="$out/emu.o $out/cpu_attention.o"
 for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"
 done
 status=0
 if [ "$what" = ops ] || [ "$what" = all ]; then
-  g++ $flags "$here/ops_test.cpp" $objs -o "$out/ops_test" && "$out/ops_test" || status=1
+  g++ $flags -fopenmp "$here/ops_test.cpp" $objs -o "$out/ops_test" && "$out/ops_test" || status=1
 fi
 if [ "$what" = flash ] || [ "$what" = all ]; then
-  g++ $flags "$here/flash_test.cpp" $objs -o "$out/flash_test" && "$out/flash_test" ${2:-} || status=1
+  g++ $flags -fopenmp "$here/flash_test.cpp" $objs -o "$out/flash_test" && OMP_NUM_THREADS=1 "$out/flash_test" "$@" || status=1
 fi
 exit $status

@@ -1,4 +1,4 @@
-// Varlen FlashAttention-2 (own implementation): causal, GQA, head_dim 64 or 128, bf16 in/out with
+// Varlen FlashAttention-2 (own implementation): causal, GQA, head_dim any multiple of 8 up to 256, bf16 in/out with
 // fp32 softmax and accumulation, mma.sync m16n8k16 tensor cores, and the shared-prefix rule:
 // query i sees key j iff same sequence, j <= i, and seg[j] == 0 || seg[j] == seg[i]
 // (seg may be null: plain causal). Layouts (packed tokens, T = cu_seqlens[S]):

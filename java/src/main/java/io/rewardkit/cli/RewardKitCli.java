@@ -30,6 +30,13 @@ public final class RewardKitCli implements Callable<Integer> {
       description = "Print the full stack trace of an error.")
   boolean stacktrace;
 
+  // Applied before any command runs (see run()); every subcommand accepts it.
+  @Option(names = "--cuda_lib_dir", scope = CommandLine.ScopeType.INHERIT, paramLabel = "DIR[:DIR...]",
+      description = "Folders with the CUDA 13 libraries (libcublas.so.13, libcublasLt.so.13, libcudart.so.13), searched"
+          + " first; default: env REWARDKIT_CUDA_LIB_DIR, then LD_LIBRARY_PATH, the CUDA toolkit and the nvidia/*/lib"
+          + " folders of Python environments.")
+  String cudaLibDir;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -49,6 +56,10 @@ public final class RewardKitCli implements Callable<Integer> {
     // Errors (OutOfMemoryError) pass picocli's exception handler by: one line for them too.
     CommandLine.IExecutionStrategy runLast = new CommandLine.RunLast();
     cli.setExecutionStrategy(parsed -> {
+      for (CommandLine.ParseResult pr = parsed; pr != null; pr = pr.subcommand()) {
+        String dir = pr.matchedOptionValue("--cuda_lib_dir", null);
+        if (dir != null) io.rewardkit.kernels.CudaLibraries.setOverride(dir);
+      }
       try {
         return runLast.execute(parsed);
       } catch (OutOfMemoryError e) {

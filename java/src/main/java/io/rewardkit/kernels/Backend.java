@@ -22,6 +22,12 @@ public interface Backend extends AutoCloseable {
   /** The dtype activations and weights use on this backend (F32 on CPU, BF16 on CUDA). */
   DType computeType();
 
+  /**
+   * Why this backend cannot run attention with these shapes (one line, naming the limit), or null
+   * when it can. Checked when a model is built, so an unsupported config fails at load, not mid-step.
+   */
+  default String attentionShapeProblem(int headDim, int numHeads, int numKvHeads) { return null; }
+
   // ---- memory ---------------------------------------------------------------------------------
 
   /** Allocates a zero-filled tensor on this backend's device. */

@@ -46,6 +46,12 @@ public final class CudaSupport {
     }
   }
 
+  /** Null when cuBLASLt loads (only after the probe found a device), else why not. */
+  static String gemmLibraryProblem() {
+    if (!probe().available()) return "no CUDA device";
+    return CudaBackend.gemmLibraryProblem();
+  }
+
   /** Opens the CUDA backend, or fails with what is missing. */
   public static Backend open() {
     Probe p = probe();

@@ -94,6 +94,30 @@ public record ModelConfig(
     }
   }
 
+  /**
+   * Fails (naming {@code source} and the config field) when {@code backend} cannot run this model's
+   * attention, e.g. a head_dim the CUDA kernels do not take: at load time instead of mid-step.
+   */
+  public void requireSupportedBy(io.rewardkit.kernels.Backend backend, String source) {
+    String why = backend.attentionShapeProblem(headDim, numAttentionHeads, numKeyValueHeads);
+    if (why == null) return;
+    boolean explicit = headDimExplicit();
+    String field = explicit ? "head_dim" : "hidden_size / num_attention_heads";
+    String value = explicit ? String.valueOf(headDim) : hiddenSize + " / " + numAttentionHeads + " = " + headDim;
+    throw new RewardKitException(source + ": field '" + field + "' (" + value + ") is not supported on "
+        + backend.device().name().toLowerCase(java.util.Locale.ROOT) + ": " + why);
+  }
+
+  /** Whether config.json states head_dim (else it is hidden_size / num_attention_heads). */
+  private boolean headDimExplicit() {
+    if (rawJson == null) return true;
+    try {
+      return JSON.readTree(rawJson).hasNonNull("head_dim");
+    } catch (JsonProcessingException e) {
+      return true;
+    }
+  }
+
   private static void positive(String field, int v) {
     if (v <= 0) throw new IllegalArgumentException(field + " must be > 0, got " + v);
   }

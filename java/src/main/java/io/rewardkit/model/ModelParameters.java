@@ -14,8 +14,11 @@ import java.util.List;
  * is one memset. Order is stable: embedding, then per layer in HF module order, final norm, score.
  */
 final class ModelParameters {
-  /** Offsets are rounded up to this many elements (≥ 128 bytes for every dtype) for vector loads. */
-  static final long ALIGN = 64;
+  /**
+   * Offsets are rounded up to this many elements: ≥ 256 bytes for every dtype, the alignment
+   * cuBLASLt's heuristics assume for its fastest kernels (and enough for 16-byte vector loads).
+   */
+  static final long ALIGN = 128;
 
   /** The parameters of one decoder layer; biases and q/k norms are null when the config has none. */
   record Layer(

@@ -62,8 +62,9 @@ public final class RewardModel implements AutoCloseable {
   private int lastR;
   private VarlenLayout lastLayout;
 
-  private RewardModel(ModelConfig cfg, Backend be, DType dtype) {
+  private RewardModel(ModelConfig cfg, Backend be, DType dtype, String source) {
     if (!dtype.isFloating()) throw new IllegalArgumentException("model dtype must be floating, got " + dtype);
+    cfg.requireSupportedBy(be, source);  // before any weight is allocated on the device
     this.cfg = cfg;
     this.be = be;
     this.dtype = dtype;
@@ -85,7 +86,12 @@ public final class RewardModel implements AutoCloseable {
    * {@code dtype} F64 is for gradient checks on the CPU backend.
    */
   public static RewardModel randomInit(ModelConfig cfg, Backend backend, DType dtype, long seed) {
-    RewardModel m = new RewardModel(cfg, backend, dtype);
+    return randomInit(cfg, backend, dtype, seed, "model config");
+  }
+
+  /** As above; {@code source} names the config in errors (e.g. the --init_config file). */
+  public static RewardModel randomInit(ModelConfig cfg, Backend backend, DType dtype, long seed, String source) {
+    RewardModel m = new RewardModel(cfg, backend, dtype, source);
     List<ModelParameters.Spec> specs = ModelParameters.specs(cfg);
     for (int i = 0; i < specs.size(); i++) {
       ModelParameters.Spec s = specs.get(i);
@@ -115,7 +121,8 @@ public final class RewardModel implements AutoCloseable {
   public static RewardModel fromPretrained(Path hfDir, Backend backend, DType dtype, long seed) {
     ModelConfig cfg = ModelConfig.load(hfDir);
     boolean seqCls = architectures(cfg).stream().anyMatch(a -> a.endsWith("ForSequenceClassification"));
-    RewardModel m = new RewardModel(cfg, backend, dtype);
+    RewardModel m = new RewardModel(cfg, backend, dtype,
+        (java.nio.file.Files.isDirectory(hfDir) ? hfDir.resolve("config.json") : hfDir).toString());
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(hfDir)) {
       Set<String> expected = new LinkedHashSet<>();
       for (Parameter p : m.params.all) expected.add(p.hfName());

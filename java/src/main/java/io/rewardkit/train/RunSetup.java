@@ -272,7 +272,8 @@ public final class RunSetup {
           + " is smaller than the tokenizer's " + tok.vocabSize() + " ids");
     }
     mc.checkMaxLength(c.maxLength, "--max_length");
-    return RewardModel.randomInit(mc, backend, c.seed);
+    return RewardModel.randomInit(mc, backend, backend.computeType(), c.seed,
+        c.initConfig != null ? c.initConfig : "embedded default model config");
   }
 
   public static CheckpointContent content(TrainConfig c, Tokenizer tok, DataOptions o, EncodedDataset train) {

@@ -229,4 +229,45 @@ class ModelConfigTest {
       assertEquals(c.withPadTokenId(back.padTokenId()).withRawJson(null), back.withRawJson(null));
     }
   }
+
+  /** A backend that only answers the load-time shape question, the CUDA backend's way (no GPU needed). */
+  private static io.rewardkit.kernels.Backend cudaShapes() {
+    return (io.rewardkit.kernels.Backend) java.lang.reflect.Proxy.newProxyInstance(ModelConfigTest.class.getClassLoader(),
+        new Class<?>[] {io.rewardkit.kernels.Backend.class}, (proxy, m, a) -> switch (m.getName()) {
+          case "attentionShapeProblem" -> io.rewardkit.kernels.cuda.CudaBackend.flashShapeProblem((int) a[0], (int) a[1], (int) a[2]);
+          case "device" -> io.rewardkit.kernels.Device.CUDA;
+          default -> throw new UnsupportedOperationException(m.getName());
+        });
+  }
+
+
+  @ParameterizedTest
+  @CsvSource({"8", "16", "24", "32", "40", "64", "80", "96", "112", "128", "160", "192", "256"})
+  void everyHeadDimOfTheFlashBucketsLoadsForCuda(int hd) {
+    ModelConfig c = ModelConfig.parse(QWEN3_06B.replace("\"head_dim\": 128", "\"head_dim\": " + hd), "qwen3.json");
+    c.requireSupportedBy(cudaShapes(), "qwen3.json");
+  }
+
+  @Test
+  void theProjectsOwnSmallModelsLoadForCuda() throws Exception {
+    ModelConfig.parse(io.rewardkit.train.RunSetup.DEFAULT_MODEL_CONFIG, "default").requireSupportedBy(cudaShapes(), "default");
+    Path tiny = Path.of("examples/qwen2-tiny-config.json");
+    ModelConfig.load(tiny).requireSupportedBy(cudaShapes(), tiny.toString());
+  }
+
+  @Test
+  void unsupportedHeadDimIsRejectedAtLoadNamingTheField() {
+    ModelConfig explicit = ModelConfig.parse(QWEN3_06B.replace("\"head_dim\": 128", "\"head_dim\": 12"), "qwen3.json");
+    RewardKitException e = assertThrows(RewardKitException.class, () -> explicit.requireSupportedBy(cudaShapes(), "qwen3.json"));
+    assertEquals("qwen3.json: field 'head_dim' (12) is not supported on cuda: the CUDA flash-attention kernels take a"
+        + " head_dim that is a multiple of 8 from 8 to 256, got 12", e.getMessage());
+    ModelConfig big = ModelConfig.parse(QWEN3_06B.replace("\"head_dim\": 128", "\"head_dim\": 264"), "q.json");
+    assertThrows(RewardKitException.class, () -> big.requireSupportedBy(cudaShapes(), "q.json"));
+    // Derived head dim: 896 / 14 = 64 is fine; 900 / 18 = 50 names the two fields it comes from.
+    ModelConfig derived = ModelConfig.parse(QWEN25_05B.replace("\"hidden_size\": 896", "\"hidden_size\": 700"), "qwen.json");
+    RewardKitException d = assertThrows(RewardKitException.class, () -> derived.requireSupportedBy(cudaShapes(), "qwen.json"));
+    assertTrue(d.getMessage().startsWith("qwen.json: field 'hidden_size / num_attention_heads' (700 / 14 = 50)"), d.getMessage());
+    // The CPU backend takes any even head dim.
+    explicit.requireSupportedBy(new io.rewardkit.kernels.CpuBackend(), "qwen3.json");
+  }
 }

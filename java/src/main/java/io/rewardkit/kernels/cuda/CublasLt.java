@@ -4,6 +4,7 @@ import static org.bytedeco.cuda.global.cublas.*;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 
+import io.rewardkit.kernels.CudaLibraries;
 import java.util.HashMap;
 import java.util.Map;
 import org.bytedeco.cuda.cublas.cublasLtContext;
@@ -33,23 +34,37 @@ final class CublasLt implements AutoCloseable {
   private static volatile String loadError;
   private static volatile boolean loaded;
 
-  /** Loads cuBLASLt through JavaCPP, or throws IllegalStateException saying where it looked. */
+  /**
+   * Loads cuBLASLt through JavaCPP (once per JVM), after {@link CudaLibraries#preload()} has loaded the
+   * CUDA 13 libraries it links from wherever they were found; or throws BackendUnavailableException
+   * saying what is missing and how to get it.
+   */
   static synchronized void load() {
     if (loaded) return;
     if (loadError != null) throw new io.rewardkit.kernels.BackendUnavailableException(loadError);
+    CudaLibraries.Report libs = CudaLibraries.preload();
+    if (libs.problem() != null) {
+      loadError = "--device cuda: the GEMMs need the CUDA 13 libraries: " + libs.problem();
+      throw new io.rewardkit.kernels.BackendUnavailableException(loadError);
+    }
     try {
       Loader.load(org.bytedeco.cuda.global.cublas.class);
       loaded = true;
     } catch (Throwable t) {
-      loadError = "--device cuda: cuBLAS/cuBLASLt (CUDA 13) could not be loaded: " + t
-          + ". RewardKit's kernels found a GPU, but the GEMMs need libcublas.so.13 and libcublasLt.so.13 (and"
-          + " libcudart.so.13). JavaCPP looked in LD_LIBRARY_PATH=" + System.getenv("LD_LIBRARY_PATH")
-          + ", -Dorg.bytedeco.javacpp.platform.linkpath=" + System.getProperty("org.bytedeco.javacpp.platform.linkpath")
-          + " and the system library path. Install the CUDA 13 toolkit, or `pip install nvidia-cublas nvidia-cuda-runtime`"
-          + " and point LD_LIBRARY_PATH (or -Dorg.bytedeco.javacpp.platform.linkpath) at"
-          + " <site-packages>/nvidia/cublas/lib and <site-packages>/nvidia/cuda_runtime/lib;"
-          + " -Dorg.bytedeco.javacpp.logger.debug=true shows every lookup.";
+      loadError = "--device cuda: cuBLAS/cuBLASLt (CUDA 13) could not be loaded: " + t.getMessage()
+          + " (libraries preloaded from " + libs.libs().get(0).path().getParent() + " and beside; see `rewardkit info`;"
+          + " -Dorg.bytedeco.javacpp.logger.debug=true shows every lookup)";
       throw new io.rewardkit.kernels.BackendUnavailableException(loadError, t);
+    }
+  }
+
+  /** Null when cuBLASLt loads here (a GPU and its driver present), else why not. Never throws. */
+  static String loadProblem() {
+    try {
+      load();
+      return null;
+    } catch (Throwable t) {
+      return t.getMessage();
     }
   }
 

@@ -71,6 +71,29 @@ public final class CudaBackend implements Backend {
   @Override public Device device() { return Device.CUDA; }
   @Override public DType computeType() { return DType.BF16; }
 
+  /** The flash kernels' limits (native/cuda/flash_fwd.cu validate()): one rule, stated here for load time. */
+  public static final int MAX_HEAD_DIM = 256;
+
+  @Override public String attentionShapeProblem(int headDim, int numHeads, int numKvHeads) {
+    return flashShapeProblem(headDim, numHeads, numKvHeads);
+  }
+
+  /**
+   * Null when cuBLASLt (Bytedeco's binding and the CUDA 13 libraries it links) loads, else why not.
+   * Call only after the probe found a GPU: without a driver Bytedeco's classes break for the JVM.
+   */
+  public static String gemmLibraryProblem() { return CublasLt.loadProblem(); }
+
+  /** Same as {@link #attentionShapeProblem}, usable without a GPU (tests, load-time checks). */
+  public static String flashShapeProblem(int headDim, int numHeads, int numKvHeads) {
+    if (headDim < 8 || headDim > MAX_HEAD_DIM || headDim % 8 != 0) {
+      return "the CUDA flash-attention kernels take a head_dim that is a multiple of 8 from 8 to " + MAX_HEAD_DIM
+          + ", got " + headDim;
+    }
+    if (numHeads > 65535) return "the CUDA flash-attention kernels take at most 65535 attention heads, got " + numHeads;
+    return null;
+  }
+
   /** Deterministic mode (default on): attention dQ without float atomics. */
   public void setDeterministic(boolean on) { this.deterministic = on; }
 

@@ -54,9 +54,9 @@ class CudaProbeTest {
     CudaSupport.probe();
     Assumptions.assumeTrue(CudaRuntime.built_with_cuda() == 1, "fallback library: no kernels to call");
     RuntimeException e = assertThrows(RuntimeException.class,
-        () -> FlashAttention.flash_attention_forward(0, 0, 0, 0, 0, 0, 0, 1, 8, 8, 4, 2, 96, 0.1f, 0));
-    assertTrue(e.getMessage().contains("flash_attention_forward") && e.getMessage().contains("head_dim must be 64 or 128"),
-        e.getMessage());
+        () -> FlashAttention.flash_attention_forward(0, 0, 0, 0, 0, 0, 0, 1, 8, 8, 4, 2, 100, 0.1f, 0));
+    assertTrue(e.getMessage().contains("flash_attention_forward")
+        && e.getMessage().contains("head_dim must be a multiple of 8 in [8, 256], got 100"), e.getMessage());
     e = assertThrows(RuntimeException.class, () -> CudaOps.rmsnorm_forward(0, 0, 0, 0, 4, 0, 1e-6, 0));
     assertTrue(e.getMessage().contains("rmsnorm_forward"), e.getMessage());
     e = assertThrows(RuntimeException.class,
