@@ -70,13 +70,15 @@ public final class ServeCommand implements Callable<Integer> {
     try (Backend backend = Backends.select(device)) {
       RunSetup.Loaded m = RunSetup.open(model, backend);
       try (var mm = m.model(); var tok = m.tokenizer()) {
+        if (m.notice() != null) spec.commandLine().getErr().println(m.notice()); // an HF model without rewardkit.json: how it is read
         DataOptions o = m.options();
         // the checkpoint's encoding, with --max_length / --truncation on top when given
         if (v.given("max_length")) o = o.withMaxLength(v.getInt("max_length"));
         if (v.given("truncation")) o = o.withTruncation(DataOptions.Truncation.parse(v.getString("truncation")));
-        int maxPos = mm.config().maxPositionEmbeddings();
-        if (o.maxLength() > maxPos) {
-          throw usage("--max_length " + o.maxLength() + " exceeds the model's max_position_embeddings " + maxPos);
+        try {
+          mm.config().checkMaxLength(o.maxLength(), "--max_length"); // as score checks it (positions, sliding window)
+        } catch (RewardKitException e) {
+          throw usage(e.getMessage());
         }
         int budget = v.get("max_batch_tokens") != null ? v.getInt("max_batch_tokens") : Math.max(o.maxTokensPerBatch(), o.maxLength());
         ServeConfig cfg;

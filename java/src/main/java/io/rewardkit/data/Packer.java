@@ -145,8 +145,9 @@ public final class Packer {
 
   /**
    * A batch of single scored sequences (separate layout, no pairs): sequence s is {@code seqs[s]},
-   * whose last token must be the readout token; readout s is that last token. Used by inference
-   * (the server), with bins from {@link #plan} over the sequence lengths.
+   * whose last token must be the readout token (any token when {@code readoutToken} is -1: an HF
+   * model read at its last token); readout s is that last token. Used by inference ({@code score}
+   * and the server), with bins from {@link #plan} over the sequence lengths.
    */
   public static PackedBatch sequences(List<int[]> seqs, int readoutToken) {
     int total = 0;

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.rewardkit.data.BadRecordException;
 import io.rewardkit.data.ChatMessage;
 import io.rewardkit.data.DataOptions;
-import io.rewardkit.data.EncodedDataset;
 import io.rewardkit.data.PackedBatch;
-import io.rewardkit.data.PreferenceRecord;
+import io.rewardkit.data.Packer;
+import io.rewardkit.data.ResponseEncoder;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.train.TrainableModel;
 import java.util.ArrayList;
@@ -23,9 +23,9 @@ import java.util.TreeMap;
  * <p>Every response gets a {@link Scored} in its own slot (item i, response k), whatever else was
  * dropped: the encoded pairs carry their record index, never their position among kept pairs.
  *
- * <p>The data pipeline encodes pairs, so each response is encoded as the chosen side of a pair
- * whose rejected side is a one-character placeholder; in the separate layout the two sequences do
- * not see each other, and only the response's own reward is read.
+ * <p>Each response is one sequence from {@link ResponseEncoder} (the encoding, truncation and drop
+ * reasons {@code rewardkit serve} uses too), packed by {@link #scoreSequences} like the server's
+ * batches; the prompt is encoded once per response, with no second (placeholder) sequence scored.
  */
 public final class Scorer {
   private Scorer() {}
@@ -96,9 +96,10 @@ public final class Scorer {
   }
 
   public static Result scoreAll(TrainableModel model, Tokenizer tok, DataOptions options, List<Item> items) {
-    DataOptions o = options.withLayout(DataOptions.Layout.SEPARATE).withOnBadRecord(DataOptions.OnBadRecord.SKIP);
-    List<PreferenceRecord> records = new ArrayList<>();
+    ResponseEncoder encoder = new ResponseEncoder(options, tok);
+    List<ResponseEncoder.Input> inputs = new ArrayList<>();
     List<int[]> owner = new ArrayList<>();
+    List<String> wheres = new ArrayList<>();
     List<Scored[]> out = new ArrayList<>();
     Map<String, Long> dropped = new TreeMap<>();
     long responses = 0;
@@ -110,42 +111,72 @@ public final class Scorer {
         responses++;
         String where = (it.source() == null ? "item " + (i + 1) : it.source()) + " response " + (k + 1);
         try {
-          records.add(record(it.prompt(), it.responses().get(k), where));
+          inputs.add(input(it.prompt(), it.responses().get(k), where));
           owner.add(new int[] {i, k});
+          wheres.add(where);
         } catch (BadRecordException e) {
           row[k] = new Scored(null, e.reason(), e.getMessage());
           dropped.merge(e.reason(), 1L, Long::sum);
         }
       }
     }
-    if (!records.isEmpty()) {
-      EncodedDataset ds = EncodedDataset.fromRecords(records, tok, o, (index, reason, message) -> {
-        int[] ik = owner.get((int) index);
-        out.get(ik[0])[ik[1]] = new Scored(null, reason, message);
-        dropped.merge(reason, 1L, Long::sum);
-      });
-      for (PackedBatch b : ds.batches(0)) {
-        if (b.numPairs() == 0) continue;
-        ReadoutCheck.check(b);
-        float[] r = model.score(b);
-        for (int p = 0; p < b.numPairs(); p++) {
-          int[] ik = owner.get((int) b.pairIds()[p]);
-          out.get(ik[0])[ik[1]] = new Scored(r[b.chosen()[p]], null, null);
-        }
+    List<ResponseEncoder.Encoded> enc = encoder.encode(inputs);
+    List<int[]> seqs = new ArrayList<>();
+    List<int[]> seqOwner = new ArrayList<>();
+    for (int j = 0; j < enc.size(); j++) {
+      ResponseEncoder.Encoded e = enc.get(j);
+      int[] ik = owner.get(j);
+      if (!e.kept()) {
+        out.get(ik[0])[ik[1]] = new Scored(null, e.dropReason(), wheres.get(j) + ": " + e.message());
+        dropped.merge(e.dropReason(), 1L, Long::sum);
+      } else {
+        seqs.add(e.tokens());
+        seqOwner.add(ik);
       }
+    }
+    float[] rewards = scoreSequences(model::score, seqs, encoder.readoutToken(), encoder.options().maxTokensPerBatch());
+    for (int s = 0; s < seqs.size(); s++) {
+      int[] ik = seqOwner.get(s);
+      out.get(ik[0])[ik[1]] = new Scored(rewards[s], null, null);
     }
     List<List<Scored>> lists = new ArrayList<>(out.size());
     for (Scored[] row : out) lists.add(Collections.unmodifiableList(java.util.Arrays.asList(row)));
     return new Result(Collections.unmodifiableList(lists), responses, Collections.unmodifiableMap(dropped));
   }
 
-  private static PreferenceRecord record(JsonNode prompt, JsonNode response, String where) {
+  /**
+   * Rewards of encoded sequences ({@link ResponseEncoder} output), in their order: bins of at most
+   * {@code budget} tokens ({@link Packer#plan}), each one varlen batch ({@link Packer#sequences}) whose
+   * readouts are checked before the model reads them. The server's batcher packs the same way.
+   */
+  public static float[] scoreSequences(java.util.function.Function<PackedBatch, float[]> forward, List<int[]> seqs,
+      int readoutToken, int budget) {
+    float[] rewards = new float[seqs.size()];
+    int[] sizes = new int[seqs.size()];
+    for (int s = 0; s < sizes.length; s++) sizes[s] = seqs.get(s).length;
+    for (int[] bin : Packer.plan(sizes, budget, 0L, 0)) {
+      List<int[]> part = new ArrayList<>(bin.length);
+      for (int s : bin) part.add(seqs.get(s));
+      float[] r = scoreBin(forward, part, readoutToken);
+      for (int k = 0; k < bin.length; k++) rewards[bin[k]] = r[k];
+    }
+    return rewards;
+  }
+
+  /** One bin of sequences as one varlen batch, its readouts checked, through the model: rewards in the bin's order. */
+  public static float[] scoreBin(java.util.function.Function<PackedBatch, float[]> forward, List<int[]> bin, int readoutToken) {
+    PackedBatch b = Packer.sequences(bin, readoutToken);
+    ReadoutCheck.check(b);
+    return forward.apply(b);
+  }
+
+  /** One (prompt, response) of a score input line, or bad_record naming what is wrong. */
+  private static ResponseEncoder.Input input(JsonNode prompt, JsonNode response, String where) {
     if (prompt == null || prompt.isNull()) throw bad(where, "missing 'prompt'");
     if (response == null || response.isNull()) throw bad(where, "the response is null");
     if (prompt.isTextual()) {
       if (!response.isTextual()) throw bad(where, "a text prompt needs text responses");
-      String r = response.asText();
-      return PreferenceRecord.text(prompt.asText(), r, placeholder(r), 0f, where);
+      return ResponseEncoder.Input.text(prompt.asText(), response.asText());
     }
     if (!prompt.isArray()) throw bad(where, "'prompt' must be a string or a list of messages");
     List<ChatMessage> msgs = new ArrayList<>();
@@ -155,14 +186,10 @@ public final class Scorer {
     }
     String text = response.isTextual() ? response.asText() : response.path("content").asText(null);
     if (text == null) throw bad(where, "a response must be a string or a message with 'content'");
-    return PreferenceRecord.chat(msgs, List.of(ChatMessage.assistant(text)), List.of(ChatMessage.assistant(placeholder(text))), 0f, where);
+    return ResponseEncoder.Input.chat(msgs, text);
   }
 
   private static BadRecordException bad(String where, String what) {
     return new BadRecordException("bad_record", where, what);
-  }
-
-  private static String placeholder(String response) {
-    return response.equals("-") ? "+" : "-";
   }
 }

@@ -2,6 +2,7 @@ package io.rewardkit.serve;
 
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.data.Packer;
+import io.rewardkit.eval.Scorer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -70,7 +71,7 @@ public final class Batcher implements AutoCloseable {
   }
 
   /**
-   * Queues one request's sequences (each ending in the readout token, at most the budget long).
+   * Queues one request's sequences ({@link io.rewardkit.data.ResponseEncoder} output, at most the budget long).
    * Refuses with 429 (queue full, Retry-After) or 503 (shutting down); never blocks.
    */
   public CompletableFuture<float[]> submit(List<int[]> seqs) {
@@ -202,9 +203,8 @@ public final class Batcher implements AutoCloseable {
           part.add(seqs.get(i));
           tokens += sizes[i];
         }
-        PackedBatch b = Packer.sequences(part, readoutToken);
         long t0 = System.nanoTime();
-        float[] r = forward.score(b);
+        float[] r = Scorer.scoreBin(forward::score, part, readoutToken); // rewardkit score's batches
         double sec = (System.nanoTime() - t0) / 1e9;
         metrics.forwardSeconds.observe(sec);
         metrics.batchSequences.observe(bin.length);

@@ -25,7 +25,8 @@ import java.util.function.Function;
  *       {@code prompts[i]} is given and is a prefix of {@code query[i]}, as
  *       {@code {"prompt": prompts[i], "response": the rest}} (prompt and response tokenized apart, as
  *       training tokenized text pairs; it also lets --truncation prompt_left cut the prompt); an
- *       empty response there (the query is its prompt) is scored as the whole query. Labels are
+ *       empty or whitespace-only response there (the query is its prompt) is scored as the whole query.
+ *       For an HF model without rewardkit.json nothing is appended: the query's last token is read. Labels are
  *       accepted and ignored. A text the truncation policy drops is refused with 422 naming it: an
  *       RL loop needs a number for every query.
  *   <li>{@code /score} (RewardKit): {@code {"prompt": text or messages, "responses": [...]}} (or

@@ -45,4 +45,19 @@ class ScorerTest {
     assertTrue(Float.isNaN(r[1][0]), "the dropped response has no reward");
     assertEquals(4f, r[2][0]);
   }
+
+  /** A whitespace-only response is empty_response, as train drops such a pair; its neighbours keep their rewards. */
+  @Test
+  void whitespaceResponseIsEmptyResponseAsInTraining() {
+    JsonNodeFactory f = JsonNodeFactory.instance;
+    List<Scorer.Item> items = List.of(new Scorer.Item(f.textNode("p"), List.of(f.textNode("aa"), f.textNode(" \n\t "), f.textNode("bbb"))));
+    DataOptions o = DataOptions.defaults().withMaxLength(16).withMaxTokensPerBatch(64).withChatTemplate("none");
+    Scorer.Result r = Scorer.scoreAll(new LengthModel(), new ByteTokenizer(), o, items);
+    assertEquals(3f, r.scored().get(0).get(0).reward());
+    assertEquals(null, r.scored().get(0).get(1).reward());
+    assertEquals("empty_response", r.scored().get(0).get(1).reason());
+    assertTrue(r.scored().get(0).get(1).message().contains("whitespace"), r.scored().get(0).get(1).message());
+    assertEquals(4f, r.scored().get(0).get(2).reward());
+    assertEquals(java.util.Map.of("empty_response", 1L), r.dropped());
+  }
 }

@@ -115,6 +115,33 @@ class RewardServerTest {
     }
   }
 
+  /** A whitespace-only response is empty_response (as train drops that pair) in /score and score alike. */
+  @Test void whitespaceResponseIsEmptyResponseInScoreAndServe() throws Exception {
+    SyntheticTask.Example e = examples(1, 11).get(0);
+    Map<String, Object> text = Map.of("prompt", e.prompt(), "responses", List.of(e.chosen(), " \n\t ", e.rejected()));
+    Map<String, Object> chat = Map.of("prompt", List.of(Map.of("role", "user", "content", "abc")),
+        "responses", List.of("   ", "cab"));
+    List<JsonNode> cli = ServeTestSupport.scoreCli(tmp, List.of(text, chat));
+    int[] blank = {1, 0};
+    List<Map<String, Object>> lines = List.of(text, chat);
+    for (int i = 0; i < 2; i++) {
+      JsonNode want = cli.get(i);
+      assertTrue(want.get("rewards").get(blank[i]).isNull(), want.toString());
+      assertEquals("empty_response", want.get("reasons").get(blank[i]).asText());
+      HttpResponse<String> r = post(srv.base + "/score", json(lines.get(i)));
+      assertEquals(200, r.statusCode(), r.body());
+      JsonNode n = tree(r);
+      assertTrue(n.get("rewards").get(blank[i]).isNull(), r.body());
+      assertEquals("empty_response", n.get("reasons").get(blank[i]).asText());
+      assertEquals("empty_response", n.get("dropped").get(0).get("reason").asText());
+      assertArrayEquals(doubles(want.get("rewards")), doubles(n.get("rewards")), 1e-6);
+    }
+    // /get_reward: a whitespace-only query has nothing to score (422 naming it), like an empty one
+    HttpResponse<String> q = post(srv.base + "/get_reward", json(Map.of("query", List.of("abc", "  "))));
+    assertEquals(422, q.statusCode(), q.body());
+    assertTrue(q.body().contains("query[1]"), q.body());
+  }
+
   @Test void sameTextAloneAndAmong63OthersGivesTheSameReward() throws Exception {
     String x = "abc|cab" ;
     double alone = doubles(tree(post(srv.base + "/get_reward", json(Map.of("query", List.of(x))))).get("rewards"))[0];

@@ -62,9 +62,14 @@ final class ServeTestSupport {
     final ServeConfig cfg;
 
     Running(ServeConfig cfg, DataOptions.Truncation truncation) throws IOException {
+      this(model(), cfg, truncation);
+    }
+
+    /** A server over any model directory (e.g. an HF reward model without rewardkit.json). */
+    Running(Path model, ServeConfig cfg, DataOptions.Truncation truncation) {
       this.cfg = cfg;
       backend = Backends.select("cpu");
-      loaded = RunSetup.open(model(), backend);
+      loaded = RunSetup.open(model, backend);
       DataOptions o = loaded.options();
       if (truncation != null) o = o.withTruncation(truncation);
       server = new RewardServer(cfg.validate(o.maxLength()), new ResponseEncoder(o, loaded.tokenizer()),
@@ -112,11 +117,16 @@ final class ServeTestSupport {
 
   /** `rewardkit score` on the given input lines (objects); returns its output lines. */
   static List<JsonNode> scoreCli(Path tmp, List<Map<String, Object>> lines) throws IOException {
+    return scoreCli(model(), tmp, lines);
+  }
+
+  /** `rewardkit score --model model` on the given input lines (objects); returns its output lines. */
+  static List<JsonNode> scoreCli(Path model, Path tmp, List<Map<String, Object>> lines) throws IOException {
     Path in = tmp.resolve("in-" + System.nanoTime() + ".jsonl"), out = tmp.resolve("out-" + System.nanoTime() + ".jsonl");
     List<String> text = new ArrayList<>();
     for (Map<String, Object> l : lines) text.add(JSON.writeValueAsString(l));
     Files.write(in, text, StandardCharsets.UTF_8);
-    assertEquals(0, RewardKitCli.run("score", "--model", model().toString(), "--input", in.toString(), "--output", out.toString()));
+    assertEquals(0, RewardKitCli.run("score", "--model", model.toString(), "--input", in.toString(), "--output", out.toString()));
     List<JsonNode> res = new ArrayList<>();
     for (String l : Files.readAllLines(out)) res.add(JSON.readTree(l));
     return res;
