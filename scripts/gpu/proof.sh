@@ -47,12 +47,12 @@ build_harness() {
 # ------------------------------------------------------------------------------------------ prepare
 prepare() {
   local shared="${GPU_PROOF_SHARED:-$repo/../shared}" limit_mb="${GPU_PROOF_LIMIT_MB:-60}"
-  local tarball; tarball="$(ls "$repo"/target/rewardkit-*-linux-x86_64.tar.gz 2>/dev/null | head -n 1)"
+  local tarball; tarball="$(ls "$repo"/target/rewardkit-*-linux-x86_64.tar.xz 2>/dev/null | head -n 1)"
   if [[ -z "$tarball" || ! -d "$repo/target/test-classes/io" ]]; then
     # The bundle's own 60 MB check is lifted here: what must fit is the payload, checked at the end.
     echo "prepare: building the bundle and test classes (mvn -B -q -Pbundle -DskipTests package) ..." >&2
     (cd "$repo" && mvn -B -q -Pbundle -DskipTests -Dbundle.limit.mb=1000 package) || die "bundle build failed"
-    tarball="$(ls "$repo"/target/rewardkit-*-linux-x86_64.tar.gz | head -n 1)"
+    tarball="$(ls "$repo"/target/rewardkit-*-linux-x86_64.tar.xz | head -n 1)"
   fi
   local junit_v=1.11.4 junit
   junit="$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/$junit_v/junit-platform-console-standalone-$junit_v.jar"
@@ -60,7 +60,9 @@ prepare() {
     || die "cannot get the JUnit console launcher"
   local stage; stage="$(mktemp -d)"; local p="$stage/payload"
   mkdir -p "$p/junit" "$p/shared/data/hh-rlhf-harmless" "$p/shared/fixtures/tokenizers/qwen3" "$p/flash"
-  tar -xzf "$tarball" -C "$p" && mv "$p"/rewardkit-*/ "$p/bundle" || die "cannot unpack $tarball"
+  tar -xf "$tarball" -C "$p" && mv "$p"/rewardkit-*/ "$p/bundle" || die "cannot unpack $tarball"
+  # No stage reads Parquet/Arrow or starts the HTTP server: those jars stay here (about 8 MB less to upload).
+  rm -f "$p"/bundle/lib/{parquet,arrow,aircompressor,flatbuffers,jetty,prometheus}-*.jar
   cp -a "$repo/target/test-classes" "$p/test-classes"
   cp "$junit" "$p/junit/"
   # Test dependencies the bundle lacks (JMH is referenced by benchmark classes the GPU tests do not load).
