@@ -285,8 +285,8 @@ train_pair() {  # TAG _ OPTIONS...: cuda run, then the same on cpu; on the dry r
 # bench --device cuda on the Qwen2.5-0.5B shape with hh-rlhf lengths, and the HF peer on the same pairs.
 st_bench() {
   mkdir -p "$W/bench"
-  local opts=(--shape Qwen2.5-0.5B --lengths hh-rlhf --pairs-per-step 32 --token-budget 16384 --max-length 2048 --warmup 2 --steps 5)
-  rk bench "${opts[@]}" --export-peer "$W/bench/peer-data" || return 1
+  local opts=(--shape Qwen2.5-0.5B --lengths hh-rlhf --layout shared_prefix --seed 1234 --pairs_per_step 32 --max_tokens_per_batch 16384 --max_length 2048 --warmup 2 --steps 5)
+  rk bench "${opts[@]}" --export_peer "$W/bench/peer-data" || return 1
   echo "KEY peer export: $(ls "$W/bench/peer-data" | tr '\n' ' ')"
   if [[ $dry == 1 ]]; then
     python3 -m py_compile "$repo/benchmarks/peers/hf_peer.py" 2>/dev/null && echo "KEY hf_peer.py compiles"
@@ -294,7 +294,7 @@ st_bench() {
     grep -q "no CUDA device" "$W/bench/rk.txt" && (( r != 0 )) || { echo "KEY expected a clean refusal"; cat "$W/bench/rk.txt"; return 1; }
     echo "KEY bench --device cuda refuses cleanly without a GPU (rc=$r)"; return 0
   fi
-  rk bench --device cuda "${opts[@]}" --json "$W/bench/rk-q05-hh.json"; local rc=$?
+  rk bench --device cuda "${opts[@]}" --output_json "$W/bench/rk-q05-hh.json"; local rc=$?
   echo "KEY rk bench rc=$rc"
   python3 "$repo/benchmarks/peers/hf_peer.py" --export "$W/bench/peer-data" --json "$W/bench/peer-q05-hh.json" --micro-batch-pairs 8
   echo "KEY peer rc=$?"
