@@ -127,7 +127,10 @@ public final class TrainCommand implements Callable<Integer> {
     System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
     System.out.println("  checkpoint-*/     resumable checkpoints (rewardkit train --resume)");
     System.out.println("  metrics.jsonl     run_start, train, eval and run_end records (TRL metric names)");
-    System.out.println("  report/index.html which run it is, final eval by length, loss/accuracy/lr/grad-norm charts");
+    // Listed only when written: --report false leaves no report behind.
+    if (Files.isRegularFile(out.resolve("report").resolve("index.html"))) {
+      System.out.println("  report/index.html which run it is, final eval by length, loss/accuracy/lr/grad-norm charts");
+    }
     String input = "prompts.jsonl";
     if (embedded) {
       Path example = out.resolve("score-example.jsonl");

@@ -188,6 +188,21 @@ class CliUsageTest {
     assertTrue(cli.err().contains("note: --bf16 is ignored: not selectable"), cli.err());
   }
 
+  /** The closing summary lists report/index.html only when the run wrote one (--report false writes none). */
+  @Test void summaryNamesTheReportOnlyWhenWritten() throws Exception {
+    Run without = run(concat(new String[] {"train", "--output_dir", tmp.resolve("noreport").toString()}, SHORT));
+    assertEquals(0, without.code(), without.err());
+    assertFalse(Files.exists(tmp.resolve("noreport/report/index.html")));
+    assertFalse(without.out().contains("report/index.html"), without.out());
+
+    String[] withReport = SHORT.clone();
+    withReport[withReport.length - 1] = "true";
+    Run with = run(concat(new String[] {"train", "--output_dir", tmp.resolve("report").toString()}, withReport));
+    assertEquals(0, with.code(), with.err());
+    assertTrue(Files.isRegularFile(tmp.resolve("report/report/index.html")));
+    assertTrue(with.out().contains("report/index.html"), with.out());
+  }
+
   @Test void oldSpellingsStillWorkWithANote() throws Exception {
     Path data = file("d.jsonl", "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\"}\n");
     Run r = run("prepare", data.toString(), "--output", tmp.resolve("c1").toString());
