@@ -1,15 +1,14 @@
 package io.rewardkit.eval;
 
+import static io.rewardkit.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.rewardkit.cli.RewardKitCli;
+import io.rewardkit.cli.CliRun.Run;
 import io.rewardkit.data.ByteTokenizer;
 import io.rewardkit.data.PreparedCache;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,21 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 class PrepareTrainFlowTest {
   @TempDir Path tmp;
   static final ObjectMapper JSON = new ObjectMapper();
-
-  record Run(int code, String out, String err) {}
-
-  static Run run(String... args) {
-    PrintStream oldOut = System.out, oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      return new Run(RewardKitCli.run(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
 
   Path pairs() throws Exception {
     List<String> lines = new ArrayList<>();
