@@ -205,22 +205,32 @@ public record DataOptions(
   /** True when the reward is read at each sequence's own last token (see {@link #READ_LAST_TOKEN}). */
   public boolean readsLastToken() { return READ_LAST_TOKEN.equals(rewardToken); }
 
-  public DataOptions withFormat(Format v) { return new DataOptions(v, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withKeys(String prompt, String chosen, String rejected) { return new DataOptions(format, prompt, chosen, rejected, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withMarginKey(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, v, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
+  /**
+   * A copy with one option (by registry name) changed. The with-methods go through {@link #values()} and
+   * {@link #from}, so a new field is added to the constructor, those two and nothing else.
+   */
+  private DataOptions with(String name, Object value) {
+    Map<String, Object> m = values();
+    m.put(name, value);
+    return from(m::get);
+  }
+
+  public DataOptions withFormat(Format v) { return with("format", v.cliName); }
+  public DataOptions withKeys(String prompt, String chosen, String rejected) { return with("prompt_key", prompt).with("chosen_key", chosen).with("rejected_key", rejected); }
+  public DataOptions withMarginKey(String v) { return with("margin_key", v); }
   public DataOptions withRating(String key, Map<String, Float> margins) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, key, margins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withChatTemplate(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, v, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withRewardToken(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, v, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withMaxLength(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, v, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withTruncation(Truncation v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, v, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withLayout(Layout v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, v, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withMaxTokensPerBatch(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, v, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withSeed(long v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, v, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withOnBadRecord(OnBadRecord v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, v, maxRecordBytes, scoreKeys, datasetSplit, datasetConfig); }
-  public DataOptions withScoreKeys(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, v, datasetSplit, datasetConfig); }
-  public DataOptions withDatasetSplit(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, v, datasetConfig); }
-  public DataOptions withDatasetConfig(String v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, maxRecordBytes, scoreKeys, datasetSplit, v); }
-  public DataOptions withMaxRecordBytes(int v) { return new DataOptions(format, promptKey, chosenKey, rejectedKey, marginKey, ratingKey, ratingMargins, chatTemplate, rewardToken, maxLength, truncation, layout, maxTokensPerBatch, seed, onBadRecord, v, scoreKeys, datasetSplit, datasetConfig); }
+  public DataOptions withChatTemplate(String v) { return with("chat_template", v); }
+  public DataOptions withRewardToken(String v) { return with("reward_token", v); }
+  public DataOptions withMaxLength(int v) { return with("max_length", v); }
+  public DataOptions withTruncation(Truncation v) { return with("truncation", v.name()); }
+  public DataOptions withLayout(Layout v) { return with("layout", v.name()); }
+  public DataOptions withMaxTokensPerBatch(int v) { return with("max_tokens_per_batch", v); }
+  public DataOptions withSeed(long v) { return with("seed", v); }
+  public DataOptions withOnBadRecord(OnBadRecord v) { return with("on_bad_record", v.name()); }
+  public DataOptions withScoreKeys(String v) { return with("score_keys", v); }
+  public DataOptions withDatasetSplit(String v) { return with("dataset_split", v); }
+  public DataOptions withDatasetConfig(String v) { return with("dataset_config", v); }
+  public DataOptions withMaxRecordBytes(int v) { return with("max_record_bytes", v); }
 
   /** Checks the values with the registry's validator (the one the command line uses). */
   public DataOptions validate() {
