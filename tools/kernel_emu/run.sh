@@ -14,10 +14,11 @@ flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/native/include -I$src"
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-# The CPU reference kernel the flash checks compare against (plain g++, no emulation).
+# The CPU reference kernels the flash and linear cross-entropy checks compare against (plain g++, no emulation).
 g++ $flags -fopenmp -c "$root/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
-objs="$out/emu.o $out/cpu_attention.o"
-for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd; do
+g++ $flags -fopenmp -c "$root/native/cpu/linear_cross_entropy.cpp" -o "$out/cpu_linear_cross_entropy.o"
+objs="$out/emu.o $out/cpu_attention.o $out/cpu_linear_cross_entropy.o"
+for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss linear_cross_entropy flash_fwd flash_bwd; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"
 done

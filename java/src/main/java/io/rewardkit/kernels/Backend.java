@@ -115,6 +115,18 @@ public interface Backend extends AutoCloseable {
   /** dHidden [T, D] overwritten (zero except readout rows); dw [D] accumulated. */
   void scoreBackward(Tensor dHidden, Tensor dw, Tensor dRewards, Tensor hidden, Tensor readout, Tensor w);
 
+  /**
+   * Policy head (see {@code native/include/rewardkit/linear_cross_entropy.h}): logp[t] = log softmax(hidden[t] · wᵀ)[targets[t]]
+   * without materialising the [T, V] logits; lse[t] is the log-sum-exp, saved for backward. A negative target
+   * is ignored (logp = lse = 0). logp, lse F32 [T] (F64 on CPU with F64 inputs); hidden [T, D]; w [V, D]
+   * (lm_head.weight or the tied embed_tokens.weight); targets I32 [T].
+   */
+  void linearCrossEntropyForward(Tensor logp, Tensor lse, Tensor hidden, Tensor w, Tensor targets);
+
+  /** dHidden [T, D] overwritten (zero for ignored tokens); dw [V, D] accumulated; dLogp, lse [T] as the forward's. */
+  void linearCrossEntropyBackward(Tensor dHidden, Tensor dw, Tensor dLogp, Tensor lse, Tensor hidden, Tensor w,
+      Tensor targets);
+
   @Override
   void close();
 

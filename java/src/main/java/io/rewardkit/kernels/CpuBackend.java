@@ -3,6 +3,7 @@ package io.rewardkit.kernels;
 import io.rewardkit.kernels.cpu.Add;
 import io.rewardkit.kernels.cpu.Bias;
 import io.rewardkit.kernels.cpu.Embedding;
+import io.rewardkit.kernels.cpu.LinearCrossEntropy;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
 import io.rewardkit.kernels.cpu.Rope;
@@ -331,6 +332,38 @@ public final class CpuBackend implements Backend {
       case F64 -> Score.score_backward(dHidden.f64(), dw.f64(), dRewards.f64(), hidden.f64(), readout.i32(), w.f64(),
           tokens, dim, readouts);
       default -> throw Shapes.unsupported("score_backward", dHidden.dtype());
+    }
+  }
+
+  // policy head (fused linear cross-entropy) -----------------------------------------------------
+
+  @Override public void linearCrossEntropyForward(Tensor logp, Tensor lse, Tensor hidden, Tensor w, Tensor targets) {
+    long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
+    Shapes.require("linear_cross_entropy", dim > 0 && hidden.numel() == tokens * dim && logp.numel() == tokens
+        && lse.numel() == tokens && targets.dtype() == DType.I32,
+        "logp " + logp + ", lse " + lse + ", hidden " + hidden + ", w " + w + ", targets " + targets);
+    switch (Shapes.floatType("linear_cross_entropy", logp, lse, hidden, w)) {
+      case F32 -> LinearCrossEntropy.linear_cross_entropy_forward(logp.f32(), lse.f32(), hidden.f32(), w.f32(),
+          targets.i32(), tokens, dim, vocab, 0, 0);
+      case F64 -> LinearCrossEntropy.linear_cross_entropy_forward(logp.f64(), lse.f64(), hidden.f64(), w.f64(),
+          targets.i32(), tokens, dim, vocab, 0, 0);
+      default -> throw Shapes.unsupported("linear_cross_entropy", logp.dtype());
+    }
+  }
+
+  @Override public void linearCrossEntropyBackward(Tensor dHidden, Tensor dw, Tensor dLogp, Tensor lse, Tensor hidden,
+      Tensor w, Tensor targets) {
+    long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
+    Shapes.require("linear_cross_entropy_backward", dim > 0 && hidden.numel() == tokens * dim
+        && dHidden.numel() == hidden.numel() && dw.numel() == w.numel() && dLogp.numel() == tokens
+        && lse.numel() == tokens && targets.dtype() == DType.I32,
+        "dHidden " + dHidden + ", dw " + dw + ", dLogp " + dLogp + ", lse " + lse + ", hidden " + hidden + ", w " + w);
+    switch (Shapes.floatType("linear_cross_entropy_backward", dHidden, dw, dLogp, lse, hidden, w)) {
+      case F32 -> LinearCrossEntropy.linear_cross_entropy_backward(dHidden.f32(), dw.f32(), dLogp.f32(), lse.f32(),
+          hidden.f32(), w.f32(), targets.i32(), tokens, dim, vocab, 0, 0);
+      case F64 -> LinearCrossEntropy.linear_cross_entropy_backward(dHidden.f64(), dw.f64(), dLogp.f64(), lse.f64(),
+          hidden.f64(), w.f64(), targets.i32(), tokens, dim, vocab, 0, 0);
+      default -> throw Shapes.unsupported("linear_cross_entropy_backward", dHidden.dtype());
     }
   }
 
