@@ -435,6 +435,33 @@ public final class CudaBackend implements Backend {
         dev(w, op), readout.numel(), tokens, dim, stream);
   }
 
+  @Override public void linearCrossEntropyForward(Tensor logp, Tensor lse, Tensor hidden, Tensor w, Tensor targets) {
+    String op = "linear_cross_entropy";
+    long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
+    Shapes.require(op, dim > 0 && hidden.numel() == tokens * dim && logp.numel() == tokens && lse.numel() == tokens,
+        "logp " + logp + ", lse " + lse + ", hidden " + hidden + ", w " + w + ", targets " + targets);
+    dtype(op, "logp", logp, DType.F32); dtype(op, "lse", lse, DType.F32); dtype(op, "hidden", hidden, DType.BF16);
+    dtype(op, "w", w, DType.BF16); dtype(op, "targets", targets, DType.I32);
+    long ws = scratch(4 * CudaLinearCrossEntropy.linear_cross_entropy_workspace_floats(dim, 0, 0));
+    CudaLinearCrossEntropy.linear_cross_entropy_forward(dev(logp, op), dev(lse, op), dev(hidden, op), dev(w, op),
+        dev(targets, op), ws, tokens, dim, vocab, 0, 0, stream);
+  }
+
+  @Override public void linearCrossEntropyBackward(Tensor dHidden, Tensor dw, Tensor dLogp, Tensor lse, Tensor hidden,
+      Tensor w, Tensor targets) {
+    String op = "linear_cross_entropy_backward";
+    long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
+    Shapes.require(op, dim > 0 && hidden.numel() == tokens * dim && dHidden.numel() == hidden.numel()
+        && dw.numel() == w.numel() && dLogp.numel() == tokens && lse.numel() == tokens,
+        "dHidden " + dHidden + ", dw " + dw + ", dLogp " + dLogp + ", lse " + lse + ", hidden " + hidden + ", w " + w);
+    dtype(op, "dHidden", dHidden, DType.BF16); dtype(op, "dw (a parameter gradient)", dw, DType.F32);
+    dtype(op, "dLogp", dLogp, DType.F32); dtype(op, "lse", lse, DType.F32); dtype(op, "hidden", hidden, DType.BF16);
+    dtype(op, "w", w, DType.BF16); dtype(op, "targets", targets, DType.I32);
+    long ws = scratch(4 * CudaLinearCrossEntropy.linear_cross_entropy_workspace_floats(dim, 0, 0));
+    CudaLinearCrossEntropy.linear_cross_entropy_backward(dev(dHidden, op), dev(dw, op), dev(dLogp, op), dev(lse, op),
+        dev(hidden, op), dev(w, op), dev(targets, op), ws, tokens, dim, vocab, 0, 0, stream);
+  }
+
   // ---- CUDA-only training helpers --------------------------------------------------------------
 
   /** out[0] = Σ g², out[1] = clip scale for maxNorm (deterministic). out F32[2], grads F32 (one arena). */
