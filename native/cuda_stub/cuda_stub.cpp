@@ -7,6 +7,7 @@
 #include "rewardkit/cuda/flash_attention.h"
 #include "rewardkit/cuda/linear_cross_entropy.h"
 #include "rewardkit/cuda/ops.h"
+#include "rewardkit/cuda/preference_loss.h"
 #include "rewardkit/cuda/reward_loss.h"
 #include "rewardkit/cuda/runtime.h"
 
@@ -116,6 +117,11 @@ void linear_cross_entropy_backward(bf16_bits*, float*, const float*, const float
                                    const bf16_bits*, const int32_t*, float*, int64_t, int64_t, int64_t, int64_t,
                                    int64_t, void*) {
   unavailable("linear_cross_entropy_backward");
+}
+void preference_loss_forward_backward(const float*, const float*, const int32_t*, const int32_t*, const int32_t*,
+                                      const int32_t*, const float*, const float*, float*, double*, int64_t, int64_t,
+                                      int64_t, int, double, double, double, double, double, double, double, void*) {
+  unavailable("preference_loss_forward_backward");
 }
 
 }}  // namespace rk::cuda

@@ -11,8 +11,10 @@
 
 #include "rewardkit/cuda/ops.h"
 #include "rewardkit/cuda/linear_cross_entropy.h"
+#include "rewardkit/cuda/preference_loss.h"
 #include "rewardkit/cuda/reward_loss.h"
 #include "rewardkit/linear_cross_entropy.h"
+#include "rewardkit/preference_loss.h"
 
 using namespace rk::cuda;
 
@@ -258,6 +260,39 @@ static void linear_cross_entropy(int tokens, int dim, int vocab, int token_chunk
   check("lce dweight" + s, dw, rdw, 1e-5);
 }
 
+// The CUDA preference losses against the CPU reference (double), every loss type, one response in two pairs.
+static void preference_loss(int type) {
+  const int S = 9, P = 4, K = 5;
+  std::vector<float> lp(S), ref(S), kl(K), rkl(K);
+  std::vector<int32_t> len(S), lab(S), ch{0, 2, 4, 0}, rj{1, 3, 5, 6};
+  for (int s = 0; s < S; ++s) {
+    len[s] = 1 + s % 4;
+    lp[s] = -0.3f * len[s] * (1 + std::uniform_real_distribution<float>(0, 1)(rng));
+    ref[s] = lp[s] + std::uniform_real_distribution<float>(-0.5f, 0.5f)(rng);
+    lab[s] = s % 3 != 0;
+  }
+  for (int k = 0; k < K; ++k) { kl[k] = -2.f + 0.3f * k; rkl[k] = -2.1f + 0.2f * k; }
+  std::vector<float> d(S, NAN);
+  std::vector<double> stats(kPreferenceLossNumStats), rstats(kPreferenceLossNumStats);
+  const double beta = type == 3 ? 2.0 : 0.1, ls = type == 0 || type == 2 ? 0.1 : 0, alpha = type == 4 ? 0 : 0.7;
+  rk::cuda::preference_loss_forward_backward(lp.data(), ref.data(), len.data(), ch.data(), rj.data(), lab.data(),
+                                             kl.data(), rkl.data(), d.data(), stats.data(), S, P, K, type, beta, ls,
+                                             alpha, 1.0, 1.0, 1.33, 0.5, nullptr);
+  std::vector<double> lpd(lp.begin(), lp.end()), refd(ref.begin(), ref.end()), kld(kl.begin(), kl.end()),
+      rkld(rkl.begin(), rkl.end()), rd(S);
+  rk::preference_loss_forward_backward(lpd.data(), refd.data(), len.data(), ch.data(), rj.data(), lab.data(), kld.data(),
+                                       rkld.data(), rd.data(), rstats.data(), S, P, K, type, beta, ls, alpha, 1.0, 1.0,
+                                       1.33, 0.5);
+  std::vector<double> a, b;  // the stats both define (NaN where the loss has no such metric)
+  for (int i = 0; i < kPreferenceLossNumStats; ++i) {
+    if (std::isnan(rstats[i]) != std::isnan(stats[i])) { std::printf("  stat %d: NaN on one side only\n", i); ++failures; }
+    if (!std::isnan(rstats[i])) { a.push_back(stats[i]); b.push_back(rstats[i]); }
+  }
+  const std::string name = "preference loss type " + std::to_string(type);
+  check(name + " stats", a, b, 1e-12);
+  check(name + " d_logps", d, rd, 1e-6);
+}
+
 int main() {
   rmsnorm(37, 200);
   rmsnorm(3, 1000);
@@ -269,6 +304,7 @@ int main() {
   optimizer(100003, 0.5f);
   optimizer(77, 0.f);
   reward_loss();
+  for (int type = 0; type <= 5; ++type) preference_loss(type);
   linear_cross_entropy(37, 40, 211, 16, 50);
   linear_cross_entropy(1, 24, 7, 0, 0);
   linear_cross_entropy(70, 33, 1031, 32, 256);

@@ -18,7 +18,7 @@ g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
 g++ $flags -fopenmp -c "$root/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
 g++ $flags -fopenmp -c "$root/native/cpu/linear_cross_entropy.cpp" -o "$out/cpu_linear_cross_entropy.o"
 objs="$out/emu.o $out/cpu_attention.o $out/cpu_linear_cross_entropy.o"
-for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss linear_cross_entropy flash_fwd flash_bwd; do
+for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss preference_loss linear_cross_entropy flash_fwd flash_bwd; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"
 done

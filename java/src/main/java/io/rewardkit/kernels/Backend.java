@@ -158,6 +158,16 @@ public interface Backend extends AutoCloseable {
       RewardLossSpec spec, double gradScale);
 
   /**
+   * The fused preference loss of a batch (DPO, IPO, CPO, SimPO, ORPO, KTO; see
+   * {@code native/include/rewardkit/preference_loss.h}): the loss and TRL's metrics (host array indexed by the
+   * {@link PreferenceLossSpec} constants), and, when dLogps is not null, dLogps = gradScale · ∂loss/∂logps
+   * (overwritten). logps, refLogps (null for cpo/simpo/orpo), dLogps [S] (F32, F64 on CPU); lengths I32 [S];
+   * chosen, rejected I32 [P] (null for kto); labels I32 [S] (kto, else null); klLogps, refKlLogps [K] or null.
+   */
+  double[] preferenceLoss(Tensor logps, Tensor refLogps, Tensor lengths, Tensor chosen, Tensor rejected, Tensor labels,
+      Tensor klLogps, Tensor refKlLogps, Tensor dLogps, PreferenceLossSpec spec, double gradScale);
+
+  /**
    * One AdamW step on F32 master weights in place (PyTorch formulation, decoupled weight decay, see
    * {@code native/include/rewardkit/adamw.h}), with fp32 moments m, v updated in place; the gradient is
    * multiplied by gradScale first (clipping). step counts from 1 (bias correction). weights is the tensor

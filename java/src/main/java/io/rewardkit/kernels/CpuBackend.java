@@ -4,6 +4,7 @@ import io.rewardkit.kernels.cpu.Add;
 import io.rewardkit.kernels.cpu.Bias;
 import io.rewardkit.kernels.cpu.Embedding;
 import io.rewardkit.kernels.cpu.LinearCrossEntropy;
+import io.rewardkit.kernels.cpu.PreferenceLoss;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
 import io.rewardkit.kernels.cpu.Rope;
@@ -371,6 +372,37 @@ public final class CpuBackend implements Backend {
   @Override public void close() {}
 
   // ---- training ops (fused loss, optimizer, gradient norm) ------------------------------------
+
+  @Override public double[] preferenceLoss(Tensor logps, Tensor refLogps, Tensor lengths, Tensor chosen,
+      Tensor rejected, Tensor labels, Tensor klLogps, Tensor refKlLogps, Tensor dLogps, PreferenceLossSpec spec,
+      double gradScale) {
+    String op = "preference_loss";
+    long s = logps.numel(), p = chosen == null ? 0 : chosen.numel(), k = klLogps == null ? 0 : klLogps.numel();
+    Shapes.require(op, lengths.numel() == s && lengths.dtype() == DType.I32 && (refLogps == null || refLogps.numel() == s)
+        && (rejected == null ? chosen == null : rejected.numel() == p) && (labels == null || labels.numel() == s)
+        && (refKlLogps == null ? k == 0 : refKlLogps.numel() == k) && (dLogps == null || dLogps.numel() == s),
+        "logps " + logps + ", lengths " + lengths + ", chosen " + chosen + ", rejected " + rejected + ", labels " + labels);
+    double[] stats = new double[PreferenceLossSpec.NUM_STATS];
+    try (org.bytedeco.javacpp.DoublePointer out = new org.bytedeco.javacpp.DoublePointer(stats.length)) {
+      switch (Shapes.floatType(op, logps, refLogps, klLogps, refKlLogps, dLogps)) {
+        case F32 -> PreferenceLoss.preference_loss_forward_backward(logps.f32(), f32(refLogps), lengths.i32(), i32(chosen),
+            i32(rejected), i32(labels), f32(klLogps), f32(refKlLogps), f32(dLogps), out, s, p, k, spec.lossType(),
+            spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(), spec.desirableWeight(),
+            spec.undesirableWeight(), gradScale);
+        case F64 -> PreferenceLoss.preference_loss_forward_backward(logps.f64(), f64(refLogps), lengths.i32(), i32(chosen),
+            i32(rejected), i32(labels), f64(klLogps), f64(refKlLogps), f64(dLogps), out, s, p, k, spec.lossType(),
+            spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(), spec.desirableWeight(),
+            spec.undesirableWeight(), gradScale);
+        default -> throw Shapes.unsupported(op, logps.dtype());
+      }
+      out.get(stats);
+    }
+    return stats;
+  }
+
+  private static org.bytedeco.javacpp.FloatPointer f32(Tensor t) { return t == null ? null : t.f32(); }
+  private static org.bytedeco.javacpp.DoublePointer f64(Tensor t) { return t == null ? null : t.f64(); }
+  private static org.bytedeco.javacpp.IntPointer i32(Tensor t) { return t == null ? null : t.i32(); }
 
   @Override public double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
       RewardLossSpec spec, double gradScale) {

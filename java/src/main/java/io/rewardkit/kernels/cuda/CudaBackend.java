@@ -4,6 +4,7 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.CudaSupport;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Device;
+import io.rewardkit.kernels.PreferenceLossSpec;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
@@ -530,6 +531,30 @@ public final class CudaBackend implements Backend {
     try (Tensor stats = allocate(DType.F64, RewardLossSpec.NUM_STATS)) {  // stats F64 [11]
       rewardLoss(dRewards, stats, rewards, chosen, rejected, margins, spec.lossType(), spec.gamma(), spec.penaltyType(),
           spec.penaltyWeight(), spec.lower(), spec.upper(), spec.centerCoef(), gradScale);
+      return downloadDoubles(stats);
+    }
+  }
+
+  /** Stats come back to the host (one small sync per micro-batch). logps, refLogps, KL buffers, dLogps F32. */
+  @Override public double[] preferenceLoss(Tensor logps, Tensor refLogps, Tensor lengths, Tensor chosen,
+      Tensor rejected, Tensor labels, Tensor klLogps, Tensor refKlLogps, Tensor dLogps, PreferenceLossSpec spec,
+      double gradScale) {
+    String op = "preference_loss";
+    long s = logps.numel(), p = chosen == null ? 0 : chosen.numel(), k = klLogps == null ? 0 : klLogps.numel();
+    Shapes.require(op, lengths.numel() == s && (refLogps == null || refLogps.numel() == s)
+        && (rejected == null ? chosen == null : rejected.numel() == p) && (labels == null || labels.numel() == s)
+        && (refKlLogps == null ? k == 0 : refKlLogps.numel() == k) && (dLogps == null || dLogps.numel() == s),
+        "logps " + logps + ", lengths " + lengths + ", chosen " + chosen + ", rejected " + rejected + ", labels " + labels);
+    for (Tensor t : new Tensor[] {logps, refLogps, klLogps, refKlLogps, dLogps}) {
+      if (t != null) dtype(op, "log-prob buffers", t, DType.F32);
+    }
+    for (Tensor t : new Tensor[] {lengths, chosen, rejected, labels}) if (t != null) dtype(op, "index buffers", t, DType.I32);
+    try (Tensor stats = allocate(DType.F64, PreferenceLossSpec.NUM_STATS)) {  // stats F64 [11]
+      CudaPreferenceLoss.preference_loss_forward_backward(dev(logps, op), devOrZero(refLogps, op), dev(lengths, op),
+          devOrZero(chosen, op), devOrZero(rejected, op), devOrZero(labels, op), devOrZero(klLogps, op),
+          devOrZero(refKlLogps, op), devOrZero(dLogps, op), dev(stats, op), s, p, k, spec.lossType(), spec.beta(),
+          spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(), spec.desirableWeight(), spec.undesirableWeight(),
+          gradScale, stream);
       return downloadDoubles(stats);
     }
   }
