@@ -118,8 +118,9 @@ void linear_cross_entropy_backward(bf16_bits*, float*, const float*, const float
                                    int64_t, void*) {
   unavailable("linear_cross_entropy_backward");
 }
-void preference_loss_forward_backward(const float*, const float*, const int32_t*, const int32_t*, const int32_t*,
-                                      const int32_t*, const float*, const float*, float*, double*, int64_t, int64_t,
+void preference_loss_forward_backward(const float*, const float*, const int32_t*, const float*, const int32_t*,
+                                      const int32_t*, const int32_t*, const int32_t*, const float*, const float*, float*,
+                                      float*, double*, int64_t, int64_t,
                                       int64_t, int, double, double, double, double, double, double, double, void*) {
   unavailable("preference_loss_forward_backward");
 }

@@ -263,26 +263,28 @@ static void linear_cross_entropy(int tokens, int dim, int vocab, int token_chunk
 // The CUDA preference losses against the CPU reference (double), every loss type, one response in two pairs.
 static void preference_loss(int type) {
   const int S = 9, P = 4, K = 5;
-  std::vector<float> lp(S), ref(S), kl(K), rkl(K);
-  std::vector<int32_t> len(S), lab(S), ch{0, 2, 4, 0}, rj{1, 3, 5, 6};
+  std::vector<float> lp(S), ref(S), kl(K), rkl(K), plp(S);
+  std::vector<int32_t> len(S), lab(S), plen(S), ch{0, 2, 4, 0}, rj{1, 3, 5, 6};
   for (int s = 0; s < S; ++s) {
     len[s] = 1 + s % 4;
+    plen[s] = s % 3;
+    plp[s] = -0.7f * plen[s];
     lp[s] = -0.3f * len[s] * (1 + std::uniform_real_distribution<float>(0, 1)(rng));
     ref[s] = lp[s] + std::uniform_real_distribution<float>(-0.5f, 0.5f)(rng);
     lab[s] = s % 3 != 0;
   }
   for (int k = 0; k < K; ++k) { kl[k] = -2.f + 0.3f * k; rkl[k] = -2.1f + 0.2f * k; }
-  std::vector<float> d(S, NAN);
+  std::vector<float> d(S, NAN), dp(S, NAN);
   std::vector<double> stats(kPreferenceLossNumStats), rstats(kPreferenceLossNumStats);
   const double beta = type == 3 ? 2.0 : 0.1, ls = type == 0 || type == 2 ? 0.1 : 0, alpha = type == 4 ? 0 : 0.7;
-  rk::cuda::preference_loss_forward_backward(lp.data(), ref.data(), len.data(), ch.data(), rj.data(), lab.data(),
-                                             kl.data(), rkl.data(), d.data(), stats.data(), S, P, K, type, beta, ls,
-                                             alpha, 1.0, 1.0, 1.33, 0.5, nullptr);
+  rk::cuda::preference_loss_forward_backward(lp.data(), ref.data(), len.data(), plp.data(), plen.data(), ch.data(),
+                                             rj.data(), lab.data(), kl.data(), rkl.data(), d.data(), dp.data(),
+                                             stats.data(), S, P, K, type, beta, ls, alpha, 1.0, 1.0, 1.33, 0.5, nullptr);
   std::vector<double> lpd(lp.begin(), lp.end()), refd(ref.begin(), ref.end()), kld(kl.begin(), kl.end()),
-      rkld(rkl.begin(), rkl.end()), rd(S);
-  rk::preference_loss_forward_backward(lpd.data(), refd.data(), len.data(), ch.data(), rj.data(), lab.data(), kld.data(),
-                                       rkld.data(), rd.data(), rstats.data(), S, P, K, type, beta, ls, alpha, 1.0, 1.0,
-                                       1.33, 0.5);
+      rkld(rkl.begin(), rkl.end()), plpd(plp.begin(), plp.end()), rd(S), rdp(S);
+  rk::preference_loss_forward_backward(lpd.data(), refd.data(), len.data(), plpd.data(), plen.data(), ch.data(), rj.data(),
+                                       lab.data(), kld.data(), rkld.data(), rd.data(), rdp.data(), rstats.data(), S, P, K,
+                                       type, beta, ls, alpha, 1.0, 1.0, 1.33, 0.5);
   std::vector<double> a, b;  // the stats both define (NaN where the loss has no such metric)
   for (int i = 0; i < kPreferenceLossNumStats; ++i) {
     if (std::isnan(rstats[i]) != std::isnan(stats[i])) { std::printf("  stat %d: NaN on one side only\n", i); ++failures; }
@@ -291,6 +293,7 @@ static void preference_loss(int type) {
   const std::string name = "preference loss type " + std::to_string(type);
   check(name + " stats", a, b, 1e-12);
   check(name + " d_logps", d, rd, 1e-6);
+  check(name + " d_prompt_logps", dp, rdp, 1e-6);
 }
 
 int main() {

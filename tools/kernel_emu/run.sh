@@ -14,10 +14,13 @@ flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/native/include -I$src"
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-# The CPU reference kernels the flash and linear cross-entropy checks compare against (plain g++, no emulation).
+# The CPU reference kernels the flash, linear cross-entropy and preference-loss checks compare against (plain g++).
 g++ $flags -fopenmp -c "$root/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
-g++ $flags -fopenmp -c "$root/native/cpu/linear_cross_entropy.cpp" -o "$out/cpu_linear_cross_entropy.o"
-objs="$out/emu.o $out/cpu_attention.o $out/cpu_linear_cross_entropy.o"
+objs="$out/emu.o $out/cpu_attention.o"
+for f in linear_cross_entropy preference_loss; do
+  g++ $flags -fopenmp -c "$root/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
+  objs="$objs $out/cpu_$f.o"
+done
 for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss preference_loss linear_cross_entropy flash_fwd flash_bwd; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"

@@ -13,10 +13,13 @@
 //   ipo:   l_p = (Δ_c / len_c - Δ_r / len_r - 1 / (2β))²  with Δ_x = logps_x - ref_x;  L = mean l_p
 //   cpo:   l_p = sig(β (logps_c - logps_r));  L = mean l_p + cpo_alpha NLL
 //   simpo: l_p = sig(β (avg_c - avg_r) - γ);  L = mean l_p + cpo_alpha NLL          (γ = simpo_gamma)
-//   orpo:  L = NLL - β mean log σ(x_p),  x_p = (avg_c - avg_r) - (log(1 - e^avg_c) - log(1 - e^avg_r))
+//   orpo:  L = NLL_full - β mean log σ(x_p),  x_p = (avg_c - avg_r) - (log(1 - e^avg_c) - log(1 - e^avg_r)),
+//          NLL_full = -Σ_p (prompt_logps[c_p] + logps[c_p]) / Σ_p (prompt_lengths[c_p] + lengths[c_p]): TRL's ORPO
+//          takes the NLL over the whole chosen sequence (its prompt tokens after the first, then the response)
 //   kto:   l_s = w_d (1 - σ(β (Δ_s - z))) if desirable, w_u (1 - σ(β (z - Δ_s))) if not;  L = mean_s l_s
 // rewards (TRL's logging): β Δ_s with a reference (dpo, ipo, kto), β logps_s (cpo), β avg_s (simpo, orpo).
-// d_logps [S] (optional) is OVERWRITTEN with grad_scale · ∂L/∂logps (a response's tokens all share it).
+// d_logps [S] (optional) is OVERWRITTEN with grad_scale · ∂L/∂logps (a response's tokens all share it);
+// d_prompt_logps [S] (optional, orpo) likewise with ∂L/∂prompt_logps (zero for rejected responses).
 // Arithmetic in double, serial in pair/response order: deterministic.
 #pragma once
 #include "rewardkit/common.h"
@@ -63,19 +66,22 @@ struct PreferenceLossParams {
 };
 
 // logps, lengths: [S]   ref_logps: [S] or null (cpo, simpo, orpo)   chosen, rejected: [P] (paired) or null
-// labels: [S] (kto) or null   kl_logps, ref_kl_logps: [K] or null   d_logps: [S] or null   stats: [RK_PREF_NUM_STATS]
+// prompt_logps, prompt_lengths: [S] (orpo: Σ log-probs and count of each response's prompt tokens after the first)
+// or null   labels: [S] (kto) or null   kl_logps, ref_kl_logps: [K] or null   d_logps, d_prompt_logps: [S] or null
+// stats: [RK_PREF_NUM_STATS]
 void preference_loss_forward_backward(const float* logps, const float* ref_logps, const int32_t* lengths,
-                                      const int32_t* chosen, const int32_t* rejected, const int32_t* labels,
-                                      const float* kl_logps, const float* ref_kl_logps, float* d_logps, double* stats,
+                                      const float* prompt_logps, const int32_t* prompt_lengths, const int32_t* chosen,
+                                      const int32_t* rejected, const int32_t* labels, const float* kl_logps,
+                                      const float* ref_kl_logps, float* d_logps, float* d_prompt_logps, double* stats,
                                       int64_t num_responses, int64_t num_pairs, int64_t num_kl, int loss_type,
                                       double beta, double label_smoothing, double nll_alpha, double simpo_gamma,
                                       double desirable_weight, double undesirable_weight, double grad_scale);
 void preference_loss_forward_backward(const double* logps, const double* ref_logps, const int32_t* lengths,
-                                      const int32_t* chosen, const int32_t* rejected, const int32_t* labels,
-                                      const double* kl_logps, const double* ref_kl_logps, double* d_logps,
-                                      double* stats, int64_t num_responses, int64_t num_pairs, int64_t num_kl,
-                                      int loss_type, double beta, double label_smoothing, double nll_alpha,
-                                      double simpo_gamma, double desirable_weight, double undesirable_weight,
-                                      double grad_scale);
+                                      const double* prompt_logps, const int32_t* prompt_lengths, const int32_t* chosen,
+                                      const int32_t* rejected, const int32_t* labels, const double* kl_logps,
+                                      const double* ref_kl_logps, double* d_logps, double* d_prompt_logps, double* stats,
+                                      int64_t num_responses, int64_t num_pairs, int64_t num_kl, int loss_type,
+                                      double beta, double label_smoothing, double nll_alpha, double simpo_gamma,
+                                      double desirable_weight, double undesirable_weight, double grad_scale);
 
 }  // namespace rk

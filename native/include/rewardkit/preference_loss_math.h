@@ -41,15 +41,18 @@ RK_HD double logged_logp(const T* logps, const int32_t* lengths, int64_t s, cons
 }
 
 template <typename T>
-RK_HD void preference_loss(const T* logps, const T* ref, const int32_t* lengths, const int32_t* chosen,
-                           const int32_t* rejected, const int32_t* labels, const T* kl_logps, const T* ref_kl_logps,
-                           T* d_logps, double* stats, const PreferenceLossParams& p) {
+RK_HD void preference_loss(const T* logps, const T* ref, const int32_t* lengths, const T* prompt_logps,
+                           const int32_t* prompt_lengths, const int32_t* chosen, const int32_t* rejected,
+                           const int32_t* labels, const T* kl_logps, const T* ref_kl_logps, T* d_logps,
+                           T* d_prompt_logps, double* stats, const PreferenceLossParams& p) {
   const double nan = NAN;
   for (int s = 0; s < RK_PREF_NUM_STATS; ++s) stats[s] = nan;
   const int64_t S = p.num_responses;
   // d_logps is zeroed, then every term adds its share in order (a response may be in several pairs).
   if (d_logps)
     for (int64_t s = 0; s < S; ++s) d_logps[s] = T(0);
+  if (d_prompt_logps)
+    for (int64_t s = 0; s < S; ++s) d_prompt_logps[s] = T(0);
   const double gs = p.grad_scale;
 
   if (p.loss_type == RK_PREF_KTO) {
@@ -161,19 +164,27 @@ RK_HD void preference_loss(const T* logps, const T* ref, const int32_t* lengths,
     lr_sum += logged_logp(logps, lengths, r, p);
   }
   loss *= inv_p;
-  // NLL over the chosen responses' tokens: ORPO always, DPO (rpo_alpha), CPO and SimPO (cpo_alpha) when weighted.
-  const double nll_w = p.loss_type == RK_PREF_ORPO ? 1.0 : (p.loss_type == RK_PREF_IPO ? 0.0 : p.nll_alpha);
+  // NLL over the chosen responses' tokens: ORPO always (with the prompt tokens), DPO (rpo_alpha), CPO and SimPO
+  // (cpo_alpha) when weighted.
+  const bool orpo = p.loss_type == RK_PREF_ORPO;
+  const double nll_w = orpo ? 1.0 : (p.loss_type == RK_PREF_IPO ? 0.0 : p.nll_alpha);
   if (nll_w != 0.0) {
     double tokens = 0, sum = 0;
     for (int64_t i = 0; i < P; ++i) {
       tokens += lengths[chosen[i]];
       sum += double(logps[chosen[i]]);
+      if (orpo) {
+        tokens += prompt_lengths[chosen[i]];
+        sum += double(prompt_logps[chosen[i]]);
+      }
     }
     const double nll = -sum / tokens;
     loss += nll_w * nll;
     stats[RK_PREF_STAT_NLL] = nll;
-    if (d_logps)
-      for (int64_t i = 0; i < P; ++i) d_logps[chosen[i]] += T(gs * (-nll_w / tokens));
+    for (int64_t i = 0; i < P; ++i) {
+      if (d_logps) d_logps[chosen[i]] += T(gs * (-nll_w / tokens));
+      if (orpo && d_prompt_logps) d_prompt_logps[chosen[i]] += T(gs * (-nll_w / tokens));
+    }
   }
   stats[RK_PREF_STAT_LOSS] = loss;
   stats[RK_PREF_STAT_REWARDS_CHOSEN] = rc_sum * inv_p;

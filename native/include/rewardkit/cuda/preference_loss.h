@@ -11,8 +11,9 @@ namespace rk { namespace cuda {
 constexpr int kPreferenceLossNumStats = 11;
 
 void preference_loss_forward_backward(const float* logps, const float* ref_logps, const int32_t* lengths,
-                                      const int32_t* chosen, const int32_t* rejected, const int32_t* labels,
-                                      const float* kl_logps, const float* ref_kl_logps, float* d_logps, double* stats,
+                                      const float* prompt_logps, const int32_t* prompt_lengths, const int32_t* chosen,
+                                      const int32_t* rejected, const int32_t* labels, const float* kl_logps,
+                                      const float* ref_kl_logps, float* d_logps, float* d_prompt_logps, double* stats,
                                       int64_t num_responses, int64_t num_pairs, int64_t num_kl, int loss_type,
                                       double beta, double label_smoothing, double nll_alpha, double simpo_gamma,
                                       double desirable_weight, double undesirable_weight, double grad_scale,

@@ -160,12 +160,10 @@ public interface Backend extends AutoCloseable {
   /**
    * The fused preference loss of a batch (DPO, IPO, CPO, SimPO, ORPO, KTO; see
    * {@code native/include/rewardkit/preference_loss.h}): the loss and TRL's metrics (host array indexed by the
-   * {@link PreferenceLossSpec} constants), and, when dLogps is not null, dLogps = gradScale · ∂loss/∂logps
-   * (overwritten). logps, refLogps (null for cpo/simpo/orpo), dLogps [S] (F32, F64 on CPU); lengths I32 [S];
-   * chosen, rejected I32 [P] (null for kto); labels I32 [S] (kto, else null); klLogps, refKlLogps [K] or null.
+   * {@link PreferenceLossSpec} constants); when {@code in.dLogps()} is not null it is overwritten with
+   * gradScale · ∂loss/∂logps (and {@code in.dPromptLogps()} with ∂loss/∂promptLogps, ORPO).
    */
-  double[] preferenceLoss(Tensor logps, Tensor refLogps, Tensor lengths, Tensor chosen, Tensor rejected, Tensor labels,
-      Tensor klLogps, Tensor refKlLogps, Tensor dLogps, PreferenceLossSpec spec, double gradScale);
+  double[] preferenceLoss(PreferenceLossInputs in, PreferenceLossSpec spec, double gradScale);
 
   /**
    * One AdamW step on F32 master weights in place (PyTorch formulation, decoupled weight decay, see

@@ -373,27 +373,25 @@ public final class CpuBackend implements Backend {
 
   // ---- training ops (fused loss, optimizer, gradient norm) ------------------------------------
 
-  @Override public double[] preferenceLoss(Tensor logps, Tensor refLogps, Tensor lengths, Tensor chosen,
-      Tensor rejected, Tensor labels, Tensor klLogps, Tensor refKlLogps, Tensor dLogps, PreferenceLossSpec spec,
-      double gradScale) {
+  @Override public double[] preferenceLoss(PreferenceLossInputs in, PreferenceLossSpec spec, double gradScale) {
     String op = "preference_loss";
-    long s = logps.numel(), p = chosen == null ? 0 : chosen.numel(), k = klLogps == null ? 0 : klLogps.numel();
-    Shapes.require(op, lengths.numel() == s && lengths.dtype() == DType.I32 && (refLogps == null || refLogps.numel() == s)
-        && (rejected == null ? chosen == null : rejected.numel() == p) && (labels == null || labels.numel() == s)
-        && (refKlLogps == null ? k == 0 : refKlLogps.numel() == k) && (dLogps == null || dLogps.numel() == s),
-        "logps " + logps + ", lengths " + lengths + ", chosen " + chosen + ", rejected " + rejected + ", labels " + labels);
+    in.check(op);
+    long s = in.numResponses(), p = in.numPairs(), k = in.numKl();
     double[] stats = new double[PreferenceLossSpec.NUM_STATS];
     try (org.bytedeco.javacpp.DoublePointer out = new org.bytedeco.javacpp.DoublePointer(stats.length)) {
-      switch (Shapes.floatType(op, logps, refLogps, klLogps, refKlLogps, dLogps)) {
-        case F32 -> PreferenceLoss.preference_loss_forward_backward(logps.f32(), f32(refLogps), lengths.i32(), i32(chosen),
-            i32(rejected), i32(labels), f32(klLogps), f32(refKlLogps), f32(dLogps), out, s, p, k, spec.lossType(),
-            spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(), spec.desirableWeight(),
-            spec.undesirableWeight(), gradScale);
-        case F64 -> PreferenceLoss.preference_loss_forward_backward(logps.f64(), f64(refLogps), lengths.i32(), i32(chosen),
-            i32(rejected), i32(labels), f64(klLogps), f64(refKlLogps), f64(dLogps), out, s, p, k, spec.lossType(),
-            spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(), spec.desirableWeight(),
-            spec.undesirableWeight(), gradScale);
-        default -> throw Shapes.unsupported(op, logps.dtype());
+      switch (Shapes.floatType(op, in.logps(), in.refLogps(), in.promptLogps(), in.klLogps(), in.refKlLogps(),
+          in.dLogps(), in.dPromptLogps())) {
+        case F32 -> PreferenceLoss.preference_loss_forward_backward(in.logps().f32(), f32(in.refLogps()), in.lengths().i32(),
+            f32(in.promptLogps()), i32(in.promptLengths()), i32(in.chosen()), i32(in.rejected()), i32(in.labels()),
+            f32(in.klLogps()), f32(in.refKlLogps()), f32(in.dLogps()), f32(in.dPromptLogps()), out, s, p, k,
+            spec.lossType(), spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(),
+            spec.desirableWeight(), spec.undesirableWeight(), gradScale);
+        case F64 -> PreferenceLoss.preference_loss_forward_backward(in.logps().f64(), f64(in.refLogps()), in.lengths().i32(),
+            f64(in.promptLogps()), i32(in.promptLengths()), i32(in.chosen()), i32(in.rejected()), i32(in.labels()),
+            f64(in.klLogps()), f64(in.refKlLogps()), f64(in.dLogps()), f64(in.dPromptLogps()), out, s, p, k,
+            spec.lossType(), spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(),
+            spec.desirableWeight(), spec.undesirableWeight(), gradScale);
+        default -> throw Shapes.unsupported(op, in.logps().dtype());
       }
       out.get(stats);
     }

@@ -12,20 +12,24 @@ class PreferenceLossTest {
   private final Backend cpu = new CpuBackend();
 
   /** 7 responses, 4 pairs (response 0 in two pairs), KTO labels and 3 KL sequences. */
-  private record Batch(Tensor logps, Tensor ref, Tensor lengths, Tensor chosen, Tensor rejected, Tensor labels,
-      Tensor kl, Tensor refKl) {}
+  private record Batch(Tensor logps, Tensor ref, Tensor lengths, Tensor promptLogps, Tensor promptLengths,
+      Tensor chosen, Tensor rejected, Tensor labels, Tensor kl, Tensor refKl) {}
 
   private static Batch batch(long seed) {
     SplittableRandom rng = new SplittableRandom(seed);
     int s = 7;
     int[] len = new int[s];
-    double[] lp = new double[s], ref = new double[s];
+    int[] plen = new int[s];
+    double[] lp = new double[s], ref = new double[s], plp = new double[s];
     for (int i = 0; i < s; i++) {
       len[i] = 1 + i % 4;
       lp[i] = -len[i] * (0.2 + rng.nextDouble());  // average log-prob in (-1.2, -0.2): ORPO's log1mexp is defined
       ref[i] = lp[i] + rng.nextDouble() - 0.5;
+      plen[i] = i % 3;  // 0: a one-token prompt predicts nothing
+      plp[i] = -plen[i] * (0.5 + rng.nextDouble());
     }
-    return new Batch(Tensor.hostOf(lp, s), Tensor.hostOf(ref, s), Tensor.hostOf(len, s),
+    return new Batch(Tensor.hostOf(lp, s), Tensor.hostOf(ref, s), Tensor.hostOf(len, s), Tensor.hostOf(plp, s),
+        Tensor.hostOf(plen, s),
         Tensor.hostOf(new int[] {0, 2, 4, 0}, 4), Tensor.hostOf(new int[] {1, 3, 5, 6}, 4),
         Tensor.hostOf(new int[] {1, 0, 1, 1, 0, 0, 1}, s), Tensor.hostOf(new double[] {-3, -2.5, -4}, 3),
         Tensor.hostOf(new double[] {-3.2, -2.9, -3.5}, 3));
@@ -36,21 +40,26 @@ class PreferenceLossTest {
         || type == PreferenceLossSpec.ORPO || type == PreferenceLossSpec.KTO ? 0 : 0.1, 0.7, 1.0, 1.0, 1.33);
   }
 
-  private double[] run(Batch b, PreferenceLossSpec spec, Tensor d) {
-    boolean kto = spec.lossType() == PreferenceLossSpec.KTO;
-    return cpu.preferenceLoss(b.logps, spec.needsReference() ? b.ref : null, b.lengths, kto ? null : b.chosen,
-        kto ? null : b.rejected, kto ? b.labels : null, kto ? b.kl : null, kto ? b.refKl : null, d, spec, 1.0);
+  private double[] run(Batch b, PreferenceLossSpec spec, Tensor d, Tensor dPrompt) {
+    boolean kto = spec.lossType() == PreferenceLossSpec.KTO, orpo = spec.lossType() == PreferenceLossSpec.ORPO;
+    return cpu.preferenceLoss(new PreferenceLossInputs(b.logps, spec.needsReference() ? b.ref : null, b.lengths,
+        orpo ? b.promptLogps : null, orpo ? b.promptLengths : null, kto ? null : b.chosen, kto ? null : b.rejected,
+        kto ? b.labels : null, kto ? b.kl : null, kto ? b.refKl : null, d, dPrompt), spec, 1.0);
   }
+
+  private double[] run(Batch b, PreferenceLossSpec spec, Tensor d) { return run(b, spec, d, null); }
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(ints = {0, 1, 2, 3, 4, 5})
   void gradientMatchesFiniteDifferences(int type) {
     Batch b = batch(type + 11);
     PreferenceLossSpec spec = spec(type);
-    Tensor d = Tensor.host(DType.F64, 7);
-    double[] stats = run(b, spec, d);
+    Tensor d = Tensor.host(DType.F64, 7), dPrompt = Tensor.host(DType.F64, 7);
+    double[] stats = run(b, spec, d, dPrompt);
     assertTrue(Double.isFinite(stats[PreferenceLossSpec.LOSS]), spec.task());
     GradCheck.check(spec.task() + " dLogps", b.logps, d, () -> run(b, spec, null)[PreferenceLossSpec.LOSS], 7, 1);
+    GradCheck.check(spec.task() + " dPromptLogps", b.promptLogps, dPrompt,
+        () -> run(b, spec, null)[PreferenceLossSpec.LOSS], 7, 2);
   }
 
   @Test
@@ -81,7 +90,8 @@ class PreferenceLossTest {
     PreferenceLossSpec spec = spec(PreferenceLossSpec.KTO);
     double[] stats = run(b, spec, null);
     assertEquals((0.2 + 0.4 - 0.5) / 3, stats[PreferenceLossSpec.KL], 1e-12);
-    Batch negative = new Batch(b.logps, b.ref, b.lengths, b.chosen, b.rejected, b.labels, b.refKl, b.kl);
+    Batch negative = new Batch(b.logps, b.ref, b.lengths, b.promptLogps, b.promptLengths, b.chosen, b.rejected, b.labels,
+        b.refKl, b.kl);
     assertEquals(0.0, run(negative, spec, null)[PreferenceLossSpec.KL]);
     assertTrue(Double.isNaN(stats[PreferenceLossSpec.ACCURACIES]), "TRL logs no accuracies for KTO");
   }
@@ -90,11 +100,11 @@ class PreferenceLossTest {
   void badInputIsNamed() {
     Batch b = batch(1);
     Tensor zeroLen = Tensor.hostOf(new int[] {1, 0, 1, 1, 1, 1, 1}, 7);
-    RuntimeException e = assertThrows(RuntimeException.class, () -> cpu.preferenceLoss(b.logps, b.ref, zeroLen, b.chosen,
-        b.rejected, null, null, null, null, spec(PreferenceLossSpec.DPO), 1));
+    RuntimeException e = assertThrows(RuntimeException.class, () -> cpu.preferenceLoss(new PreferenceLossInputs(b.logps,
+        b.ref, zeroLen, null, null, b.chosen, b.rejected, null, null, null, null, null), spec(PreferenceLossSpec.DPO), 1));
     assertTrue(e.getMessage().contains("response 1 has no tokens"), e.getMessage());
-    e = assertThrows(RuntimeException.class, () -> cpu.preferenceLoss(b.logps, null, b.lengths, b.chosen, b.rejected, null,
-        null, null, null, spec(PreferenceLossSpec.DPO), 1));
+    e = assertThrows(RuntimeException.class, () -> cpu.preferenceLoss(new PreferenceLossInputs(b.logps, null, b.lengths,
+        null, null, b.chosen, b.rejected, null, null, null, null, null), spec(PreferenceLossSpec.DPO), 1));
     assertTrue(e.getMessage().contains("needs reference log-probs"), e.getMessage());
   }
 

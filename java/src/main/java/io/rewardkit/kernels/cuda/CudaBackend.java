@@ -4,6 +4,7 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.CudaSupport;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Device;
+import io.rewardkit.kernels.PreferenceLossInputs;
 import io.rewardkit.kernels.PreferenceLossSpec;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
@@ -535,26 +536,22 @@ public final class CudaBackend implements Backend {
     }
   }
 
-  /** Stats come back to the host (one small sync per micro-batch). logps, refLogps, KL buffers, dLogps F32. */
-  @Override public double[] preferenceLoss(Tensor logps, Tensor refLogps, Tensor lengths, Tensor chosen,
-      Tensor rejected, Tensor labels, Tensor klLogps, Tensor refKlLogps, Tensor dLogps, PreferenceLossSpec spec,
-      double gradScale) {
+  /** Stats come back to the host (one small sync per micro-batch). Log-prob buffers F32. */
+  @Override public double[] preferenceLoss(PreferenceLossInputs in, PreferenceLossSpec spec, double gradScale) {
     String op = "preference_loss";
-    long s = logps.numel(), p = chosen == null ? 0 : chosen.numel(), k = klLogps == null ? 0 : klLogps.numel();
-    Shapes.require(op, lengths.numel() == s && (refLogps == null || refLogps.numel() == s)
-        && (rejected == null ? chosen == null : rejected.numel() == p) && (labels == null || labels.numel() == s)
-        && (refKlLogps == null ? k == 0 : refKlLogps.numel() == k) && (dLogps == null || dLogps.numel() == s),
-        "logps " + logps + ", lengths " + lengths + ", chosen " + chosen + ", rejected " + rejected + ", labels " + labels);
-    for (Tensor t : new Tensor[] {logps, refLogps, klLogps, refKlLogps, dLogps}) {
+    in.check(op);
+    for (Tensor t : new Tensor[] {in.logps(), in.refLogps(), in.promptLogps(), in.klLogps(), in.refKlLogps(), in.dLogps(),
+        in.dPromptLogps()}) {
       if (t != null) dtype(op, "log-prob buffers", t, DType.F32);
     }
-    for (Tensor t : new Tensor[] {lengths, chosen, rejected, labels}) if (t != null) dtype(op, "index buffers", t, DType.I32);
     try (Tensor stats = allocate(DType.F64, PreferenceLossSpec.NUM_STATS)) {  // stats F64 [11]
-      CudaPreferenceLoss.preference_loss_forward_backward(dev(logps, op), devOrZero(refLogps, op), dev(lengths, op),
-          devOrZero(chosen, op), devOrZero(rejected, op), devOrZero(labels, op), devOrZero(klLogps, op),
-          devOrZero(refKlLogps, op), devOrZero(dLogps, op), dev(stats, op), s, p, k, spec.lossType(), spec.beta(),
-          spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(), spec.desirableWeight(), spec.undesirableWeight(),
-          gradScale, stream);
+      CudaPreferenceLoss.preference_loss_forward_backward(dev(in.logps(), op), devOrZero(in.refLogps(), op),
+          dev(in.lengths(), op), devOrZero(in.promptLogps(), op), devOrZero(in.promptLengths(), op),
+          devOrZero(in.chosen(), op), devOrZero(in.rejected(), op), devOrZero(in.labels(), op),
+          devOrZero(in.klLogps(), op), devOrZero(in.refKlLogps(), op), devOrZero(in.dLogps(), op),
+          devOrZero(in.dPromptLogps(), op), dev(stats, op), in.numResponses(), in.numPairs(), in.numKl(),
+          spec.lossType(), spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(),
+          spec.desirableWeight(), spec.undesirableWeight(), gradScale, stream);
       return downloadDoubles(stats);
     }
   }

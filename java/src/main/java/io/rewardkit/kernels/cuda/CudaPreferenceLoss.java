@@ -15,9 +15,10 @@ public final class CudaPreferenceLoss {
   private CudaPreferenceLoss() {}
 
   public static native void preference_loss_forward_backward(@Cast("const float*") long logps,
-      @Cast("const float*") long refLogps, @Cast("const int32_t*") long lengths, @Cast("const int32_t*") long chosen,
+      @Cast("const float*") long refLogps, @Cast("const int32_t*") long lengths, @Cast("const float*") long promptLogps,
+      @Cast("const int32_t*") long promptLengths, @Cast("const int32_t*") long chosen,
       @Cast("const int32_t*") long rejected, @Cast("const int32_t*") long labels, @Cast("const float*") long klLogps,
-      @Cast("const float*") long refKlLogps, @Cast("float*") long dLogps, @Cast("double*") long stats,
+      @Cast("const float*") long refKlLogps, @Cast("float*") long dLogps, @Cast("float*") long dPromptLogps, @Cast("double*") long stats,
       @Cast("int64_t") long numResponses, @Cast("int64_t") long numPairs, @Cast("int64_t") long numKl, int lossType,
       double beta, double labelSmoothing, double nllAlpha, double simpoGamma, double desirableWeight,
       double undesirableWeight, double gradScale, @Cast("void*") long stream);
