@@ -19,7 +19,7 @@ tokenizer or accelerate launch is involved; the loss, metrics and autograd are T
                                         KL rows = prompt i + completion of row i-1 (TRL's cycling), calculate_KL
 
 golden.safetensors (shared by all losses):
-  prompt.<p>, chosen.<p>, rejected.<p>   int32    token ids of pair p
+  prompt.<p>, chosen.<p>, rejected.<p>   int32    token ids of pair p (completions end with EOS = 95)
   policy_logps, ref_logps                f32 [2P] Σ log p(response token) per response (chosen p at 2p, rejected at
                                                   2p+1), from the plain HF forward, one sequence at a time
   policy_prompt_logps                    f32 [2P] Σ log p(prompt token) over the prompt's tokens after the first
@@ -41,7 +41,9 @@ from safetensors.torch import save_file
 
 VOCAB = 97
 PAD = VOCAB - 1  # never in the inputs
-# (prompt, chosen, rejected) lengths: a one-token prompt and responses, responses longer and shorter than the prompt.
+EOS = VOCAB - 2  # ends every completion, as TRL appends eos_token to completions (RewardKit's readout token)
+# (prompt, chosen, rejected) lengths, completions counting their EOS: a one-token prompt and EOS-only responses,
+# responses longer and shorter than the prompt.
 LENGTHS = [(5, 4, 2), (1, 1, 1), (3, 2, 6)]
 
 
@@ -202,12 +204,12 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     g = torch.Generator().manual_seed(args.seed)
-    tok = lambda n: torch.randint(0, PAD, (n,), generator=g).tolist()
+    tok = lambda n: torch.randint(0, EOS, (n,), generator=g).tolist()
     prompts, chosen, rejected = [], [], []
     for lp, lc, lr in LENGTHS:
         prompts.append(tok(lp))
-        chosen.append(tok(lc))
-        rejected.append(tok(lr))
+        chosen.append(tok(lc - 1) + [EOS])
+        rejected.append(tok(lr - 1) + [EOS])
     rows_c = chosen + rejected
     kl_c = rows_c[-1:] + rows_c[:-1]  # TRL's KTO KL rows: completions cycled by +1
     policy = tiny_qwen2(args.seed)
@@ -235,7 +237,7 @@ def main():
     golden["kto_kl_ref_logps"] = torch.tensor([seq_logps(ref, p, x) for p, x in zip(prompts * 2, kl_c)])
     save_file(golden, os.path.join(args.out, "golden.safetensors"))
 
-    index = {"seed": args.seed, "ref_seed": ref_seed, "torch": torch.__version__, "transformers": transformers.__version__,
+    index = {"seed": args.seed, "ref_seed": ref_seed, "eos_token_id": EOS, "torch": torch.__version__, "transformers": transformers.__version__,
              "trl": trl.__version__, "pairs": len(LENGTHS), "tasks": {}}
     for task, opts in TASKS.items():
         out, names = run_task(task, opts, policy, ref, prompts, chosen, rejected)
