@@ -455,6 +455,47 @@ public final class RewardModel implements AutoCloseable {
       throw new IllegalArgumentException("dRewards must be " + rewardType + "[" + r + "], got " + dRewards);
     }
     Activations a = train;
+    long d = cfg.hiddenSize();
+    Tensor dtmp = Activations.rows(a.dtmp, t, d);
+
+    // score head, then the rest
+    Tensor xNorm = Activations.rows(a.xNorm, t, d);
+    if (r > 0) {
+      be.scoreBackward(dtmp, params.score.grad().reshape(d), dRewards.reshape(r), xNorm, a.readout.view(0, r),
+          params.score.weight().reshape(d));
+    } else {
+      be.zero(dtmp);
+    }
+    backwardFromNormed(dtmp);
+  }
+
+  /**
+   * Training forward for a head other than the score head (a policy's LM head): the final normed hidden states
+   * [T, D] of {@code batch} (valid until the next forward); {@link #backwardNormed} takes their gradient.
+   */
+  public Tensor forwardNormed(PackedBatch batch) {
+    forward(batch);
+    return Activations.rows(train.xNorm, lastT, cfg.hiddenSize());
+  }
+
+  /**
+   * Accumulates into the parameter grads (not the score head's) the gradient of the last forward given
+   * {@code dXNorm} [T, D] = dLoss/d(final normed hidden states). dXNorm is read before any buffer it could
+   * alias is written.
+   */
+  public void backwardNormed(Tensor dXNorm) {
+    if (lastT < 0) throw new IllegalStateException("backward without a forward");
+    long d = cfg.hiddenSize();
+    if (dXNorm.numel() != (long) lastT * d) throw new IllegalArgumentException("dXNorm must be [" + lastT + ", " + d + "], got " + dXNorm);
+    Tensor dtmp = Activations.rows(train.dtmp, lastT, d);
+    if (dXNorm.address() != dtmp.address()) be.copy(dtmp, dXNorm.reshape(lastT, d));
+    backwardFromNormed(dtmp);
+  }
+
+  /** Backward from dtmp [T, D] = dL/dxNorm through the final norm, the layers and the embedding. */
+  private void backwardFromNormed(Tensor dtmpIn) {
+    int t = lastT;
+    Activations a = train;
     long d = cfg.hiddenSize(), f = cfg.intermediateSize(), hd = cfg.headDim();
     int hq = cfg.numAttentionHeads(), hkv = cfg.numKeyValueHeads();
     double eps = cfg.rmsNormEps();
@@ -463,7 +504,7 @@ public final class RewardModel implements AutoCloseable {
     Tensor ln = Activations.rows(a.ln, t, d);
     Tensor h = Activations.rows(a.h, t, f);
     Tensor dres = Activations.rows(a.dres, t, d);
-    Tensor dtmp = Activations.rows(a.dtmp, t, d);
+    Tensor dtmp = dtmpIn;
     Tensor dln = Activations.rows(a.dln, t, d);
     Tensor dq = Activations.rows(a.dq, t, hq, hd);
     Tensor dk = Activations.rows(a.dk, t, hkv, hd);
@@ -472,16 +513,7 @@ public final class RewardModel implements AutoCloseable {
     Tensor dgate = Activations.rows(a.dgate, t, f);
     Tensor dup = Activations.rows(a.dup, t, f);
     Tensor dh = Activations.rows(a.dh, t, f);
-
-    // score head and final norm
     Tensor xL = Activations.rows(a.x(cfg.numHiddenLayers()), t, d);
-    Tensor xNorm = Activations.rows(a.xNorm, t, d);
-    if (r > 0) {
-      be.scoreBackward(dtmp, params.score.grad().reshape(d), dRewards.reshape(r), xNorm, a.readout.view(0, r),
-          params.score.weight().reshape(d));
-    } else {
-      be.zero(dtmp);
-    }
     be.rmsnormBackward(dres, params.finalNorm.grad(), dtmp, xL, params.finalNorm.weight(), a.rstdF.view(0, t));
 
     for (int l = cfg.numHiddenLayers() - 1; l >= 0; l--) {

@@ -56,6 +56,15 @@ final class TrlGolden {
     }
   }
 
+  /** The parameter names a task file has gradients for. */
+  static java.util.Set<String> gradNames(String file) {
+    try (SafetensorsFile st = SafetensorsFile.open(DIR.resolve(file))) {
+      java.util.Set<String> out = new java.util.TreeSet<>();
+      for (String k : st.entries().keySet()) if (k.startsWith("grad.")) out.add(k.substring(5));
+      return out;
+    }
+  }
+
   /** Pair p's prompt, chosen and rejected token ids. */
   static int[][] pair(int p) {
     return new int[][] {ints("golden.safetensors", "prompt." + p), ints("golden.safetensors", "chosen." + p),
