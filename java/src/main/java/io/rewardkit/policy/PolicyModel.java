@@ -140,6 +140,16 @@ public final class PolicyModel implements AutoCloseable {
     decoder.backwardNormed(dx);
   }
 
+  /**
+   * Writes an HF {@code <Family>ForCausalLM} checkpoint (see {@link io.rewardkit.model.CausalLmCheckpoint}), fp32,
+   * or bf16 when the model computes in bf16.
+   */
+  public void saveHf(Path dir) {
+    io.rewardkit.model.CausalLmCheckpoint.save(decoder, tied ? null : lmWeight, dir,
+        dtype() == DType.BF16 ? io.rewardkit.model.safetensors.StDType.BF16 : io.rewardkit.model.safetensors.StDType.F32,
+        RewardModel.DEFAULT_SHARD_BYTES);
+  }
+
   /** The decoder (for saving and for the parameter arena). */
   public RewardModel decoder() { return decoder; }
 
