@@ -73,7 +73,7 @@ public final class PolicyTrainer {
     long total = c.maxSteps > 0 ? c.maxSteps : (long) Math.ceil(c.numTrainEpochs * batchesPerEpoch);
     LrSchedule lr = LrSchedule.of(c, total);
     AdamWOptimizer opt = new AdamWOptimizer(be, policy.params(), c.adamBeta1, c.adamBeta2, c.adamEpsilon, c.weightDecay);
-    long t0 = System.nanoTime(), tokens = 0, windowTokens = 0, windowStart = t0;
+    long t0 = System.nanoTime(), tokens = 0, windowTokens = 0, windowStart = t0, pairs = 0, windowPairs = 0;
     Map<String, Object> lastTrain = null;
     double[] window = new double[PreferenceLossSpec.NUM_STATS];
     int[] windowCount = new int[PreferenceLossSpec.NUM_STATS];
@@ -105,6 +105,8 @@ public final class PolicyTrainer {
           step++;
           tokens += b.numTokens();
           windowTokens += b.numTokens();
+          pairs += b.numPairs();
+          windowPairs += b.numPairs();
           for (int i = 0; i < stats.length; i++) {
             if (!Double.isNaN(stats[i])) { window[i] += stats[i]; windowCount[i]++; }
           }
@@ -120,7 +122,10 @@ public final class PolicyTrainer {
             r.put("grad_norm", windowGradNorm / windowSteps);
             r.put("epoch", epoch + (double) (k + 1) / plan.length);
             r.put("num_tokens", tokens);
+            r.put("num_pairs", pairs);
             r.put("tokens_per_s", windowTokens / ((now - windowStart) / 1e9));
+            // packed tokens differ between layouts (shared prefix: the prompt once); pairs/s compares them
+            r.put("pairs_per_s", windowPairs / ((now - windowStart) / 1e9));
             log.write(r);
             lastTrain = r;
             out.printf(Locale.ROOT, "step %d/%d  loss %.4f  rewards/accuracies %s  rewards/margins %s  %.0f tokens/s%n", step,
@@ -131,6 +136,7 @@ public final class PolicyTrainer {
             windowGradNorm = 0;
             windowSteps = 0;
             windowTokens = 0;
+            windowPairs = 0;
             windowStart = now;
           }
         }
@@ -142,8 +148,10 @@ public final class PolicyTrainer {
       double secs = (System.nanoTime() - t0) / 1e9;
       Map<String, Object> end = record("run_end", step, t0);
       end.put("num_tokens", tokens);
+      end.put("num_pairs", pairs);
       end.put("train_runtime", secs);
       end.put("tokens_per_s", tokens / secs);
+      end.put("pairs_per_s", pairs / secs);
       Map<String, Object> fin2 = new LinkedHashMap<>();
       if (lastTrain != null) fin2.put("train", lastTrain);
       if (ev != null) fin2.put("eval", ev);
