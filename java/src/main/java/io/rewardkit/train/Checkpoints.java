@@ -196,9 +196,10 @@ public final class Checkpoints {
   }
 
   /**
-   * Temporaries of atomic writes: {@code .tmp-X-<pid>}, {@code .trash-X-<n>} (here) and the model
-   * writer's {@code .<X>.tmp-<n>} / {@code .<X>.old-<n>} siblings (which, inside a checkpoint's
-   * temporary directory, become {@code ..tmp-...}).
+   * Temporaries of atomic writes: {@code .tmp-X-<pid>} (checkpoints), {@code .trash-X-<n>} (prune) and
+   * {@link AtomicFiles}' {@code .<X>.tmp-<pid>-<n>} / {@code .<X>.old-<pid>-<n>} siblings (which, inside a
+   * checkpoint's temporary directory, become {@code ..tmp-...}); {@code X.json(l).tmp-<pid>} are those of
+   * earlier versions.
    */
   private static final Pattern STALE = Pattern.compile("\\.(tmp|trash)-.*|\\..*\\.(tmp|old)-.*|[^/]*\\.jsonl?\\.tmp-\\d+");
 
