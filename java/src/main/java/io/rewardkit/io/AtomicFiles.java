@@ -131,9 +131,9 @@ public final class AtomicFiles {
     }
   }
 
-  /** Flushes a file's data and metadata to the device. */
+  /** Flushes a file's data and metadata to the device (opened for reading: a read-only copy is fsynced too). */
   public static void fsync(Path file) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       ch.force(true);
     }
   }

@@ -83,6 +83,15 @@ class AtomicFilesTest {
     assertEquals(List.of("checkpoint-10"), names(tmp));
   }
 
+  @Test void readOnlyFilesInADirectoryAreFsyncedToo() throws IOException {
+    Path d = tmp.resolve("cache");
+    AtomicFiles.writeDirectory(d, dir -> {
+      Path f = Files.writeString(dir.resolve("tokenizer.json"), "{}");
+      assertTrue(f.toFile().setReadOnly());  // as a copy of a read-only tokenizer file is
+    });
+    assertEquals("{}", Files.readString(d.resolve("tokenizer.json")));
+  }
+
   @Test void aNamedTemporaryLeftByAKilledWriterIsStartedAfresh() throws IOException {
     Path d = tmp.resolve("final");
     Path left = tmp.resolve(".tmp-final-42");
