@@ -1,10 +1,13 @@
 package io.rewardkit.model;
 
+import io.rewardkit.RewardKitException;
+import io.rewardkit.io.AtomicFiles;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
 import io.rewardkit.model.safetensors.SafetensorsWriter;
 import io.rewardkit.model.safetensors.StDType;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +16,7 @@ import java.util.List;
  * Writes a decoder and its LM head as an HF {@code <Family>ForCausalLM} checkpoint (config.json with
  * {@code tie_word_embeddings} as the model has it, model.safetensors with HF names): the decoder's tensors without
  * the reward model's {@code score.weight}, and {@code lm_head.weight} unless the head is the tied embedding. The
- * directory is replaced atomically, as reward-model checkpoints are.
+ * directory is replaced atomically by {@link AtomicFiles#writeDirectory}, as reward-model checkpoints are.
  */
 public final class CausalLmCheckpoint {
   private CausalLmCheckpoint() {}
@@ -34,10 +37,14 @@ public final class CausalLmCheckpoint {
       throw new IllegalArgumentException("lm_head " + (lmHead == null ? "tied" : "untied") + " but the config says "
           + "tie_word_embeddings " + cfg.tieWordEmbeddings());
     }
-    RewardModel.writeDirectoryAtomically(dir, tmp -> {
-      SafetensorsCheckpoint.write(tmp, specs, shardBytes);
-      SafetensorsCheckpoint.writeTextAtomically(tmp.resolve("config.json"), config);
-    });
+    try {
+      AtomicFiles.writeDirectory(dir, tmp -> {
+        SafetensorsCheckpoint.write(tmp, specs, shardBytes);
+        SafetensorsCheckpoint.writeTextAtomically(tmp.resolve("config.json"), config);
+      });
+    } catch (IOException e) {
+      throw new RewardKitException(dir + ": cannot write checkpoint: " + e.getMessage(), e);
+    }
   }
 
   private static SafetensorsWriter.TensorSpec spec(Backend be, String name, Tensor w, StDType storeAs) {

@@ -7,11 +7,9 @@ import io.rewardkit.RewardKitException;
 import io.rewardkit.data.DataOptions.Layout;
 import io.rewardkit.data.EncodedDataset;
 import io.rewardkit.data.PackedBatch;
+import io.rewardkit.io.AtomicFiles;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -55,7 +53,7 @@ public final class ReferenceLogps {
     return new ReferenceLogps(c, r, ds.fingerprint(), reference);
   }
 
-  /** Writes {@code file} (temporary sibling, then rename). */
+  /** Writes {@code file} atomically ({@link AtomicFiles}). */
   public void save(Path file) throws IOException {
     ObjectMapper json = new ObjectMapper();
     ObjectNode root = json.createObjectNode();
@@ -63,9 +61,7 @@ public final class ReferenceLogps {
     root.put("reference", reference);
     root.putPOJO("chosen_logps", chosen);
     root.putPOJO("rejected_logps", rejected);
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    Files.writeString(tmp, json.writeValueAsString(root) + "\n", StandardCharsets.UTF_8);
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    AtomicFiles.writeString(file, json.writeValueAsString(root) + "\n");
   }
 
   /** Reads a file {@link #save} wrote for exactly this dataset and reference; anything else is an error naming it. */
