@@ -10,7 +10,7 @@ import io.rewardkit.model.ModelConfig;
 import io.rewardkit.model.Parameter;
 import io.rewardkit.model.RewardModel;
 import io.rewardkit.train.AdamWOptimizer;
-import io.rewardkit.train.TrainableModel;
+import io.rewardkit.model.TrainableModel;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.train.Checkpoints;
 import io.rewardkit.train.MetricsLog;
-import io.rewardkit.train.MetricsRecords;
+import io.rewardkit.report.MetricsRecords;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.RandomAccessFile;

@@ -8,7 +8,7 @@ import io.rewardkit.data.ChatTemplate;
 import io.rewardkit.data.DataOptions;
 import io.rewardkit.data.DataPipeline;
 import io.rewardkit.data.Tokenizer;
-import io.rewardkit.train.TrainableModel;
+import io.rewardkit.model.TrainableModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

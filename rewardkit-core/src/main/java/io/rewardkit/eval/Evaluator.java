@@ -5,7 +5,7 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backend.RewardLossSpec;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
-import io.rewardkit.train.TrainableModel;
+import io.rewardkit.model.TrainableModel;
 import java.util.Arrays;
 import java.util.List;
 

@@ -8,7 +8,7 @@ import io.rewardkit.data.PackedBatch;
 import io.rewardkit.data.Packer;
 import io.rewardkit.data.ResponseEncoder;
 import io.rewardkit.data.Tokenizer;
-import io.rewardkit.train.TrainableModel;
+import io.rewardkit.model.TrainableModel;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

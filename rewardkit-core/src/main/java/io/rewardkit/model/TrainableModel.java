@@ -1,4 +1,4 @@
-package io.rewardkit.train;
+package io.rewardkit.model;
 
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.kernels.Backend;
@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What the trainer needs from a reward model. {@link ModelAdapter} adapts
+ * What the trainer needs from a reward model. {@code io.rewardkit.train.ModelAdapter} adapts
  * {@code io.rewardkit.model.RewardModel}; tests may supply small models of their own.
  */
 public interface TrainableModel {

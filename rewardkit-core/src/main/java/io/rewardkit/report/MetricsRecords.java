@@ -1,4 +1,4 @@
-package io.rewardkit.train;
+package io.rewardkit.report;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;

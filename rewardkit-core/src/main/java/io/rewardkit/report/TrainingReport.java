@@ -1,7 +1,6 @@
 package io.rewardkit.report;
 
 import io.rewardkit.eval.EvalResult;
-import io.rewardkit.train.MetricsRecords;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -5,6 +5,7 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.model.Parameter;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.TrainableModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -11,6 +11,8 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backend.RewardLossSpec;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
+import io.rewardkit.model.TrainableModel;
+import io.rewardkit.report.MetricsRecords;
 import io.rewardkit.report.TrainingReport;
 import java.io.IOException;
 import java.io.PrintStream;

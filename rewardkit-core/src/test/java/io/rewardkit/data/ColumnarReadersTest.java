@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * JSONL beside them, and each must give the same prepared-cache bytes.
  */
 class ColumnarReadersTest {
-  static final Path FIX = Path.of("java/src/test/resources/columnar");
+  static final Path FIX = Path.of("rewardkit-core/src/test/resources/columnar");
   /** Renders role/content plainly, so chat data needs no tokenizer template. */
   static final String TEMPLATE = "{% for m in messages %}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{% endfor %}";
 

@@ -9,7 +9,7 @@ import io.rewardkit.data.DataOptions;
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Tensor;
-import io.rewardkit.train.TrainableModel;
+import io.rewardkit.model.TrainableModel;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;

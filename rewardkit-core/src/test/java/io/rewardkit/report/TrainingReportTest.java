@@ -66,7 +66,7 @@ class TrainingReportTest {
       assertEquals(Charts.W, img.getWidth(), f);
       assertTrue(page.contains("alt=\"" + f + ".png\" src=\"data:image/png;base64,"), "inlined " + f);
     }
-    assertEquals(8.0, io.rewardkit.train.MetricsRecords.totalRuntime(MetricsLog.read(metrics)), 1e-12);
+    assertEquals(8.0, io.rewardkit.report.MetricsRecords.totalRuntime(MetricsLog.read(metrics)), 1e-12);
   }
 
   @Test void rendersAFileWithoutRecordKindsOrEval() throws Exception {

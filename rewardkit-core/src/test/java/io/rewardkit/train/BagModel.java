@@ -4,6 +4,7 @@ import io.rewardkit.data.PackedBatch;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
+import io.rewardkit.model.TrainableModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

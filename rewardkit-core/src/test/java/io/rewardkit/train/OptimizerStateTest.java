@@ -13,6 +13,7 @@ import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.kernels.CudaSupport;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
+import io.rewardkit.model.TrainableModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

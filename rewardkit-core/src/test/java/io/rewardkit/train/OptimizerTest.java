@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
+import io.rewardkit.model.TrainableModel;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;

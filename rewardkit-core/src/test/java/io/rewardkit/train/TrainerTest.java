@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.kernels.CpuBackend;
+import io.rewardkit.report.MetricsRecords;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
