@@ -34,21 +34,21 @@ public final class MetricsRecords {
       "eval_tokens_per_s", "train_runtime");
 
   /** A new record of a kind; callers add the payload and global_step, then {@link #stamp}. */
-  static Map<String, Object> start(String kind) {
+  public static Map<String, Object> start(String kind) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put(KIND, kind);
     return m;
   }
 
   /** Adds the wall clock: timestamp and seconds since startNanos (this invocation's start). */
-  static void stamp(Map<String, Object> m, long startNanos) {
+  public static void stamp(Map<String, Object> m, long startNanos) {
     m.put("timestamp", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
     m.put("elapsed_s", round3((System.nanoTime() - startNanos) / 1e9));
   }
 
-  static double round3(double v) { return Math.round(v * 1000) / 1000.0; }
+  public static double round3(double v) { return Math.round(v * 1000) / 1000.0; }
 
-  static double round1(double v) { return Math.round(v * 10) / 10.0; }
+  public static double round1(double v) { return Math.round(v * 10) / 10.0; }
 
   /** The kind of a record; files written before record kinds existed are recognised by their keys. */
   public static String kind(Map<String, Object> r) {
