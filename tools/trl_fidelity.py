@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Golden files for RewardKit's preference-optimisation fidelity tests against TRL (DPO, IPO, CPO, SimPO, ORPO, KTO).
 
-How the committed goldens were made (java/src/test/resources/trl/):
-  python3 tools/trl_fidelity.py --out java/src/test/resources/trl --seed 2024
+How the committed goldens were made (rewardkit-core/src/test/resources/trl/):
+  python3 tools/trl_fidelity.py --out rewardkit-core/src/test/resources/trl --seed 2024
   torch 2.13 (CPU), transformers 5.18, trl 1.13 (versions recorded in index.json).
 
 It builds a tiny random Qwen2ForCausalLM policy (untied lm_head) and a reference of the same shape (another

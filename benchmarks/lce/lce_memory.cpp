@@ -1,5 +1,5 @@
 // Peak memory of the policy head's forward + backward: the fused linear cross-entropy
-// (native/cpu/linear_cross_entropy.cpp) against the plain way (materialise the [T, V] logits, log-softmax,
+// (rewardkit-kernels/native/cpu/linear_cross_entropy.cpp) against the plain way (materialise the [T, V] logits, log-softmax,
 // then the [T, V] logits gradient). One mode per process, so each peak RSS is its own.
 // Usage: lce_memory fused|naive TOKENS DIM VOCAB   (prints one JSON line)
 #include <sys/resource.h>

@@ -6,19 +6,19 @@
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-src="${RK_KERNEL_DIR:-$root/native/cuda}"
+src="${RK_KERNEL_DIR:-$root/rewardkit-kernels/native/cuda}"
 inc="${CUDA_HOME:-/usr/local/cuda}/include"
 out="${TMPDIR:-/tmp}/rewardkit_kernel_emu"
 mkdir -p "$out"
-flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/native/include -I$src"
+flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/rewardkit-kernels/native/include -I$src"
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
 # The CPU reference kernels the flash, linear cross-entropy and preference-loss checks compare against (plain g++).
-g++ $flags -fopenmp -c "$root/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
+g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
 objs="$out/emu.o $out/cpu_attention.o"
 for f in linear_cross_entropy preference_loss; do
-  g++ $flags -fopenmp -c "$root/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
+  g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
   objs="$objs $out/cpu_$f.o"
 done
 for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss preference_loss linear_cross_entropy flash_fwd flash_bwd; do
