@@ -10,7 +10,7 @@ import io.rewardkit.model.Parameter;
 import io.rewardkit.model.RewardModel;
 import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
 import io.rewardkit.model.safetensors.SafetensorsFile;
-import io.rewardkit.train.TrainableModel;
+import io.rewardkit.model.TrainableModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -9,7 +9,7 @@ import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.PreferenceLossInputs;
 import io.rewardkit.kernels.PreferenceLossSpec;
 import io.rewardkit.kernels.Tensor;
-import io.rewardkit.train.TrainableModel;
+import io.rewardkit.model.TrainableModel;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;

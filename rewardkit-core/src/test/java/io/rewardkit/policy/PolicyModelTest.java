@@ -13,7 +13,7 @@ import io.rewardkit.kernels.GradCheck;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.model.ModelConfig;
 import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
-import io.rewardkit.train.TrainableModel;
+import io.rewardkit.model.TrainableModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
