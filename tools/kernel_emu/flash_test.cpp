@@ -51,7 +51,7 @@ static int run_case(const Case& c, std::mt19937& rng) {
   auto bits = [](std::vector<__nv_bfloat16>& v) { return reinterpret_cast<bf16_bits*>(v.data()); };
   flash_attention_forward(bits(o), lse.data(), bits(q), bits(k), bits(v), cu.data(), c.segments ? seg.data() : nullptr,
                           S, T, maxlen, hq, hkv, hd, scale, nullptr);
-  std::vector<unsigned char> ws(flash_attention_backward_workspace(T, hq, hd, c.deterministic));
+  std::vector<unsigned char> ws(flash_attention_backward_workspace(T, hq, hkv, hd, c.deterministic));
   flash_attention_backward(bits(dq), bits(dk), bits(dv), bits(dout), bits(q), bits(k), bits(v), bits(o), lse.data(),
                            ws.data(), cu.data(), c.segments ? seg.data() : nullptr, S, T, maxlen, hq, hkv, hd, scale,
                            c.deterministic, nullptr);
