@@ -145,20 +145,25 @@ __device__ __forceinline__ void dkdv_block(const Params& p, int h, unsigned char
             dSs[qc * SST + key] = f2b(dpt[j][e]);
           }
         __syncthreads();
-        float acc_dq[HD / 8][4];
+        // In column chunks of kDqChunk: a full [HD / 8][4] accumulator on top of dK's (and dV's) would
+        // spill (ptxas: 255 registers + stack at HD 128).
+        constexpr int kDqChunk = HD % 64 == 0 ? 64 : 32;
+        for (int c0 = 0; c0 < HD && c0 < hd; c0 += kDqChunk) {
+          float acc_dq[kDqChunk / 8][4];
 #pragma unroll
-        for (int j = 0; j < HD / 8; ++j) acc_dq[j][0] = acc_dq[j][1] = acc_dq[j][2] = acc_dq[j][3] = 0.f;
-        gemm_ab_kmajor<HD>(acc_dq, dSs + warp * 16 * SST, SST, Ks, ST);
+          for (int j = 0; j < kDqChunk / 8; ++j) acc_dq[j][0] = acc_dq[j][1] = acc_dq[j][2] = acc_dq[j][3] = 0.f;
+          gemm_ab_kmajor<kDqChunk>(acc_dq, dSs + warp * 16 * SST, SST, Ks + c0, ST);
 #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-          const int qi = m0 + warp * 16 + g + 8 * i;
-          if (qi >= len) continue;
-          float* dst = p.dq_accum + (static_cast<int64_t>(start + qi) * p.heads_q + h) * hd;
+          for (int i = 0; i < 2; ++i) {
+            const int qi = m0 + warp * 16 + g + 8 * i;
+            if (qi >= len) continue;
+            float* dst = p.dq_accum + (static_cast<int64_t>(start + qi) * p.heads_q + h) * hd + c0;
 #pragma unroll
-          for (int j = 0; j < HD / 8; ++j) {
-            if (8 * j >= hd) continue;
-            atomicAdd(dst + 8 * j + 2 * t, acc_dq[j][2 * i] * p.scale);
-            atomicAdd(dst + 8 * j + 2 * t + 1, acc_dq[j][2 * i + 1] * p.scale);
+            for (int j = 0; j < kDqChunk / 8; ++j) {
+              if (c0 + 8 * j >= hd) continue;
+              atomicAdd(dst + 8 * j + 2 * t, acc_dq[j][2 * i] * p.scale);
+              atomicAdd(dst + 8 * j + 2 * t + 1, acc_dq[j][2 * i + 1] * p.scale);
+            }
           }
         }
       }

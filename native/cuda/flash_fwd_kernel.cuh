@@ -5,20 +5,20 @@
 
 namespace rk { namespace cuda { namespace flash {
 
-// K/V stages in shared memory: two (the next tile's cp.async overlaps this tile's compute) while the block
-// stays under 99 KB, the opt-in limit of the smallest sm_80+ parts (sm_86/89; HD 128: 86 KB), else one.
+// smem: Q, K, V tiles [64][HD + 8] bf16, segq [64], segk [2][64].
 template <int HD>
-constexpr int fwd_stages() { return HD <= 128 ? 2 : 1; }
-template <int HD>
-constexpr int fwd_smem_bytes() { return (1 + 2 * fwd_stages<HD>()) * 64 * (HD + 8) * 2 + (1 + fwd_stages<HD>()) * 64 * 4; }
+constexpr int fwd_smem_bytes() { return 3 * 64 * (HD + 8) * 2 + 3 * 64 * 4; }
 
 // grid (Hq, S, ceil(max_seqlen / 64)); block 128. Each block: 64 queries of one head of one sequence.
 // HD is the head-dim bucket (smem/register tile width); p.head_dim <= HD is the real one.
 // Query tiles run last-first (seq_tile), the heaviest causal blocks first.
+// K/V loads run one phase ahead with cp.async in FA2's arrangement: the next K tile is fetched while this
+// tile's softmax and P·V run, the next V tile while the next Q·Kᵀ runs. Each is issued once every warp is
+// past its reads of the buffer, so one K and one V buffer suffice (a second K/V stage would take HD 128 from
+// 52 to 86 KB of smem: one block per SM on an A100 instead of three).
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   constexpr int ST = HD + 8;
-  constexpr int kStages = fwd_stages<HD>();
   const int h = blockIdx.x;
   const SeqTile b = seq_tile(p, true);
   const int start = b.start, len = b.len, q0 = b.row0;
@@ -27,13 +27,12 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   const int hd = p.head_dim;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 
-  // smem: Q [64][ST] | stage s: K [64][ST], V [64][ST] | segq [64] | segk [kStages][64]
   RK_DYNAMIC_SMEM(smem_raw);
   __nv_bfloat16* Qs = reinterpret_cast<__nv_bfloat16*>(smem_raw);
-  int* segq = reinterpret_cast<int*>(Qs + (1 + 2 * kStages) * 64 * ST);
-  auto Ks = [&](int st) { return Qs + (1 + 2 * st) * 64 * ST; };
-  auto Vs = [&](int st) { return Qs + (2 + 2 * st) * 64 * ST; };
-  auto segk = [&](int st) { return segq + 64 * (1 + st); };
+  __nv_bfloat16* Ks = Qs + 64 * ST;
+  __nv_bfloat16* Vs = Ks + 64 * ST;
+  int* segq = reinterpret_cast<int*>(Vs + 64 * ST);
+  auto segk = [&](int i) { return segq + 64 * (1 + i); };  // [2][64]: this key tile's and the next one's
 
   const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
   const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
@@ -52,47 +51,40 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   float m_row[2] = {-INFINITY, -INFINITY}, l_row[2] = {0.f, 0.f};
   const int row_a = warp * 16 + g, row_b = row_a + 8;  // tile rows this thread holds
 
-  const int key_end = min(len, q0 + kBlockM);  // causal: no key tile past the query tile (hidden, skipped)
-  // The first relevant key tile at or after n (its segment ids land in segk(st)), or key_end.
-  auto next_tile = [&](int n, int st) {
+  const int key_end = min(len, q0 + kBlockM);  // causal: key tiles past the query tile are hidden, skipped
+  // The first relevant key tile at or after n (its segment ids land in sk), or key_end. Every thread calls;
+  // each tile looked at is a barrier.
+  auto next_tile = [&](int n, int* sk) {
     for (; n < key_end; n += kBlockN)
-      if (key_tile_relevant(segk(st), p, b, n, qmin, qmax)) break;
+      if (key_tile_relevant(sk, p, b, n, qmin, qmax)) break;
     return n;
   };
-  auto issue_kv = [&](int n, int st) {
-    load_tile_async<HD>(Ks(st), kbase, kv_stride, n, len, hd);
-    load_tile_async<HD>(Vs(st), vbase, kv_stride, n, len, hd);
-    cp_async_commit();
-  };
 
-  int st = 0;
-  int n0 = next_tile(0, 0);
-  if (n0 < key_end) issue_kv(n0, 0);
+  int cur = 0;
+  int n0 = next_tile(0, segk(0));
+  if (n0 < key_end) {
+    load_tile_async<HD>(Ks, kbase, kv_stride, n0, len, hd);
+    cp_async_commit();
+    load_tile_async<HD>(Vs, vbase, kv_stride, n0, len, hd);
+    cp_async_commit();
+  }
+  // In flight at the top of each iteration: [Q,] K(n0), V(n0), oldest first.
   while (n0 < key_end) {
-    int n_next = key_end;
-    if constexpr (kStages == 2) {
-      __syncthreads();  // stage st ^ 1 (K, V, segk) was last read by the previous tile: every warp is done
-      n_next = next_tile(n0 + kBlockN, st ^ 1);
-      if (n_next < key_end) {
-        issue_kv(n_next, st ^ 1);
-        cp_async_wait<1>();  // everything but the tile just issued has landed
-      } else {
-        cp_async_wait<0>();
-      }
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncthreads();  // this tile's K/V (and Q) from every thread's copies visible to every warp
-    const bool full = tile_fully_visible(q0, n0, len, p.seg != nullptr, segq, segk(st));
-    const __nv_bfloat16* K = Ks(st);
-    const __nv_bfloat16* V = Vs(st);
-    const int* sk = segk(st);
+    cp_async_wait<1>();  // Q and K(n0) have landed; V(n0) may still be in flight
+    __syncthreads();     // ... from every thread's copies
+    const bool full = tile_fully_visible(q0, n0, len, p.seg != nullptr, segq, segk(cur));
 
     float sc[8][4];
 #pragma unroll
     for (int j = 0; j < 8; ++j) sc[j][0] = sc[j][1] = sc[j][2] = sc[j][3] = 0.f;
-    gemm_abt<HD>(sc, Qs + warp * 16 * ST, K, ST, hd);
+    gemm_abt<HD>(sc, Qs + warp * 16 * ST, Ks, ST, hd);
 
+    // The barrier(s) in next_tile come after every warp's K reads: the next K may overwrite the buffer.
+    const int n_next = next_tile(n0 + kBlockN, segk(cur ^ 1));
+    if (n_next < key_end) load_tile_async<HD>(Ks, kbase, kv_stride, n_next, len, hd);
+    cp_async_commit();  // group K(n_next), empty after the last tile (keeps the count uniform)
+
+    const int* sk = segk(cur);
     float mx[2] = {m_row[0], m_row[1]};
     if (full) {  // inside the allowed region: no mask work
 #pragma unroll
@@ -138,18 +130,19 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
       acc_o[j][0] *= alpha[0]; acc_o[j][1] *= alpha[0];
       acc_o[j][2] *= alpha[1]; acc_o[j][3] *= alpha[1];
     }
-    gemm_pb<HD>(acc_o, sc, V, ST);
+    cp_async_wait<1>();  // V(n0) has landed; K(n_next) may still be in flight
+    __syncthreads();
+    gemm_pb<HD>(acc_o, sc, Vs, ST);
 
-    if constexpr (kStages == 1) {
-      __syncthreads();  // every warp is done with K, V, segk before the next tile overwrites them
-      n_next = next_tile(n0 + kBlockN, 0);
-      if (n_next < key_end) issue_kv(n_next, 0);
-    } else {
-      st ^= 1;
+    if (n_next < key_end) {  // block-uniform
+      __syncthreads();  // every warp is past its V reads
+      load_tile_async<HD>(Vs, vbase, kv_stride, n_next, len, hd);
     }
+    cp_async_commit();  // group V(n_next) (empty after the last tile)
+    cur ^= 1;
     n0 = n_next;
   }
-  cp_async_wait<0>();  // nothing in flight at exit (Q alone when no key tile was relevant)
+  cp_async_wait<0>();  // nothing in flight at exit
 
   float inv[2];
 #pragma unroll
