@@ -1,8 +1,10 @@
 // FlashAttention-2 forward/backward (the real kernels and launchers in native/cuda/flash_*.cu, run by
 // the host emulator in emu.h/emu.cpp) against the CPU reference kernel (native/cpu/attention.cpp,
 // double overload) on the same bf16 inputs, itself cross-checked against a naive double loop here:
-// checks tile / fragment / mask / GQA / LSE / dQ-mode / head-dim padding index math without a GPU,
-// for every head-dim bucket the CUDA build instantiates.
+// checks tile / fragment / mask / GQA (per-query-head dK/dV partials and their reduce) / LSE / dQ-mode /
+// head-dim padding index math and the cp.async load pipeline without a GPU, for every head-dim bucket the
+// CUDA build instantiates (192 and 256 take the split dV / dK blocks). Cases 2, 4 and 5 run in mvn verify
+// (FlashKernelEmulatorTest).
 // Build + run: tools/kernel_emu/run.sh
 #include <cuda_bf16.h>
 
