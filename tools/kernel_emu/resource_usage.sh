@@ -6,7 +6,7 @@ set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 arch="${1:-sm_80}"
-src="${2:-$root/native/cuda}"
+src="${2:-$root/rewardkit-kernels/native/cuda}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 echo "| kernel ($arch) | registers | stack frame | spill stores | spill loads |"
