@@ -14,14 +14,18 @@ flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/rewardkit-kernels/native/includ
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-# The CPU reference kernels the flash, linear cross-entropy and preference-loss checks compare against (plain g++).
+# The CPU reference kernel the flash checks compare against (plain g++, no emulation).
 g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
 objs="$out/emu.o $out/cpu_attention.o"
-for f in linear_cross_entropy preference_loss; do
-  g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
-  objs="$objs $out/cpu_$f.o"
-done
-for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss preference_loss linear_cross_entropy flash_fwd flash_bwd; do
+if [ "$what" != flash ]; then  # the CPU references of the linear cross-entropy and preference-loss checks
+  for f in linear_cross_entropy preference_loss; do
+    g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
+    objs="$objs $out/cpu_$f.o"
+  done
+fi
+kernels="flash_fwd flash_bwd"  # `flash` needs only these; ops_test links every kernel
+[ "$what" = flash ] || kernels="convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss preference_loss linear_cross_entropy $kernels"
+for f in $kernels; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"
 done
