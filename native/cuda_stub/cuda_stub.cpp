@@ -82,10 +82,9 @@ void score_backward(bf16_bits*, float*, const float*, const bf16_bits*, const in
   unavailable("score_backward");
 }
 int grad_norm_blocks() { unavailable("grad_norm_blocks"); }
-void grad_norm(float*, float*, const float*, int64_t, float, void*) { unavailable("grad_norm"); }
-void adamw_step(float*, bf16_bits*, float*, float*, const float*, const float*, int64_t, float, float, float, float,
-                float, float, float, void*) {
-  unavailable("adamw_step");
+void grad_sumsq(double*, double*, const float*, int64_t, void*) { unavailable("grad_sumsq"); }
+void adamw_update(float*, bf16_bits*, const float*, float*, float*, const rk::AdamWParams&, void*) {
+  unavailable("adamw_update");
 }
 
 void flash_attention_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const bf16_bits*,

@@ -14,9 +14,12 @@ flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/native/include -I$src"
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-# The CPU reference kernel the flash checks compare against (plain g++, no emulation).
-g++ $flags -fopenmp -c "$root/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
-objs="$out/emu.o $out/cpu_attention.o"
+# The CPU reference kernels the checks compare against (plain g++, no emulation).
+objs="$out/emu.o"
+for f in attention adamw grad_norm; do
+  g++ $flags -fopenmp -c "$root/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
+  objs="$objs $out/cpu_$f.o"
+done
 for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"

@@ -7,6 +7,8 @@
 #pragma once
 #include <cstdint>
 
+#include "rewardkit/adamw.h"
+
 namespace rk { namespace cuda {
 
 typedef uint16_t bf16_bits;
@@ -75,17 +77,15 @@ void score_backward(bf16_bits* dhidden, float* dw, const float* drewards, const 
                     int64_t dim, void* stream);
 
 // ---- optimizer.cu -----------------------------------------------------------------------------
-// Partial sums of squares for the global grad norm: partials float[grad_norm_blocks()].
+// Workspace of grad_sumsq: partials double[grad_norm_blocks()].
 int grad_norm_blocks();
-// Pass 1 over one contiguous fp32 gradient buffer [n]; pass 2 sums the partials in a fixed order:
-// out[0] = Σ g²,  out[1] = clip scale = min(1, max_norm / (sqrt(Σ g²) + 1e-6)) (1 when max_norm <= 0).
-void grad_norm(float* out, float* partials, const float* grads, int64_t n, float max_norm, void* stream);
-// Fused AdamW (decoupled weight decay) on fp32 master weights with fp32 moments; writes the bf16
-// working copy. Same formulation and scalar rounding as the CPU rewardkit/adamw.h. grad_scale: device
-// float (out[1] of grad_norm, or a clip scale the caller uploaded) or null for 1. bias corrections
-// bc1 = 1 - beta1^step, bc2 = 1 - beta2^step are computed by the caller (step is host state).
-void adamw_step(float* master, bf16_bits* weights, float* m, float* v, const float* grads,
-                const float* grad_scale, int64_t n, double lr, double beta1, double beta2, double eps,
-                double weight_decay, double bc1, double bc2, void* stream);
+// out[0] = Σ g² over one fp32 gradient arena grads [n] (the global norm's square: one call per step).
+// Double accumulation, fixed grid and order: run-to-run identical; NaN/Inf propagate.
+void grad_sumsq(double* out, double* partials, const float* grads, int64_t n, void* stream);
+// Fused AdamW over one optimizer group's arenas (rewardkit/adamw.h: the CPU's AdamWParams, validate() and
+// element update): master, m, v [p.n] fp32 updated in place, grad [p.n] fp32; also writes the bf16
+// working copy weights [p.n] = bf16(master).
+void adamw_update(float* master, bf16_bits* weights, const float* grad, float* m, float* v,
+                  const rk::AdamWParams& p, void* stream);
 
 }}  // namespace rk::cuda

@@ -361,15 +361,15 @@ public final class CpuBackend implements Backend {
     return stats;
   }
 
-  @Override public void adamwUpdate(Tensor param, Tensor weights, Tensor grad, Tensor m, Tensor v, double lr,
-      double beta1, double beta2, double eps, double weightDecay, long step, double gradScale) {
-    long n = param.numel();
-    Shapes.require("adamw", grad.numel() == n && m.numel() == n && v.numel() == n && weights.numel() == n && step >= 1,
-        "param " + param + ", weights " + weights + ", grad " + grad + ", m " + m + ", v " + v + ", step " + step);
-    if (Shapes.floatType("adamw", param, grad, m, v) != DType.F32) throw Shapes.unsupported("adamw", param.dtype());
-    io.rewardkit.kernels.cpu.AdamW.adamw_update(param.f32(), grad.f32(), m.f32(), v.f32(), n, lr, beta1, beta2, eps,
-        weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), gradScale);
-    if (weights != param) copy(weights, param);  // CPU weights are F32: a separate working copy is just a copy
+  @Override public void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+    long n = master.numel();
+    Shapes.require("adamw", grad.numel() == n && m.numel() == n && v.numel() == n && weights.numel() == n,
+        "master " + master + ", weights " + weights + ", grad " + grad + ", m " + m + ", v " + v);
+    if (Shapes.floatType("adamw", master, grad, m, v) != DType.F32) throw Shapes.unsupported("adamw", master.dtype());
+    try (io.rewardkit.kernels.cpu.AdamWParams p = step.toNative(n)) {
+      io.rewardkit.kernels.cpu.AdamW.adamw_update(master.f32(), grad.f32(), m.f32(), v.f32(), p);
+    }
+    if (weights != master) copy(weights, master);  // CPU weights are F32: a separate working copy is just a copy
   }
 
   @Override public double gradSumSquares(Tensor grad) {

@@ -1,7 +1,9 @@
 package io.rewardkit.kernels.cuda;
 
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
@@ -73,10 +75,11 @@ public final class CudaOps {
       @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("void*") long stream);
 
   public static native int grad_norm_blocks();
-  public static native void grad_norm(@Cast("float*") long out, @Cast("float*") long partials,
-      @Cast("const float*") long grads, @Cast("int64_t") long n, float maxNorm, @Cast("void*") long stream);
-  public static native void adamw_step(@Cast("float*") long master, @Cast("rk::cuda::bf16_bits*") long weights,
-      @Cast("float*") long m, @Cast("float*") long v, @Cast("const float*") long grads,
-      @Cast("const float*") long gradScale, @Cast("int64_t") long n, double lr, double beta1, double beta2, double eps,
-      double weightDecay, double bc1, double bc2, @Cast("void*") long stream);
+  /** out F64 [1] = Σ g² over grads F32 [n]; partials F64 [grad_norm_blocks()]. */
+  public static native void grad_sumsq(@Cast("double*") long out, @Cast("double*") long partials,
+      @Cast("const float*") long grads, @Cast("int64_t") long n, @Cast("void*") long stream);
+  /** One optimizer group: master, m, v F32 [p.n] in place, grad F32 [p.n], weights BF16 [p.n] = bf16(master). */
+  public static native void adamw_update(@Cast("float*") long master, @Cast("rk::cuda::bf16_bits*") long weights,
+      @Cast("const float*") long grad, @Cast("float*") long m, @Cast("float*") long v,
+      @Const @ByRef io.rewardkit.kernels.cpu.AdamWParams p, @Cast("void*") long stream);
 }
