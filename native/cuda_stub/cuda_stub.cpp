@@ -45,10 +45,10 @@ void check_errors(const char*) { unavailable("check_errors"); }
 int column_reduce_chunks() { unavailable("column_reduce_chunks"); }
 void f32_to_bf16(bf16_bits*, const float*, int64_t, void*) { unavailable("f32_to_bf16"); }
 void bf16_to_f32(float*, const bf16_bits*, int64_t, void*) { unavailable("bf16_to_f32"); }
-void embedding_forward(bf16_bits*, const int32_t*, const bf16_bits*, int64_t, int64_t, int64_t, void*) {
+void embedding_forward(bf16_bits*, const int32_t*, const bf16_bits*, const rk::EmbeddingParams&, void*) {
   unavailable("embedding_forward");
 }
-void embedding_backward(float*, const bf16_bits*, const int32_t*, int64_t, int64_t, int64_t, void*) {
+void embedding_backward(float*, const bf16_bits*, const int32_t*, const rk::EmbeddingParams&, void*) {
   unavailable("embedding_backward");
 }
 void rmsnorm_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, int64_t, int64_t, double, void*) {
@@ -74,11 +74,11 @@ void add_inplace_bf16(bf16_bits*, const bf16_bits*, int64_t, void*) { unavailabl
 void add_inplace_f32(float*, const float*, int64_t, void*) { unavailable("add_inplace_f32"); }
 void bias_add_forward(bf16_bits*, const bf16_bits*, int64_t, int64_t, void*) { unavailable("bias_add_forward"); }
 void bias_add_backward(float*, const bf16_bits*, float*, int64_t, int64_t, void*) { unavailable("bias_add_backward"); }
-void score_forward(float*, const bf16_bits*, const int32_t*, const bf16_bits*, int64_t, int64_t, int64_t, void*) {
+void score_forward(float*, const bf16_bits*, const int32_t*, const bf16_bits*, const rk::ScoreParams&, void*) {
   unavailable("score_forward");
 }
-void score_backward(bf16_bits*, float*, const float*, const bf16_bits*, const int32_t*, const bf16_bits*, int64_t,
-                    int64_t, int64_t, void*) {
+void score_backward(bf16_bits*, float*, const float*, const bf16_bits*, const int32_t*, const bf16_bits*,
+                    const rk::ScoreParams&, void*) {
   unavailable("score_backward");
 }
 int grad_norm_blocks() { unavailable("grad_norm_blocks"); }

@@ -85,8 +85,9 @@ static void embedding(int tokens, int vocab, int dim) {
   auto tb = to_bits(table), dyb = to_bits(dy);
   std::vector<bf16_bits> out((size_t)tokens * dim);
   std::vector<float> dt((size_t)vocab * dim, 0.5f);
-  embedding_forward(out.data(), ids.data(), tb.data(), tokens, dim, vocab, nullptr);
-  embedding_backward(dt.data(), dyb.data(), ids.data(), tokens, dim, vocab, nullptr);
+  const rk::EmbeddingParams ep{tokens, vocab, dim};
+  embedding_forward(out.data(), ids.data(), tb.data(), ep, nullptr);
+  embedding_backward(dt.data(), dyb.data(), ids.data(), ep, nullptr);
   std::vector<double> ro(out.size()), rdt(dt.size(), 0.5);
   for (int t = 0; t < tokens; ++t)
     for (int d = 0; d < dim; ++d) {
@@ -170,8 +171,9 @@ static void bias_and_score(int rows, int cols, int readouts) {
   auto hb = to_bits(h), wb = to_bits(w);
   std::vector<float> rw(readouts), dw(cols, 0.f);
   std::vector<bf16_bits> dh(h.size(), 0x7fc0);  // NaN garbage: must be overwritten
-  score_forward(rw.data(), hb.data(), ro.data(), wb.data(), readouts, rows, cols, nullptr);
-  score_backward(dh.data(), dw.data(), dr.data(), hb.data(), ro.data(), wb.data(), readouts, rows, cols, nullptr);
+  const rk::ScoreParams sp{rows, cols, readouts};
+  score_forward(rw.data(), hb.data(), ro.data(), wb.data(), sp, nullptr);
+  score_backward(dh.data(), dw.data(), dr.data(), hb.data(), ro.data(), wb.data(), sp, nullptr);
   std::vector<double> rrw(readouts, 0), rdh(h.size(), 0), rdw(cols, 0);
   for (int r = 0; r < readouts; ++r)
     for (int c = 0; c < cols; ++c) {

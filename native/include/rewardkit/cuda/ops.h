@@ -8,6 +8,8 @@
 #include <cstdint>
 
 #include "rewardkit/adamw.h"
+#include "rewardkit/embedding.h"
+#include "rewardkit/score.h"
 
 namespace rk { namespace cuda {
 
@@ -22,14 +24,16 @@ int column_reduce_chunks();
 void f32_to_bf16(bf16_bits* out, const float* in, int64_t n, void* stream);
 void bf16_to_f32(float* out, const bf16_bits* in, int64_t n, void* stream);
 
+// Ops with a params struct take the CPU's (rewardkit/<op>.h), checked by its validate() on both backends.
+
 // ---- embedding.cu -----------------------------------------------------------------------------
 // out [T, D] = table [V, D] rows at ids [T]; ids outside [0, V) raise an error on the next check.
 void embedding_forward(bf16_bits* out, const int32_t* ids, const bf16_bits* table,
-                       int64_t tokens, int64_t dim, int64_t vocab, void* stream);
+                       const rk::EmbeddingParams& p, void* stream);
 // dtable [V, D] fp32 += dout [T, D] rows scattered to ids [T]; deterministic (no atomics: each
 // block owns the vocab rows id % gridDim == blockIdx and visits tokens in order).
 void embedding_backward(float* dtable, const bf16_bits* dout, const int32_t* ids,
-                        int64_t tokens, int64_t dim, int64_t vocab, void* stream);
+                        const rk::EmbeddingParams& p, void* stream);
 
 // ---- rmsnorm.cu (also Qwen3 q_norm/k_norm with rows = T*H, dim = head_dim) --------------------
 // out [N, D] = x * rstd * w;  rstd [N] fp32 saved;  x [N, D];  w [D]
@@ -68,13 +72,12 @@ void bias_add_backward(float* dbias, const bf16_bits* dout, float* workspace, in
                        void* stream);
 
 // ---- score.cu (value head at readout positions) -----------------------------------------------
-// rewards [R] fp32 = hidden [T, D] rows at readout [R] · w [D]
+// rewards [R] fp32 = hidden [T, D] rows at readout [R] · w [D]   (T, D, R: p.tokens, p.dim, p.readouts)
 void score_forward(float* rewards, const bf16_bits* hidden, const int32_t* readout, const bf16_bits* w,
-                   int64_t readouts, int64_t tokens, int64_t dim, void* stream);
+                   const rk::ScoreParams& p, void* stream);
 // dhidden [T, D] overwritten (zero except readout rows); dw [D] fp32 accumulated (fixed order)
 void score_backward(bf16_bits* dhidden, float* dw, const float* drewards, const bf16_bits* hidden,
-                    const int32_t* readout, const bf16_bits* w, int64_t readouts, int64_t tokens,
-                    int64_t dim, void* stream);
+                    const int32_t* readout, const bf16_bits* w, const rk::ScoreParams& p, void* stream);
 
 // ---- optimizer.cu -----------------------------------------------------------------------------
 // Workspace of grad_sumsq: partials double[grad_norm_blocks()].

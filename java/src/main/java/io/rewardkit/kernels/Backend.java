@@ -154,13 +154,6 @@ public interface Backend extends AutoCloseable {
     public double biasCorrection1() { return 1 - Math.pow(beta1, step); }
 
     public double biasCorrection2() { return 1 - Math.pow(beta2, step); }
-
-    /** The native struct for n elements, fields set by name (close it after the call). */
-    public io.rewardkit.kernels.cpu.AdamWParams toNative(long n) {
-      return new io.rewardkit.kernels.cpu.AdamWParams().n(n).lr(lr).beta1(beta1).beta2(beta2).eps(eps)
-          .weight_decay(weightDecay).bias_correction1(biasCorrection1()).bias_correction2(biasCorrection2())
-          .grad_scale(gradScale);
-    }
   }
 
   /**

@@ -3,10 +3,12 @@ package io.rewardkit.kernels;
 import io.rewardkit.kernels.cpu.Add;
 import io.rewardkit.kernels.cpu.Bias;
 import io.rewardkit.kernels.cpu.Embedding;
+import io.rewardkit.kernels.cpu.EmbeddingParams;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
 import io.rewardkit.kernels.cpu.Rope;
 import io.rewardkit.kernels.cpu.Score;
+import io.rewardkit.kernels.cpu.ScoreParams;
 import io.rewardkit.kernels.cpu.Swiglu;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
@@ -99,22 +101,26 @@ public final class CpuBackend implements Backend {
   @Override public void embeddingForward(Tensor out, Tensor ids, Tensor table) {
     Shapes.require("embedding", table.rank() == 2 && ids.dtype() == DType.I32
         && out.numel() == ids.numel() * table.dim(1), "out " + out + ", ids " + ids + ", table " + table);
-    long tokens = ids.numel(), vocab = table.dim(0), dim = table.dim(1);
-    switch (Shapes.floatType("embedding", out, table)) {
-      case F32 -> Embedding.embedding_forward(out.f32(), ids.i32(), table.f32(), tokens, vocab, dim);
-      case F64 -> Embedding.embedding_forward(out.f64(), ids.i32(), table.f64(), tokens, vocab, dim);
-      default -> throw Shapes.unsupported("embedding", out.dtype());
+    DType type = Shapes.floatType("embedding", out, table);
+    try (EmbeddingParams p = OpParams.embedding(ids, table)) {
+      switch (type) {
+        case F32 -> Embedding.embedding_forward(out.f32(), ids.i32(), table.f32(), p);
+        case F64 -> Embedding.embedding_forward(out.f64(), ids.i32(), table.f64(), p);
+        default -> throw Shapes.unsupported("embedding", out.dtype());
+      }
     }
   }
 
   @Override public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
     Shapes.require("embedding_backward", dTable.rank() == 2 && ids.dtype() == DType.I32
         && dOut.numel() == ids.numel() * dTable.dim(1), "dTable " + dTable + ", dOut " + dOut + ", ids " + ids);
-    long tokens = ids.numel(), vocab = dTable.dim(0), dim = dTable.dim(1);
-    switch (Shapes.floatType("embedding_backward", dTable, dOut)) {
-      case F32 -> Embedding.embedding_backward(dTable.f32(), dOut.f32(), ids.i32(), tokens, vocab, dim);
-      case F64 -> Embedding.embedding_backward(dTable.f64(), dOut.f64(), ids.i32(), tokens, vocab, dim);
-      default -> throw Shapes.unsupported("embedding_backward", dTable.dtype());
+    DType type = Shapes.floatType("embedding_backward", dTable, dOut);
+    try (EmbeddingParams p = OpParams.embedding(ids, dTable)) {
+      switch (type) {
+        case F32 -> Embedding.embedding_backward(dTable.f32(), dOut.f32(), ids.i32(), p);
+        case F64 -> Embedding.embedding_backward(dTable.f64(), dOut.f64(), ids.i32(), p);
+        default -> throw Shapes.unsupported("embedding_backward", dTable.dtype());
+      }
     }
   }
 
@@ -313,10 +319,13 @@ public final class CpuBackend implements Backend {
     long dim = w.numel(), tokens = dim == 0 ? 0 : hidden.numel() / dim, readouts = readout.numel();
     Shapes.require("score", dim > 0 && hidden.numel() == tokens * dim && rewards.numel() == readouts
         && readout.dtype() == DType.I32, "rewards " + rewards + ", hidden " + hidden + ", readout " + readout + ", w " + w);
-    switch (Shapes.floatType("score", rewards, hidden, w)) {
-      case F32 -> Score.score_forward(rewards.f32(), hidden.f32(), readout.i32(), w.f32(), tokens, dim, readouts);
-      case F64 -> Score.score_forward(rewards.f64(), hidden.f64(), readout.i32(), w.f64(), tokens, dim, readouts);
-      default -> throw Shapes.unsupported("score", rewards.dtype());
+    DType type = Shapes.floatType("score", rewards, hidden, w);
+    try (ScoreParams p = OpParams.score(tokens, dim, readouts)) {
+      switch (type) {
+        case F32 -> Score.score_forward(rewards.f32(), hidden.f32(), readout.i32(), w.f32(), p);
+        case F64 -> Score.score_forward(rewards.f64(), hidden.f64(), readout.i32(), w.f64(), p);
+        default -> throw Shapes.unsupported("score", rewards.dtype());
+      }
     }
   }
 
@@ -325,12 +334,13 @@ public final class CpuBackend implements Backend {
     Shapes.require("score_backward", dim > 0 && hidden.numel() == tokens * dim && dHidden.numel() == hidden.numel()
         && dw.numel() == dim && dRewards.numel() == readouts && readout.dtype() == DType.I32,
         "dHidden " + dHidden + ", dw " + dw + ", dRewards " + dRewards + ", hidden " + hidden + ", readout " + readout + ", w " + w);
-    switch (Shapes.floatType("score_backward", dHidden, dw, dRewards, hidden, w)) {
-      case F32 -> Score.score_backward(dHidden.f32(), dw.f32(), dRewards.f32(), hidden.f32(), readout.i32(), w.f32(),
-          tokens, dim, readouts);
-      case F64 -> Score.score_backward(dHidden.f64(), dw.f64(), dRewards.f64(), hidden.f64(), readout.i32(), w.f64(),
-          tokens, dim, readouts);
-      default -> throw Shapes.unsupported("score_backward", dHidden.dtype());
+    DType type = Shapes.floatType("score_backward", dHidden, dw, dRewards, hidden, w);
+    try (ScoreParams p = OpParams.score(tokens, dim, readouts)) {
+      switch (type) {
+        case F32 -> Score.score_backward(dHidden.f32(), dw.f32(), dRewards.f32(), hidden.f32(), readout.i32(), w.f32(), p);
+        case F64 -> Score.score_backward(dHidden.f64(), dw.f64(), dRewards.f64(), hidden.f64(), readout.i32(), w.f64(), p);
+        default -> throw Shapes.unsupported("score_backward", dHidden.dtype());
+      }
     }
   }
 
@@ -366,7 +376,7 @@ public final class CpuBackend implements Backend {
     Shapes.require("adamw", grad.numel() == n && m.numel() == n && v.numel() == n && weights.numel() == n,
         "master " + master + ", weights " + weights + ", grad " + grad + ", m " + m + ", v " + v);
     if (Shapes.floatType("adamw", master, grad, m, v) != DType.F32) throw Shapes.unsupported("adamw", master.dtype());
-    try (io.rewardkit.kernels.cpu.AdamWParams p = step.toNative(n)) {
+    try (io.rewardkit.kernels.cpu.AdamWParams p = OpParams.adamw(n, step)) {
       io.rewardkit.kernels.cpu.AdamW.adamw_update(master.f32(), grad.f32(), m.f32(), v.f32(), p);
     }
     if (weights != master) copy(weights, master);  // CPU weights are F32: a separate working copy is just a copy

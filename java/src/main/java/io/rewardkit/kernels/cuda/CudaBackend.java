@@ -4,9 +4,12 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.CudaSupport;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Device;
+import io.rewardkit.kernels.OpParams;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
+import io.rewardkit.kernels.cpu.EmbeddingParams;
+import io.rewardkit.kernels.cpu.ScoreParams;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -249,19 +252,23 @@ public final class CudaBackend implements Backend {
 
   @Override public void embeddingForward(Tensor out, Tensor ids, Tensor table) {
     String op = "embedding";
-    long dim = table.dim(-1), vocab = table.numel() / dim, tokens = ids.numel();
-    Shapes.require(op, out.numel() == tokens * dim, "out " + out + ", ids " + ids + ", table " + table);
+    Shapes.require(op, table.rank() == 2 && out.numel() == ids.numel() * table.dim(1),
+        "out " + out + ", ids " + ids + ", table " + table);
     dtype(op, "out", out, DType.BF16); dtype(op, "ids", ids, DType.I32); dtype(op, "table", table, DType.BF16);
-    CudaOps.embedding_forward(dev(out, op), dev(ids, op), dev(table, op), tokens, dim, vocab, stream);
+    try (EmbeddingParams p = OpParams.embedding(ids, table)) {
+      CudaOps.embedding_forward(dev(out, op), dev(ids, op), dev(table, op), p, stream);
+    }
   }
 
   @Override public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
     String op = "embedding_backward";
-    long dim = dTable.dim(-1), vocab = dTable.numel() / dim, tokens = ids.numel();
-    Shapes.require(op, dOut.numel() == tokens * dim, "dOut " + dOut + ", ids " + ids + ", dTable " + dTable);
+    Shapes.require(op, dTable.rank() == 2 && dOut.numel() == ids.numel() * dTable.dim(1),
+        "dOut " + dOut + ", ids " + ids + ", dTable " + dTable);
     dtype(op, "dTable (a parameter gradient)", dTable, DType.F32); dtype(op, "dOut", dOut, DType.BF16);
     dtype(op, "ids", ids, DType.I32);
-    CudaOps.embedding_backward(dev(dTable, op), dev(dOut, op), dev(ids, op), tokens, dim, vocab, stream);
+    try (EmbeddingParams p = OpParams.embedding(ids, dTable)) {
+      CudaOps.embedding_backward(dev(dTable, op), dev(dOut, op), dev(ids, op), p, stream);
+    }
   }
 
   @Override public void rmsnormForward(Tensor out, Tensor rstd, Tensor x, Tensor w, double eps) {
@@ -419,8 +426,9 @@ public final class CudaBackend implements Backend {
         "rewards " + rewards + ", hidden " + hidden + ", readout " + readout + ", w " + w);
     dtype(op, "rewards", rewards, DType.F32); dtype(op, "hidden", hidden, DType.BF16);
     dtype(op, "readout", readout, DType.I32); dtype(op, "w", w, DType.BF16);
-    CudaOps.score_forward(dev(rewards, op), dev(hidden, op), dev(readout, op), dev(w, op), readout.numel(), tokens, dim,
-        stream);
+    try (ScoreParams p = OpParams.score(tokens, dim, readout.numel())) {
+      CudaOps.score_forward(dev(rewards, op), dev(hidden, op), dev(readout, op), dev(w, op), p, stream);
+    }
   }
 
   @Override public void scoreBackward(Tensor dHidden, Tensor dw, Tensor dRewards, Tensor hidden, Tensor readout, Tensor w) {
@@ -431,8 +439,10 @@ public final class CudaBackend implements Backend {
     dtype(op, "dHidden", dHidden, DType.BF16); dtype(op, "dw (a parameter gradient)", dw, DType.F32);
     dtype(op, "dRewards", dRewards, DType.F32); dtype(op, "hidden", hidden, DType.BF16);
     dtype(op, "readout", readout, DType.I32); dtype(op, "w", w, DType.BF16);
-    CudaOps.score_backward(dev(dHidden, op), dev(dw, op), dev(dRewards, op), dev(hidden, op), dev(readout, op),
-        dev(w, op), readout.numel(), tokens, dim, stream);
+    try (ScoreParams p = OpParams.score(tokens, dim, readout.numel())) {
+      CudaOps.score_backward(dev(dHidden, op), dev(dw, op), dev(dRewards, op), dev(hidden, op), dev(readout, op),
+          dev(w, op), p, stream);
+    }
   }
 
   // ---- CUDA-only training helpers --------------------------------------------------------------
@@ -501,7 +511,7 @@ public final class CudaBackend implements Backend {
         "master " + master + ", weights " + weights + ", grad " + grad + ", m " + m + ", v " + v);
     dtype(op, "master", master, DType.F32); dtype(op, "weights", weights, DType.BF16); dtype(op, "m", m, DType.F32);
     dtype(op, "v", v, DType.F32); dtype(op, "grad", grad, DType.F32);
-    try (io.rewardkit.kernels.cpu.AdamWParams p = step.toNative(n)) {
+    try (io.rewardkit.kernels.cpu.AdamWParams p = OpParams.adamw(n, step)) {
       CudaOps.adamw_update(dev(master, op), dev(weights, op), dev(grad, op), dev(m, op), dev(v, op), p, stream);
     }
   }

@@ -1,5 +1,8 @@
 package io.rewardkit.kernels.cuda;
 
+import io.rewardkit.kernels.cpu.AdamWParams;
+import io.rewardkit.kernels.cpu.EmbeddingParams;
+import io.rewardkit.kernels.cpu.ScoreParams;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Cast;
@@ -27,11 +30,9 @@ public final class CudaOps {
       @Cast("int64_t") long n, @Cast("void*") long stream);
 
   public static native void embedding_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const int32_t*") long ids,
-      @Cast("const rk::cuda::bf16_bits*") long table, @Cast("int64_t") long tokens, @Cast("int64_t") long dim,
-      @Cast("int64_t") long vocab, @Cast("void*") long stream);
+      @Cast("const rk::cuda::bf16_bits*") long table, @Const @ByRef EmbeddingParams p, @Cast("void*") long stream);
   public static native void embedding_backward(@Cast("float*") long dtable, @Cast("const rk::cuda::bf16_bits*") long dout,
-      @Cast("const int32_t*") long ids, @Cast("int64_t") long tokens, @Cast("int64_t") long dim,
-      @Cast("int64_t") long vocab, @Cast("void*") long stream);
+      @Cast("const int32_t*") long ids, @Const @ByRef EmbeddingParams p, @Cast("void*") long stream);
 
   public static native void rmsnorm_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("float*") long rstd,
       @Cast("const rk::cuda::bf16_bits*") long x, @Cast("const rk::cuda::bf16_bits*") long w,
@@ -67,12 +68,12 @@ public final class CudaOps {
       @Cast("float*") long workspace, @Cast("int64_t") long rows, @Cast("int64_t") long cols, @Cast("void*") long stream);
 
   public static native void score_forward(@Cast("float*") long rewards, @Cast("const rk::cuda::bf16_bits*") long hidden,
-      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Cast("int64_t") long readouts,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("void*") long stream);
+      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Const @ByRef ScoreParams p,
+      @Cast("void*") long stream);
   public static native void score_backward(@Cast("rk::cuda::bf16_bits*") long dhidden, @Cast("float*") long dw,
       @Cast("const float*") long drewards, @Cast("const rk::cuda::bf16_bits*") long hidden,
-      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Cast("int64_t") long readouts,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("void*") long stream);
+      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Const @ByRef ScoreParams p,
+      @Cast("void*") long stream);
 
   public static native int grad_norm_blocks();
   /** out F64 [1] = Σ g² over grads F32 [n]; partials F64 [grad_norm_blocks()]. */
@@ -81,5 +82,5 @@ public final class CudaOps {
   /** One optimizer group: master, m, v F32 [p.n] in place, grad F32 [p.n], weights BF16 [p.n] = bf16(master). */
   public static native void adamw_update(@Cast("float*") long master, @Cast("rk::cuda::bf16_bits*") long weights,
       @Cast("const float*") long grad, @Cast("float*") long m, @Cast("float*") long v,
-      @Const @ByRef io.rewardkit.kernels.cpu.AdamWParams p, @Cast("void*") long stream);
+      @Const @ByRef AdamWParams p, @Cast("void*") long stream);
 }
