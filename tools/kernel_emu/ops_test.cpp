@@ -54,8 +54,9 @@ static void rmsnorm(int rows, int dim) {
   auto xb = to_bits(x), wb = to_bits(w), dyb = to_bits(dy);
   std::vector<bf16_bits> out(x.size()), dx(x.size());
   std::vector<float> rstd(rows), dw(dim, 0.25f), ws((size_t)column_reduce_chunks() * dim);
-  rmsnorm_forward(out.data(), rstd.data(), xb.data(), wb.data(), rows, dim, 1e-6, nullptr);
-  rmsnorm_backward(dx.data(), dw.data(), dyb.data(), xb.data(), wb.data(), rstd.data(), ws.data(), rows, dim, nullptr);
+  const rk::RmsNormParams rp{rows, dim, 1e-6};
+  rmsnorm_forward(out.data(), rstd.data(), xb.data(), wb.data(), rp, nullptr);
+  rmsnorm_backward(dx.data(), dw.data(), dyb.data(), xb.data(), wb.data(), rstd.data(), ws.data(), rp, nullptr);
   std::vector<double> ro(x.size()), rr(rows), rdx(x.size()), rdw(dim, 0.25);
   for (int r = 0; r < rows; ++r) {
     double ss = 0;
@@ -111,7 +112,8 @@ static void rope(int tokens, int heads, int hd, int maxpos) {
       sn[p * half + i] = (float)std::sin(a);
     }
   auto xb = to_bits(x);
-  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), tokens, heads, hd, maxpos, 0, nullptr);
+  const rk::RopeParams rp{tokens, heads, hd, maxpos};
+  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), rp, 0, nullptr);
   std::vector<double> ref(x.size());
   for (int t = 0; t < tokens; ++t)
     for (int h = 0; h < heads; ++h)
@@ -122,7 +124,7 @@ static void rope(int tokens, int heads, int hd, int maxpos) {
         ref[o + i + half] = x[o + i + half] * c + x[o + i] * s;
       }
   check("rope forward", from_bits(xb), ref, 1.0 / 64);
-  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), tokens, heads, hd, maxpos, 1, nullptr);
+  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), rp, 1, nullptr);
   check("rope inverse(forward(x)) = x", from_bits(xb), x, 1.0 / 64);
 }
 
@@ -156,8 +158,9 @@ static void bias_and_score(int rows, int cols, int readouts) {
   auto y = randn((size_t)rows * cols, 1), bias = randn(cols, 1);
   auto yb = to_bits(y), bb = to_bits(bias);
   std::vector<float> db(cols, 1.f), ws((size_t)column_reduce_chunks() * cols);
-  bias_add_backward(db.data(), yb.data(), ws.data(), rows, cols, nullptr);
-  bias_add_forward(yb.data(), bb.data(), rows, cols, nullptr);
+  const rk::BiasParams bp{rows, cols};
+  bias_add_backward(db.data(), yb.data(), ws.data(), bp, nullptr);
+  bias_add_forward(yb.data(), bb.data(), bp, nullptr);
   std::vector<double> rdb(cols, 1.0), ry(y.size());
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c) { rdb[c] += y[(size_t)r * cols + c]; ry[(size_t)r * cols + c] = (double)y[(size_t)r * cols + c] + bias[c]; }

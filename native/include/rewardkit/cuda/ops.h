@@ -8,7 +8,10 @@
 #include <cstdint>
 
 #include "rewardkit/adamw.h"
+#include "rewardkit/bias.h"
 #include "rewardkit/embedding.h"
+#include "rewardkit/rmsnorm.h"
+#include "rewardkit/rope.h"
 #include "rewardkit/score.h"
 
 namespace rk { namespace cuda {
@@ -38,19 +41,19 @@ void embedding_backward(float* dtable, const bf16_bits* dout, const int32_t* ids
 // ---- rmsnorm.cu (also Qwen3 q_norm/k_norm with rows = T*H, dim = head_dim) --------------------
 // out [N, D] = x * rstd * w;  rstd [N] fp32 saved;  x [N, D];  w [D]
 void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16_bits* w,
-                     int64_t rows, int64_t dim, double eps, void* stream);
+                     const rk::RmsNormParams& p, void* stream);
 // dx [N, D] overwritten; dw [D] fp32 accumulated; workspace float[column_reduce_chunks() * D]
 void rmsnorm_backward(bf16_bits* dx, float* dw, const bf16_bits* dout, const bf16_bits* x,
                       const bf16_bits* w, const float* rstd, float* workspace,
-                      int64_t rows, int64_t dim, void* stream);
+                      const rk::RmsNormParams& p, void* stream);
 
 // ---- rope.cu (HF rotate_half) -----------------------------------------------------------------
 // x [T, H, hd] in place; positions [T]; cos, sin [max_pos, hd/2] (fp32 or bf16 tables).
 // inverse = 1 applies the transpose (backward: rotate by -angle).
 void rope_apply_f32(bf16_bits* x, const int32_t* positions, const float* cos, const float* sin,
-                    int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream);
+                    const rk::RopeParams& p, int inverse, void* stream);
 void rope_apply_bf16(bf16_bits* x, const int32_t* positions, const bf16_bits* cos, const bf16_bits* sin,
-                     int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream);
+                     const rk::RopeParams& p, int inverse, void* stream);
 
 // ---- swiglu.cu --------------------------------------------------------------------------------
 // out [N] = silu(gate) * up
@@ -66,9 +69,9 @@ void add_inplace_f32(float* acc, const float* x, int64_t n, void* stream);
 
 // ---- bias.cu ----------------------------------------------------------------------------------
 // out [T, O] += bias [O]
-void bias_add_forward(bf16_bits* out, const bf16_bits* bias, int64_t rows, int64_t cols, void* stream);
+void bias_add_forward(bf16_bits* out, const bf16_bits* bias, const rk::BiasParams& p, void* stream);
 // dbias [O] fp32 += Σ_t dout [T, O]; workspace float[column_reduce_chunks() * O]; deterministic
-void bias_add_backward(float* dbias, const bf16_bits* dout, float* workspace, int64_t rows, int64_t cols,
+void bias_add_backward(float* dbias, const bf16_bits* dout, float* workspace, const rk::BiasParams& p,
                        void* stream);
 
 // ---- score.cu (value head at readout positions) -----------------------------------------------

@@ -2,11 +2,14 @@ package io.rewardkit.kernels;
 
 import io.rewardkit.kernels.cpu.Add;
 import io.rewardkit.kernels.cpu.Bias;
+import io.rewardkit.kernels.cpu.BiasParams;
 import io.rewardkit.kernels.cpu.Embedding;
 import io.rewardkit.kernels.cpu.EmbeddingParams;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
+import io.rewardkit.kernels.cpu.RmsNormParams;
 import io.rewardkit.kernels.cpu.Rope;
+import io.rewardkit.kernels.cpu.RopeParams;
 import io.rewardkit.kernels.cpu.Score;
 import io.rewardkit.kernels.cpu.ScoreParams;
 import io.rewardkit.kernels.cpu.Swiglu;
@@ -78,10 +81,13 @@ public final class CpuBackend implements Backend {
     long dim = w.numel(), rows = x.numel() / dim;
     Shapes.require("rmsnorm", x.numel() == rows * dim && out.numel() == x.numel() && rstd.numel() == rows,
         "x " + x + ", out " + out + ", w " + w + ", rstd " + rstd);
-    switch (Shapes.floatType("rmsnorm", out, rstd, x, w)) {
-      case F32 -> RmsNorm.rmsnorm_forward(out.f32(), rstd.f32(), x.f32(), w.f32(), rows, dim, eps);
-      case F64 -> RmsNorm.rmsnorm_forward(out.f64(), rstd.f64(), x.f64(), w.f64(), rows, dim, eps);
-      default -> throw Shapes.unsupported("rmsnorm", out.dtype());
+    DType type = Shapes.floatType("rmsnorm", out, rstd, x, w);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, eps)) {
+      switch (type) {
+        case F32 -> RmsNorm.rmsnorm_forward(out.f32(), rstd.f32(), x.f32(), w.f32(), p);
+        case F64 -> RmsNorm.rmsnorm_forward(out.f64(), rstd.f64(), x.f64(), w.f64(), p);
+        default -> throw Shapes.unsupported("rmsnorm", out.dtype());
+      }
     }
   }
 
@@ -89,10 +95,13 @@ public final class CpuBackend implements Backend {
     long dim = w.numel(), rows = x.numel() / dim;
     Shapes.require("rmsnorm_backward", dx.numel() == x.numel() && dOut.numel() == x.numel()
         && dw.numel() == dim && rstd.numel() == rows, "dx " + dx + ", x " + x + ", w " + w);
-    switch (Shapes.floatType("rmsnorm_backward", dx, dw, dOut, x, w, rstd)) {
-      case F32 -> RmsNorm.rmsnorm_backward(dx.f32(), dw.f32(), dOut.f32(), x.f32(), w.f32(), rstd.f32(), rows, dim);
-      case F64 -> RmsNorm.rmsnorm_backward(dx.f64(), dw.f64(), dOut.f64(), x.f64(), w.f64(), rstd.f64(), rows, dim);
-      default -> throw Shapes.unsupported("rmsnorm_backward", dx.dtype());
+    DType type = Shapes.floatType("rmsnorm_backward", dx, dw, dOut, x, w, rstd);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, 0)) {
+      switch (type) {
+        case F32 -> RmsNorm.rmsnorm_backward(dx.f32(), dw.f32(), dOut.f32(), x.f32(), w.f32(), rstd.f32(), p);
+        case F64 -> RmsNorm.rmsnorm_backward(dx.f64(), dw.f64(), dOut.f64(), x.f64(), w.f64(), rstd.f64(), p);
+        default -> throw Shapes.unsupported("rmsnorm_backward", dx.dtype());
+      }
     }
   }
 
@@ -148,10 +157,14 @@ public final class CpuBackend implements Backend {
           Pointer.memcpy(out.f32(), op.f32(), (long) t * o * Float.BYTES);
         }
       }
-      if (bias != null) Bias.bias_forward(out.f32(), bias.f32(), tokens, outF);
+      if (bias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_forward(out.f32(), bias.f32(), p); }
+      }
     } else {
       openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1d, x.f64(), i, w.f64(), i, 0d, out.f64(), o);
-      if (bias != null) Bias.bias_forward(out.f64(), bias.f64(), tokens, outF);
+      if (bias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_forward(out.f64(), bias.f64(), p); }
+      }
     }
   }
 
@@ -187,11 +200,15 @@ public final class CpuBackend implements Backend {
       if (dx != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
       // dw[O, I] += dOut[T, O]ᵀ · x[T, I]   (beta 1: accumulate)
       openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
-      if (dBias != null) Bias.bias_backward(dBias.f32(), dOut.f32(), tokens, outF);
+      if (dBias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f32(), dOut.f32(), p); }
+      }
     } else {
       if (dx != null) openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1d, dOut.f64(), o, w.f64(), i, 0d, dx.f64(), i);
       openblas_nolapack.cblas_dgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1d, dOut.f64(), o, x.f64(), i, 1d, dw.f64(), i);
-      if (dBias != null) Bias.bias_backward(dBias.f64(), dOut.f64(), tokens, outF);
+      if (dBias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f64(), dOut.f64(), p); }
+      }
     }
   }
 
@@ -222,16 +239,19 @@ public final class CpuBackend implements Backend {
     Shapes.require(op, tokens == 0 ? x.numel() == 0 : heads > 0 && x.numel() == tokens * heads * headDim,
         "x " + x + " must be [T, H, hd] with T = " + tokens + " positions and hd = " + headDim);
     if (tokens == 0) return;
-    switch (Shapes.floatType(op, x, cos, sin)) {
-      case F32 -> {
-        if (backward) Rope.rope_backward(x.f32(), positions.i32(), cos.f32(), sin.f32(), tokens, heads, headDim, maxPos);
-        else Rope.rope_forward(x.f32(), positions.i32(), cos.f32(), sin.f32(), tokens, heads, headDim, maxPos);
+    DType type = Shapes.floatType(op, x, cos, sin);
+    try (RopeParams p = OpParams.rope(tokens, heads, headDim, maxPos)) {
+      switch (type) {
+        case F32 -> {
+          if (backward) Rope.rope_backward(x.f32(), positions.i32(), cos.f32(), sin.f32(), p);
+          else Rope.rope_forward(x.f32(), positions.i32(), cos.f32(), sin.f32(), p);
+        }
+        case F64 -> {
+          if (backward) Rope.rope_backward(x.f64(), positions.i32(), cos.f64(), sin.f64(), p);
+          else Rope.rope_forward(x.f64(), positions.i32(), cos.f64(), sin.f64(), p);
+        }
+        default -> throw Shapes.unsupported(op, x.dtype());
       }
-      case F64 -> {
-        if (backward) Rope.rope_backward(x.f64(), positions.i32(), cos.f64(), sin.f64(), tokens, heads, headDim, maxPos);
-        else Rope.rope_forward(x.f64(), positions.i32(), cos.f64(), sin.f64(), tokens, heads, headDim, maxPos);
-      }
-      default -> throw Shapes.unsupported(op, x.dtype());
     }
   }
 

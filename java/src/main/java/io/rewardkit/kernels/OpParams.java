@@ -1,7 +1,10 @@
 package io.rewardkit.kernels;
 
 import io.rewardkit.kernels.cpu.AdamWParams;
+import io.rewardkit.kernels.cpu.BiasParams;
 import io.rewardkit.kernels.cpu.EmbeddingParams;
+import io.rewardkit.kernels.cpu.RmsNormParams;
+import io.rewardkit.kernels.cpu.RopeParams;
 import io.rewardkit.kernels.cpu.ScoreParams;
 
 /**
@@ -15,6 +18,21 @@ public final class OpParams {
   /** Embedding sizes: T from ids, V and D from the [V, D] table (or its gradient). */
   public static EmbeddingParams embedding(Tensor ids, Tensor table) {
     return new EmbeddingParams().tokens(ids.numel()).vocab(table.dim(0)).dim(table.dim(-1));
+  }
+
+  /** RMSNorm sizes: N rows of D (eps is used by the forward only). */
+  public static RmsNormParams rmsnorm(long rows, long dim, double eps) {
+    return new RmsNormParams().rows(rows).dim(dim).eps(eps);
+  }
+
+  /** Rotary sizes: x [T, H, hd], tables [maxPos, hd/2]. */
+  public static RopeParams rope(long tokens, long heads, long headDim, long maxPos) {
+    return new RopeParams().tokens(tokens).heads(heads).head_dim(headDim).max_pos(maxPos);
+  }
+
+  /** Linear-bias sizes: N rows of O output features. */
+  public static BiasParams bias(long rows, long cols) {
+    return new BiasParams().rows(rows).cols(cols);
   }
 
   /** One AdamW call over n elements (bias corrections formed here, in double). */

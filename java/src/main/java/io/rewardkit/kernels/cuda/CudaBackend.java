@@ -8,7 +8,10 @@ import io.rewardkit.kernels.OpParams;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
+import io.rewardkit.kernels.cpu.BiasParams;
 import io.rewardkit.kernels.cpu.EmbeddingParams;
+import io.rewardkit.kernels.cpu.RmsNormParams;
+import io.rewardkit.kernels.cpu.RopeParams;
 import io.rewardkit.kernels.cpu.ScoreParams;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -278,7 +281,9 @@ public final class CudaBackend implements Backend {
         "x " + x + ", out " + out + ", w " + w + ", rstd " + rstd);
     dtype(op, "out", out, DType.BF16); dtype(op, "x", x, DType.BF16); dtype(op, "w", w, DType.BF16);
     dtype(op, "rstd", rstd, DType.F32);
-    CudaOps.rmsnorm_forward(dev(out, op), dev(rstd, op), dev(x, op), dev(w, op), rows, dim, eps, stream);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, eps)) {
+      CudaOps.rmsnorm_forward(dev(out, op), dev(rstd, op), dev(x, op), dev(w, op), p, stream);
+    }
   }
 
   @Override public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd) {
@@ -289,8 +294,10 @@ public final class CudaBackend implements Backend {
     dtype(op, "dx", dx, DType.BF16); dtype(op, "dOut", dOut, DType.BF16); dtype(op, "x", x, DType.BF16);
     dtype(op, "w", w, DType.BF16); dtype(op, "dw (a parameter gradient)", dw, DType.F32); dtype(op, "rstd", rstd, DType.F32);
     long ws = scratch((long) CudaOps.column_reduce_chunks() * dim * 4);
-    CudaOps.rmsnorm_backward(dev(dx, op), dev(dw, op), dev(dOut, op), dev(x, op), dev(w, op), dev(rstd, op), ws,
-        rows, dim, stream);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, 0)) {
+      CudaOps.rmsnorm_backward(dev(dx, op), dev(dw, op), dev(dOut, op), dev(x, op), dev(w, op), dev(rstd, op), ws, p,
+          stream);
+    }
   }
 
   /**
@@ -327,7 +334,9 @@ public final class CudaBackend implements Backend {
     blas.matmul(false, true, in, o, t, dev(x, op), in, dev(dOut, op), o, dev(dw, op), in, true, 0, true);
     if (dBias != null) {
       long ws = scratch((long) CudaOps.column_reduce_chunks() * o * 4);
-      CudaOps.bias_add_backward(dev(dBias, op), dev(dOut, op), ws, t, o, stream);
+      try (BiasParams p = OpParams.bias(t, o)) {
+        CudaOps.bias_add_backward(dev(dBias, op), dev(dOut, op), ws, p, stream);
+      }
     }
   }
 
@@ -338,12 +347,15 @@ public final class CudaBackend implements Backend {
         && cos.numel() == maxPos * half, "x " + x + ", positions " + positions + ", cos " + cos);
     dtype(op, "x", x, DType.BF16); dtype(op, "positions", positions, DType.I32);
     if (cos.dtype() != sin.dtype()) throw new IllegalArgumentException(op + ": cos and sin dtypes differ");
-    switch (cos.dtype()) {
-      case F32 -> CudaOps.rope_apply_f32(dev(x, op), dev(positions, op), dev(cos, op), dev(sin, op), tokens, heads, hd,
-          maxPos, inverse, stream);
-      case BF16 -> CudaOps.rope_apply_bf16(dev(x, op), dev(positions, op), dev(cos, op), dev(sin, op), tokens, heads, hd,
-          maxPos, inverse, stream);
-      default -> throw new IllegalArgumentException(op + ": cos/sin must be F32 or BF16, got " + cos.dtype());
+    if (cos.dtype() != DType.F32 && cos.dtype() != DType.BF16) {
+      throw new IllegalArgumentException(op + ": cos/sin must be F32 or BF16, got " + cos.dtype());
+    }
+    try (RopeParams p = OpParams.rope(tokens, heads, hd, maxPos)) {
+      if (cos.dtype() == DType.F32) {
+        CudaOps.rope_apply_f32(dev(x, op), dev(positions, op), dev(cos, op), dev(sin, op), p, inverse, stream);
+      } else {
+        CudaOps.rope_apply_bf16(dev(x, op), dev(positions, op), dev(cos, op), dev(sin, op), p, inverse, stream);
+      }
     }
   }
 

@@ -1,7 +1,10 @@
 package io.rewardkit.kernels.cuda;
 
 import io.rewardkit.kernels.cpu.AdamWParams;
+import io.rewardkit.kernels.cpu.BiasParams;
 import io.rewardkit.kernels.cpu.EmbeddingParams;
+import io.rewardkit.kernels.cpu.RmsNormParams;
+import io.rewardkit.kernels.cpu.RopeParams;
 import io.rewardkit.kernels.cpu.ScoreParams;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.ByRef;
@@ -36,20 +39,18 @@ public final class CudaOps {
 
   public static native void rmsnorm_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("float*") long rstd,
       @Cast("const rk::cuda::bf16_bits*") long x, @Cast("const rk::cuda::bf16_bits*") long w,
-      @Cast("int64_t") long rows, @Cast("int64_t") long dim, double eps, @Cast("void*") long stream);
+      @Const @ByRef RmsNormParams p, @Cast("void*") long stream);
   public static native void rmsnorm_backward(@Cast("rk::cuda::bf16_bits*") long dx, @Cast("float*") long dw,
       @Cast("const rk::cuda::bf16_bits*") long dout, @Cast("const rk::cuda::bf16_bits*") long x,
       @Cast("const rk::cuda::bf16_bits*") long w, @Cast("const float*") long rstd, @Cast("float*") long workspace,
-      @Cast("int64_t") long rows, @Cast("int64_t") long dim, @Cast("void*") long stream);
+      @Const @ByRef RmsNormParams p, @Cast("void*") long stream);
 
   public static native void rope_apply_f32(@Cast("rk::cuda::bf16_bits*") long x, @Cast("const int32_t*") long positions,
-      @Cast("const float*") long cos, @Cast("const float*") long sin, @Cast("int64_t") long tokens,
-      @Cast("int64_t") long heads, @Cast("int64_t") long headDim, @Cast("int64_t") long maxPos, int inverse,
+      @Cast("const float*") long cos, @Cast("const float*") long sin, @Const @ByRef RopeParams p, int inverse,
       @Cast("void*") long stream);
   public static native void rope_apply_bf16(@Cast("rk::cuda::bf16_bits*") long x, @Cast("const int32_t*") long positions,
       @Cast("const rk::cuda::bf16_bits*") long cos, @Cast("const rk::cuda::bf16_bits*") long sin,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long heads, @Cast("int64_t") long headDim,
-      @Cast("int64_t") long maxPos, int inverse, @Cast("void*") long stream);
+      @Const @ByRef RopeParams p, int inverse, @Cast("void*") long stream);
 
   public static native void swiglu_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long gate,
       @Cast("const rk::cuda::bf16_bits*") long up, @Cast("int64_t") long n, @Cast("void*") long stream);
@@ -63,9 +64,9 @@ public final class CudaOps {
       @Cast("int64_t") long n, @Cast("void*") long stream);
 
   public static native void bias_add_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long bias,
-      @Cast("int64_t") long rows, @Cast("int64_t") long cols, @Cast("void*") long stream);
+      @Const @ByRef BiasParams p, @Cast("void*") long stream);
   public static native void bias_add_backward(@Cast("float*") long dbias, @Cast("const rk::cuda::bf16_bits*") long dout,
-      @Cast("float*") long workspace, @Cast("int64_t") long rows, @Cast("int64_t") long cols, @Cast("void*") long stream);
+      @Cast("float*") long workspace, @Const @ByRef BiasParams p, @Cast("void*") long stream);
 
   public static native void score_forward(@Cast("float*") long rewards, @Cast("const rk::cuda::bf16_bits*") long hidden,
       @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Const @ByRef ScoreParams p,
