@@ -167,9 +167,9 @@ public interface Backend extends AutoCloseable {
   void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, AdamWStep step);
 
   /**
-   * The fp32 master copy an optimizer updates for a weight tensor: the weight itself when it is F32,
-   * otherwise a new F32 tensor on this device holding its values (BF16 to F32 is exact). The optimizer
-   * owns (and closes) a copy that is not the weight itself.
+   * The fp32 master copy an optimizer updates for a weight span (one optimizer group): the span itself when it
+   * is F32, otherwise a new F32 tensor on this device holding its values (BF16 to F32 is exact), which lives as
+   * long as the optimizer's state (the CUDA backend converts on the device into its optimizer-state arena).
    */
   default Tensor masterWeights(Tensor weights) {
     if (weights.dtype() == DType.F32) return weights;
