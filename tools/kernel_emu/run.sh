@@ -6,18 +6,18 @@
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-src="${RK_KERNEL_DIR:-$root/native/cuda}"
+src="${RK_KERNEL_DIR:-$root/rewardkit-kernels/native/cuda}"
 inc="${CUDA_HOME:-/usr/local/cuda}/include"
 out="${TMPDIR:-/tmp}/rewardkit_kernel_emu"
 mkdir -p "$out"
-flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/native/include -I$src"
+flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/rewardkit-kernels/native/include -I$src"
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
 # The CPU reference kernels the checks compare against (plain g++, no emulation).
 objs="$out/emu.o"
 for f in attention adamw grad_norm; do
-  g++ $flags -fopenmp -c "$root/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
+  g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
   objs="$objs $out/cpu_$f.o"
 done
 for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd; do
