@@ -3,6 +3,7 @@ package io.rewardkit.train;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Tensor;
+import io.rewardkit.model.TrainableModel;
 import java.util.ArrayList;
 import java.util.List;
 
