@@ -14,13 +14,18 @@ flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/rewardkit-kernels/native/includ
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-# The CPU reference kernels the checks compare against (plain g++, no emulation).
+# The CPU reference kernels the checks compare against (plain g++, no emulation): attention for the flash
+# checks, adamw and grad_norm for the optimizer checks of ops_test.
 objs="$out/emu.o"
-for f in attention adamw grad_norm; do
+cpu="attention"
+[ "$what" = flash ] || cpu="attention adamw grad_norm"
+for f in $cpu; do
   g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
   objs="$objs $out/cpu_$f.o"
 done
-for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd; do
+kernels="flash_fwd flash_bwd"  # `flash` needs only these; ops_test links every kernel
+[ "$what" = flash ] || kernels="convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss $kernels"
+for f in $kernels; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"
 done
