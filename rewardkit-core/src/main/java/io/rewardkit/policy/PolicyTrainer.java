@@ -8,6 +8,7 @@ import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.PreferenceLossInputs;
 import io.rewardkit.kernels.PreferenceLossSpec;
 import io.rewardkit.kernels.Tensor;
+import io.rewardkit.model.TrainableModel;
 import io.rewardkit.train.AdamWOptimizer;
 import io.rewardkit.train.LrSchedule;
 import io.rewardkit.train.MetricsLog;
@@ -72,7 +73,17 @@ public final class PolicyTrainer {
     int batchesPerEpoch = train.numBatches(0);
     long total = c.maxSteps > 0 ? c.maxSteps : (long) Math.ceil(c.numTrainEpochs * batchesPerEpoch);
     LrSchedule lr = LrSchedule.of(c, total);
-    AdamWOptimizer opt = new AdamWOptimizer(be, policy.params(), c.adamBeta1, c.adamBeta2, c.adamEpsilon, c.weightDecay);
+    // The arena optimizer works on one parameter arena: the decoder's (its unused score head included: zero
+    // gradient, never saved), and the untied lm_head as a second one; one global norm over both.
+    List<TrainableModel.Param> decoderParams = new java.util.ArrayList<>();
+    for (io.rewardkit.model.Parameter p : policy.decoder().parameters()) {
+      decoderParams.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
+    }
+    AdamWOptimizer opt = new AdamWOptimizer(be, policy.decoder().weights(), policy.decoder().grads(), decoderParams,
+        c.adamBeta1, c.adamBeta2, c.adamEpsilon, c.weightDecay);
+    AdamWOptimizer headOpt = policy.tied() ? null : new AdamWOptimizer(be, policy.lmHeadWeight(), policy.lmHeadGrad(),
+        List.of(new TrainableModel.Param("lm_head.weight", policy.lmHeadWeight(), policy.lmHeadGrad(), true)),
+        c.adamBeta1, c.adamBeta2, c.adamEpsilon, c.weightDecay);
     long t0 = System.nanoTime(), tokens = 0, windowTokens = 0, windowStart = t0, pairs = 0, windowPairs = 0;
     Map<String, Object> lastTrain = null;
     double[] window = new double[PreferenceLossSpec.NUM_STATS];
@@ -96,12 +107,14 @@ public final class PolicyTrainer {
           PackedBatch b = batches.get(k);
           policy.zeroGrad();
           double[] stats = step(b, plan[k], refTrain, true);
-          double norm = opt.gradNorm();
+          double norm = headOpt == null ? opt.gradNorm() : Math.hypot(opt.gradNorm(), headOpt.gradNorm());
           if (!Double.isFinite(norm) || !Double.isFinite(stats[PreferenceLossSpec.LOSS])) {
             throw new io.rewardkit.train.TrainingDivergedException(step + 1, "step " + (step + 1) + ": loss " + stats[0]
                 + ", grad_norm " + norm + " (not finite); lower --learning_rate");
           }
-          opt.update(lr.lr(step), AdamWOptimizer.clipScale(norm, c.maxGradNorm));
+          double clip = AdamWOptimizer.clipScale(norm, c.maxGradNorm);
+          opt.update(lr.lr(step), clip);
+          if (headOpt != null) headOpt.update(lr.lr(step), clip);
           step++;
           tokens += b.numTokens();
           windowTokens += b.numTokens();
