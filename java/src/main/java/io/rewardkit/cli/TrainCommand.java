@@ -9,6 +9,7 @@ import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.lora.LoraAdapters;
 import io.rewardkit.train.CheckpointContent;
 import io.rewardkit.train.ModelAdapter;
 import io.rewardkit.train.PairSource;
@@ -99,7 +100,9 @@ public final class TrainCommand implements Callable<Integer> {
         String notice = RunSetup.conversionNotice(c);
         if (notice != null) System.out.println(notice);
         try (RewardModel model = RunSetup.model(c, tok, backend)) {
-          Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run)
+          LoraAdapters lora = RunSetup.lora(c, model);
+          if (lora != null) System.out.println(RunSetup.loraLine(lora, model));
+          Trainer.Result r = new Trainer(c, new ModelAdapter(model, lora), train, eval, content, System.out).in(run)
               .describe(RunSetup.describe(c, model, tok, data)).train();
           summarize(c, r, embedded);
         } catch (OutOfMemoryError e) {

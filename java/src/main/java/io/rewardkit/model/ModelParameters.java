@@ -83,7 +83,12 @@ final class ModelParameters {
     return s;
   }
 
-  ModelParameters(ModelConfig cfg, Backend backend, DType dtype) {
+  /**
+   * With {@code baseGrads} false the base is frozen (LoRA): only the score head has a gradient (a
+   * small arena of its own) and every other parameter's {@link Parameter#grad()} is null, so no
+   * memory is spent on gradients nothing will use.
+   */
+  ModelParameters(ModelConfig cfg, Backend backend, DType dtype, boolean baseGrads) {
     List<Spec> specs = specs(cfg);
     long[] offsets = new long[specs.size()];
     long total = 0;
@@ -93,12 +98,14 @@ final class ModelParameters {
     }
     this.weights = backend.allocate(dtype, total);
     // Parameter grads accumulate in fp32 even when weights are BF16 (CUDA); F64 stays F64 (gradient checks).
-    this.grads = backend.allocate(dtype == DType.F64 ? DType.F64 : DType.F32, total);
+    DType gradType = dtype == DType.F64 ? DType.F64 : DType.F32;
+    Spec scoreSpec = specs.get(specs.size() - 1);
+    this.grads = backend.allocate(gradType, baseGrads ? total : scoreSpec.numel());
     List<Parameter> list = new ArrayList<>(specs.size());
     for (int i = 0; i < specs.size(); i++) {
       Spec s = specs.get(i);
-      list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grads.view(offsets[i], s.shape()),
-          s.kind() == Kind.MATRIX || s.kind() == Kind.SCORE));
+      Tensor grad = baseGrads ? grads.view(offsets[i], s.shape()) : s.kind() == Kind.SCORE ? grads.view(0, s.shape()) : null;
+      list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grad, s.kind() == Kind.MATRIX || s.kind() == Kind.SCORE));
     }
     this.all = Collections.unmodifiableList(list);
 

@@ -62,14 +62,18 @@ public final class RewardModel implements AutoCloseable {
   private int lastR;
   private VarlenLayout lastLayout;
 
-  private RewardModel(ModelConfig cfg, Backend be, DType dtype, String source) {
+  private LinearHook hook;          // runs beside the linear modules (LoRA), or null
+  private Tensor normScratch;       // [max(D, hd)] sink for the frozen norms' weight grads
+
+  private RewardModel(ModelConfig cfg, Backend be, DType dtype, String source, boolean trainBase) {
     if (!dtype.isFloating()) throw new IllegalArgumentException("model dtype must be floating, got " + dtype);
     cfg.requireSupportedBy(be, source);  // before any weight is allocated on the device
     this.cfg = cfg;
     this.be = be;
     this.dtype = dtype;
-    this.params = new ModelParameters(cfg, be, dtype);
+    this.params = new ModelParameters(cfg, be, dtype, trainBase);
     this.scale = 1.0 / Math.sqrt(cfg.headDim());
+    if (!trainBase) normScratch = be.allocate(dtype == DType.F64 ? DType.F64 : DType.F32, Math.max(cfg.hiddenSize(), cfg.headDim()));
   }
 
   // ---- construction ---------------------------------------------------------------------------
@@ -91,7 +95,12 @@ public final class RewardModel implements AutoCloseable {
 
   /** As above; {@code source} names the config in errors (e.g. the --init_config file). */
   public static RewardModel randomInit(ModelConfig cfg, Backend backend, DType dtype, long seed, String source) {
-    RewardModel m = new RewardModel(cfg, backend, dtype, source);
+    return randomInit(cfg, backend, dtype, seed, source, true);
+  }
+
+  /** As above; {@code trainBase} false freezes everything but the score head (LoRA: see {@link #setLinearHook}). */
+  public static RewardModel randomInit(ModelConfig cfg, Backend backend, DType dtype, long seed, String source, boolean trainBase) {
+    RewardModel m = new RewardModel(cfg, backend, dtype, source, trainBase);
     List<ModelParameters.Spec> specs = ModelParameters.specs(cfg);
     for (int i = 0; i < specs.size(); i++) {
       ModelParameters.Spec s = specs.get(i);
@@ -119,10 +128,15 @@ public final class RewardModel implements AutoCloseable {
    * it. Values are converted from F32/BF16/F16 to {@code dtype}.
    */
   public static RewardModel fromPretrained(Path hfDir, Backend backend, DType dtype, long seed) {
+    return fromPretrained(hfDir, backend, dtype, seed, true);
+  }
+
+  /** As above; {@code trainBase} false freezes everything but the score head (LoRA: see {@link #setLinearHook}). */
+  public static RewardModel fromPretrained(Path hfDir, Backend backend, DType dtype, long seed, boolean trainBase) {
     ModelConfig cfg = ModelConfig.load(hfDir);
     boolean seqCls = architectures(cfg).stream().anyMatch(a -> a.endsWith("ForSequenceClassification"));
     RewardModel m = new RewardModel(cfg, backend, dtype,
-        (java.nio.file.Files.isDirectory(hfDir) ? hfDir.resolve("config.json") : hfDir).toString());
+        (java.nio.file.Files.isDirectory(hfDir) ? hfDir.resolve("config.json") : hfDir).toString(), trainBase);
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(hfDir)) {
       Set<String> expected = new LinkedHashSet<>();
       for (Parameter p : m.params.all) expected.add(p.hfName());
@@ -259,6 +273,20 @@ public final class RewardModel implements AutoCloseable {
 
   /** Sets every gradient to zero (start of an accumulation window). */
   public void zeroGrad() { be.zero(params.grads); }
+
+  /** Whether the base weights have gradients (false: frozen, only the score head trains here). */
+  public boolean trainsBase() { return normScratch == null; }
+
+  /**
+   * Installs what runs beside every decoder linear (LoRA adapters; null removes it). The model
+   * closes an {@link AutoCloseable} hook with itself.
+   */
+  public void setLinearHook(LinearHook hook) { this.hook = hook; }
+
+  public LinearHook linearHook() { return hook; }
+
+  /** The score head ({@code score.weight} [1, D]). */
+  public Parameter scoreHead() { return params.score; }
 
   // ---- forward / backward ---------------------------------------------------------------------
 
@@ -399,22 +427,22 @@ public final class RewardModel implements AutoCloseable {
       if (cfg.qkNorm()) {
         Tensor qPre = Activations.rows(a.qPre[s], t, hq * hd);
         Tensor kPre = Activations.rows(a.kPre[s], t, hkv * hd);
-        be.linearForward(qPre, ln, w.q().weight(), bias(w.qBias()));
-        be.linearForward(kPre, ln, w.k().weight(), bias(w.kBias()));
+        linear(l, LinearModule.Q_PROJ, qPre, ln, w.q(), w.qBias(), a);
+        linear(l, LinearModule.K_PROJ, kPre, ln, w.k(), w.kBias(), a);
         // per-head norm: rows (token, head), dim hd
         be.rmsnormForward(q.reshape((long) t * hq, hd), a.rstdQ[s].view(0, (long) t * hq), qPre.reshape((long) t * hq, hd),
             w.qNorm().weight(), eps);
         be.rmsnormForward(k.reshape((long) t * hkv, hd), a.rstdK[s].view(0, (long) t * hkv), kPre.reshape((long) t * hkv, hd),
             w.kNorm().weight(), eps);
       } else {
-        be.linearForward(q.reshape(t, hq * hd), ln, w.q().weight(), bias(w.qBias()));
-        be.linearForward(k.reshape(t, hkv * hd), ln, w.k().weight(), bias(w.kBias()));
+        linear(l, LinearModule.Q_PROJ, q.reshape(t, hq * hd), ln, w.q(), w.qBias(), a);
+        linear(l, LinearModule.K_PROJ, k.reshape(t, hkv * hd), ln, w.k(), w.kBias(), a);
       }
-      be.linearForward(v.reshape(t, hkv * hd), ln, w.v().weight(), bias(w.vBias()));
+      linear(l, LinearModule.V_PROJ, v.reshape(t, hkv * hd), ln, w.v(), w.vBias(), a);
       be.ropeForward(q, pos, cos, sin);
       be.ropeForward(k, pos, cos, sin);
       be.attentionForward(att, a.lse[s].view(0, hq, t), q, k, v, layout, scale);
-      be.linearForward(tmp, att.reshape(t, hq * hd), w.o().weight(), bias(w.oBias()));
+      linear(l, LinearModule.O_PROJ, tmp, att.reshape(t, hq * hd), w.o(), w.oBias(), a);
       be.copy(xMid, xIn);
       be.addInPlace(xMid, tmp);
 
@@ -422,10 +450,10 @@ public final class RewardModel implements AutoCloseable {
       Tensor gate = Activations.rows(a.gate[s], t, f);
       Tensor up = Activations.rows(a.up[s], t, f);
       be.rmsnormForward(ln, a.rstd2[s].view(0, t), xMid, w.postNorm().weight(), eps);
-      be.linearForward(gate, ln, w.gate().weight(), null);
-      be.linearForward(up, ln, w.up().weight(), null);
+      linear(l, LinearModule.GATE_PROJ, gate, ln, w.gate(), null, a);
+      linear(l, LinearModule.UP_PROJ, up, ln, w.up(), null, a);
       be.swigluForward(h, gate, up);
-      be.linearForward(tmp, h, w.down().weight(), null);
+      linear(l, LinearModule.DOWN_PROJ, tmp, h, w.down(), null, a);
       be.copy(xOut, xMid);
       be.addInPlace(xOut, tmp);
     }
@@ -439,6 +467,21 @@ public final class RewardModel implements AutoCloseable {
   }
 
   private static Tensor bias(Parameter p) { return p == null ? null : p.weight(); }
+
+  /** out = x · Wᵀ + b, then the hook's part (LoRA) for this layer's module. */
+  private void linear(int layer, LinearModule m, Tensor out, Tensor x, Parameter w, Parameter b, Activations a) {
+    be.linearForward(out, x, w.weight(), bias(b));
+    if (hook != null) hook.forward(layer, m, out, x, a == train);
+  }
+
+  /** dx = dOut · W (+ the hook's part); dW, dBias accumulate unless frozen (null grads). */
+  private void linearBackward(int layer, LinearModule m, Tensor dx, Tensor dOut, Tensor x, Parameter w, Parameter b) {
+    be.linearBackward(dx, w.grad(), biasGrad(b), dOut, x, w.weight());
+    if (hook != null) hook.backward(layer, m, dx, dOut, x);
+  }
+
+  /** A norm weight's grad, or a scratch sink for a frozen one (its input gradient is still needed). */
+  private Tensor normGrad(Parameter p) { return p.grad() != null ? p.grad() : normScratch.view(0, p.weight().shape()); }
 
   private static Tensor biasGrad(Parameter p) { return p == null ? null : p.grad(); }
 
@@ -482,7 +525,7 @@ public final class RewardModel implements AutoCloseable {
     } else {
       be.zero(dtmp);
     }
-    be.rmsnormBackward(dres, params.finalNorm.grad(), dtmp, xL, params.finalNorm.weight(), a.rstdF.view(0, t));
+    be.rmsnormBackward(dres, normGrad(params.finalNorm), dtmp, xL, params.finalNorm.weight(), a.rstdF.view(0, t));
 
     for (int l = cfg.numHiddenLayers() - 1; l >= 0; l--) {
       ModelParameters.Layer w = params.layers[l];
@@ -499,16 +542,16 @@ public final class RewardModel implements AutoCloseable {
       // MLP block; dres holds dL/dxOut
       be.rmsnormForward(ln, a.rstd2[s].view(0, t), xMid, w.postNorm().weight(), eps);   // recompute
       be.swigluForward(h, gate, up);                                                   // recompute
-      be.linearBackward(dh, w.down().grad(), null, dres, h, w.down().weight());
+      linearBackward(l, LinearModule.DOWN_PROJ, dh, dres, h, w.down(), null);
       be.swigluBackward(dgate, dup, dh, gate, up);
-      be.linearBackward(dln, w.gate().grad(), null, dgate, ln, w.gate().weight());
-      be.linearBackward(dtmp, w.up().grad(), null, dup, ln, w.up().weight());
+      linearBackward(l, LinearModule.GATE_PROJ, dln, dgate, ln, w.gate(), null);
+      linearBackward(l, LinearModule.UP_PROJ, dtmp, dup, ln, w.up(), null);
       be.addInPlace(dln, dtmp);
-      be.rmsnormBackward(dtmp, w.postNorm().grad(), dln, xMid, w.postNorm().weight(), a.rstd2[s].view(0, t));
+      be.rmsnormBackward(dtmp, normGrad(w.postNorm()), dln, xMid, w.postNorm().weight(), a.rstd2[s].view(0, t));
       be.addInPlace(dres, dtmp);                                                        // now dL/dxMid
 
       // attention block
-      be.linearBackward(datt.reshape(t, hq * hd), w.o().grad(), biasGrad(w.oBias()), dres, att.reshape(t, hq * hd), w.o().weight());
+      linearBackward(l, LinearModule.O_PROJ, datt.reshape(t, hq * hd), dres, att.reshape(t, hq * hd), w.o(), w.oBias());
       be.attentionBackward(dq, dk, dv, datt, q, k, v, att, a.lse[s].view(0, hq, t), layout, scale);
       be.ropeBackward(dq, pos, cos, sin);
       be.ropeBackward(dk, pos, cos, sin);
@@ -517,23 +560,23 @@ public final class RewardModel implements AutoCloseable {
       if (cfg.qkNorm()) {
         Tensor dqPre = Activations.rows(a.dqPre, t, hq * hd);
         Tensor dkPre = Activations.rows(a.dkPre, t, hkv * hd);
-        be.rmsnormBackward(dqPre.reshape((long) t * hq, hd), w.qNorm().grad(), dq.reshape((long) t * hq, hd),
+        be.rmsnormBackward(dqPre.reshape((long) t * hq, hd), normGrad(w.qNorm()), dq.reshape((long) t * hq, hd),
             Activations.rows(a.qPre[s], (long) t * hq, hd), w.qNorm().weight(), a.rstdQ[s].view(0, (long) t * hq));
-        be.rmsnormBackward(dkPre.reshape((long) t * hkv, hd), w.kNorm().grad(), dk.reshape((long) t * hkv, hd),
+        be.rmsnormBackward(dkPre.reshape((long) t * hkv, hd), normGrad(w.kNorm()), dk.reshape((long) t * hkv, hd),
             Activations.rows(a.kPre[s], (long) t * hkv, hd), w.kNorm().weight(), a.rstdK[s].view(0, (long) t * hkv));
         dqIn = dqPre;
         dkIn = dkPre;
       }
       be.rmsnormForward(ln, a.rstd1[s].view(0, t), xIn, w.inputNorm().weight(), eps);  // recompute
-      be.linearBackward(dln, w.q().grad(), biasGrad(w.qBias()), dqIn, ln, w.q().weight());
-      be.linearBackward(dtmp, w.k().grad(), biasGrad(w.kBias()), dkIn, ln, w.k().weight());
+      linearBackward(l, LinearModule.Q_PROJ, dln, dqIn, ln, w.q(), w.qBias());
+      linearBackward(l, LinearModule.K_PROJ, dtmp, dkIn, ln, w.k(), w.kBias());
       be.addInPlace(dln, dtmp);
-      be.linearBackward(dtmp, w.v().grad(), biasGrad(w.vBias()), dv.reshape(t, hkv * hd), ln, w.v().weight());
+      linearBackward(l, LinearModule.V_PROJ, dtmp, dv.reshape(t, hkv * hd), ln, w.v(), w.vBias());
       be.addInPlace(dln, dtmp);
-      be.rmsnormBackward(dtmp, w.inputNorm().grad(), dln, xIn, w.inputNorm().weight(), a.rstd1[s].view(0, t));
+      be.rmsnormBackward(dtmp, normGrad(w.inputNorm()), dln, xIn, w.inputNorm().weight(), a.rstd1[s].view(0, t));
       be.addInPlace(dres, dtmp);                                                        // now dL/dxIn
     }
-    be.embeddingBackward(params.embed.grad(), dres, a.ids.view(0, t));
+    if (params.embed.grad() != null) be.embeddingBackward(params.embed.grad(), dres, a.ids.view(0, t));
   }
 
   // ---- saving ---------------------------------------------------------------------------------
@@ -624,5 +667,13 @@ public final class RewardModel implements AutoCloseable {
     if (sin != null) sin.close();
     params.weights.close();
     params.grads.close();
+    if (normScratch != null) normScratch.close();
+    if (hook instanceof AutoCloseable c) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
   }
 }
