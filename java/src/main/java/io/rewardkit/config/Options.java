@@ -2,6 +2,7 @@ package io.rewardkit.config;
 
 import static io.rewardkit.config.Cmd.BENCH;
 import static io.rewardkit.config.Cmd.EVAL;
+import static io.rewardkit.config.Cmd.EXPORT;
 import static io.rewardkit.config.Cmd.PREPARE;
 import static io.rewardkit.config.Cmd.SCORE;
 import static io.rewardkit.config.Cmd.SERVE;
@@ -51,7 +52,7 @@ public final class Options {
         .help("HF model directory (config.json + safetensors) to start from.");
     def("init_config", Type.PATH, null).on(TRAIN).mustExist().label("config.json")
         .help("HF config.json: train a randomly initialised model of this shape.");
-    def("model", Type.PATH, null).on(EVAL, SCORE, SERVE).mustExist().label("DIR")
+    def("model", Type.PATH, null).on(EVAL, SCORE, SERVE, EXPORT).mustExist().label("DIR")
         .help("Checkpoint or model directory, or a training output directory (its final model); also any HF "
             + "*ForSequenceClassification reward model (read at its last token, as transformers does).");
     def("tokenizer", Type.STRING, null).on(TRAIN, PREPARE, BENCH).mustExist().label("DIR|byte")
@@ -65,7 +66,7 @@ public final class Options {
         .help("Evaluation data, read like --dataset (per-dataset accuracy when several), or a prepared cache.");
     def("eval_split", Type.DOUBLE, "0").on(TRAIN, EVAL).label("FRACTION").check(FRACTION, "must be in [0, 1)")
         .help("Hold out this fraction of --dataset for evaluation (eval: evaluate only that held-out part).");
-    def("output_dir", Type.PATH, "runs/default").on(TRAIN, PREPARE).label("DIR").alias("o", "save_path").oldName("output")
+    def("output_dir", Type.PATH, "runs/default").on(TRAIN, PREPARE, EXPORT).label("DIR").alias("o", "save_path").oldName("output")
         .help("Directory to write: the run (metrics, checkpoints, report) or the prepared cache.");
     def("output_json", Type.PATH, null).on(EVAL, BENCH).label("FILE").oldName("json")
         .help("Also write the metrics as JSON to this file ('-': standard output).");
@@ -189,8 +190,8 @@ public final class Options {
         .help("Continue the run in --output_dir from its newest intact checkpoint (no value, or true), or from the "
             + "given checkpoint, with the run's own options; only --max_steps, --num_train_epochs, --logging_steps, "
             + "--eval_steps, --save_steps, --save_total_limit, --report and --threads may be changed.");
-    def("save_dtype", Type.STRING, "auto").on(TRAIN).choices("auto", "float32", "bfloat16")
-        .help("Dtype of saved weights (auto: the input checkpoint's; float32 without one).");
+    def("save_dtype", Type.STRING, "auto").on(TRAIN, EXPORT).choices("auto", "float32", "bfloat16")
+        .help("Dtype of saved weights (auto: the input checkpoint's; float32 without one and for LoRA adapters).");
     def("overwrite_output_dir", Type.BOOL, "false").on(TRAIN)
         .help("Replace a run already in --output_dir; the old run is kept until the new one has saved its first checkpoint.");
     def("report", Type.BOOL, "true").on(TRAIN).resumable().help("Write the PNG/HTML report at the end.");
@@ -220,6 +221,10 @@ public final class Options {
     def("shutdown_timeout_s", Type.DOUBLE, "30").on(SERVE).label("S").min(0)
         .help("On SIGTERM, how long in-flight requests may take.");
 
+    // ---- export ----
+    def("merge", Type.BOOL, "false").on(EXPORT)
+        .help("Merge the LoRA adapter of --model into its base (W + scaling * B A) and write a full *ForSequenceClassification checkpoint.");
+
     // ---- bench ----
     def("shape", Type.STRING, "Qwen2.5-0.5B").on(BENCH).label("NAME[:nL]")
         .help("Model shape: Qwen2.5-0.5B, Qwen2.5-1.5B, Qwen2.5-7B, Llama-3-8B; :<n>L changes the layer count.");
@@ -240,7 +245,8 @@ public final class Options {
       EVAL, List.of("model", "dataset"),
       SCORE, List.of("model", "input"),
       SERVE, List.of("model"),
-      PREPARE, List.of("dataset", "output_dir"));
+      PREPARE, List.of("dataset", "output_dir"),
+      EXPORT, List.of("model", "output_dir"));
 
   /** Rules between options; each applies to the commands that take all of its options. */
   private record Rule(List<String> names, Predicate<OptionValues> ok, String message) {}

@@ -381,7 +381,9 @@ public final class RunSetup {
     m.put("readout", readoutManifest(tok, o, train.readoutToken(), pad));
     Map<String, Object> data = new LinkedHashMap<>(o.values());
     m.put("data", data);
-    return new CheckpointContent(files, pad, m, SaveDtype.resolve(c.saveDtype, c.modelNameOrPath));
+    // LoRA adapters are small: auto keeps them float32 whatever the base's dtype (PEFT's default too)
+    String saveDtype = c.usePeft && (c.saveDtype == null || c.saveDtype.equals("auto")) ? "float32" : c.saveDtype;
+    return new CheckpointContent(files, pad, m, SaveDtype.resolve(saveDtype, c.modelNameOrPath));
   }
 
   /** rewardkit.json "readout": everything another tool needs to read the reward where RewardKit does. */
