@@ -127,7 +127,12 @@ public final class TrainCommand implements Callable<Integer> {
     }
     System.out.println(s);
     System.out.println("outputs in " + out + ":");
-    System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
+    if (c.usePeft) {
+      System.out.println("  final/            PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors with the score head,"
+          + " rewardkit.json); `rewardkit export --model " + out.resolve("final") + " --merge --output_dir DIR` writes it merged");
+    } else {
+      System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
+    }
     System.out.println("  checkpoint-*/     resumable checkpoints (rewardkit train --resume)");
     System.out.println("  metrics.jsonl     run_start, train, eval and run_end records (TRL metric names)");
     // Listed only when written: --report false leaves no report behind.
