@@ -162,20 +162,20 @@ public final class Options {
 
     // ---- bookkeeping ----
     // ---- LoRA (TRL's ModelConfig / PEFT's LoraConfig names) ----
-    def("use_peft", Type.BOOL, "false").on(TRAIN)
+    def("use_peft", Type.BOOL, "false").on(TRAIN, BENCH)
         .help("Train LoRA adapters on a frozen --model_name_or_path and the score head in full; checkpoints and final/ "
-            + "are PEFT adapter directories (adapter_config.json, adapter_model.safetensors with the head).");
-    def("lora_r", Type.INT, "16").on(TRAIN).min(1).label("R").help("LoRA rank (with --use_peft).");
-    def("lora_alpha", Type.INT, "32").on(TRAIN).min(1)
+            + "are PEFT adapter directories (adapter_config.json, adapter_model.safetensors with the head). bench: time LoRA steps.");
+    def("lora_r", Type.INT, "16").on(TRAIN, BENCH).min(1).label("R").help("LoRA rank (with --use_peft).");
+    def("lora_alpha", Type.INT, "32").on(TRAIN, BENCH).min(1)
         .help("LoRA alpha: the low-rank path is scaled by lora_alpha / lora_r (lora_alpha / sqrt(lora_r) with --use_rslora).");
-    def("lora_dropout", Type.DOUBLE, "0").on(TRAIN)
+    def("lora_dropout", Type.DOUBLE, "0").on(TRAIN, BENCH)
         .check(v -> (Double) v == 0, "only 0 is supported (reward models train without dropout)")
         .help("Dropout on the LoRA input; only 0 (reward models train without dropout).");
-    def("lora_target_modules", Type.STRING, "all-linear").on(TRAIN).label("all-linear|NAMES")
+    def("lora_target_modules", Type.STRING, "all-linear").on(TRAIN, BENCH).label("all-linear|NAMES")
         .check(v -> io.rewardkit.model.lora.LoraConfig.isTargetSpec(v.toString()), "must be all-linear or comma-separated names out of "
             + "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
         .help("Linear modules that get adapters: all-linear (every linear of the decoder layers, as PEFT) or e.g. q_proj,v_proj.");
-    def("use_rslora", Type.BOOL, "false").on(TRAIN).help("rsLoRA: scale by lora_alpha / sqrt(lora_r) instead of lora_alpha / lora_r.");
+    def("use_rslora", Type.BOOL, "false").on(TRAIN, BENCH).help("rsLoRA: scale by lora_alpha / sqrt(lora_r) instead of lora_alpha / lora_r.");
 
     def("logging_steps", Type.INT, "10").on(TRAIN).resumable().min(1).help("Log metrics every N optimizer steps.");
     def("eval_steps", Type.INT, "0").on(TRAIN).resumable().min(0).help("Evaluate every N steps (0: at the end only).");
