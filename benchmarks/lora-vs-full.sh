@@ -4,6 +4,7 @@
 # the repository root with ../shared present; outputs under $OUT (default runs/lora-bench).
 set -euo pipefail
 OUT=${OUT:-runs/lora-bench}
+RK=${RK:-./rewardkit}   # the launcher (a copy of the built jar keeps a long run safe from rebuilds)
 LAYERS=${LAYERS:-4}
 DATA=../shared/data/hh-rlhf-harmless/pairs-2000.jsonl
 TOK=../shared/fixtures/tokenizers/qwen3
