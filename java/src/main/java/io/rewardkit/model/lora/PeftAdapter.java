@@ -11,7 +11,6 @@ import io.rewardkit.kernels.Tensor;
 import io.rewardkit.model.LinearModule;
 import io.rewardkit.model.ModelConfig;
 import io.rewardkit.model.Parameter;
-import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
 import io.rewardkit.model.safetensors.SafetensorsFile;
 import io.rewardkit.model.safetensors.SafetensorsWriter;
 import io.rewardkit.model.safetensors.StDType;
@@ -63,7 +62,7 @@ public final class PeftAdapter {
     for (Parameter p : ad.parameters()) specs.add(spec(p.hfName(), p.weight(), be, storeAs));
     specs.add(spec(HEAD_KEY, score.weight(), be, storeAs));
     SafetensorsWriter.write(dir.resolve(WEIGHTS), specs, Map.of("format", "pt"));
-    SafetensorsCheckpoint.writeTextAtomically(dir.resolve(CONFIG), JSON.writeValueAsString(config(ad)) + "\n");
+    io.rewardkit.io.AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(config(ad)) + "\n");
   }
 
   private static SafetensorsWriter.TensorSpec spec(String name, Tensor w, Backend be, StDType storeAs) {
