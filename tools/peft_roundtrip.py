@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Golden files for RewardKit's LoRA adapter test (java/src/test/java/io/rewardkit/model/lora/PeftRoundTripTest.java).
+"""Golden files for RewardKit's LoRA adapter test (rewardkit-core/src/test/java/io/rewardkit/model/lora/PeftRoundTripTest.java).
 
 The questions they answer: does PEFT, reading an adapter directory that RewardKit wrote, compute the
 same rewards as RewardKit (`PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(base), dir)`,
 nothing hand-computed), and does RewardKit, reading an adapter that PEFT wrote, compute PEFT's rewards?
 
-How the committed goldens were made (java/src/test/resources/peft/):
-  python3 tools/peft_roundtrip.py --out java/src/test/resources/peft
+How the committed goldens were made (rewardkit-core/src/test/resources/peft/):
+  python3 tools/peft_roundtrip.py --out rewardkit-core/src/test/resources/peft
   (torch 2.13.0+cpu, transformers 5.18.0, peft 0.21.0; needs ./rewardkit built)
 
 The base model of every case is the tiny Qwen2 *ForSequenceClassification checkpoint of the parity goldens
-(java/src/test/resources/parity/qwen2/base: q/k/v biases, GQA, 2 layers). For each case this script
+(rewardkit-cli/src/test/resources/parity/qwen2/base: q/k/v biases, GQA, 2 layers), copied to <out>/base (config.json,
+model.safetensors) so that rewardkit-core's tests have it. For each case this script
   1. makes the adapter:
      rewardkit-all-linear:   `./rewardkit train --use_peft --lora_r 4 --lora_alpha 8` (all-linear) for 3 steps on the
                              parity pairs, final/ kept (adapter_config.json + adapter_model.safetensors);
@@ -22,7 +23,7 @@ The base model of every case is the tiny Qwen2 *ForSequenceClassification checkp
      sequence in golden.json "seqs" (token ids, one sequence per forward, no padding; config.pad_token_id set to
      an id that occurs in none of them, so transformers pools at the last token), and again after
      merge_and_unload() ("merged_rewards");
-  3. writes golden.json. Every adapter_config.json gets base_model_name_or_path "parity/qwen2/base" (relative to the
+  3. writes golden.json. Every adapter_config.json gets base_model_name_or_path "peft/base" (relative to the
      test resources); the Java test points it at the resource directory in a temporary copy.
 """
 import argparse
@@ -36,8 +37,8 @@ import tempfile
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BASE = os.path.join(ROOT, "java/src/test/resources/parity/qwen2/base")
-PAIRS = os.path.join(ROOT, "java/src/test/resources/parity/qwen2/pairs.jsonl")
+BASE = os.path.join(ROOT, "rewardkit-cli/src/test/resources/parity/qwen2/base")
+PAIRS = os.path.join(ROOT, "rewardkit-cli/src/test/resources/parity/qwen2/pairs.jsonl")
 PAD = 300  # RewardKit's pad for this tokenizer (its rewardkit.json), in none of the sequences
 EOS = 302
 
@@ -93,7 +94,9 @@ def main():
     from peft import PeftModel
     import peft
     import transformers
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.join(args.out, "base"), exist_ok=True)
+    for f in ("config.json", "model.safetensors"):
+        shutil.copy(os.path.join(BASE, f), os.path.join(args.out, "base", f))
     seqs = sequences()
     cases = {
         "rewardkit-all-linear": lambda d: rewardkit_adapter(d, ["--lora_r", "4", "--lora_alpha", "8"]),
@@ -102,7 +105,7 @@ def main():
         "peft-all-linear": lambda d: peft_adapter(d, r=4, lora_alpha=8, target_modules="all-linear"),
         "peft-rslora-qv": lambda d: peft_adapter(d, r=2, lora_alpha=4, use_rslora=True, target_modules=["q_proj", "v_proj"]),
     }
-    golden = {"seqs": seqs, "pad_token_id": PAD, "base": "parity/qwen2/base",
+    golden = {"seqs": seqs, "pad_token_id": PAD, "base": "peft/base",
               "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
               "cases": {}}
     for name, make in cases.items():
@@ -114,7 +117,7 @@ def main():
                 os.remove(os.path.join(d, f))
         cfg_path = os.path.join(d, "adapter_config.json")
         cfg = json.load(open(cfg_path))
-        cfg["base_model_name_or_path"] = "parity/qwen2/base"
+        cfg["base_model_name_or_path"] = "peft/base"
         json.dump(cfg, open(cfg_path, "w"), indent=2)
         model = PeftModel.from_pretrained(load_base(), d).eval()
         r = rewards(model, seqs)
