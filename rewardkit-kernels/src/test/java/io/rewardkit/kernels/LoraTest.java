@@ -68,14 +68,14 @@ class LoraTest {
     float[] f32 = null;
     int before = CpuThreads.get_cpu_threads();
     for (int threads : new int[] {1, 2, 3}) {
-      CpuThreads.set(threads);
+      CpuThreads.set_cpu_threads(threads);  // the LoRA kernel is OpenMP only; OpenBLAS keeps its count
       Tensor y32 = Tensor.hostOf(base.toFloatArray(), tokens, out);
       cpu.loraForward(y32, Tensor.host(DType.F32, tokens, rank), Tensor.hostOf(x.toFloatArray(), tokens, in),
           Tensor.hostOf(a.toFloatArray(), rank, in), Tensor.hostOf(b.toFloatArray(), out, rank), scale);
       if (f32 == null) f32 = y32.toFloatArray();
       else assertArrayEquals(f32, y32.toFloatArray(), "threads " + threads + " changed the result");
     }
-    CpuThreads.set(before);
+    CpuThreads.set_cpu_threads(before);
     for (int t = 0; t < tokens; t++) {
       for (int o = 0; o < out; o++) {
         double s = 0;
