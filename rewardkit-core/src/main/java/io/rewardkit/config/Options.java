@@ -172,8 +172,8 @@ public final class Options {
         .check(v -> (Double) v == 0, "only 0 is supported (reward models train without dropout)")
         .help("Dropout on the LoRA input; only 0 (reward models train without dropout).");
     def("lora_target_modules", Type.STRING, "all-linear").on(TRAIN, BENCH).label("all-linear|NAMES")
-        .check(v -> io.rewardkit.model.lora.LoraConfig.isTargetSpec(v.toString()), "must be all-linear or comma-separated names out of "
-            + "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
+        .check(v -> LoraTargets.valid(v.toString()), "must be all-linear or comma-separated names out of "
+            + String.join(",", LoraTargets.NAMES))
         .help("Linear modules that get adapters: all-linear (every linear of the decoder layers, as PEFT) or e.g. q_proj,v_proj.");
     def("use_rslora", Type.BOOL, "false").on(TRAIN, BENCH).help("rsLoRA: scale by lora_alpha / sqrt(lora_r) instead of lora_alpha / lora_r.");
 

@@ -1,11 +1,10 @@
 package io.rewardkit.model.lora;
 
-import io.rewardkit.UsageException;
+import io.rewardkit.config.LoraTargets;
 import io.rewardkit.model.LinearModule;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -35,42 +34,10 @@ public record LoraConfig(int r, double alpha, double dropout, Set<LinearModule> 
     return out;
   }
 
-  /**
-   * Parses {@code --lora_target_modules}: {@code all-linear} (PEFT's shorthand: every linear of the
-   * decoder layers, the score head excluded) or comma-separated HF names. {@code option} names the
-   * option or file field in errors.
-   */
+  /** The modules {@code --lora_target_modules} selects (grammar and errors: {@link LoraTargets}). */
   public static Set<LinearModule> parseTargets(String spec, String option) {
-    String s = spec.trim();
-    if (s.equalsIgnoreCase("all-linear") || s.equalsIgnoreCase("all_linear")) return EnumSet.allOf(LinearModule.class);
     Set<LinearModule> out = EnumSet.noneOf(LinearModule.class);
-    for (String part : s.split(",")) {
-      String name = part.trim().toLowerCase(Locale.ROOT);
-      if (name.isEmpty()) continue;
-      LinearModule m = LinearModule.byHfName(name);
-      if (m == null) {
-        throw new UsageException(option + ": '" + part.trim() + "' is not a linear module of a Llama/Qwen2/Qwen3/Mistral decoder"
-            + " layer; use all-linear or some of " + String.join(",", allNames()));
-      }
-      out.add(m);
-    }
-    if (out.isEmpty()) throw new UsageException(option + ": no module named; use all-linear or some of " + String.join(",", allNames()));
+    for (String n : LoraTargets.parse(spec, option)) out.add(LinearModule.byHfName(n));
     return out;
-  }
-
-  /** Whether {@link #parseTargets} accepts spec. */
-  public static boolean isTargetSpec(String spec) {
-    try {
-      parseTargets(spec, "");
-      return true;
-    } catch (UsageException e) {
-      return false;
-    }
-  }
-
-  static List<String> allNames() {
-    List<String> n = new ArrayList<>();
-    for (LinearModule m : LinearModule.values()) n.add(m.hfName());
-    return n;
   }
 }
