@@ -46,7 +46,8 @@ public final class RewardModelStep implements TrainStep {
       trained.add(model.scoreHead());
     }
     for (Parameter p : trained) params.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
-    this.optimizer = new AdamWOptimizer(backend, params, 0.9, 0.999, 1e-8, 0.0);
+    this.optimizer = new AdamWOptimizer(backend, lora == null ? model.weights() : lora.weights(),
+        lora == null ? model.grads() : lora.grads(), params, 0.9, 0.999, 1e-8, 0.0);
   }
 
   public static TrainStep create(ModelShape shape, Backend backend, long seed) {
@@ -60,7 +61,7 @@ public final class RewardModelStep implements TrainStep {
       RewardModel m = RewardModel.randomInit(cfg, backend, backend.computeType(), seed, "model shape " + shape.name(), false);
       LoraAdapters ad = new LoraAdapters(cfg, lc, backend, m.dtype());
       ad.initialize(seed);
-      m.setLinearHook(ad);
+      ad.attachTo(m);
       return new RewardModelStep(m, ad, backend);
     };
   }

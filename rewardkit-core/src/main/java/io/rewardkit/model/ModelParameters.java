@@ -11,7 +11,9 @@ import java.util.List;
  * The parameters of a reward model in two flat arenas (llm.c style): one tensor holds every
  * weight, another every gradient, and each {@link Parameter} is a pair of views at the same
  * offset. The optimizer and gradient clipping can then run over one buffer, and zeroing the grads
- * is one memset. Order is stable: embedding, then per layer in HF module order, final norm, score.
+ * is one memset. Arena order is by optimizer group: the weight-decay tensors (embedding, the layers'
+ * matrices, score) then the no-decay ones (norms, biases), each in HF module order; {@link #all}
+ * stays in HF module order.
  */
 final class ModelParameters {
   /**
@@ -40,11 +42,12 @@ final class ModelParameters {
 
   final Tensor weights;      // [total] flat arena
   final Tensor grads;        // [total] flat arena, same layout
-  final List<Parameter> all;
+  List<Parameter> all;        // score replaced by rebindScore
   final Parameter embed;     // [V, D]
   final Layer[] layers;
   final Parameter finalNorm; // [D]
-  final Parameter score;     // [1, D]
+  Parameter score;           // [1, D]; lives in another arena after rebindScore
+  Parameter scoreHome;       // the score's slot in these arenas
 
   /** Parameter kinds, for init: what a fresh parameter holds. */
   enum Kind { MATRIX, NORM, BIAS, SCORE }
@@ -53,7 +56,7 @@ final class ModelParameters {
     long numel() { return Tensor.numel(shape); }
   }
 
-  /** Names, shapes and kinds of every parameter of {@code cfg}, in arena order. */
+  /** Names, shapes and kinds of every parameter of {@code cfg}, in HF module order (the arena groups them by optimizer group). */
   static List<Spec> specs(ModelConfig cfg) {
     long d = cfg.hiddenSize(), f = cfg.intermediateSize(), qd = cfg.qDim(), kvd = cfg.kvDim();
     List<Spec> s = new ArrayList<>();
@@ -92,9 +95,14 @@ final class ModelParameters {
     List<Spec> specs = specs(cfg);
     long[] offsets = new long[specs.size()];
     long total = 0;
-    for (int i = 0; i < specs.size(); i++) {
-      offsets[i] = total;
-      total = Math.addExact(total, (specs.get(i).numel() + ALIGN - 1) / ALIGN * ALIGN);
+    // By optimizer group (llm.c): every weight-decay tensor first, then norms and biases, each group in HF
+    // module order, so AdamW runs one fused call per group over one contiguous span.
+    for (boolean decayGroup : new boolean[] {true, false}) {
+      for (int i = 0; i < specs.size(); i++) {
+        if (decays(specs.get(i).kind()) != decayGroup) continue;
+        offsets[i] = total;
+        total = Math.addExact(total, (specs.get(i).numel() + ALIGN - 1) / ALIGN * ALIGN);
+      }
     }
     this.weights = backend.allocate(dtype, total);
     // Parameter grads accumulate in fp32 even when weights are BF16 (CUDA); F64 stays F64 (gradient checks).
@@ -105,7 +113,7 @@ final class ModelParameters {
     for (int i = 0; i < specs.size(); i++) {
       Spec s = specs.get(i);
       Tensor grad = baseGrads ? grads.view(offsets[i], s.shape()) : s.kind() == Kind.SCORE ? grads.view(0, s.shape()) : null;
-      list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grad, s.kind() == Kind.MATRIX || s.kind() == Kind.SCORE));
+      list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grad, decays(s.kind())));
     }
     this.all = Collections.unmodifiableList(list);
 
@@ -132,7 +140,20 @@ final class ModelParameters {
     }
     this.finalNorm = list.get(i++);
     this.score = list.get(i++);
+    this.scoreHome = score;
     if (i != list.size()) throw new IllegalStateException("parameter layout mismatch");
+  }
+
+  /** Weight decay applies to matrices (and the score head), not to norm weights and biases (HF/TRL default). */
+  static boolean decays(Kind kind) { return kind == Kind.MATRIX || kind == Kind.SCORE; }
+
+  /** Points the score parameter at {@code w}/{@code g} (views of another arena), keeping its name and decay flag. */
+  void rebindScore(Tensor w, Tensor g) {
+    Parameter next = new Parameter(score.hfName(), w, g, score.decay());
+    List<Parameter> l = new ArrayList<>(all);
+    l.set(l.indexOf(score), next);
+    all = Collections.unmodifiableList(l);
+    score = next;
   }
 
   /** Total parameter count (without alignment padding). */

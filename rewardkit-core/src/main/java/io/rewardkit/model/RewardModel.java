@@ -156,6 +156,26 @@ public final class RewardModel implements AutoCloseable {
   /** The score head ({@code score.weight} [1, D]). */
   public Parameter scoreHead() { return params.score; }
 
+  /**
+   * Moves the score head into {@code weight}/{@code grad} [1, D] (views of a LoRA arena, so that one
+   * arena optimizer covers adapters and head), copying its value there. Frozen-base models only.
+   */
+  public void moveScoreHead(Tensor weight, Tensor grad) {
+    if (trainsBase()) throw new IllegalStateException("the score head moves only with a frozen base");
+    be.copy(weight, params.score.weight());
+    params.rebindScore(weight, grad);
+    head.rebind(params.score);
+  }
+
+  /** Moves the score head back into the model's own arena (its current value copied), e.g. before the LoRA arena is freed. */
+  public void restoreScoreHead() {
+    if (params.score == params.scoreHome) return;
+    be.copy(params.scoreHome.weight(), params.score.weight());
+    params.rebindScore(params.scoreHome.weight(), params.scoreHome.grad());
+    params.score = params.scoreHome;
+    head.rebind(params.score);
+  }
+
   // ---- forward / backward ---------------------------------------------------------------------
 
   /**

@@ -11,7 +11,7 @@ import io.rewardkit.kernels.Tensor;
 final class ScoreHeadBlock {
   private final Backend be;
   private final Parameter finalNorm;  // [D]
-  private final Parameter score;      // [1, D]
+  private Parameter score;            // [1, D]
   private final int layers;
   private final long d;
   private final double eps;
@@ -27,6 +27,8 @@ final class ScoreHeadBlock {
     this.d = cfg.hiddenSize();
     this.eps = cfg.rmsNormEps();
   }
+
+  void rebind(Parameter score) { this.score = score; }
 
   /** rewards[R] = score · rmsnorm(x(L))[readout[R]]; keeps xNorm [T, D] and rstdF [T] for backward. */
   Tensor forward(Activations a, int t, int r) {

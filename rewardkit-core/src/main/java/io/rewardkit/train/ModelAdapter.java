@@ -61,6 +61,8 @@ public final class ModelAdapter implements TrainableModel {
   }
 
   @Override public List<Param> params() { return params; }
+  @Override public Tensor weightArena() { return lora == null ? model.weights() : lora.weights(); }
+  @Override public Tensor gradArena() { return lora == null ? model.grads() : lora.grads(); }
   @Override public void saveHf(Path dir) throws IOException { saveHf(dir, null); }
 
   @Override

@@ -340,7 +340,7 @@ public final class RunSetup {
     ad.initialize(c.seed);
     Path base = Path.of(c.modelNameOrPath).toAbsolutePath().normalize();
     ad.setBaseModel(base.toString(), snapshotRevision(base));
-    model.setLinearHook(ad);
+    ad.attachTo(model);
     return ad;
   }
 
@@ -578,7 +578,7 @@ public final class RunSetup {
     try {
       PeftAdapter.checkBase(info, model.config(), base);
       LoraAdapters ad = new LoraAdapters(model.config(), info.lora(), backend, model.dtype());
-      model.setLinearHook(ad);  // closed with the model from here on
+      ad.attachTo(model);  // closed with the model from here on
       PeftAdapter.load(info.dir(), ad, model.scoreHead(), backend);
       ad.setBaseModel(info.baseModel(), info.revision());
       return model;

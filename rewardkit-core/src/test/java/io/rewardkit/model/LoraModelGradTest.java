@@ -34,7 +34,7 @@ class LoraModelGradTest {
     for (LoraAdapters.Pair p : ad.pairs()) {
       for (long i = 0; i < p.b.numel(); i++) p.b.weight().setDouble(i, 0.3 * (2 * rng.nextDouble() - 1));
     }
-    m.setLinearHook(ad);
+    ad.attachTo(m);
     return m;
   }
 
@@ -78,7 +78,7 @@ class LoraModelGradTest {
          RewardModel m = RewardModel.randomInit(cfg, CPU, DType.F64, 11, "test", false)) {
       LoraAdapters ad = new LoraAdapters(cfg, lc, CPU, DType.F64);
       ad.initialize(1);
-      m.setLinearHook(ad);
+      ad.attachTo(m);
       assertEquals(2L * cfg.numHiddenLayers(), ad.pairs().size());
       assertNull(ad.pair(0, LinearModule.K_PROJ));
       for (LoraAdapters.Pair p : ad.pairs()) {

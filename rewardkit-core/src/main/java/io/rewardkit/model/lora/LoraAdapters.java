@@ -48,6 +48,8 @@ public final class LoraAdapters implements LinearHook, AutoCloseable {
   private final double scale;
   private final Tensor weights;  // [total] flat arena
   private final Tensor grads;    // [total] same layout
+  private final Tensor headWeight;  // [1, D] the score head while attached
+  private final Tensor headGrad;    // [1, D]
   private final Pair[][] byLayer;  // [layer][module ordinal], null where not adapted
   private final List<Pair> pairs;
   private final List<Parameter> params;
@@ -73,8 +75,12 @@ public final class LoraAdapters implements LinearHook, AutoCloseable {
         total = Math.addExact(total, padded(a) + padded(b));
       }
     }
+    long headAt = total;  // the score head's slot (see attachTo), after the adapters
+    total = Math.addExact(total, padded(new long[] {1, cfg.hiddenSize()}));
     this.weights = be.allocate(dtype, total);
     this.grads = be.allocate(dtype == DType.F64 ? DType.F64 : DType.F32, total);
+    this.headWeight = weights.view(headAt, 1, cfg.hiddenSize());
+    this.headGrad = grads.view(headAt, 1, cfg.hiddenSize());
     this.byLayer = new Pair[cfg.numHiddenLayers()][LinearModule.values().length];
     List<Pair> ps = new ArrayList<>();
     List<Parameter> params = new ArrayList<>();
@@ -132,6 +138,15 @@ public final class LoraAdapters implements LinearHook, AutoCloseable {
     }
   }
 
+  /**
+   * Installs these adapters as {@code model}'s linear hook and moves its score head into this arena (after
+   * the adapters), so one arena optimizer trains adapters and head. The model must have a frozen base.
+   */
+  public void attachTo(io.rewardkit.model.RewardModel model) {
+    model.setLinearHook(this);
+    model.moveScoreHead(headWeight, headGrad);
+  }
+
   public LoraConfig config() { return lora; }
 
   public ModelConfig modelConfig() { return cfg; }
@@ -146,6 +161,10 @@ public final class LoraAdapters implements LinearHook, AutoCloseable {
 
   public Pair pair(int layer, LinearModule m) { return byLayer[layer][m.ordinal()]; }
 
+  /** The weight arena: every lora_A/lora_B and, while attached, the score head. */
+  public Tensor weights() { return weights; }
+
+  /** The gradient arena, laid out like {@link #weights()}. */
   public Tensor grads() { return grads; }
 
   public void zeroGrad() { be.zero(grads); }

@@ -37,6 +37,7 @@ public final class LoraMerge {
       be.upload(w.weight(), wv);
     }
     if (model.linearHook() == ad) model.setLinearHook(null);
+    model.restoreScoreHead();  // out of the adapters' arena before it is freed
     ad.close();
   }
 }
