@@ -7,6 +7,7 @@ import io.rewardkit.data.PackedBatch;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.TrainableModel;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
