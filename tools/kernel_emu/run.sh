@@ -17,7 +17,9 @@ g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
 # The CPU reference kernel the flash checks compare against (plain g++, no emulation).
 g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
 objs="$out/emu.o $out/cpu_attention.o"
-for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd; do
+kernels="flash_fwd flash_bwd"  # `flash` needs only these; ops_test links every kernel
+[ "$what" = flash ] || kernels="convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss $kernels"
+for f in $kernels; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"
 done
