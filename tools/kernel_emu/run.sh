@@ -14,9 +14,15 @@ flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/rewardkit-kernels/native/includ
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-# The CPU reference kernel the flash checks compare against (plain g++, no emulation).
-g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
-objs="$out/emu.o $out/cpu_attention.o"
+# The CPU reference kernels the checks compare against (plain g++, no emulation): attention for the flash
+# checks, adamw and grad_norm for the optimizer checks of ops_test.
+objs="$out/emu.o"
+cpu="attention"
+[ "$what" = flash ] || cpu="attention adamw grad_norm"
+for f in $cpu; do
+  g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
+  objs="$objs $out/cpu_$f.o"
+done
 kernels="flash_fwd flash_bwd"  # `flash` needs only these; ops_test links every kernel
 [ "$what" = flash ] || kernels="convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss $kernels"
 for f in $kernels; do
