@@ -10,6 +10,7 @@ import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.lora.LoraAdapters;
 import io.rewardkit.train.CheckpointContent;
 import io.rewardkit.train.ModelAdapter;
 import io.rewardkit.train.PairSource;
@@ -101,7 +102,9 @@ public final class TrainCommand implements Callable<Integer> {
         String notice = RunSetup.conversionNotice(c);
         if (notice != null) System.out.println(notice);
         try (RewardModel model = RunSetup.model(c, tok, backend)) {
-          Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run)
+          LoraAdapters lora = RunSetup.lora(c, model);
+          if (lora != null) System.out.println(RunSetup.loraLine(lora, model));
+          Trainer.Result r = new Trainer(c, new ModelAdapter(model, lora), train, eval, content, System.out).in(run)
               .describe(RunSetup.describe(c, model, tok, data)).train();
           summarize(c, r, embedded);
         } catch (OutOfMemoryError e) {
@@ -126,7 +129,12 @@ public final class TrainCommand implements Callable<Integer> {
     }
     System.out.println(s);
     System.out.println("outputs in " + out + ":");
-    System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
+    if (c.usePeft) {
+      System.out.println("  final/            PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors with the score head,"
+          + " rewardkit.json); `rewardkit export --model " + out.resolve("final") + " --merge --output_dir DIR` writes it merged");
+    } else {
+      System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
+    }
     System.out.println("  checkpoint-*/     resumable checkpoints (rewardkit train --resume)");
     System.out.println("  metrics.jsonl     run_start, train, eval and run_end records (TRL metric names)");
     // Listed only when written: --report false leaves no report behind.

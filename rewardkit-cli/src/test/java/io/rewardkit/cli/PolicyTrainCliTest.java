@@ -75,5 +75,9 @@ class PolicyTrainCliTest {
     r = CliRun.run("train", "--task", "sft");
     assertEquals(2, r.code());
     assertTrue(r.err().contains("--task"), r.err());
+    r = CliRun.run("train", "--task", "dpo", "--use_peft", "--model_name_or_path", "rewardkit-core/src/test/resources/trl/policy",
+        "--dataset", "examples/rewardbench-sample.jsonl", "--output_dir", "/nonexistent/never");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--use_peft is not available for --task dpo"), "out: " + r.out() + " err: " + r.err());
   }
 }

@@ -30,6 +30,10 @@ public final class PolicyRun {
     if (c.resume != null && !c.resume.isEmpty() && !c.resume.equals("false")) {
       throw new UsageException("--resume is not available for --task " + c.task + " yet (reward training only)");
     }
+    if (c.usePeft) {
+      throw new UsageException("--use_peft is not available for --task " + c.task + " yet (reward training only): "
+          + "the policy trains every weight");
+    }
     PreferenceLossSpec spec = PolicyTrainer.spec(c);
     try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
       if (backend.computeType() != DType.F32) {

@@ -6,6 +6,7 @@ import io.rewardkit.kernels.cpu.BiasParams;
 import io.rewardkit.kernels.cpu.Embedding;
 import io.rewardkit.kernels.cpu.LinearCrossEntropy;
 import io.rewardkit.kernels.cpu.PreferenceLoss;
+import io.rewardkit.kernels.cpu.Lora;
 import io.rewardkit.kernels.cpu.EmbeddingParams;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
@@ -188,7 +189,7 @@ public final class CpuBackend implements Backend {
     Shapes.require("linear_backward", w.rank() == 2 && w.numel() > 0, "w " + w + " must be [O, I] with O, I > 0");
     long outF = w.dim(0), inF = w.dim(1), tokens = x.numel() / inF;
     Shapes.require("linear_backward", x.numel() == tokens * inF && dOut.numel() == tokens * outF
-        && (dx == null || dx.numel() == x.numel()) && dw.numel() == w.numel()
+        && (dx == null || dx.numel() == x.numel()) && (dw == null || dw.numel() == w.numel())
         && (dBias == null || dBias.numel() == outF) && fitsBlas(tokens, outF, inF),
         "dx " + dx + ", dw " + dw + ", dBias " + dBias + ", dOut " + dOut + ", x " + x + ", w " + w);
     int t = (int) tokens, o = (int) outF, i = (int) inF;
@@ -201,16 +202,48 @@ public final class CpuBackend implements Backend {
       // dx[T, I] = dOut[T, O] · w[O, I]   (beta 0: overwrite)
       if (dx != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
       // dw[O, I] += dOut[T, O]ᵀ · x[T, I]   (beta 1: accumulate)
-      openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
+      if (dw != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
       if (dBias != null) {
         try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f32(), dOut.f32(), p); }
       }
     } else {
       if (dx != null) openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1d, dOut.f64(), o, w.f64(), i, 0d, dx.f64(), i);
-      openblas_nolapack.cblas_dgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1d, dOut.f64(), o, x.f64(), i, 1d, dw.f64(), i);
+      if (dw != null) openblas_nolapack.cblas_dgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1d, dOut.f64(), o, x.f64(), i, 1d, dw.f64(), i);
       if (dBias != null) {
         try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f64(), dOut.f64(), p); }
       }
+    }
+  }
+
+  // lora: the low-rank path beside a frozen linear, in librewardkit_cpu -----------------------------
+
+  @Override public void loraForward(Tensor out, Tensor u, Tensor x, Tensor a, Tensor b, double scale) {
+    Shapes.require("lora_forward", a.rank() == 2 && b.rank() == 2 && a.dim(0) == b.dim(1) && a.numel() > 0 && b.numel() > 0,
+        "a " + a + " must be [r, I] and b " + b + " [O, r]");
+    long rank = a.dim(0), inF = a.dim(1), outF = b.dim(0), tokens = x.numel() / inF;
+    Shapes.require("lora_forward", x.numel() == tokens * inF && out.numel() == tokens * outF && u.numel() == tokens * rank,
+        "out " + out + ", u " + u + ", x " + x + ", a " + a + ", b " + b);
+    switch (Shapes.floatType("lora_forward", out, u, x, a, b)) {
+      case F32 -> Lora.lora_forward(out.f32(), u.f32(), x.f32(), a.f32(), b.f32(), tokens, inF, outF, rank, scale);
+      case F64 -> Lora.lora_forward(out.f64(), u.f64(), x.f64(), a.f64(), b.f64(), tokens, inF, outF, rank, scale);
+      default -> throw Shapes.unsupported("lora_forward", out.dtype());
+    }
+  }
+
+  @Override public void loraBackward(Tensor dx, Tensor da, Tensor db, Tensor du, Tensor dOut, Tensor x, Tensor u, Tensor a,
+      Tensor b, double scale) {
+    Shapes.require("lora_backward", a.rank() == 2 && b.rank() == 2 && a.dim(0) == b.dim(1) && a.numel() > 0 && b.numel() > 0,
+        "a " + a + " must be [r, I] and b " + b + " [O, r]");
+    long rank = a.dim(0), inF = a.dim(1), outF = b.dim(0), tokens = x.numel() / inF;
+    Shapes.require("lora_backward", x.numel() == tokens * inF && dOut.numel() == tokens * outF && u.numel() == tokens * rank
+        && du.numel() == tokens * rank && da.numel() == a.numel() && db.numel() == b.numel() && (dx == null || dx.numel() == x.numel()),
+        "dx " + dx + ", da " + da + ", db " + db + ", du " + du + ", dOut " + dOut + ", x " + x + ", u " + u + ", a " + a + ", b " + b);
+    switch (Shapes.floatType("lora_backward", dx, da, db, du, dOut, x, u, a, b)) {
+      case F32 -> Lora.lora_backward(dx == null ? null : dx.f32(), da.f32(), db.f32(), du.f32(), dOut.f32(), x.f32(), u.f32(),
+          a.f32(), b.f32(), tokens, inF, outF, rank, scale);
+      case F64 -> Lora.lora_backward(dx == null ? null : dx.f64(), da.f64(), db.f64(), du.f64(), dOut.f64(), x.f64(), u.f64(),
+          a.f64(), b.f64(), tokens, inF, outF, rank, scale);
+      default -> throw Shapes.unsupported("lora_backward", dOut.dtype());
     }
   }
 

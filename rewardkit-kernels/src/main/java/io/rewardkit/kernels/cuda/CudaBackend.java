@@ -325,15 +325,15 @@ public final class CudaBackend implements Backend {
   @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) {
     String op = "linear_backward";
     long o = w.dim(0), in = w.dim(-1), t = x.numel() / in;
-    Shapes.require(op, dOut.numel() == t * o && dw.numel() == o * in && (dx == null || dx.numel() == t * in)
+    Shapes.require(op, dOut.numel() == t * o && (dw == null || dw.numel() == o * in) && (dx == null || dx.numel() == t * in)
         && (dBias == null || dBias.numel() == o), "dOut " + dOut + ", x " + x + ", w " + w);
     dtype(op, "dOut", dOut, DType.BF16); dtype(op, "x", x, DType.BF16); dtype(op, "w", w, DType.BF16);
-    dtype(op, "dw (a parameter gradient)", dw, DType.F32);
+    if (dw != null) dtype(op, "dw (a parameter gradient)", dw, DType.F32);
     if (dx != null) dtype(op, "dx", dx, DType.BF16);
     if (dBias != null) dtype(op, "dBias (a parameter gradient)", dBias, DType.F32);
     if (t == 0) return;
     if (dx != null) blas.matmul(false, false, in, t, o, dev(w, op), in, dev(dOut, op), o, dev(dx, op), in, false, 0, false);
-    blas.matmul(false, true, in, o, t, dev(x, op), in, dev(dOut, op), o, dev(dw, op), in, true, 0, true);
+    if (dw != null) blas.matmul(false, true, in, o, t, dev(x, op), in, dev(dOut, op), o, dev(dw, op), in, true, 0, true);
     if (dBias != null) {
       long ws = scratch((long) CudaOps.column_reduce_chunks() * o * 4);
       try (BiasParams p = OpParams.bias(t, o)) {
