@@ -11,8 +11,12 @@
 
 #include "rewardkit/cuda/ops.h"
 #include "rewardkit/adamw.h"
+#include "rewardkit/cuda/linear_cross_entropy.h"
+#include "rewardkit/cuda/preference_loss.h"
 #include "rewardkit/cuda/reward_loss.h"
 #include "rewardkit/grad_norm.h"
+#include "rewardkit/linear_cross_entropy.h"
+#include "rewardkit/preference_loss.h"
 
 using namespace rk::cuda;
 
@@ -254,6 +258,69 @@ static void reward_loss() {
   check("reward loss d_rewards", d, rd, 1e-6);
 }
 
+// The CUDA linear cross-entropy against the CPU reference (run in double on the same bf16 values), with
+// chunks that do not divide T, V or D, ignored targets, and a dweight that must be accumulated into.
+static void linear_cross_entropy(int tokens, int dim, int vocab, int token_chunk, int vocab_chunk) {
+  auto h = randn((size_t)tokens * dim, 1), w = randn((size_t)vocab * dim, 0.3), g = randn(tokens, 1);
+  std::vector<int32_t> y(tokens);
+  for (int t = 0; t < tokens; ++t) y[t] = t % 5 == 3 ? -100 : std::uniform_int_distribution<int>(0, vocab - 1)(rng);
+  if (tokens > 1) y[1] = vocab - 1;  // the last vocabulary row (in the ragged last chunk)
+  auto hb = to_bits(h), wb = to_bits(w);
+  std::vector<float> ws(rk::cuda::linear_cross_entropy_workspace_floats(dim, token_chunk, vocab_chunk), NAN);
+  std::vector<float> logp(tokens, NAN), lse(tokens, NAN), dw((size_t)vocab * dim, 0.5f);
+  std::vector<bf16_bits> dh(h.size(), 0x7fc0);  // NaN garbage: must be overwritten
+  rk::cuda::linear_cross_entropy_forward(logp.data(), lse.data(), hb.data(), wb.data(), y.data(), ws.data(), tokens, dim,
+                                         vocab, token_chunk, vocab_chunk, nullptr);
+  rk::cuda::linear_cross_entropy_backward(dh.data(), dw.data(), g.data(), lse.data(), hb.data(), wb.data(), y.data(),
+                                          ws.data(), tokens, dim, vocab, token_chunk, vocab_chunk, nullptr);
+  std::vector<double> hd(h.begin(), h.end()), wd(w.begin(), w.end()), gd(g.begin(), g.end());
+  std::vector<double> rlogp(tokens), rlse(tokens), rdh(h.size()), rdw(w.size(), 0.5);
+  rk::linear_cross_entropy_forward(rlogp.data(), rlse.data(), hd.data(), wd.data(), y.data(), tokens, dim, vocab, 0, 0);
+  rk::linear_cross_entropy_backward(rdh.data(), rdw.data(), gd.data(), rlse.data(), hd.data(), wd.data(), y.data(), tokens,
+                                    dim, vocab, 0, 0);
+  const std::string s = " [T" + std::to_string(tokens) + " D" + std::to_string(dim) + " V" + std::to_string(vocab) + "]";
+  check("lce logp" + s, logp, rlogp, 1e-5);
+  check("lce lse" + s, lse, rlse, 1e-5);
+  check("lce dhidden" + s, from_bits(dh), rdh, 1.0 / 128);
+  check("lce dweight" + s, dw, rdw, 1e-5);
+}
+
+// The CUDA preference losses against the CPU reference (double), every loss type, one response in two pairs.
+static void preference_loss(int type) {
+  const int S = 9, P = 4, K = 5;
+  std::vector<float> lp(S), ref(S), kl(K), rkl(K), plp(S);
+  std::vector<int32_t> len(S), lab(S), plen(S), ch{0, 2, 4, 0}, rj{1, 3, 5, 6};
+  for (int s = 0; s < S; ++s) {
+    len[s] = 1 + s % 4;
+    plen[s] = s % 3;
+    plp[s] = -0.7f * plen[s];
+    lp[s] = -0.3f * len[s] * (1 + std::uniform_real_distribution<float>(0, 1)(rng));
+    ref[s] = lp[s] + std::uniform_real_distribution<float>(-0.5f, 0.5f)(rng);
+    lab[s] = s % 3 != 0;
+  }
+  for (int k = 0; k < K; ++k) { kl[k] = -2.f + 0.3f * k; rkl[k] = -2.1f + 0.2f * k; }
+  std::vector<float> d(S, NAN), dp(S, NAN);
+  std::vector<double> stats(kPreferenceLossNumStats), rstats(kPreferenceLossNumStats);
+  const double beta = type == 3 ? 2.0 : 0.1, ls = type == 0 || type == 2 ? 0.1 : 0, alpha = type == 4 ? 0 : 0.7;
+  rk::cuda::preference_loss_forward_backward(lp.data(), ref.data(), len.data(), plp.data(), plen.data(), ch.data(),
+                                             rj.data(), lab.data(), kl.data(), rkl.data(), d.data(), dp.data(),
+                                             stats.data(), S, P, K, type, beta, ls, alpha, 1.0, 1.0, 1.33, 0.5, nullptr);
+  std::vector<double> lpd(lp.begin(), lp.end()), refd(ref.begin(), ref.end()), kld(kl.begin(), kl.end()),
+      rkld(rkl.begin(), rkl.end()), plpd(plp.begin(), plp.end()), rd(S), rdp(S);
+  rk::preference_loss_forward_backward(lpd.data(), refd.data(), len.data(), plpd.data(), plen.data(), ch.data(), rj.data(),
+                                       lab.data(), kld.data(), rkld.data(), rd.data(), rdp.data(), rstats.data(), S, P, K,
+                                       type, beta, ls, alpha, 1.0, 1.0, 1.33, 0.5);
+  std::vector<double> a, b;  // the stats both define (NaN where the loss has no such metric)
+  for (int i = 0; i < kPreferenceLossNumStats; ++i) {
+    if (std::isnan(rstats[i]) != std::isnan(stats[i])) { std::printf("  stat %d: NaN on one side only\n", i); ++failures; }
+    if (!std::isnan(rstats[i])) { a.push_back(stats[i]); b.push_back(rstats[i]); }
+  }
+  const std::string name = "preference loss type " + std::to_string(type);
+  check(name + " stats", a, b, 1e-12);
+  check(name + " d_logps", d, rd, 1e-6);
+  check(name + " d_prompt_logps", dp, rdp, 1e-6);
+}
+
 int main() {
   rmsnorm(37, 200);
   rmsnorm(3, 1000);
@@ -266,6 +333,10 @@ int main() {
   optimizer(77, 0.0, 0.0);      // no-decay group, no clipping
   optimizer(4099, 0.1, 1e6);    // clipping configured but inactive
   reward_loss();
+  for (int type = 0; type <= 5; ++type) preference_loss(type);
+  linear_cross_entropy(37, 40, 211, 16, 50);
+  linear_cross_entropy(1, 24, 7, 0, 0);
+  linear_cross_entropy(70, 33, 1031, 32, 256);
   std::printf(failures ? "FAILED (%d checks)\n" : "all checks passed\n", failures);
   return failures ? 1 : 0;
 }

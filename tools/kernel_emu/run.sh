@@ -15,16 +15,16 @@ what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
 # The CPU reference kernels the checks compare against (plain g++, no emulation): attention for the flash
-# checks, adamw and grad_norm for the optimizer checks of ops_test.
+# checks; adamw, grad_norm, linear_cross_entropy and preference_loss for the checks of ops_test.
 objs="$out/emu.o"
 cpu="attention"
-[ "$what" = flash ] || cpu="attention adamw grad_norm"
+[ "$what" = flash ] || cpu="attention adamw grad_norm linear_cross_entropy preference_loss"
 for f in $cpu; do
   g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
   objs="$objs $out/cpu_$f.o"
 done
 kernels="flash_fwd flash_bwd"  # `flash` needs only these; ops_test links every kernel
-[ "$what" = flash ] || kernels="convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss $kernels"
+[ "$what" = flash ] || kernels="convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss preference_loss linear_cross_entropy $kernels"
 for f in $kernels; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"

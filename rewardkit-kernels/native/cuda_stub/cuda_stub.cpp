@@ -5,7 +5,9 @@
 #include <string>
 
 #include "rewardkit/cuda/flash_attention.h"
+#include "rewardkit/cuda/linear_cross_entropy.h"
 #include "rewardkit/cuda/ops.h"
+#include "rewardkit/cuda/preference_loss.h"
 #include "rewardkit/cuda/reward_loss.h"
 #include "rewardkit/cuda/runtime.h"
 
@@ -100,6 +102,25 @@ void flash_attention_backward(bf16_bits*, bf16_bits*, bf16_bits*, const bf16_bit
 void reward_loss_forward_backward(const float*, const int32_t*, const int32_t*, const float*, float*, double*,
                                   int64_t, int64_t, int, double, int, double, double, double, double, double, void*) {
   unavailable("reward_loss_forward_backward");
+}
+
+int64_t linear_cross_entropy_workspace_floats(int64_t, int64_t, int64_t) {
+  unavailable("linear_cross_entropy_workspace_floats");
+}
+void linear_cross_entropy_forward(float*, float*, const bf16_bits*, const bf16_bits*, const int32_t*, float*, int64_t,
+                                  int64_t, int64_t, int64_t, int64_t, void*) {
+  unavailable("linear_cross_entropy_forward");
+}
+void linear_cross_entropy_backward(bf16_bits*, float*, const float*, const float*, const bf16_bits*,
+                                   const bf16_bits*, const int32_t*, float*, int64_t, int64_t, int64_t, int64_t,
+                                   int64_t, void*) {
+  unavailable("linear_cross_entropy_backward");
+}
+void preference_loss_forward_backward(const float*, const float*, const int32_t*, const float*, const int32_t*,
+                                      const int32_t*, const int32_t*, const int32_t*, const float*, const float*, float*,
+                                      float*, double*, int64_t, int64_t,
+                                      int64_t, int, double, double, double, double, double, double, double, void*) {
+  unavailable("preference_loss_forward_backward");
 }
 
 }}  // namespace rk::cuda

@@ -35,7 +35,8 @@ import picocli.CommandLine.Command;
  * tokenizer on a synthetic copy-checking preference task.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Train a reward model on preference pairs (Bradley-Terry / focal loss).",
+    description = {"Train a reward model on preference pairs (Bradley-Terry / focal loss), or with --task",
+        "dpo|ipo|cpo|simpo|orpo|kto the model itself as a policy (an HF *ForCausalLM is written).",
         "With no model and no dataset: the embedded default run (synthetic task, byte",
         "tokenizer, tiny model). With a prepared cache as --dataset, the data options and",
         "the tokenizer default to the cache's. TRL / OpenRLHF names are accepted where the",
@@ -80,6 +81,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     TrainConfig c = buildConfig();
+    if (!c.task.equals("reward")) return io.rewardkit.policy.PolicyRun.run(c, System.out);  // dpo, ipo, ...
     boolean embedded = c.isEmbeddedDefault();
     if (embedded && !resuming(c)) {
       System.out.println("rewardkit: no model or dataset given: training the embedded default (a " + "tiny Llama-style model, byte "

@@ -160,6 +160,23 @@ public final class Options {
     def("center_rewards_coefficient", Type.DOUBLE, "0").on(TRAIN)
         .help("Reward centering: adds C * mean((r_chosen + r_rejected)^2).");
 
+    // ---- direct preference optimisation (--task other than reward): TRL's DPOConfig / CPOConfig / KTOConfig names ----
+    def("task", Type.STRING, "reward").on(TRAIN).choices("reward", "dpo", "ipo", "cpo", "simpo", "orpo", "kto")
+        .help("reward: a reward model (score head). dpo, ipo, cpo, simpo, orpo, kto: train the model itself as a "
+            + "policy on the pairs (a *ForCausalLM is written).");
+    def("beta", Type.DOUBLE, "0.1").on(TRAIN).check(v -> (Double) v > 0, "must be > 0")
+        .help("Preference tasks: β (DPO/IPO/KTO: deviation from the reference; CPO/SimPO: reward scale; ORPO: λ).");
+    def("label_smoothing", Type.DOUBLE, "0").on(TRAIN).check(v -> (Double) v >= 0 && (Double) v < 0.5, "must be in [0, 0.5)")
+        .help("dpo, cpo, simpo: ε of the conservative loss -(1-ε) log σ(x) - ε log σ(-x).");
+    def("rpo_alpha", Type.DOUBLE, "0").on(TRAIN).min(0)
+        .help("dpo: weight of the NLL of the chosen responses (RPO; TRL 1.13: loss_type [sigmoid, sft]).");
+    def("cpo_alpha", Type.DOUBLE, "1").on(TRAIN).min(0).help("cpo, simpo: weight of the chosen responses' NLL.");
+    def("simpo_gamma", Type.DOUBLE, "0.5").on(TRAIN).help("simpo: target reward margin γ.");
+    def("desirable_weight", Type.DOUBLE, "1").on(TRAIN).min(0).help("kto: weight of desirable (chosen) responses.");
+    def("undesirable_weight", Type.DOUBLE, "1").on(TRAIN).min(0).help("kto: weight of undesirable (rejected) responses.");
+    def("ref_model", Type.PATH, null).on(TRAIN).mustExist().label("DIR").defaultHelp("the initial policy")
+        .help("dpo, ipo, kto: the reference model (HF causal LM); its log-probs are computed once at the start.");
+
     // ---- bookkeeping ----
     // ---- LoRA (TRL's ModelConfig / PEFT's LoraConfig names) ----
     def("use_peft", Type.BOOL, "false").on(TRAIN, BENCH)

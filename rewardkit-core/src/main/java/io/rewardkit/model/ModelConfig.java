@@ -469,6 +469,38 @@ public record ModelConfig(
     return out;
   }
 
+  /**
+   * HF {@code tie_word_embeddings}: whether the LM head is {@code embed_tokens.weight} itself. Absent from the file:
+   * false, the default of every family RewardKit reads (their HF config classes default it to false).
+   */
+  public boolean tieWordEmbeddings() {
+    if (rawJson == null) return false;
+    try {
+      JsonNode n = JSON.readTree(rawJson).get("tie_word_embeddings");
+      return n != null && n.asBoolean(false);
+    } catch (JsonProcessingException e) {
+      return false;  // parsed once already by load()
+    }
+  }
+
+  /**
+   * The config.json of the {@code <Family>ForCausalLM} a policy trained from this config is saved as: the
+   * sequence-classification fields without its label mapping, and {@code tie_word_embeddings} stated.
+   */
+  public String toCausalLmJsonText(String torchDtype) {
+    ObjectNode out = toSequenceClassificationJson(torchDtype);
+    boolean tied = tieWordEmbeddings();
+    out.remove(java.util.List.of("id2label", "label2id"));
+    out.putArray("architectures").add(family.causalLmArchitecture());
+    out.put("tie_word_embeddings", tied);
+    out.put("use_cache", true);
+    try {
+      return JSON.writeValueAsString(out) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The sequence-classification config.json as pretty-printed text. */
   public String toSequenceClassificationJsonText(String torchDtype) {
     try {

@@ -295,6 +295,34 @@ public final class RewardModel implements AutoCloseable {
       throw new IllegalArgumentException("dRewards must be " + rewardType + "[" + r + "], got " + dRewards);
     }
     head.backward(train, t, r, dRewards);
+    backwardLayers(t);
+  }
+
+  /**
+   * Training forward for a head other than the score head (a policy's LM head): the final normed hidden states
+   * [T, D] of {@code batch} (valid until the next forward); {@link #backwardNormed} takes their gradient.
+   */
+  public Tensor forwardNormed(PackedBatch batch) {
+    forward(batch);
+    return Activations.rows(train.xNorm, lastT, cfg.hiddenSize());
+  }
+
+  /**
+   * Accumulates into the parameter grads (not the score head's) the gradient of the last forward given
+   * {@code dXNorm} [T, D] = dLoss/d(final normed hidden states); dXNorm must not be a buffer of this model.
+   */
+  public void backwardNormed(Tensor dXNorm) {
+    if (lastT < 0) throw new IllegalStateException("backward without a forward");
+    long d = cfg.hiddenSize();
+    if (dXNorm.numel() != (long) lastT * d) {
+      throw new IllegalArgumentException("dXNorm must be [" + lastT + ", " + d + "], got " + dXNorm);
+    }
+    head.backwardNormed(train, lastT, dXNorm.reshape(lastT, d));
+    backwardLayers(lastT);
+  }
+
+  /** From dres [T, D] = dL/dx(L): the layers, then the embedding. */
+  private void backwardLayers(int t) {
     for (int l = layers.length - 1; l >= 0; l--) layers[l].backward(train, t, lastLayout, cos, sin);
     embedding.backward(train, t);
   }

@@ -56,4 +56,14 @@ final class ScoreHeadBlock {
     }
     be.rmsnormBackward(dres, lin.normGrad(finalNorm), dtmp, xL, finalNorm.weight(), a.rstdF.view(0, t));
   }
+
+  /**
+   * For another head on the normed states (a policy's LM head): from dXNorm [T, D] = dL/dxNorm, accumulates the
+   * final-norm grads and overwrites dres [T, D] with dL/dx(L); the score head is not involved.
+   */
+  void backwardNormed(Activations a, int t, Tensor dXNorm) {
+    Tensor xL = Activations.rows(a.x(layers), t, d);
+    Tensor dres = Activations.rows(a.dres, t, d);
+    be.rmsnormBackward(dres, finalNorm.grad(), dXNorm, xL, finalNorm.weight(), a.rstdF.view(0, t));
+  }
 }

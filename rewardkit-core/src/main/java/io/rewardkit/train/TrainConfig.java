@@ -88,6 +88,16 @@ public final class TrainConfig {
   public double penaltyLower;
   public double penaltyUpper;
   public double centerRewardsCoefficient;
+  // ---- direct preference optimisation ----
+  public String task;                // reward | dpo | ipo | cpo | simpo | orpo | kto
+  public double beta;
+  public double labelSmoothing;
+  public double rpoAlpha;
+  public double cpoAlpha;
+  public double simpoGamma;
+  public double desirableWeight;
+  public double undesirableWeight;
+  public String refModel;
   // ---- bookkeeping ----
   public int loggingSteps;
   public int evalSteps;               // 0: evaluate at the end only

@@ -134,6 +134,18 @@ public interface Backend extends AutoCloseable {
   /** dHidden [T, D] overwritten (zero except readout rows); dw [D] accumulated. */
   void scoreBackward(Tensor dHidden, Tensor dw, Tensor dRewards, Tensor hidden, Tensor readout, Tensor w);
 
+  /**
+   * Policy head (see {@code native/include/rewardkit/linear_cross_entropy.h}): logp[t] = log softmax(hidden[t] · wᵀ)[targets[t]]
+   * without materialising the [T, V] logits; lse[t] is the log-sum-exp, saved for backward. A negative target
+   * is ignored (logp = lse = 0). logp, lse F32 [T] (F64 on CPU with F64 inputs); hidden [T, D]; w [V, D]
+   * (lm_head.weight or the tied embed_tokens.weight); targets I32 [T].
+   */
+  void linearCrossEntropyForward(Tensor logp, Tensor lse, Tensor hidden, Tensor w, Tensor targets);
+
+  /** dHidden [T, D] overwritten (zero for ignored tokens); dw [V, D] accumulated; dLogp, lse [T] as the forward's. */
+  void linearCrossEntropyBackward(Tensor dHidden, Tensor dw, Tensor dLogp, Tensor lse, Tensor hidden, Tensor w,
+      Tensor targets);
+
   @Override
   void close();
 
@@ -163,6 +175,14 @@ public interface Backend extends AutoCloseable {
    */
   double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
       RewardLossSpec spec, double gradScale);
+
+  /**
+   * The fused preference loss of a batch (DPO, IPO, CPO, SimPO, ORPO, KTO; see
+   * {@code native/include/rewardkit/preference_loss.h}): the loss and TRL's metrics (host array indexed by the
+   * {@link PreferenceLossSpec} constants); when {@code in.dLogps()} is not null it is overwritten with
+   * gradScale · ∂loss/∂logps (and {@code in.dPromptLogps()} with ∂loss/∂promptLogps, ORPO).
+   */
+  double[] preferenceLoss(PreferenceLossInputs in, PreferenceLossSpec spec, double gradScale);
 
   /**
    * The hyper-parameters of one AdamW call (native {@code rk::AdamWParams}, checked by its {@code validate()} on

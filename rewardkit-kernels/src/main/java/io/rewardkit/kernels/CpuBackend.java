@@ -4,6 +4,8 @@ import io.rewardkit.kernels.cpu.Add;
 import io.rewardkit.kernels.cpu.Bias;
 import io.rewardkit.kernels.cpu.BiasParams;
 import io.rewardkit.kernels.cpu.Embedding;
+import io.rewardkit.kernels.cpu.LinearCrossEntropy;
+import io.rewardkit.kernels.cpu.PreferenceLoss;
 import io.rewardkit.kernels.cpu.Lora;
 import io.rewardkit.kernels.cpu.EmbeddingParams;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
@@ -397,10 +399,71 @@ public final class CpuBackend implements Backend {
     }
   }
 
+  // policy head (fused linear cross-entropy) -----------------------------------------------------
+
+  @Override public void linearCrossEntropyForward(Tensor logp, Tensor lse, Tensor hidden, Tensor w, Tensor targets) {
+    long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
+    Shapes.require("linear_cross_entropy", dim > 0 && hidden.numel() == tokens * dim && logp.numel() == tokens
+        && lse.numel() == tokens && targets.dtype() == DType.I32,
+        "logp " + logp + ", lse " + lse + ", hidden " + hidden + ", w " + w + ", targets " + targets);
+    switch (Shapes.floatType("linear_cross_entropy", logp, lse, hidden, w)) {
+      case F32 -> LinearCrossEntropy.linear_cross_entropy_forward(logp.f32(), lse.f32(), hidden.f32(), w.f32(),
+          targets.i32(), tokens, dim, vocab, 0, 0);
+      case F64 -> LinearCrossEntropy.linear_cross_entropy_forward(logp.f64(), lse.f64(), hidden.f64(), w.f64(),
+          targets.i32(), tokens, dim, vocab, 0, 0);
+      default -> throw Shapes.unsupported("linear_cross_entropy", logp.dtype());
+    }
+  }
+
+  @Override public void linearCrossEntropyBackward(Tensor dHidden, Tensor dw, Tensor dLogp, Tensor lse, Tensor hidden,
+      Tensor w, Tensor targets) {
+    long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
+    Shapes.require("linear_cross_entropy_backward", dim > 0 && hidden.numel() == tokens * dim
+        && dHidden.numel() == hidden.numel() && dw.numel() == w.numel() && dLogp.numel() == tokens
+        && lse.numel() == tokens && targets.dtype() == DType.I32,
+        "dHidden " + dHidden + ", dw " + dw + ", dLogp " + dLogp + ", lse " + lse + ", hidden " + hidden + ", w " + w);
+    switch (Shapes.floatType("linear_cross_entropy_backward", dHidden, dw, dLogp, lse, hidden, w)) {
+      case F32 -> LinearCrossEntropy.linear_cross_entropy_backward(dHidden.f32(), dw.f32(), dLogp.f32(), lse.f32(),
+          hidden.f32(), w.f32(), targets.i32(), tokens, dim, vocab, 0, 0);
+      case F64 -> LinearCrossEntropy.linear_cross_entropy_backward(dHidden.f64(), dw.f64(), dLogp.f64(), lse.f64(),
+          hidden.f64(), w.f64(), targets.i32(), tokens, dim, vocab, 0, 0);
+      default -> throw Shapes.unsupported("linear_cross_entropy_backward", dHidden.dtype());
+    }
+  }
+
 
   @Override public void close() {}
 
   // ---- training ops (fused loss, optimizer, gradient norm) ------------------------------------
+
+  @Override public double[] preferenceLoss(PreferenceLossInputs in, PreferenceLossSpec spec, double gradScale) {
+    String op = "preference_loss";
+    in.check(op);
+    long s = in.numResponses(), p = in.numPairs(), k = in.numKl();
+    double[] stats = new double[PreferenceLossSpec.NUM_STATS];
+    try (org.bytedeco.javacpp.DoublePointer out = new org.bytedeco.javacpp.DoublePointer(stats.length)) {
+      switch (Shapes.floatType(op, in.logps(), in.refLogps(), in.promptLogps(), in.klLogps(), in.refKlLogps(),
+          in.dLogps(), in.dPromptLogps())) {
+        case F32 -> PreferenceLoss.preference_loss_forward_backward(in.logps().f32(), f32(in.refLogps()), in.lengths().i32(),
+            f32(in.promptLogps()), i32(in.promptLengths()), i32(in.chosen()), i32(in.rejected()), i32(in.labels()),
+            f32(in.klLogps()), f32(in.refKlLogps()), f32(in.dLogps()), f32(in.dPromptLogps()), out, s, p, k,
+            spec.lossType(), spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(),
+            spec.desirableWeight(), spec.undesirableWeight(), gradScale);
+        case F64 -> PreferenceLoss.preference_loss_forward_backward(in.logps().f64(), f64(in.refLogps()), in.lengths().i32(),
+            f64(in.promptLogps()), i32(in.promptLengths()), i32(in.chosen()), i32(in.rejected()), i32(in.labels()),
+            f64(in.klLogps()), f64(in.refKlLogps()), f64(in.dLogps()), f64(in.dPromptLogps()), out, s, p, k,
+            spec.lossType(), spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(),
+            spec.desirableWeight(), spec.undesirableWeight(), gradScale);
+        default -> throw Shapes.unsupported(op, in.logps().dtype());
+      }
+      out.get(stats);
+    }
+    return stats;
+  }
+
+  private static org.bytedeco.javacpp.FloatPointer f32(Tensor t) { return t == null ? null : t.f32(); }
+  private static org.bytedeco.javacpp.DoublePointer f64(Tensor t) { return t == null ? null : t.f64(); }
+  private static org.bytedeco.javacpp.IntPointer i32(Tensor t) { return t == null ? null : t.i32(); }
 
   @Override public double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
       RewardLossSpec spec, double gradScale) {

@@ -4,6 +4,8 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.CudaSupport;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Device;
+import io.rewardkit.kernels.PreferenceLossInputs;
+import io.rewardkit.kernels.PreferenceLossSpec;
 import io.rewardkit.kernels.OpParams;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
@@ -457,6 +459,33 @@ public final class CudaBackend implements Backend {
     }
   }
 
+  @Override public void linearCrossEntropyForward(Tensor logp, Tensor lse, Tensor hidden, Tensor w, Tensor targets) {
+    String op = "linear_cross_entropy";
+    long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
+    Shapes.require(op, dim > 0 && hidden.numel() == tokens * dim && logp.numel() == tokens && lse.numel() == tokens,
+        "logp " + logp + ", lse " + lse + ", hidden " + hidden + ", w " + w + ", targets " + targets);
+    dtype(op, "logp", logp, DType.F32); dtype(op, "lse", lse, DType.F32); dtype(op, "hidden", hidden, DType.BF16);
+    dtype(op, "w", w, DType.BF16); dtype(op, "targets", targets, DType.I32);
+    long ws = scratch(4 * CudaLinearCrossEntropy.linear_cross_entropy_workspace_floats(dim, 0, 0));
+    CudaLinearCrossEntropy.linear_cross_entropy_forward(dev(logp, op), dev(lse, op), dev(hidden, op), dev(w, op),
+        dev(targets, op), ws, tokens, dim, vocab, 0, 0, stream);
+  }
+
+  @Override public void linearCrossEntropyBackward(Tensor dHidden, Tensor dw, Tensor dLogp, Tensor lse, Tensor hidden,
+      Tensor w, Tensor targets) {
+    String op = "linear_cross_entropy_backward";
+    long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
+    Shapes.require(op, dim > 0 && hidden.numel() == tokens * dim && dHidden.numel() == hidden.numel()
+        && dw.numel() == w.numel() && dLogp.numel() == tokens && lse.numel() == tokens,
+        "dHidden " + dHidden + ", dw " + dw + ", dLogp " + dLogp + ", lse " + lse + ", hidden " + hidden + ", w " + w);
+    dtype(op, "dHidden", dHidden, DType.BF16); dtype(op, "dw (a parameter gradient)", dw, DType.F32);
+    dtype(op, "dLogp", dLogp, DType.F32); dtype(op, "lse", lse, DType.F32); dtype(op, "hidden", hidden, DType.BF16);
+    dtype(op, "w", w, DType.BF16); dtype(op, "targets", targets, DType.I32);
+    long ws = scratch(4 * CudaLinearCrossEntropy.linear_cross_entropy_workspace_floats(dim, 0, 0));
+    CudaLinearCrossEntropy.linear_cross_entropy_backward(dev(dHidden, op), dev(dw, op), dev(dLogp, op), dev(lse, op),
+        dev(hidden, op), dev(w, op), dev(targets, op), ws, tokens, dim, vocab, 0, 0, stream);
+  }
+
   // ---- CUDA-only training helpers --------------------------------------------------------------
 
   /**
@@ -492,6 +521,26 @@ public final class CudaBackend implements Backend {
     try (Tensor stats = allocate(DType.F64, RewardLossSpec.NUM_STATS)) {  // stats F64 [11]
       rewardLoss(dRewards, stats, rewards, chosen, rejected, margins, spec.lossType(), spec.gamma(), spec.penaltyType(),
           spec.penaltyWeight(), spec.lower(), spec.upper(), spec.centerCoef(), gradScale);
+      return downloadDoubles(stats);
+    }
+  }
+
+  /** Stats come back to the host (one small sync per micro-batch). Log-prob buffers F32. */
+  @Override public double[] preferenceLoss(PreferenceLossInputs in, PreferenceLossSpec spec, double gradScale) {
+    String op = "preference_loss";
+    in.check(op);
+    for (Tensor t : new Tensor[] {in.logps(), in.refLogps(), in.promptLogps(), in.klLogps(), in.refKlLogps(), in.dLogps(),
+        in.dPromptLogps()}) {
+      if (t != null) dtype(op, "log-prob buffers", t, DType.F32);
+    }
+    try (Tensor stats = allocate(DType.F64, PreferenceLossSpec.NUM_STATS)) {  // stats F64 [11]
+      CudaPreferenceLoss.preference_loss_forward_backward(dev(in.logps(), op), devOrZero(in.refLogps(), op),
+          dev(in.lengths(), op), devOrZero(in.promptLogps(), op), devOrZero(in.promptLengths(), op),
+          devOrZero(in.chosen(), op), devOrZero(in.rejected(), op), devOrZero(in.labels(), op),
+          devOrZero(in.klLogps(), op), devOrZero(in.refKlLogps(), op), devOrZero(in.dLogps(), op),
+          devOrZero(in.dPromptLogps(), op), dev(stats, op), in.numResponses(), in.numPairs(), in.numKl(),
+          spec.lossType(), spec.beta(), spec.labelSmoothing(), spec.nllAlpha(), spec.simpoGamma(),
+          spec.desirableWeight(), spec.undesirableWeight(), gradScale, stream);
       return downloadDoubles(stats);
     }
   }

@@ -1,0 +1,85 @@
+package io.rewardkit.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rewardkit.RewardKitException;
+import io.rewardkit.data.DataOptions.Layout;
+import io.rewardkit.data.EncodedDataset;
+import io.rewardkit.data.PackedBatch;
+import io.rewardkit.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The reference model's Σ log-probs of each pair's chosen and rejected response, computed in one pass before
+ * training so the reference is never resident while the policy trains. Indexed by the dataset's pair index.
+ * {@link #save} / {@link #load} keep them in a JSON file tied to the dataset's fingerprint and the reference's
+ * directory, so a changed dataset or another reference is refused rather than silently reused.
+ */
+public final class ReferenceLogps {
+  private final double[] chosen, rejected;
+  private final String datasetFingerprint, reference;
+
+  private ReferenceLogps(double[] chosen, double[] rejected, String datasetFingerprint, String reference) {
+    this.chosen = chosen;
+    this.rejected = rejected;
+    this.datasetFingerprint = datasetFingerprint;
+    this.reference = reference;
+  }
+
+  public double chosen(int pair) { return chosen[pair]; }
+
+  public double rejected(int pair) { return rejected[pair]; }
+
+  public int size() { return chosen.length; }
+
+  /** One forward pass of {@code ref} over every pair of {@code ds} (its epoch-0 bins in {@code layout}). */
+  public static ReferenceLogps compute(PolicyModel ref, EncodedDataset ds, Layout layout, String reference) {
+    double[] c = new double[ds.size()], r = new double[ds.size()];
+    int[][] plan = ds.plan(0, layout);
+    List<PackedBatch> batches = ds.batches(0, layout);
+    for (int k = 0; k < plan.length; k++) {
+      PackedBatch b = batches.get(k);
+      int[] bin = plan[k], pl = new int[bin.length];
+      for (int i = 0; i < bin.length; i++) pl[i] = ds.promptLength(bin[i]);
+      double[] sums = ref.forward(b, PolicyTargets.of(b, pl)).response();
+      for (int i = 0; i < bin.length; i++) {
+        c[bin[i]] = sums[b.chosen()[i]];
+        r[bin[i]] = sums[b.rejected()[i]];
+      }
+    }
+    return new ReferenceLogps(c, r, ds.fingerprint(), reference);
+  }
+
+  /** Writes {@code file} atomically ({@link AtomicFiles}). */
+  public void save(Path file) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode root = json.createObjectNode();
+    root.put("dataset_fingerprint", datasetFingerprint);
+    root.put("reference", reference);
+    root.putPOJO("chosen_logps", chosen);
+    root.putPOJO("rejected_logps", rejected);
+    AtomicFiles.writeString(file, json.writeValueAsString(root) + "\n");
+  }
+
+  /** Reads a file {@link #save} wrote for exactly this dataset and reference; anything else is an error naming it. */
+  public static ReferenceLogps load(Path file, EncodedDataset ds, String reference) throws IOException {
+    JsonNode root = new ObjectMapper().readTree(file.toFile());
+    String fp = root.path("dataset_fingerprint").asText(), ref = root.path("reference").asText();
+    if (!fp.equals(ds.fingerprint())) {
+      throw new RewardKitException(file + ": reference log-probs of other data (dataset fingerprint " + fp + ", this data "
+          + ds.fingerprint() + ")");
+    }
+    if (!ref.equals(reference)) {
+      throw new RewardKitException(file + ": reference log-probs of " + ref + ", not of " + reference);
+    }
+    double[] c = new ObjectMapper().treeToValue(root.get("chosen_logps"), double[].class);
+    double[] r = new ObjectMapper().treeToValue(root.get("rejected_logps"), double[].class);
+    if (c.length != ds.size() || r.length != ds.size()) {
+      throw new RewardKitException(file + ": " + c.length + " pairs, the data has " + ds.size());
+    }
+    return new ReferenceLogps(c, r, fp, ref);
+  }
+}
