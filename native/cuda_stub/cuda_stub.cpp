@@ -104,4 +104,8 @@ void reward_loss_forward_backward(const float*, const int32_t*, const int32_t*, 
   unavailable("reward_loss_forward_backward");
 }
 
+void nf4_dequantize_bf16(bf16_bits*, const uint8_t*, const uint8_t*, const float*, float, int64_t, void*) {
+  unavailable("nf4_dequantize_bf16");
+}
+
 }}  // namespace rk::cuda

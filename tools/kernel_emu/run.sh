@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs RewardKit's CUDA kernel sources on the CPU through the host emulator (emu.h) and checks them
 # against double references: no GPU needed (g++ >= 12 and the CUDA headers for cuda_bf16.h).
-# Usage: tools/kernel_emu/run.sh [ops|flash|all] [flash case indices ...] (flash_test.cpp lists the cases)
+# Usage: tools/kernel_emu/run.sh [ops|flash|nf4|all] [flash case indices ...] (flash_test.cpp lists the cases)
 # RK_KERNEL_DIR overrides where the kernel sources come from (e.g. a mutated copy, to see a check fail).
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,8 +16,9 @@ what="${1:-all}"
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
 # The CPU reference kernel the flash checks compare against (plain g++, no emulation).
 g++ $flags -fopenmp -c "$root/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
-objs="$out/emu.o $out/cpu_attention.o"
-for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd; do
+g++ $flags -fopenmp -c "$root/native/cpu/nf4.cpp" -o "$out/cpu_nf4.o"
+objs="$out/emu.o $out/cpu_attention.o $out/cpu_nf4.o"
+for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd nf4; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"
 done
@@ -27,5 +28,8 @@ if [ "$what" = ops ] || [ "$what" = all ]; then
 fi
 if [ "$what" = flash ] || [ "$what" = all ]; then
   g++ $flags -fopenmp "$here/flash_test.cpp" $objs -o "$out/flash_test" && OMP_NUM_THREADS=1 "$out/flash_test" "$@" || status=1
+fi
+if [ "$what" = nf4 ] || [ "$what" = all ]; then
+  g++ $flags -fopenmp "$here/nf4_test.cpp" $objs -o "$out/nf4_test" && "$out/nf4_test" || status=1
 fi
 exit $status

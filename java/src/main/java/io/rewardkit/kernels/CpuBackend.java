@@ -3,11 +3,13 @@ package io.rewardkit.kernels;
 import io.rewardkit.kernels.cpu.Add;
 import io.rewardkit.kernels.cpu.Bias;
 import io.rewardkit.kernels.cpu.Embedding;
+import io.rewardkit.kernels.cpu.Nf4;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
 import io.rewardkit.kernels.cpu.Rope;
 import io.rewardkit.kernels.cpu.Score;
 import io.rewardkit.kernels.cpu.Swiglu;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
@@ -163,11 +165,21 @@ public final class CpuBackend implements Backend {
     return 1200 / out + 1;
   }
 
+  @Override public void nf4Dequantize(Tensor out, Nf4Weight w) {
+    Shapes.require("nf4_dequantize", out.numel() == w.numel(), "out " + out + " for a weight of " + w.numel() + " elements");
+    BytePointer packed = w.packedTensor().bytePointer(), q = w.absmaxCodesTensor().bytePointer();
+    switch (out.dtype()) {
+      case F32 -> Nf4.nf4_dequantize(out.f32(), packed, q, w.absmax2Tensor().f32(), w.offset(), w.numel());
+      case F64 -> Nf4.nf4_dequantize(out.f64(), packed, q, w.absmax2Tensor().f32(), w.offset(), w.numel());
+      default -> throw Shapes.unsupported("nf4_dequantize", out.dtype());
+    }
+  }
+
   @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) {
     Shapes.require("linear_backward", w.rank() == 2 && w.numel() > 0, "w " + w + " must be [O, I] with O, I > 0");
     long outF = w.dim(0), inF = w.dim(1), tokens = x.numel() / inF;
     Shapes.require("linear_backward", x.numel() == tokens * inF && dOut.numel() == tokens * outF
-        && (dx == null || dx.numel() == x.numel()) && dw.numel() == w.numel()
+        && (dx == null || dx.numel() == x.numel()) && (dw == null || dw.numel() == w.numel())
         && (dBias == null || dBias.numel() == outF) && fitsBlas(tokens, outF, inF),
         "dx " + dx + ", dw " + dw + ", dBias " + dBias + ", dOut " + dOut + ", x " + x + ", w " + w);
     int t = (int) tokens, o = (int) outF, i = (int) inF;
@@ -180,11 +192,11 @@ public final class CpuBackend implements Backend {
       // dx[T, I] = dOut[T, O] · w[O, I]   (beta 0: overwrite)
       if (dx != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
       // dw[O, I] += dOut[T, O]ᵀ · x[T, I]   (beta 1: accumulate)
-      openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
+      if (dw != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
       if (dBias != null) Bias.bias_backward(dBias.f32(), dOut.f32(), tokens, outF);
     } else {
       if (dx != null) openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1d, dOut.f64(), o, w.f64(), i, 0d, dx.f64(), i);
-      openblas_nolapack.cblas_dgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1d, dOut.f64(), o, x.f64(), i, 1d, dw.f64(), i);
+      if (dw != null) openblas_nolapack.cblas_dgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1d, dOut.f64(), o, x.f64(), i, 1d, dw.f64(), i);
       if (dBias != null) Bias.bias_backward(dBias.f64(), dOut.f64(), tokens, outF);
     }
   }

@@ -4,6 +4,7 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.CudaSupport;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Device;
+import io.rewardkit.kernels.Nf4Weight;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
@@ -306,18 +307,26 @@ public final class CudaBackend implements Backend {
    * dw[O, I] += dOutᵀ · x              (column-major: dwᵀ [I, O] = xᵀ [I, T] · op_T(dOutᵀ [O, T]));
    * dBias[O] += Σ_t dOut[t, :]          (deterministic column reduction).
    */
+  @Override public void nf4Dequantize(Tensor out, Nf4Weight w) {
+    String op = "nf4_dequantize";
+    Shapes.require(op, out.numel() == w.numel(), "out " + out + " for a weight of " + w.numel() + " elements");
+    dtype(op, "out", out, DType.BF16);
+    CudaOps.nf4_dequantize_bf16(dev(out, op), dev(w.packedTensor(), op), dev(w.absmaxCodesTensor(), op),
+        dev(w.absmax2Tensor(), op), w.offset(), w.numel(), stream);
+  }
+
   @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) {
     String op = "linear_backward";
     long o = w.dim(0), in = w.dim(-1), t = x.numel() / in;
-    Shapes.require(op, dOut.numel() == t * o && dw.numel() == o * in && (dx == null || dx.numel() == t * in)
+    Shapes.require(op, dOut.numel() == t * o && (dw == null || dw.numel() == o * in) && (dx == null || dx.numel() == t * in)
         && (dBias == null || dBias.numel() == o), "dOut " + dOut + ", x " + x + ", w " + w);
     dtype(op, "dOut", dOut, DType.BF16); dtype(op, "x", x, DType.BF16); dtype(op, "w", w, DType.BF16);
-    dtype(op, "dw (a parameter gradient)", dw, DType.F32);
+    if (dw != null) dtype(op, "dw (a parameter gradient)", dw, DType.F32);
     if (dx != null) dtype(op, "dx", dx, DType.BF16);
     if (dBias != null) dtype(op, "dBias (a parameter gradient)", dBias, DType.F32);
     if (t == 0) return;
     if (dx != null) blas.matmul(false, false, in, t, o, dev(w, op), in, dev(dOut, op), o, dev(dx, op), in, false, 0, false);
-    blas.matmul(false, true, in, o, t, dev(x, op), in, dev(dOut, op), o, dev(dw, op), in, true, 0, true);
+    if (dw != null) blas.matmul(false, true, in, o, t, dev(x, op), in, dev(dOut, op), o, dev(dw, op), in, true, 0, true);
     if (dBias != null) {
       long ws = scratch((long) CudaOps.column_reduce_chunks() * o * 4);
       CudaOps.bias_add_backward(dev(dBias, op), dev(dOut, op), ws, t, o, stream);

@@ -79,4 +79,8 @@ public final class CudaOps {
       @Cast("float*") long m, @Cast("float*") long v, @Cast("const float*") long grads,
       @Cast("const float*") long gradScale, @Cast("int64_t") long n, double lr, double beta1, double beta2, double eps,
       double weightDecay, double bc1, double bc2, @Cast("void*") long stream);
+
+  public static native void nf4_dequantize_bf16(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const uint8_t*") long packed,
+      @Cast("const uint8_t*") long qabsmax, @Cast("const float*") long absmax2, float offset, @Cast("int64_t") long n,
+      @Cast("void*") long stream);
 }
