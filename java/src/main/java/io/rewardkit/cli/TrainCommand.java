@@ -6,8 +6,12 @@ import io.rewardkit.config.OptionValues;
 import io.rewardkit.data.DataOptions;
 import io.rewardkit.model.ModelConfig;
 import io.rewardkit.data.Tokenizer;
+import io.rewardkit.kernels.AvailableMemory;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
+import io.rewardkit.kernels.CudaSupport;
+import io.rewardkit.kernels.Device;
+import io.rewardkit.model.MemoryPlan;
 import io.rewardkit.model.RewardModel;
 import io.rewardkit.train.CheckpointContent;
 import io.rewardkit.train.ModelAdapter;
@@ -84,9 +88,15 @@ public final class TrainCommand implements Callable<Integer> {
       System.out.println("rewardkit: no model or dataset given: training the embedded default (a " + "tiny Llama-style model, byte "
           + "tokenizer, synthetic task: does the response copy the prompt's string exactly?)");
     }
+    if (c.dryRun) return dryRun(c);
     try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
       ModelConfig mc = RunSetup.modelConfig(c);
       RunSetup.checkFits(c, mc, tok);
+      // The plan, and a run that cannot fit stopped, before anything is loaded.
+      MemoryPlan.Available avail = AvailableMemory.of(backend);
+      System.out.println(MemoryPlan.shortLine(MemoryPlanReport.ofRun(c, mc, backend.device()), backend.device(),
+          c.maxTokensPerBatch, avail));
+      MemoryPlanReport.requireFits(c, mc, backend.device(), avail);
       // Locked before the data is read: a second writer fails at once, not after minutes of loading.
       try (RunDirectory run = RunDirectory.acquire(Path.of(c.outputDir))) {
         RunSetup.applyThreads(c, backend);
@@ -108,6 +118,30 @@ public final class TrainCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /**
+   * --dry_run: the plan from the config alone; nothing is loaded or written. A CUDA plan on a machine
+   * without a GPU is printed without the fit check.
+   */
+  private static int dryRun(TrainConfig c) {
+    try (Tokenizer tok = RunSetup.tokenizer(c)) {
+      ModelConfig mc = RunSetup.modelConfig(c);
+      RunSetup.checkFits(c, mc, tok);
+      boolean gpu = CudaSupport.probe().available();
+      boolean cuda = c.device.equals("cuda") || c.device.equals("auto") && gpu;
+      MemoryPlan.Available avail;
+      if (!cuda) {
+        avail = AvailableMemory.cpu();
+      } else if (gpu) {
+        try (Backend backend = Backends.select("cuda")) {
+          avail = AvailableMemory.of(backend);
+        }
+      } else {
+        avail = new MemoryPlan.Available(0, "no CUDA device here");
+      }
+      return MemoryPlanReport.dryRun(c, mc, cuda ? Device.CUDA : Device.CPU, avail, System.out);
+    }
   }
 
   private static void summarize(TrainConfig c, Trainer.Result r, boolean embedded) throws Exception {

@@ -147,6 +147,13 @@ public final class Options {
         .help("Epochs over the training set.");
     def("max_steps", Type.INT, "-1").on(TRAIN).resumable()
         .help("Optimizer steps (> 0 overrides --num_train_epochs).");
+    def("gradient_checkpointing", Type.BOOL, "false").on(TRAIN).resumable()
+        .help("Keep only each decoder layer's input in forward and recompute the layer in backward: activation "
+            + "memory of about one layer instead of all, for about one more forward pass; gradients are identical.");
+    def("dry_run", Type.BOOL, "false").on(TRAIN)
+        .help("Print the memory plan (weights, gradients, optimizer state, masters, activations, workspace; full, LoRA "
+            + "and QLoRA, with and without checkpointing) and whether it fits this device, then exit without training "
+            + "(exit 1 when the run would not fit).");
 
     // ---- loss ----
     def("loss_type", Type.STRING, "ranking").on(TRAIN).choices("ranking", "focal")
@@ -269,7 +276,6 @@ public final class Options {
         + "(--report false skips the report); no wandb/tensorboard integration");
     m.put("logging_dir", "metrics go to <output_dir>/metrics.jsonl");
     m.put("use_wandb", "RewardKit writes metrics.jsonl and report/index.html to --output_dir");
-    m.put("gradient_checkpointing", "not available yet (activations are kept); lower --max_tokens_per_batch to use less memory");
     m.put("bf16", "not selectable: the CPU backend trains in fp32, CUDA in bf16 with fp32 master weights (--device)");
     m.put("fp16", "not available: the CPU backend trains in fp32, CUDA in bf16 with fp32 master weights (--device)");
     m.put("tf32", "not selectable: matrix precision follows the backend (--device)");
