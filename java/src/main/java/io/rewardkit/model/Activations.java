@@ -184,8 +184,8 @@ final class Activations implements AutoCloseable {
   /** Residual-stream buffer i (layer i's input; i = L is the last layer's output). */
   Tensor x(int i) { return training ? x[i] : x[i % 2]; }
 
-  /** Slot of layer l's saved activations. */
-  int slot(int l) { return training ? l : 0; }
+  /** Slot of layer l's saved activations (checkpointing: one slot, refilled by recomputing the layer). */
+  int slot(int l) { return training && !checkpointing ? l : 0; }
 
   /** The first {@code rows} rows of a buffer, shaped {@code [rows, inner...]}. */
   static Tensor rows(Tensor buf, long rows, long... inner) {
