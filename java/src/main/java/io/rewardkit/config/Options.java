@@ -179,7 +179,7 @@ public final class Options {
     def("resume", Type.STRING, null).on(TRAIN).label("CHECKPOINT").optionalValue("latest").alias("resume_from_checkpoint").defaultHelp("off")
         .help("Continue the run in --output_dir from its newest intact checkpoint (no value, or true), or from the "
             + "given checkpoint, with the run's own options; only --max_steps, --num_train_epochs, --logging_steps, "
-            + "--eval_steps, --save_steps, --save_total_limit, --report and --threads may be changed.");
+            + "--eval_steps, --save_steps, --save_total_limit, --report, --gradient_checkpointing and --threads may be changed.");
     def("save_dtype", Type.STRING, "auto").on(TRAIN).choices("auto", "float32", "bfloat16")
         .help("Dtype of saved weights (auto: the input checkpoint's; float32 without one).");
     def("overwrite_output_dir", Type.BOOL, "false").on(TRAIN)
