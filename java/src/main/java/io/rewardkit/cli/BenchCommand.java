@@ -16,6 +16,7 @@ import io.rewardkit.config.Cmd;
 import io.rewardkit.config.OptionValues;
 import io.rewardkit.config.Options;
 import io.rewardkit.data.DataOptions;
+import io.rewardkit.io.AtomicFiles;
 import java.io.IOException;
 import java.util.List;
 import java.nio.file.Path;
@@ -82,7 +83,7 @@ public final class BenchCommand implements Callable<Integer> {
       System.out.print(text);
     } else if (json != null) {
       Path out = Path.of(json).toAbsolutePath();
-      PeerExport.writeAtomic(out, text);
+      AtomicFiles.writeString(out, text);
       System.out.println("\nJSON report: " + out);
     }
     return 0;

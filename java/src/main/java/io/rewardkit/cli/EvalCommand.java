@@ -10,6 +10,7 @@ import io.rewardkit.eval.BenchmarkEval;
 import io.rewardkit.eval.BenchmarkScores;
 import io.rewardkit.eval.EvalResult;
 import io.rewardkit.eval.Evaluator;
+import io.rewardkit.io.AtomicFiles;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backend.RewardLossSpec;
 import io.rewardkit.kernels.Backends;
@@ -129,10 +130,7 @@ public final class EvalCommand implements Callable<Integer> {
     System.out.print(BenchmarkEval.table(res, note));
     if (outputJson != null) {
       Map<String, Object> j = BenchmarkEval.json(res, m.dir().toString(), dataset.get(0), note);
-      Path abs = outputJson.toAbsolutePath();
-      Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
-      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), j);
-      java.nio.file.Files.move(tmp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      AtomicFiles.writeBytes(outputJson, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(j));
       System.out.println("wrote " + outputJson);
     }
     return 0;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.RewardKitException;
 import io.rewardkit.data.DataOptions;
 import io.rewardkit.eval.Scorer;
+import io.rewardkit.io.AtomicFiles;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
 import io.rewardkit.train.ModelAdapter;
@@ -18,7 +19,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -84,9 +84,7 @@ public final class ScoreCommand implements Callable<Integer> {
         m.model().config().checkMaxLength(o.maxLength(), "--max_length");
         result = Scorer.scoreAll(new ModelAdapter(m.model()), tok, o, items);
       }
-      Path tmp = output == null ? null : output.toAbsolutePath().resolveSibling("." + output.getFileName() + ".tmp");
-      try (Writer w = output == null ? new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8))
-          : Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+      AtomicFiles.IoConsumer<Writer> body = w -> {
         for (int i = 0; i < rows.size(); i++) {
           ObjectNode o = JSON.createObjectNode();
           o.set("prompt", rows.get(i).get("prompt"));
@@ -113,8 +111,10 @@ public final class ScoreCommand implements Callable<Integer> {
           w.write(JSON.writeValueAsString(o));
           w.write('\n');
         }
-      }
-      if (output != null) Files.move(tmp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        w.flush();
+      };
+      if (output == null) body.accept(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)));
+      else AtomicFiles.write(output, out -> body.accept(new OutputStreamWriter(out, StandardCharsets.UTF_8)));
       System.err.println("score: " + input + ": " + result.summary());
       for (Map.Entry<String, String> e : result.firstMessages().entrySet()) System.err.println("  " + e.getKey() + ", e.g. " + e.getValue());
     }

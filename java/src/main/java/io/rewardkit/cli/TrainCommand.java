@@ -4,6 +4,7 @@ import io.rewardkit.RewardKitException;
 import io.rewardkit.config.Cmd;
 import io.rewardkit.config.OptionValues;
 import io.rewardkit.data.DataOptions;
+import io.rewardkit.io.AtomicFiles;
 import io.rewardkit.model.ModelConfig;
 import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.AvailableMemory;
@@ -21,7 +22,6 @@ import io.rewardkit.train.RunSetup;
 import io.rewardkit.train.SyntheticTask;
 import io.rewardkit.train.TrainConfig;
 import io.rewardkit.train.Trainer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -172,7 +172,7 @@ public final class TrainCommand implements Callable<Integer> {
       for (SyntheticTask.Example e : SyntheticTask.generate(3, 777)) {
         lines.add("{\"prompt\": \"" + e.prompt() + "\", \"responses\": [\"" + e.rejected() + "\", \"" + e.chosen() + "\"]}");
       }
-      Files.write(example, lines, StandardCharsets.UTF_8);
+      AtomicFiles.writeLines(example, lines);
       input = example.toString();
     }
     Path model = out.resolve("final");

@@ -1,5 +1,9 @@
 package io.rewardkit.data;
 
+import io.rewardkit.RewardKitException;
+import java.util.Arrays;
+import java.util.Locale;
+
 /**
  * One packed micro-batch of preference pairs, ready for the kernels (flash-attention varlen form).
  *
@@ -40,6 +44,63 @@ public record PackedBatch(
     long[] pairIds,
     int[] datasetIds) {
 
+  /**
+   * The one structural check of a batch, run whenever one is built (packer, inference, tests): array
+   * lengths, sequence boundaries, positions, segments, and that every readout is the last token of its
+   * response (separate layout: of its sequence; shared prefix: of its chosen/rejected segment) and the
+   * two readouts of a pair are distinct and (shared prefix) in the same sequence. A wrong readout would
+   * silently train on the wrong token, so a violation is an error naming the first one, never a warning.
+   * Consumers (model, trainer, evaluator, scorer) rely on this and do not check again.
+   */
+  public PackedBatch {
+    check(tokens != null && positions != null && cuSeqlens != null && readout != null && chosen != null && rejected != null
+        && margins != null && pairIds != null && datasetIds != null, pairIds, "an array other than segmentIds is null");
+    int t = tokens.length;
+    check(positions.length == t, pairIds, "positions has %d entries, tokens %d", positions.length, t);
+    check(cuSeqlens.length >= 1 && cuSeqlens[0] == 0 && cuSeqlens[cuSeqlens.length - 1] == t, pairIds,
+        "cu_seqlens must run from 0 to the token count %d, got %s", t, Arrays.toString(cuSeqlens));
+    check(segmentIds == null || segmentIds.length == t, pairIds, "segmentIds has %d entries, tokens %d",
+        segmentIds == null ? 0 : segmentIds.length, t);
+    int longest = 0;
+    for (int s = 0; s + 1 < cuSeqlens.length; s++) {
+      int a = cuSeqlens[s], b = cuSeqlens[s + 1];
+      check(b > a, pairIds, "sequence %d is empty (cu_seqlens not increasing)", s);
+      longest = Math.max(longest, b - a);
+      check(positions[a] == 0, pairIds, "sequence %d does not start at position 0", s);
+      for (int i = a + 1; i < b; i++) {
+        check(positions[i] >= 0, pairIds, "negative position %d at token %d", positions[i], i);
+        if (segmentIds == null) check(positions[i] == positions[i - 1] + 1, pairIds, "positions of sequence %d not consecutive at token %d", s, i);
+      }
+    }
+    check(longest == maxSeqlen, pairIds, "maxSeqlen %d != longest sequence %d", maxSeqlen, longest);
+    if (segmentIds != null) {
+      for (int i = 0; i < t; i++) check(segmentIds[i] >= 0 && segmentIds[i] <= 2, pairIds, "segment id %d at token %d is not 0, 1 or 2", segmentIds[i], i);
+    }
+    for (int r = 0; r < readout.length; r++) {
+      int idx = readout[r];
+      check(idx >= 0 && idx < t, pairIds, "readout %d at token %d is outside [0, %d)", r, idx, t);
+      int end = cuSeqlens[sequenceOf(cuSeqlens, idx) + 1];
+      if (segmentIds == null) {
+        check(idx == end - 1, pairIds, "readout %d at token %d is not the last token of its sequence (ends at %d)", r, idx, end - 1);
+      } else {
+        int seg = segmentIds[idx];
+        check(seg != 0, pairIds, "readout %d at token %d lies in the prompt segment", r, idx);
+        check(idx + 1 == end || segmentIds[idx + 1] != seg, pairIds, "readout %d at token %d is not the last token of its response segment", r, idx);
+      }
+    }
+    int p = chosen.length;
+    check(rejected.length == p && margins.length == p && pairIds.length == p && datasetIds.length == p, pairIds,
+        "per-pair arrays differ in length (chosen %d, rejected %d, margins %d, pairIds %d, datasetIds %d)",
+        p, rejected.length, margins.length, pairIds.length, datasetIds.length);
+    for (int k = 0; k < p; k++) {
+      int c = chosen[k], j = rejected[k];
+      check(c >= 0 && c < readout.length && j >= 0 && j < readout.length && c != j, pairIds,
+          "pair %d has bad readout indices chosen=%d, rejected=%d (%d readouts)", k, c, j, readout.length);
+      check(segmentIds == null || sequenceOf(cuSeqlens, readout[c]) == sequenceOf(cuSeqlens, readout[j]), pairIds,
+          "pair %d: chosen and rejected readouts lie in different shared-prefix sequences", k);
+    }
+  }
+
   public int numTokens() { return tokens.length; }
   public int numSequences() { return cuSeqlens.length - 1; }
   public int numPairs() { return chosen.length; }
@@ -47,42 +108,42 @@ public record PackedBatch(
   public boolean sharedPrefix() { return segmentIds != null; }
 
   /**
-   * Checks the batch's invariants and that every readout index holds {@code readoutToken} (any token when it is -1:
-   * the last-token readout, where the readout is the last token of its sequence);
-   * throws IllegalStateException naming the first violation. Called once when a batch is built.
+   * Checks that every readout index holds {@code readoutToken} (any token when it is -1: the
+   * last-token readout); throws naming the first that does not. The packer calls it once per batch.
    */
-  public PackedBatch validate(int readoutToken) {
-    int t = tokens.length;
-    check(positions.length == t, "positions length %d != tokens %d", positions.length, t);
-    check(cuSeqlens.length >= 1 && cuSeqlens[0] == 0 && cuSeqlens[cuSeqlens.length - 1] == t,
-        "cu_seqlens must run from 0 to %d", t);
-    check(segmentIds == null || segmentIds.length == t, "segment ids length != tokens");
-    int longest = 0;
-    for (int s = 0; s + 1 < cuSeqlens.length; s++) {
-      int a = cuSeqlens[s], b = cuSeqlens[s + 1];
-      check(b > a, "sequence %d is empty", s);
-      longest = Math.max(longest, b - a);
-      check(positions[a] == 0, "sequence %d does not start at position 0", s);
-      if (segmentIds == null) {
-        for (int i = a + 1; i < b; i++) check(positions[i] == positions[i - 1] + 1, "positions of sequence %d not consecutive at %d", s, i);
-      }
-    }
-    check(longest == maxSeqlen, "maxSeqlen %d != longest sequence %d", maxSeqlen, longest);
-    int p = chosen.length;
-    check(rejected.length == p && margins.length == p && pairIds.length == p && datasetIds.length == p, "per-pair arrays differ in length");
-    for (int k = 0; k < p; k++) {
-      check(chosen[k] >= 0 && chosen[k] < readout.length && rejected[k] >= 0 && rejected[k] < readout.length,
-          "pair %d readout slot out of range", k);
-    }
+  public PackedBatch requireReadoutToken(int readoutToken) {
     for (int r = 0; r < readout.length; r++) {
       int i = readout[r];
-      check(i >= 0 && i < t, "readout %d index %d out of range", r, i);
-      check(readoutToken < 0 || tokens[i] == readoutToken, "readout %d at index %d holds token %d, expected %d", r, i, tokens[i], readoutToken);
+      check(readoutToken < 0 || tokens[i] == readoutToken, pairIds, "readout %d at token %d holds token %d, expected %d",
+          r, i, tokens[i], readoutToken);
     }
     return this;
   }
 
-  private static void check(boolean ok, String fmt, Object... args) {
-    if (!ok) throw new IllegalStateException("PackedBatch: " + String.format(fmt, args));
+  /** Tokens the readout at packed index {@code readoutIndex} scores (prompt + response; shared prefix: prompt + its own segment). */
+  public int scoredLength(int readoutIndex) {
+    int s = sequenceOf(cuSeqlens, readoutIndex);
+    if (segmentIds == null) return readoutIndex - cuSeqlens[s] + 1;
+    int seg = segmentIds[readoutIndex], n = 0;
+    for (int i = cuSeqlens[s]; i < cuSeqlens[s + 1]; i++) if (segmentIds[i] == 0 || segmentIds[i] == seg) n++;
+    return n;
+  }
+
+  /** The sequence holding packed token {@code token} (binary search over cu_seqlens). */
+  private static int sequenceOf(int[] cu, int token) {
+    int lo = 0, hi = cu.length - 2;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) >>> 1;
+      if (cu[mid] <= token) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private static void check(boolean ok, long[] pairIds, String fmt, Object... args) {
+    if (ok) return;
+    String ids = pairIds == null || pairIds.length == 0 ? ""
+        : " (pairs " + Arrays.toString(Arrays.copyOf(pairIds, Math.min(4, pairIds.length))) + (pairIds.length > 4 ? "..." : "") + ")";
+    throw new RewardKitException("malformed packed batch" + ids + ": " + String.format(Locale.ROOT, fmt, args));
   }
 }

@@ -139,7 +139,7 @@ public final class Packer {
       positions = java.util.Arrays.copyOf(positions, t);
     }
     PackedBatch b = new PackedBatch(tokens, positions, cu, segments, maxSeq, readout, chosen, rejected, margins, pairIds, datasetIds);
-    b.validate(append ? rt : -1);
+    b.requireReadoutToken(append ? rt : -1);
     return b;
   }
 
@@ -168,7 +168,7 @@ public final class Packer {
     }
     PackedBatch b = new PackedBatch(tokens, positions, cu, null, maxSeq, readout, new int[0], new int[0], new float[0],
         new long[0], new int[0]);
-    b.validate(readoutToken);
+    b.requireReadoutToken(readoutToken);
     return b;
   }
 

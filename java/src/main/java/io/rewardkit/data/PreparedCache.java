@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.rewardkit.RewardKitException;
+import io.rewardkit.io.AtomicFiles;
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -13,10 +14,8 @@ import java.nio.ByteOrder;
 import java.nio.IntBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
@@ -74,68 +73,54 @@ public final class PreparedCache {
     if (Files.exists(target) && !isCache(target) && !isEmptyDir(target)) {
       throw new RewardKitException("output " + dir + " exists and is not a prepared cache; refusing to overwrite it");
     }
-    Path parent = target.getParent();
-    Path tmp = null;
     try {
-      Files.createDirectories(parent);
+      Files.createDirectories(target.getParent());
       removeStaleTemporaries(target);
-      tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-");
-      try {
-        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-      } catch (UnsupportedOperationException ignored) {
-        // not a POSIX file system: keep the default
-      }
-      int[][] plan = ds.plan(0);
-      String dataSha = writeData(tmp.resolve(DATA), ds, plan);
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("format", FORMAT);
-      m.put("version", VERSION);
-      Map<String, Object> tokInfo = new LinkedHashMap<>();
-      tokInfo.put("kind", tok instanceof ByteTokenizer ? "byte" : "hf");
-      tokInfo.put("sha256", tok.hash());
-      for (Map.Entry<String, Path> f : tokenizerFiles.entrySet()) Files.copy(f.getValue(), tmp.resolve(f.getKey()));
-      tokInfo.put("files", new ArrayList<>(new java.util.TreeSet<>(tokenizerFiles.keySet())));
-      tokInfo.put("vocab_size", tok.vocabSize());
-      m.put("tokenizer", tokInfo);
-      m.put("template_sha256", ds.report().templateHash());
-      m.put("readout_token", ds.readoutToken());
-      m.put("options", ds.options().cacheKey());
-      m.put("pairs", ds.size());
-      long tokens = ds.size() == 0 ? 0 : ds.offset(ds.size() - 1) + ds.promptLength(ds.size() - 1)
-          + ds.chosenLength(ds.size() - 1) + ds.rejectedLength(ds.size() - 1);
-      m.put("stored_tokens", tokens); // prompt + chosen + rejected per pair (readouts are added when packing)
-      Packer.Stats st = ds.packingStats(0, ds.options().layout());
-      Map<String, Object> packing = new LinkedHashMap<>();
-      packing.put("layout", ds.options().layout().name().toLowerCase(java.util.Locale.ROOT));
-      packing.put("bins", st.bins());
-      packing.put("real_tokens", st.realTokens());
-      packing.put("slots", st.slots());
-      packing.put("efficiency", Math.round(st.efficiency() * 1e6) / 1e6);
-      packing.put("separate_tokens", st.separateTokens());
-      packing.put("shared_prefix_tokens", st.sharedPrefixTokens());
-      m.put("packing_epoch0", packing);
-      m.put("report", ds.report().toMap());
-      m.put("data_sha256", dataSha);
-      byte[] json = mapper().writeValueAsBytes(m);
-      Files.write(tmp.resolve(MANIFEST), json);
-      Path old = null;
-      if (Files.exists(target)) {
-        old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-" + ProcessHandle.current().pid() + "-");
-        Files.delete(old);
-        Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-      }
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target);
-      }
-      tmp = null;
-      if (old != null) deleteTree(old);
+      AtomicFiles.writeDirectory(target, tmp -> fill(tmp, ds, tok, tokenizerFiles));
     } catch (IOException e) {
       throw new RewardKitException("cannot write prepared cache " + dir + ": " + e.getMessage(), e);
-    } finally {
-      if (tmp != null) deleteTree(tmp);
     }
+  }
+
+  private static void fill(Path tmp, EncodedDataset ds, Tokenizer tok, Map<String, Path> tokenizerFiles) throws IOException {
+    try {
+      Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    } catch (UnsupportedOperationException ignored) {
+      // not a POSIX file system: keep the default
+    }
+    int[][] plan = ds.plan(0);
+    String dataSha = writeData(tmp.resolve(DATA), ds, plan);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("format", FORMAT);
+    m.put("version", VERSION);
+    Map<String, Object> tokInfo = new LinkedHashMap<>();
+    tokInfo.put("kind", tok instanceof ByteTokenizer ? "byte" : "hf");
+    tokInfo.put("sha256", tok.hash());
+    for (Map.Entry<String, Path> f : tokenizerFiles.entrySet()) Files.copy(f.getValue(), tmp.resolve(f.getKey()));
+    tokInfo.put("files", new ArrayList<>(new java.util.TreeSet<>(tokenizerFiles.keySet())));
+    tokInfo.put("vocab_size", tok.vocabSize());
+    m.put("tokenizer", tokInfo);
+    m.put("template_sha256", ds.report().templateHash());
+    m.put("readout_token", ds.readoutToken());
+    m.put("options", ds.options().cacheKey());
+    m.put("pairs", ds.size());
+    long tokens = ds.size() == 0 ? 0 : ds.offset(ds.size() - 1) + ds.promptLength(ds.size() - 1)
+        + ds.chosenLength(ds.size() - 1) + ds.rejectedLength(ds.size() - 1);
+    m.put("stored_tokens", tokens); // prompt + chosen + rejected per pair (readouts are added when packing)
+    Packer.Stats st = ds.packingStats(0, ds.options().layout());
+    Map<String, Object> packing = new LinkedHashMap<>();
+    packing.put("layout", ds.options().layout().name().toLowerCase(java.util.Locale.ROOT));
+    packing.put("bins", st.bins());
+    packing.put("real_tokens", st.realTokens());
+    packing.put("slots", st.slots());
+    packing.put("efficiency", Math.round(st.efficiency() * 1e6) / 1e6);
+    packing.put("separate_tokens", st.separateTokens());
+    packing.put("shared_prefix_tokens", st.sharedPrefixTokens());
+    m.put("packing_epoch0", packing);
+    m.put("report", ds.report().toMap());
+    m.put("data_sha256", dataSha);
+    byte[] json = mapper().writeValueAsBytes(m);
+    Files.write(tmp.resolve(MANIFEST), json);
   }
 
   /**

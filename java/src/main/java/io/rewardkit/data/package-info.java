@@ -35,7 +35,7 @@
  *
  * <p>Guarantees: the prompt tokens of chosen and rejected are identical (chat data is checked
  * token-wise and violations counted); every response has exactly one readout token whose index is
- * computed when the batch is built and asserted ({@link io.rewardkit.data.PackedBatch#validate});
+ * computed when the batch is built and checked there, once (the {@link io.rewardkit.data.PackedBatch} constructor);
  * bad input is never silently dropped: it fails with file:line(:column) or is counted by reason.
  */
 package io.rewardkit.data;

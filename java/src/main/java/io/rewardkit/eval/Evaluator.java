@@ -26,7 +26,6 @@ public final class Evaluator {
     for (PackedBatch batch : batches) {
       int p = batch.numPairs();
       if (p == 0) continue;
-      ReadoutCheck.check(batch);
       float[] rw = model.score(batch);
       try (Tensor rewards = b.allocate(DType.F32, rw.length); Tensor c = b.allocate(DType.I32, p);
            Tensor r = b.allocate(DType.I32, p); Tensor m = b.allocate(DType.F32, p)) {
@@ -40,8 +39,8 @@ public final class Evaluator {
       for (int i = 0; i < p; i++, k++) {
         chosen[k] = rw[batch.chosen()[i]];
         rejected[k] = rw[batch.rejected()[i]];
-        cLen[k] = ReadoutCheck.sequenceLength(batch, batch.readout()[batch.chosen()[i]]);
-        rLen[k] = ReadoutCheck.sequenceLength(batch, batch.readout()[batch.rejected()[i]]);
+        cLen[k] = batch.scoredLength(batch.readout()[batch.chosen()[i]]);
+        rLen[k] = batch.scoredLength(batch.readout()[batch.rejected()[i]]);
         ds[k] = batch.datasetIds() == null ? 0 : batch.datasetIds()[i];
         ids[k] = batch.pairIds() == null ? k : batch.pairIds()[i];
       }

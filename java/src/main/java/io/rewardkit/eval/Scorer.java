@@ -163,11 +163,9 @@ public final class Scorer {
     return rewards;
   }
 
-  /** One bin of sequences as one varlen batch, its readouts checked, through the model: rewards in the bin's order. */
+  /** One bin of sequences as one varlen batch (readouts checked when it is built), through the model: rewards in the bin's order. */
   public static float[] scoreBin(java.util.function.Function<PackedBatch, float[]> forward, List<int[]> bin, int readoutToken) {
-    PackedBatch b = Packer.sequences(bin, readoutToken);
-    ReadoutCheck.check(b);
-    return forward.apply(b);
+    return forward.apply(Packer.sequences(bin, readoutToken));
   }
 
   /** One (prompt, response) of a score input line, or bad_record naming what is wrong. */

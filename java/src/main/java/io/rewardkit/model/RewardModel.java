@@ -1,29 +1,14 @@
 package io.rewardkit.model;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.rewardkit.RewardKitException;
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.RopeTables;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
-import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
-import io.rewardkit.model.safetensors.SafetensorsFile;
-import io.rewardkit.model.safetensors.SafetensorsWriter;
 import io.rewardkit.model.safetensors.StDType;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.SplittableRandom;
-import java.util.stream.Stream;
 
 /**
  * A decoder-only transformer (Llama / Qwen2 / Qwen3 / Mistral) with a scalar score head: the
@@ -49,7 +34,9 @@ public final class RewardModel implements AutoCloseable {
   private final Backend be;
   private final DType dtype;
   private final ModelParameters params;
-  private final double scale;      // 1/sqrt(hd)
+  private final EmbeddingBlock embedding;
+  private final DecoderLayerBlock[] layers;
+  private final ScoreHeadBlock head;
 
   private Activations train;       // training buffers (all layers kept), grown on demand
   private Activations infer;       // inference buffers (one layer kept)
@@ -62,14 +49,17 @@ public final class RewardModel implements AutoCloseable {
   private int lastR;
   private VarlenLayout lastLayout;
 
-  private RewardModel(ModelConfig cfg, Backend be, DType dtype, String source) {
+  RewardModel(ModelConfig cfg, Backend be, DType dtype, String source) {
     if (!dtype.isFloating()) throw new IllegalArgumentException("model dtype must be floating, got " + dtype);
     cfg.requireSupportedBy(be, source);  // before any weight is allocated on the device
     this.cfg = cfg;
     this.be = be;
     this.dtype = dtype;
     this.params = new ModelParameters(cfg, be, dtype);
-    this.scale = 1.0 / Math.sqrt(cfg.headDim());
+    this.embedding = new EmbeddingBlock(cfg, be, params.embed);
+    this.layers = new DecoderLayerBlock[cfg.numHiddenLayers()];
+    for (int l = 0; l < layers.length; l++) layers[l] = new DecoderLayerBlock(cfg, be, params.layers[l], l);
+    this.head = new ScoreHeadBlock(cfg, be, params.finalNorm, params.score);
   }
 
   // ---- construction ---------------------------------------------------------------------------
@@ -92,16 +82,7 @@ public final class RewardModel implements AutoCloseable {
   /** As above; {@code source} names the config in errors (e.g. the --init_config file). */
   public static RewardModel randomInit(ModelConfig cfg, Backend backend, DType dtype, long seed, String source) {
     RewardModel m = new RewardModel(cfg, backend, dtype, source);
-    List<ModelParameters.Spec> specs = ModelParameters.specs(cfg);
-    for (int i = 0; i < specs.size(); i++) {
-      ModelParameters.Spec s = specs.get(i);
-      Parameter p = m.params.all.get(i);
-      switch (s.kind()) {
-        case MATRIX, SCORE -> m.fillNormal(p, cfg.initializerRange(), seed);
-        case NORM -> m.fillConstant(p, 1.0);
-        case BIAS -> m.fillConstant(p, 0.0);
-      }
-    }
+    new ParameterInit(backend, dtype).initAll(cfg, m.params, seed);
     return m;
   }
 
@@ -119,122 +100,10 @@ public final class RewardModel implements AutoCloseable {
    * it. Values are converted from F32/BF16/F16 to {@code dtype}.
    */
   public static RewardModel fromPretrained(Path hfDir, Backend backend, DType dtype, long seed) {
-    ModelConfig cfg = ModelConfig.load(hfDir);
-    boolean seqCls = architectures(cfg).stream().anyMatch(a -> a.endsWith("ForSequenceClassification"));
-    RewardModel m = new RewardModel(cfg, backend, dtype,
-        (java.nio.file.Files.isDirectory(hfDir) ? hfDir.resolve("config.json") : hfDir).toString());
-    try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(hfDir)) {
-      Set<String> expected = new LinkedHashSet<>();
-      for (Parameter p : m.params.all) expected.add(p.hfName());
-      List<String> unknown = new ArrayList<>();
-      for (String name : ckpt.names()) {
-        if (expected.contains(name)) continue;
-        // lm_head is the causal-LM head a reward model replaces; old Llama exports carry rope buffers.
-        if (name.equals("lm_head.weight") || name.endsWith(".rotary_emb.inv_freq")) continue;
-        unknown.add(name);
-      }
-      if (!unknown.isEmpty()) {
-        throw new RewardKitException(hfDir + ": checkpoint has " + unknown.size() + " tensor(s) a " + cfg.family().modelType()
-            + " reward model does not have: " + preview(unknown));
-      }
-      boolean initScore = !ckpt.has("score.weight");
-      if (initScore && seqCls) {
-        throw new RewardKitException(hfDir + ": config says ForSequenceClassification but tensor 'score.weight' is missing");
-      }
-      List<String> missing = new ArrayList<>();
-      for (String name : expected) if (!ckpt.has(name) && !(initScore && name.equals("score.weight"))) missing.add(name);
-      if (!missing.isEmpty()) {
-        throw new RewardKitException(hfDir + ": checkpoint lacks " + missing.size() + " tensor(s): " + preview(missing));
-      }
-      for (Parameter p : m.params.all) {
-        if (initScore && p == m.params.score) continue;
-        SafetensorsFile.Entry e = ckpt.entry(p.hfName());
-        if (!Arrays.equals(e.shape(), p.weight().shape())) {
-          throw new RewardKitException(ckpt.file(p.hfName()).path() + ": tensor '" + p.hfName() + "' has shape "
-              + Arrays.toString(e.shape()) + ", expected " + Arrays.toString(p.weight().shape()) + " for this config");
-        }
-        m.load(ckpt.file(p.hfName()), p);
-      }
-      if (initScore) m.fillNormalStd(m.params.score, 1.0 / Math.sqrt(cfg.hiddenSize() + 1.0), seed);
-    } catch (RuntimeException e) {
-      m.close();
-      throw e;
-    }
-    return m;
+    return HfCheckpoint.load(hfDir, backend, dtype, seed);
   }
 
-  private static List<String> architectures(ModelConfig cfg) {
-    List<String> out = new ArrayList<>();
-    if (cfg.rawJson() == null) return out;
-    try {
-      JsonNode a = new ObjectMapper().readTree(cfg.rawJson()).get("architectures");
-      if (a != null && a.isArray()) a.forEach(n -> out.add(n.asText()));
-    } catch (IOException e) {
-      // already parsed once by ModelConfig
-    }
-    return out;
-  }
-
-  private static String preview(List<String> names) {
-    return names.size() <= 8 ? String.join(", ", names) : String.join(", ", names.subList(0, 8)) + ", ...";
-  }
-
-  /**
-   * Copies one tensor into its parameter. A NaN or infinite value is refused here, naming the file,
-   * tensor and element: such a model would only show up later as a NaN loss or null scores.
-   */
-  private void load(SafetensorsFile file, Parameter p) {
-    Tensor w = p.weight().reshape(p.numel());
-    if (dtype == DType.F64) {
-      file.readDoubles(p.hfName(), (off, vals, n) -> {
-        for (int i = 0; i < n; i++) if (!Double.isFinite(vals[i])) throw nonFinite(file, p, off + i, vals[i]);
-        be.upload(w.view(off, n), n == vals.length ? vals : Arrays.copyOf(vals, n));
-      });
-    } else {
-      file.readFloats(p.hfName(), (off, vals, n) -> {
-        for (int i = 0; i < n; i++) if (!Float.isFinite(vals[i])) throw nonFinite(file, p, off + i, vals[i]);
-        be.upload(w.view(off, n), n == vals.length ? vals : Arrays.copyOf(vals, n));
-      });
-    }
-  }
-
-  private static RewardKitException nonFinite(SafetensorsFile file, Parameter p, long index, double value) {
-    return new RewardKitException(file.path() + ": tensor '" + p.hfName() + "' has a non-finite value (" + value
-        + ") at element " + index + "; the model is broken (a diverged or damaged save?)");
-  }
-
-  private static final int INIT_CHUNK = 1 << 20;
-
-  private void fillNormal(Parameter p, double std, long seed) { fillNormalStd(p, std, seed); }
-
-  /** N(0, std²) values from a stream keyed by (seed, parameter name). */
-  private void fillNormalStd(Parameter p, double std, long seed) {
-    SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + p.hfName().hashCode());
-    Tensor w = p.weight().reshape(p.numel());
-    long total = p.numel();
-    for (long start = 0; start < total; start += INIT_CHUNK) {
-      int n = (int) Math.min(INIT_CHUNK, total - start);
-      double[] vals = new double[n];
-      for (int i = 0; i < n; i++) vals[i] = rng.nextGaussian() * std;
-      uploadDoubles(w.view(start, n), vals);
-    }
-  }
-
-  private void fillConstant(Parameter p, double value) {
-    double[] vals = new double[Math.toIntExact(p.numel())];
-    Arrays.fill(vals, value);
-    uploadDoubles(p.weight(), vals);
-  }
-
-  private void uploadDoubles(Tensor dst, double[] vals) {
-    if (dtype == DType.F64) {
-      be.upload(dst, vals);
-    } else {
-      float[] f = new float[vals.length];
-      for (int i = 0; i < f.length; i++) f[i] = (float) vals[i];
-      be.upload(dst, f);
-    }
-  }
+  ModelParameters params() { return params; }
 
   // ---- accessors ------------------------------------------------------------------------------
 
@@ -306,20 +175,14 @@ public final class RewardModel implements AutoCloseable {
     return be.downloadFloats(rewards);
   }
 
-  /** Validates the batch on the host and uploads its index arrays once. */
+  /**
+   * Uploads the batch's index arrays once. The batch's structure was checked when it was built
+   * ({@link PackedBatch}); what is left is whether it fits this model: token ids inside the vocabulary
+   * and positions inside max_position_embeddings (the kernels index tables with them).
+   */
   private VarlenLayout upload(Activations a, PackedBatch b) {
     int t = b.numTokens(), s = b.numSequences(), r = b.numReadouts();
     if (t == 0) throw new IllegalArgumentException("empty batch");
-    if (b.positions().length != t) throw new IllegalArgumentException("positions has " + b.positions().length + " entries, tokens " + t);
-    if (b.cuSeqlens().length < 2 || b.cuSeqlens()[0] != 0 || b.cuSeqlens()[s] != t) {
-      throw new IllegalArgumentException("cuSeqlens must run from 0 to T=" + t + ", got " + Arrays.toString(b.cuSeqlens()));
-    }
-    int maxLen = 0;
-    for (int i = 0; i < s; i++) {
-      int len = b.cuSeqlens()[i + 1] - b.cuSeqlens()[i];
-      if (len <= 0) throw new IllegalArgumentException("cuSeqlens not increasing at sequence " + i);
-      maxLen = Math.max(maxLen, len);
-    }
     int maxPos = 0;
     for (int i = 0; i < t; i++) {
       int tok = b.tokens()[i];
@@ -327,17 +190,11 @@ public final class RewardModel implements AutoCloseable {
         throw new IllegalArgumentException("token " + tok + " at packed index " + i + " outside vocab of " + cfg.vocabSize());
       }
       int p = b.positions()[i];
-      if (p < 0 || p >= cfg.maxPositionEmbeddings()) {
+      if (p >= cfg.maxPositionEmbeddings()) {
         throw new IllegalArgumentException("position " + p + " at packed index " + i + " outside [0, "
             + cfg.maxPositionEmbeddings() + ") (max_position_embeddings)");
       }
       maxPos = Math.max(maxPos, p);
-    }
-    for (int i = 0; i < r; i++) {
-      if (b.readout()[i] < 0 || b.readout()[i] >= t) throw new IllegalArgumentException("readout " + b.readout()[i] + " outside [0, " + t + ")");
-    }
-    if (b.segmentIds() != null && b.segmentIds().length != t) {
-      throw new IllegalArgumentException("segmentIds has " + b.segmentIds().length + " entries, tokens " + t);
     }
     ensureRope(maxPos + 1);
     be.upload(a.ids.view(0, t), b.tokens());
@@ -349,7 +206,7 @@ public final class RewardModel implements AutoCloseable {
       be.upload(seg, b.segmentIds());
     }
     if (r > 0) be.upload(a.readout.view(0, r), b.readout());
-    return new VarlenLayout(a.cuSeqlens.view(0, s + 1), seg, s, t, Math.max(maxLen, b.maxSeqlen()));
+    return new VarlenLayout(a.cuSeqlens.view(0, s + 1), seg, s, t, b.maxSeqlen());
   }
 
   /** Rotary tables covering positions [0, needed), grown in powers of two up to max_position_embeddings. */
@@ -372,75 +229,11 @@ public final class RewardModel implements AutoCloseable {
 
   /** The forward pass over the uploaded batch; returns rewards [R]. */
   private Tensor run(Activations a, PackedBatch b, VarlenLayout layout) {
-    int t = b.numTokens(), r = b.numReadouts();
-    long d = cfg.hiddenSize(), f = cfg.intermediateSize(), hd = cfg.headDim();
-    int hq = cfg.numAttentionHeads(), hkv = cfg.numKeyValueHeads();
-    double eps = cfg.rmsNormEps();
-    Tensor ids = a.ids.view(0, t);
-    Tensor pos = a.positions.view(0, t);
-    Tensor ln = Activations.rows(a.ln, t, d);
-    Tensor h = Activations.rows(a.h, t, f);
-    Tensor tmp = Activations.rows(a.tmpD, t, d);
-
-    be.embeddingForward(Activations.rows(a.x(0), t, d), ids, params.embed.weight());
-    for (int l = 0; l < cfg.numHiddenLayers(); l++) {
-      ModelParameters.Layer w = params.layers[l];
-      int s = a.slot(l);
-      Tensor xIn = Activations.rows(a.x(l), t, d);
-      Tensor xOut = Activations.rows(a.x(l + 1), t, d);
-      Tensor xMid = Activations.rows(a.xMid[s], t, d);
-      Tensor q = Activations.rows(a.q[s], t, hq, hd);
-      Tensor k = Activations.rows(a.k[s], t, hkv, hd);
-      Tensor v = Activations.rows(a.v[s], t, hkv, hd);
-      Tensor att = Activations.rows(a.att[s], t, hq, hd);
-
-      // attention block
-      be.rmsnormForward(ln, a.rstd1[s].view(0, t), xIn, w.inputNorm().weight(), eps);
-      if (cfg.qkNorm()) {
-        Tensor qPre = Activations.rows(a.qPre[s], t, hq * hd);
-        Tensor kPre = Activations.rows(a.kPre[s], t, hkv * hd);
-        be.linearForward(qPre, ln, w.q().weight(), bias(w.qBias()));
-        be.linearForward(kPre, ln, w.k().weight(), bias(w.kBias()));
-        // per-head norm: rows (token, head), dim hd
-        be.rmsnormForward(q.reshape((long) t * hq, hd), a.rstdQ[s].view(0, (long) t * hq), qPre.reshape((long) t * hq, hd),
-            w.qNorm().weight(), eps);
-        be.rmsnormForward(k.reshape((long) t * hkv, hd), a.rstdK[s].view(0, (long) t * hkv), kPre.reshape((long) t * hkv, hd),
-            w.kNorm().weight(), eps);
-      } else {
-        be.linearForward(q.reshape(t, hq * hd), ln, w.q().weight(), bias(w.qBias()));
-        be.linearForward(k.reshape(t, hkv * hd), ln, w.k().weight(), bias(w.kBias()));
-      }
-      be.linearForward(v.reshape(t, hkv * hd), ln, w.v().weight(), bias(w.vBias()));
-      be.ropeForward(q, pos, cos, sin);
-      be.ropeForward(k, pos, cos, sin);
-      be.attentionForward(att, a.lse[s].view(0, hq, t), q, k, v, layout, scale);
-      be.linearForward(tmp, att.reshape(t, hq * hd), w.o().weight(), bias(w.oBias()));
-      be.copy(xMid, xIn);
-      be.addInPlace(xMid, tmp);
-
-      // MLP block
-      Tensor gate = Activations.rows(a.gate[s], t, f);
-      Tensor up = Activations.rows(a.up[s], t, f);
-      be.rmsnormForward(ln, a.rstd2[s].view(0, t), xMid, w.postNorm().weight(), eps);
-      be.linearForward(gate, ln, w.gate().weight(), null);
-      be.linearForward(up, ln, w.up().weight(), null);
-      be.swigluForward(h, gate, up);
-      be.linearForward(tmp, h, w.down().weight(), null);
-      be.copy(xOut, xMid);
-      be.addInPlace(xOut, tmp);
-    }
-    // Final norm over all rows (T·D, negligible) so the score kernel does the readout gather.
-    Tensor xL = Activations.rows(a.x(cfg.numHiddenLayers()), t, d);
-    Tensor xNorm = Activations.rows(a.xNorm, t, d);
-    be.rmsnormForward(xNorm, a.rstdF.view(0, t), xL, params.finalNorm.weight(), eps);
-    Tensor rewards = a.rewards.view(0, r);
-    if (r > 0) be.scoreForward(rewards, xNorm, a.readout.view(0, r), params.score.weight().reshape(d));
-    return rewards;
+    int t = b.numTokens();
+    embedding.forward(a, t);
+    for (DecoderLayerBlock layer : layers) layer.forward(a, t, layout, cos, sin);
+    return head.forward(a, t, b.numReadouts());
   }
-
-  private static Tensor bias(Parameter p) { return p == null ? null : p.weight(); }
-
-  private static Tensor biasGrad(Parameter p) { return p == null ? null : p.grad(); }
 
   /**
    * Accumulates into the parameter grads the gradient of {@code Σ dRewards · rewards} for the last
@@ -454,86 +247,9 @@ public final class RewardModel implements AutoCloseable {
     if (dRewards.numel() != r || dRewards.dtype() != rewardType) {
       throw new IllegalArgumentException("dRewards must be " + rewardType + "[" + r + "], got " + dRewards);
     }
-    Activations a = train;
-    long d = cfg.hiddenSize(), f = cfg.intermediateSize(), hd = cfg.headDim();
-    int hq = cfg.numAttentionHeads(), hkv = cfg.numKeyValueHeads();
-    double eps = cfg.rmsNormEps();
-    VarlenLayout layout = lastLayout;
-    Tensor pos = a.positions.view(0, t);
-    Tensor ln = Activations.rows(a.ln, t, d);
-    Tensor h = Activations.rows(a.h, t, f);
-    Tensor dres = Activations.rows(a.dres, t, d);
-    Tensor dtmp = Activations.rows(a.dtmp, t, d);
-    Tensor dln = Activations.rows(a.dln, t, d);
-    Tensor dq = Activations.rows(a.dq, t, hq, hd);
-    Tensor dk = Activations.rows(a.dk, t, hkv, hd);
-    Tensor dv = Activations.rows(a.dv, t, hkv, hd);
-    Tensor datt = Activations.rows(a.datt, t, hq, hd);
-    Tensor dgate = Activations.rows(a.dgate, t, f);
-    Tensor dup = Activations.rows(a.dup, t, f);
-    Tensor dh = Activations.rows(a.dh, t, f);
-
-    // score head and final norm
-    Tensor xL = Activations.rows(a.x(cfg.numHiddenLayers()), t, d);
-    Tensor xNorm = Activations.rows(a.xNorm, t, d);
-    if (r > 0) {
-      be.scoreBackward(dtmp, params.score.grad().reshape(d), dRewards.reshape(r), xNorm, a.readout.view(0, r),
-          params.score.weight().reshape(d));
-    } else {
-      be.zero(dtmp);
-    }
-    be.rmsnormBackward(dres, params.finalNorm.grad(), dtmp, xL, params.finalNorm.weight(), a.rstdF.view(0, t));
-
-    for (int l = cfg.numHiddenLayers() - 1; l >= 0; l--) {
-      ModelParameters.Layer w = params.layers[l];
-      int s = a.slot(l);
-      Tensor xIn = Activations.rows(a.x(l), t, d);
-      Tensor xMid = Activations.rows(a.xMid[s], t, d);
-      Tensor q = Activations.rows(a.q[s], t, hq, hd);
-      Tensor k = Activations.rows(a.k[s], t, hkv, hd);
-      Tensor v = Activations.rows(a.v[s], t, hkv, hd);
-      Tensor att = Activations.rows(a.att[s], t, hq, hd);
-      Tensor gate = Activations.rows(a.gate[s], t, f);
-      Tensor up = Activations.rows(a.up[s], t, f);
-
-      // MLP block; dres holds dL/dxOut
-      be.rmsnormForward(ln, a.rstd2[s].view(0, t), xMid, w.postNorm().weight(), eps);   // recompute
-      be.swigluForward(h, gate, up);                                                   // recompute
-      be.linearBackward(dh, w.down().grad(), null, dres, h, w.down().weight());
-      be.swigluBackward(dgate, dup, dh, gate, up);
-      be.linearBackward(dln, w.gate().grad(), null, dgate, ln, w.gate().weight());
-      be.linearBackward(dtmp, w.up().grad(), null, dup, ln, w.up().weight());
-      be.addInPlace(dln, dtmp);
-      be.rmsnormBackward(dtmp, w.postNorm().grad(), dln, xMid, w.postNorm().weight(), a.rstd2[s].view(0, t));
-      be.addInPlace(dres, dtmp);                                                        // now dL/dxMid
-
-      // attention block
-      be.linearBackward(datt.reshape(t, hq * hd), w.o().grad(), biasGrad(w.oBias()), dres, att.reshape(t, hq * hd), w.o().weight());
-      be.attentionBackward(dq, dk, dv, datt, q, k, v, att, a.lse[s].view(0, hq, t), layout, scale);
-      be.ropeBackward(dq, pos, cos, sin);
-      be.ropeBackward(dk, pos, cos, sin);
-      Tensor dqIn = dq.reshape(t, hq * hd);
-      Tensor dkIn = dk.reshape(t, hkv * hd);
-      if (cfg.qkNorm()) {
-        Tensor dqPre = Activations.rows(a.dqPre, t, hq * hd);
-        Tensor dkPre = Activations.rows(a.dkPre, t, hkv * hd);
-        be.rmsnormBackward(dqPre.reshape((long) t * hq, hd), w.qNorm().grad(), dq.reshape((long) t * hq, hd),
-            Activations.rows(a.qPre[s], (long) t * hq, hd), w.qNorm().weight(), a.rstdQ[s].view(0, (long) t * hq));
-        be.rmsnormBackward(dkPre.reshape((long) t * hkv, hd), w.kNorm().grad(), dk.reshape((long) t * hkv, hd),
-            Activations.rows(a.kPre[s], (long) t * hkv, hd), w.kNorm().weight(), a.rstdK[s].view(0, (long) t * hkv));
-        dqIn = dqPre;
-        dkIn = dkPre;
-      }
-      be.rmsnormForward(ln, a.rstd1[s].view(0, t), xIn, w.inputNorm().weight(), eps);  // recompute
-      be.linearBackward(dln, w.q().grad(), biasGrad(w.qBias()), dqIn, ln, w.q().weight());
-      be.linearBackward(dtmp, w.k().grad(), biasGrad(w.kBias()), dkIn, ln, w.k().weight());
-      be.addInPlace(dln, dtmp);
-      be.linearBackward(dtmp, w.v().grad(), biasGrad(w.vBias()), dv.reshape(t, hkv * hd), ln, w.v().weight());
-      be.addInPlace(dln, dtmp);
-      be.rmsnormBackward(dtmp, w.inputNorm().grad(), dln, xIn, w.inputNorm().weight(), a.rstd1[s].view(0, t));
-      be.addInPlace(dres, dtmp);                                                        // now dL/dxIn
-    }
-    be.embeddingBackward(params.embed.grad(), dres, a.ids.view(0, t));
+    head.backward(train, t, r, dRewards);
+    for (int l = layers.length - 1; l >= 0; l--) layers[l].backward(train, t, lastLayout, cos, sin);
+    embedding.backward(train, t);
   }
 
   // ---- saving ---------------------------------------------------------------------------------
@@ -546,68 +262,11 @@ public final class RewardModel implements AutoCloseable {
   /**
    * Writes an HF {@code <Family>ForSequenceClassification} checkpoint: {@code config.json} and
    * {@code model.safetensors} (or shards of at most {@code shardBytes} plus the index). The
-   * directory is built beside {@code dir} under a temporary name and renamed into place, so
-   * readers see either the old checkpoint or the complete new one.
+   * directory is written with {@link io.rewardkit.io.AtomicFiles#writeDirectory}, so readers see
+   * either the old checkpoint or the complete new one.
    */
   public void saveHf(Path dir, StDType storeAs, long shardBytes) {
-    List<SafetensorsWriter.TensorSpec> specs = new ArrayList<>();
-    for (Parameter p : params.all) {
-      Tensor flat = p.weight().reshape(p.numel());
-      specs.add(new SafetensorsWriter.TensorSpec(p.hfName(), storeAs, p.weight().shape(), (off, dst, n) -> {
-        float[] vals = be.downloadFloats(flat.view(off, n));
-        System.arraycopy(vals, 0, dst, 0, n);
-      }));
-    }
-    String torchDtype = storeAs == StDType.BF16 ? "bfloat16" : "float32";
-    writeDirectoryAtomically(dir, tmp -> {
-      SafetensorsCheckpoint.write(tmp, specs, shardBytes);
-      SafetensorsCheckpoint.writeTextAtomically(tmp.resolve("config.json"), cfg.toSequenceClassificationJsonText(torchDtype));
-    });
-  }
-
-  interface DirWriter { void write(Path tmp) throws IOException; }
-
-  /**
-   * Fills a fresh sibling directory, then renames it to {@code dir}. An existing {@code dir} is
-   * first renamed aside and deleted after the swap (POSIX cannot rename over a non-empty directory).
-   */
-  static void writeDirectoryAtomically(Path dir, DirWriter writer) {
-    Path abs = dir.toAbsolutePath();
-    Path parent = abs.getParent();
-    String base = abs.getFileName().toString();
-    Path tmp = null;
-    try {
-      Files.createDirectories(parent);
-      tmp = Files.createTempDirectory(parent, "." + base + ".tmp-");
-      writer.write(tmp);
-      if (Files.exists(abs)) {
-        Path old = Files.createTempDirectory(parent, "." + base + ".old-");
-        Files.delete(old);
-        Files.move(abs, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        Files.move(tmp, abs, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(old);
-      } else {
-        Files.move(tmp, abs, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      }
-      tmp = null;
-    } catch (IOException e) {
-      throw new RewardKitException(dir + ": cannot write checkpoint: " + e.getMessage(), e);
-    } finally {
-      if (tmp != null) {
-        try {
-          deleteTree(tmp);
-        } catch (IOException ignored) {
-          // best effort cleanup of our own temp directory
-        }
-      }
-    }
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) return;
-    try (Stream<Path> walk = Files.walk(p)) {
-      for (Path x : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) Files.delete(x);
-    }
+    HfCheckpoint.save(this, dir, storeAs, shardBytes);
   }
 
   /** Bytes of activation buffers currently held (training + inference). */

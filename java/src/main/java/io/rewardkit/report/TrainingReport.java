@@ -1,11 +1,11 @@
 package io.rewardkit.report;
 
 import io.rewardkit.eval.EvalResult;
+import io.rewardkit.io.AtomicFiles;
 import io.rewardkit.train.MetricsRecords;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -103,9 +103,7 @@ public final class TrainingReport {
     }
     html.append("</div></body></html>\n");
     Path index = dir.resolve("index.html");
-    Path tmp = dir.resolve(".index.html.tmp");
-    Files.writeString(tmp, html, StandardCharsets.UTF_8);
-    Files.move(tmp, index, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    AtomicFiles.writeString(index, html.toString());
     return index;
   }
 

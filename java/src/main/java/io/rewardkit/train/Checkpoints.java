@@ -6,15 +6,13 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.RewardKitException;
 import io.rewardkit.data.PadToken;
+import io.rewardkit.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -32,7 +30,7 @@ import java.util.stream.Stream;
 
 /**
  * Checkpoint directories {@code checkpoint-<step>} under the output directory. Each is written into
- * a temporary sibling ({@code .tmp-checkpoint-<step>}), fsynced and renamed into place, so a
+ * a temporary sibling ({@code .tmp-checkpoint-<step>-<pid>}) and replaced with {@link AtomicFiles}, so a
  * directory with the final name is always complete; a kill mid-save leaves only a temporary
  * directory, which the next run deletes. Every directory written this way carries
  * {@value #CHECKSUMS}: each file's size and SHA-256, so a later reader can tell a damaged
@@ -49,21 +47,20 @@ public final class Checkpoints {
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final Pattern NAME = Pattern.compile("checkpoint-(\\d+)");
 
-  /** Writes a directory atomically: fill(tmp) writes the files, then tmp becomes target. */
+  /**
+   * Writes a directory with {@link AtomicFiles#writeDirectory}: fill(tmp) writes the files, then
+   * {@value #CHECKSUMS} is added, permissions are made readable, and tmp becomes target.
+   */
   public static void writeAtomically(Path target, IoConsumer<Path> fill) throws IOException {
     Path parent = target.toAbsolutePath().getParent();
-    Files.createDirectories(parent);
     Path tmp = parent.resolve(".tmp-" + target.getFileName() + "-" + ProcessHandle.current().pid());
-    deleteRecursively(tmp);
     try {
-      Files.createDirectories(tmp);
-      fill.accept(tmp);
-      writeChecksums(tmp);
-      try (Stream<Path> files = Files.walk(tmp)) {
-        for (Path f : (Iterable<Path>) files::iterator) if (Files.isRegularFile(f)) fsync(f);
-      }
+      AtomicFiles.writeDirectory(target, tmp, dir -> {
+        fill.accept(dir);
+        writeChecksums(dir);
+        makeReadable(dir);
+      });
     } catch (IOException | RuntimeException e) {
-      deleteRecursively(tmp);  // a failed write (full disk) leaves no temporary behind
       Throwable io = e;
       while (io != null && !(io instanceof IOException)) io = io.getCause();
       if (io == null) throw e;
@@ -72,18 +69,6 @@ public final class Checkpoints {
       // name the directory being written, not its temporary
       throw new RewardKitException("cannot write " + target + ": " + (root.getMessage() == null ? "I/O error" : root.getMessage()), e);
     }
-    makeReadable(tmp);
-    if (Files.exists(target)) {
-      Path old = parent.resolve(".trash-" + target.getFileName() + "-" + System.nanoTime());
-      Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-      deleteRecursively(old);
-    }
-    try {
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      throw new IOException("file system cannot rename " + tmp + " atomically", e);
-    }
-    fsyncDir(parent);
   }
 
   public interface IoConsumer<T> { void accept(T t) throws IOException; }
@@ -211,9 +196,10 @@ public final class Checkpoints {
   }
 
   /**
-   * Temporaries of atomic writes: {@code .tmp-X-<pid>}, {@code .trash-X-<n>} (here) and the model
-   * writer's {@code .<X>.tmp-<n>} / {@code .<X>.old-<n>} siblings (which, inside a checkpoint's
-   * temporary directory, become {@code ..tmp-...}).
+   * Temporaries of atomic writes: {@code .tmp-X-<pid>} (checkpoints), {@code .trash-X-<n>} (prune) and
+   * {@link AtomicFiles}' {@code .<X>.tmp-<pid>-<n>} / {@code .<X>.old-<pid>-<n>} siblings (which, inside a
+   * checkpoint's temporary directory, become {@code ..tmp-...}); {@code X.json(l).tmp-<pid>} are those of
+   * earlier versions.
    */
   private static final Pattern STALE = Pattern.compile("\\.(tmp|trash)-.*|\\..*\\.(tmp|old)-.*|[^/]*\\.jsonl?\\.tmp-\\d+");
 
@@ -245,16 +231,9 @@ public final class Checkpoints {
     throw new RewardKitException(path + " is not a model directory (no config.json) nor a training output directory");
   }
 
-  /** Writes JSON atomically (temporary sibling, fsync, rename): a full disk leaves the old file or none, never a torn one. */
+  /** Writes JSON with {@link AtomicFiles}: a full disk leaves the old file or none, never a torn one. */
   public static void writeJson(Path file, Object value) throws IOException {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-    try {
-      JSON.writeValue(tmp.toFile(), value);
-      fsync(tmp);
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.writeBytes(file, JSON.writeValueAsBytes(value));
   }
 
   public static ObjectNode readJson(Path file) {
@@ -338,24 +317,8 @@ public final class Checkpoints {
     }
   }
 
-  static void fsync(Path file) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      ch.force(true);
-    }
-  }
-
-  static void fsyncDir(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException ignored) {
-      // Some file systems cannot open directories; the rename is still atomic there.
-    }
-  }
-
   public static void deleteRecursively(Path p) throws IOException {
-    if (!Files.exists(p)) return;
-    try (Stream<Path> s = Files.walk(p)) {
-      for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
-    }
+    AtomicFiles.deleteRecursively(p);
   }
+
 }

@@ -1,6 +1,7 @@
 package io.rewardkit.train;
 
 import io.rewardkit.RewardKitException;
+import io.rewardkit.io.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -132,7 +133,7 @@ public final class RunDirectory implements AutoCloseable {
             + " has saved its first checkpoint), or choose another --output_dir");
       }
       staging = target.resolveSibling("." + target.getFileName() + STAGING + ProcessHandle.current().pid());
-      Checkpoints.deleteRecursively(staging);
+      AtomicFiles.deleteRecursively(staging);
       Files.createDirectories(staging);
       locks.add(lock(staging, staging));
       work = staging;
@@ -142,7 +143,7 @@ public final class RunDirectory implements AutoCloseable {
       for (String f : List.of("metrics.jsonl", "train_config.json", "report")) {
         Path p = target.resolve(f);
         if (Files.exists(p)) {
-          Checkpoints.deleteRecursively(p);
+          AtomicFiles.deleteRecursively(p);
           console.println("  removed " + f + " of an earlier run that stopped before its first checkpoint");
         }
       }
@@ -169,12 +170,12 @@ public final class RunDirectory implements AutoCloseable {
   public void promote(PrintStream console) throws IOException {
     if (!staged()) return;
     Path old = target.resolveSibling("." + target.getFileName() + REPLACED + ProcessHandle.current().pid());
-    Checkpoints.deleteRecursively(old);
+    AtomicFiles.deleteRecursively(old);
     Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
     Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-    Checkpoints.fsyncDir(target.getParent());
+    AtomicFiles.fsyncDir(target.getParent());
     work = target;
-    Checkpoints.deleteRecursively(old);
+    AtomicFiles.deleteRecursively(old);
     console.println("  replaced the previous run in " + target + " with this one (first checkpoint saved)");
   }
 
@@ -198,12 +199,12 @@ public final class RunDirectory implements AutoCloseable {
     for (Path st : stagings) {
       if (!Files.isDirectory(st) || inUse(st)) continue;
       if (!Files.exists(t) && holdsRun(st)) Files.move(st, t, StandardCopyOption.ATOMIC_MOVE);
-      else Checkpoints.deleteRecursively(st);
+      else AtomicFiles.deleteRecursively(st);
     }
     for (Path r : replaced) {
       if (inUse(r)) continue;
       if (!Files.exists(t)) Files.move(r, t, StandardCopyOption.ATOMIC_MOVE);  // swap never started its second rename
-      else Checkpoints.deleteRecursively(r);
+      else AtomicFiles.deleteRecursively(r);
     }
   }
 
@@ -229,9 +230,9 @@ public final class RunDirectory implements AutoCloseable {
   public void abandon() {
     try {
       if (staged()) {
-        Checkpoints.deleteRecursively(staging);
+        AtomicFiles.deleteRecursively(staging);
       } else if (started && !holdsRun(target)) {
-        for (String f : List.of("metrics.jsonl", "train_config.json", "report")) Checkpoints.deleteRecursively(target.resolve(f));
+        for (String f : List.of("metrics.jsonl", "train_config.json", "report")) AtomicFiles.deleteRecursively(target.resolve(f));
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -252,7 +253,7 @@ public final class RunDirectory implements AutoCloseable {
     locks.clear();
     if (staging != null && Files.exists(staging) && !work.equals(target)) {
       try {
-        Checkpoints.deleteRecursively(staging);
+        AtomicFiles.deleteRecursively(staging);
       } catch (IOException ignored) {
         // removed at the next start (recoverInterruptedSwap)
       }

@@ -6,7 +6,6 @@ import io.rewardkit.RewardKitException;
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.eval.EvalResult;
 import io.rewardkit.eval.Evaluator;
-import io.rewardkit.eval.ReadoutCheck;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backend.RewardLossSpec;
 import io.rewardkit.kernels.DType;
@@ -379,7 +378,6 @@ public final class Trainer {
     for (PackedBatch b : group) {
       int p = b.numPairs();
       if (p == 0) continue;
-      ReadoutCheck.check(b);
       Tensor rewards = model.forward(b);
       double[] s;
       try (Tensor c = backend.allocate(DType.I32, p); Tensor r = backend.allocate(DType.I32, p);

@@ -89,7 +89,7 @@ class HhRlhfQwen3Test {
       pairs += b.numPairs();
     }
     assertEquals(1997, pairs);
-    for (PackedBatch b : ds.batches(0, Layout.SHARED_PREFIX)) b.validate(IM_END);
+    for (PackedBatch b : ds.batches(0, Layout.SHARED_PREFIX)) b.requireReadoutToken(IM_END);
   }
 
   /** hh-rlhf text to OpenAI messages: "\n\nHuman: " / "\n\nAssistant: " turns. */
@@ -135,7 +135,7 @@ class HhRlhfQwen3Test {
       // The readout is the template's own final <|im_end|>; only the trailing newline is cut.
       assertEquals(rendered.substring(0, rendered.length() - 1), tok().decode(seq));
     }
-    for (PackedBatch b : ds.batches(0, Layout.SHARED_PREFIX)) b.validate(IM_END);
+    for (PackedBatch b : ds.batches(0, Layout.SHARED_PREFIX)) b.requireReadoutToken(IM_END);
   }
 
   @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rewardkit.RewardKitException;
 import io.rewardkit.data.DataOptions.Layout;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -149,11 +150,11 @@ class PackingTest {
   }
 
   @Test
-  void validateCatchesAWrongReadoutToken() {
+  void requireReadoutTokenCatchesAWrongToken() {
     PackedBatch b = synthetic(5, 4, opts(2048, Layout.SEPARATE)).batches(0).get(0);
-    assertThrows(IllegalStateException.class, () -> b.validate(ByteTokenizer.REWARD));
+    assertThrows(RewardKitException.class, () -> b.requireReadoutToken(ByteTokenizer.REWARD));
     b.tokens()[b.readout()[0]] = 'x';
-    assertThrows(IllegalStateException.class, () -> b.validate(ByteTokenizer.EOS));
+    assertThrows(RewardKitException.class, () -> b.requireReadoutToken(ByteTokenizer.EOS));
   }
 
   @Test

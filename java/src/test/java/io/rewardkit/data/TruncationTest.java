@@ -50,7 +50,7 @@ class TruncationTest {
     assertEquals("c".repeat(22), decode(p.chosen())); // 24 - 1 - 1
     assertEquals(24, p.maxSequenceLength());
     PackedBatch b = ds.batches(0).get(0);
-    b.validate(ByteTokenizer.EOS);
+    b.requireReadoutToken(ByteTokenizer.EOS);
     assertEquals(Map.of("prompt_too_long", 1L), st.dropped());
     assertEquals(2, st.truncatedResponse());
   }

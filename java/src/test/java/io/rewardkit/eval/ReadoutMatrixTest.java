@@ -84,7 +84,6 @@ class ReadoutMatrixTest {
     float[] sep = null;
     for (DataOptions.Layout layout : DataOptions.Layout.values()) {
       for (PackedBatch b : ds.batches(0, layout)) {
-        ReadoutCheck.check(b);
         for (int p = 0; p < b.numPairs(); p++) {
           int c = b.readout()[b.chosen()[p]], r = b.readout()[b.rejected()[p]];
           for (int[] at : new int[][] {{c, last(chosen)}, {r, last(rejected)}}) {

@@ -222,10 +222,8 @@ class RewardModelGradTest {
           b.chosen(), b.rejected(), b.margins(), b.pairIds(), b.datasetIds());
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.forward(bad));
       assertTrue(e.getMessage().contains("token 37"), e.getMessage());
-      int[] pos = b.positions().clone();
-      pos[0] = 64;
-      PackedBatch badPos = new PackedBatch(b.tokens(), pos, b.cuSeqlens(), b.segmentIds(), b.maxSeqlen(), b.readout(),
-          b.chosen(), b.rejected(), b.margins(), b.pairIds(), b.datasetIds());
+      // a well-formed batch whose 65 positions run past max_position_embeddings 64
+      PackedBatch badPos = TestBatches.separate(List.of(new TestBatches.Pair(new int[60], new int[5], new int[2])));
       e = assertThrows(IllegalArgumentException.class, () -> m.forward(badPos));
       assertTrue(e.getMessage().contains("max_position_embeddings"), e.getMessage());
       assertThrows(IllegalStateException.class, () -> {

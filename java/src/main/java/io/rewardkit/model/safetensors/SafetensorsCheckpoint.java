@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.RewardKitException;
+import io.rewardkit.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -188,26 +189,13 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     }
   }
 
-  /** Writes a small text file via temp file + rename. */
+  /** Writes a small text file atomically ({@link AtomicFiles}). */
   public static void writeTextAtomically(Path file, String text) {
-    Path dir = file.toAbsolutePath().getParent();
-    Path tmp = null;
     try {
-      Files.createDirectories(dir);
-      tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      SafetensorsWriter.moveAtomically(tmp, file);
-      tmp = null;
+      AtomicFiles.writeString(file, text);
     } catch (IOException e) {
       throw new RewardKitException(file + ": cannot write: " + e.getMessage(), e);
-    } finally {
-      if (tmp != null) {
-        try {
-          Files.deleteIfExists(tmp);
-        } catch (IOException ignored) {
-          // best effort cleanup of our own temp file
-        }
-      }
     }
   }
+
 }

@@ -5,23 +5,20 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rewardkit.RewardKitException;
+import io.rewardkit.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Writes one safetensors file (F32 or BF16 tensors) atomically: the bytes go to a temporary file
- * beside the target, are forced to disk, then renamed over it, so a crash never leaves a torn file.
+ * Writes one safetensors file (F32 or BF16 tensors) atomically with {@link AtomicFiles} (temporary
+ * sibling, fsync, rename, fsync of the directory), so a crash never leaves a torn file.
  * Tensors are laid out contiguously in list order; the header is padded with spaces to a multiple
  * of 8 bytes so the data region is aligned.
  */
@@ -53,12 +50,8 @@ public final class SafetensorsWriter {
   /** Writes {@code tensors} to {@code file} (replacing it atomically). */
   public static void write(Path file, List<TensorSpec> tensors, Map<String, String> metadata) {
     byte[] header = header(tensors, metadata);
-    Path dir = file.toAbsolutePath().getParent();
-    Path tmp = null;
     try {
-      Files.createDirectories(dir);
-      tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      AtomicFiles.writeChannel(file, ch -> {
         ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
         writeFully(ch, len);
         writeFully(ch, ByteBuffer.wrap(header));
@@ -80,20 +73,9 @@ public final class SafetensorsWriter {
             writeFully(ch, out);
           }
         }
-        ch.force(true);
-      }
-      moveAtomically(tmp, file);
-      tmp = null;
+      });
     } catch (IOException e) {
       throw new RewardKitException(file + ": cannot write safetensors file: " + e.getMessage(), e);
-    } finally {
-      if (tmp != null) {
-        try {
-          Files.deleteIfExists(tmp);
-        } catch (IOException ignored) {
-          // best effort cleanup of our own temp file
-        }
-      }
     }
   }
 
@@ -139,14 +121,5 @@ public final class SafetensorsWriter {
 
   private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
     while (b.hasRemaining()) ch.write(b);
-  }
-
-  /** Rename within one directory; falls back to a plain replace where atomic moves are unsupported. */
-  public static void moveAtomically(Path from, Path to) throws IOException {
-    try {
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-    }
   }
 }
