@@ -109,6 +109,7 @@ public final class TrainCommand implements Callable<Integer> {
         String notice = RunSetup.conversionNotice(c);
         if (notice != null) System.out.println(notice);
         try (RewardModel model = RunSetup.model(c, tok, backend)) {
+          model.setGradientCheckpointing(c.gradientCheckpointing);
           Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run)
               .describe(RunSetup.describe(c, model, tok, data)).train();
           summarize(c, r, embedded);

@@ -38,7 +38,8 @@ public final class RewardModel implements AutoCloseable {
   private final DecoderLayerBlock[] layers;
   private final ScoreHeadBlock head;
 
-  private Activations train;       // training buffers (all layers kept), grown on demand
+  private Activations train;       // training buffers (all layers kept, or layer inputs only), grown on demand
+  private boolean checkpointing;   // keep layer inputs only; backward recomputes each layer
   private Activations infer;       // inference buffers (one layer kept)
   private Tensor cos;              // [ropeLen, hd/2]
   private Tensor sin;              // [ropeLen, hd/2]
@@ -140,10 +141,28 @@ public final class RewardModel implements AutoCloseable {
     if (maxTokens <= 0) throw new IllegalArgumentException("maxTokens must be > 0, got " + maxTokens);
     if (train == null || train.capT < maxTokens) {
       if (train != null) train.close();
-      train = new Activations(cfg, be, dtype, maxTokens, true);
+      train = new Activations(cfg, be, dtype, maxTokens, true, checkpointing);
       lastT = -1;
     }
   }
+
+  /**
+   * Gradient checkpointing (--gradient_checkpointing): training keeps only each decoder layer's input and
+   * one layer's internals; backward recomputes each layer from its input first. Gradients are the same
+   * bits. Switching frees the training buffers (and drops a pending backward).
+   */
+  public void setGradientCheckpointing(boolean on) {
+    if (on == checkpointing) return;
+    checkpointing = on;
+    if (train != null) {
+      int cap = train.capT;
+      train.close();
+      train = null;
+      reserve(cap);
+    }
+  }
+
+  public boolean gradientCheckpointing() { return checkpointing; }
 
   /**
    * Training forward: the reward at each readout of {@code batch}, as a tensor [R] on the device
@@ -248,7 +267,10 @@ public final class RewardModel implements AutoCloseable {
       throw new IllegalArgumentException("dRewards must be " + rewardType + "[" + r + "], got " + dRewards);
     }
     head.backward(train, t, r, dRewards);
-    for (int l = layers.length - 1; l >= 0; l--) layers[l].backward(train, t, lastLayout, cos, sin);
+    for (int l = layers.length - 1; l >= 0; l--) {
+      if (checkpointing) layers[l].recompute(train, t, lastLayout, cos, sin);
+      layers[l].backward(train, t, lastLayout, cos, sin);
+    }
     embedding.backward(train, t);
   }
 
