@@ -114,7 +114,7 @@ public final class TrainCommand implements Callable<Integer> {
               .describe(RunSetup.describe(c, model, tok, data)).train();
           summarize(c, r, embedded);
         } catch (OutOfMemoryError e) {
-          throw new RewardKitException(MemoryAdvice.training(mc, backend.computeType(), c.maxTokensPerBatch, e), e);
+          throw new RewardKitException(MemoryAdvice.training(mc, backend.device(), c.gradientCheckpointing, c.maxTokensPerBatch, e), e);
         }
       }
     }
