@@ -9,7 +9,7 @@
 # Short configuration (documented here, used for every figure in benchmarks/RESULTS.md): one fork, 2 warm-up
 # and 3 measurement iterations of 1 s each (-f 1 -wi 2 -i 3 -w 1s -r 1s). JMH's defaults (5 forks x 5+5
 # iterations of 10 s) take ~8 minutes per benchmark on 2 cores. Override with JMH_OPTS.
-# Env: SKIP_BUILD=1 reuses target/ as built; JMH_OPTS replaces the short settings.
+# Env: SKIP_BUILD=1 reuses benchmarks/target/ as built; JMH_OPTS replaces the short settings.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,11 +30,11 @@ elif [[ $# -gt 0 && "${1:0:1}" != "-" ]]; then
 fi
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  echo "run-jmh: building (mvn -q -DskipTests package) ..." >&2
-  mvn -B -q -DskipTests package >&2
+  echo "run-jmh: building (mvn -q -DskipTests -pl benchmarks -am package) ..." >&2
+  mvn -B -q -DskipTests -pl benchmarks -am package >&2
 fi
-[[ -f target/test-classpath.txt ]] || { echo "run-jmh: target/test-classpath.txt missing; build first" >&2; exit 1; }
-cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
+[[ -f benchmarks/target/classpath.txt ]] || { echo "run-jmh: benchmarks/target/classpath.txt missing; build first" >&2; exit 1; }
+cp="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
 
 mkdir -p benchmarks/results
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"

@@ -10,7 +10,7 @@
 #   benchmarks/serve-load.sh runs/hh ../shared/data/hh-rlhf-harmless/pairs-2000.jsonl 256 8,32,128 -- --max_length 512
 #
 # TEXTS: `synthetic` (the default model's task) or a JSONL file (see ServeLoad). Env: SKIP_BUILD=1 uses
-# target/ as built; SCORE_CALLS (default 3) `rewardkit score` runs for the per-request comparison.
+# rewardkit-cli/target/ and benchmarks/target/ as built; SCORE_CALLS (default 3) `rewardkit score` runs for the per-request comparison.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,11 +20,11 @@ shift $(( $# < 4 ? $# : 4 ))
 serve_opts=("$@")
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  echo "serve-load: building (mvn -q -DskipTests package) ..." >&2
-  mvn -B -q -DskipTests package >&2
-  touch target/.launcher-stamp
+  echo "serve-load: building (mvn -q -DskipTests -pl benchmarks -am package) ..." >&2
+  mvn -B -q -DskipTests -pl benchmarks -am package >&2
+  touch rewardkit-cli/target/.launcher-stamp
 fi
-cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
+cp="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"; [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null || true' EXIT
 

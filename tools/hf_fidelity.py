@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Golden files for RewardKit's HF-fidelity test (java/src/test/java/io/rewardkit/model/HfFidelityTest.java).
+"""Golden files for RewardKit's HF-fidelity test (rewardkit-core/src/test/java/io/rewardkit/model/HfFidelityTest.java).
 
-How the committed goldens were made (java/src/test/resources/fidelity/, see its README.md):
-  /tmp/hfenv/bin/python tools/hf_fidelity.py --out java/src/test/resources/fidelity --seed 1234
+How the committed goldens were made (rewardkit-core/src/test/resources/fidelity/, see its README.md):
+  /tmp/hfenv/bin/python tools/hf_fidelity.py --out rewardkit-core/src/test/resources/fidelity --seed 1234
   torch 2.13.0+cpu, transformers 5.18.0, safetensors 0.8.0, CPU, seed 1234 (recorded per file in metadata).
 
 For each family (qwen2, llama, qwen3) this builds a tiny, randomly initialised
@@ -243,7 +243,7 @@ def build(family, out_dir, seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="java/src/test/resources/fidelity")
+    ap.add_argument("--out", default="rewardkit-core/src/test/resources/fidelity")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--families", default="qwen2,llama,qwen3")
     args = ap.parse_args()

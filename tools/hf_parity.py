@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Golden files for RewardKit's export-parity test (java/src/test/java/io/rewardkit/eval/HfParityTest.java).
+"""Golden files for RewardKit's export-parity test (rewardkit-cli/src/test/java/io/rewardkit/eval/HfParityTest.java).
 
 The question they answer: does PLAIN transformers, reading a checkpoint that RewardKit exported,
 compute the same rewards as `rewardkit score`? Plain means AutoTokenizer + AutoModelForSequenceClassification
 on a padded batch, with nothing hand-computed (no readout index): the pooling position comes from
 config.json pad_token_id, as in every TRL / OpenRLHF / best-of-N script.
 
-How the committed goldens were made (java/src/test/resources/parity/):
-  python3 tools/hf_parity.py --out java/src/test/resources/parity
+How the committed goldens were made (rewardkit-cli/src/test/resources/parity/):
+  python3 tools/hf_parity.py --out rewardkit-cli/src/test/resources/parity
   (torch 2.13.0+cpu, transformers 5.18.0, tokenizers 0.23.2; needs ./rewardkit built)
 
 For each case this script

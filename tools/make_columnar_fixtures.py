@@ -13,7 +13,7 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-OUT = pathlib.Path("java/src/test/resources/columnar")
+OUT = pathlib.Path("rewardkit-core/src/test/resources/columnar")
 
 # Flat text pairs with a margin column; one record with non-ASCII text.
 FLAT = [

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden file for RewardKit's NF4 test (java/src/test/java/io/rewardkit/kernels/Nf4Test.java).
+"""Golden file for RewardKit's NF4 test (rewardkit-core/src/test/java/io/rewardkit/model/Nf4GoldenTest.java).
 
 bitsandbytes is not installable from this project's package index (`pip install --retries 0 --timeout 5
 bitsandbytes`: "No matching distribution", 2026-12-01), so this is a reimplementation, in torch float32
@@ -30,7 +30,7 @@ Writes (safetensors, all small):
   nf4_code    f32  [16]       the NF4 values
   dynamic_map f32  [256]      the 8-bit map (also printed as the C table RK_NF4_ABSMAX_MAP_VALUES)
 
-Usage: python3 tools/nf4_golden.py --out java/src/test/resources/nf4/golden.safetensors [--print-c-table]
+Usage: python3 tools/nf4_golden.py --out rewardkit-core/src/test/resources/nf4/golden.safetensors [--print-c-table]
 """
 import argparse
 

@@ -10,7 +10,7 @@ AutoModelForSequenceClassification(num_labels=1) and wraps it with
     trainable: every parameter with requires_grad (LoRA + the score head copy)
     total:     the base model's parameters (without the PEFT copies)
 
-Usage: python3 tools/peft_lora_counts.py > java/src/test/resources/memoryplan/peft_counts.json
+Usage: python3 tools/peft_lora_counts.py > rewardkit-core/src/test/resources/memoryplan/peft_counts.json
 (made with peft 0.21, transformers 5.18, torch 2.13 CPU)
 """
 import json
@@ -22,9 +22,9 @@ import transformers
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 CONFIGS = {
-    "qwen3-fixture": "java/src/test/resources/fidelity/qwen3/model/config.json",
-    "llama-fixture": "java/src/test/resources/fidelity/llama/model/config.json",
-    "qwen2-fixture": "java/src/test/resources/fidelity/qwen2/model/config.json",
+    "qwen3-fixture": "rewardkit-core/src/test/resources/fidelity/qwen3/model/config.json",
+    "llama-fixture": "rewardkit-core/src/test/resources/fidelity/llama/model/config.json",
+    "qwen2-fixture": "rewardkit-core/src/test/resources/fidelity/qwen2/model/config.json",
     "qwen2.5-0.5b": "examples/shapes/qwen2.5-0.5b-config.json",
     "qwen3-8b": "examples/shapes/qwen3-8b-config.json",
     "llama-3.1-8b": "examples/shapes/llama-3.1-8b-config.json",

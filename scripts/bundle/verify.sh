@@ -1,10 +1,10 @@
 #!/bin/sh
-# Extracts target/rewardkit-<version>-linux-x86_64.tar.xz into a temp dir and runs `bin/rewardkit info`
+# Extracts rewardkit-cli/target/rewardkit-<version>-linux-x86_64.tar.xz into a temp dir and runs `bin/rewardkit info`
 # with an empty environment whose PATH holds only sh/readlink/dirname (no JDK), to prove the
 # bundle is self-contained. Usage: scripts/bundle/verify.sh [tarball]
 set -eu
 here="$(cd "$(dirname "$0")/../.." && pwd)"
-tarball="${1:-$(ls "$here"/target/rewardkit-*-linux-x86_64.tar.xz | head -n 1)}"
+tarball="${1:-$(ls "$here"/rewardkit-cli/target/rewardkit-*-linux-x86_64.tar.xz | head -n 1)}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/path" "$work/home"

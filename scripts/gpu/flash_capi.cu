@@ -1,5 +1,5 @@
 // extern "C" wrapper around RewardKit's varlen flash attention, for ctypes (scripts/gpu/flashcheck.py).
-// Built from the repo's own native/cuda/flash_{fwd,bwd}.cu; on the host emulator with g++ -include emu.h.
+// Built from the repo's own rewardkit-kernels/native/cuda/flash_{fwd,bwd}.cu; on the host emulator with g++ -include emu.h.
 #include <cstdio>
 #include <exception>
 #include "rewardkit/cuda/flash_attention.h"

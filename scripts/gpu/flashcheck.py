@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""RewardKit's own varlen FlashAttention kernels (native/cuda/flash_{fwd,bwd}.cu, called through a tiny
+"""RewardKit's own varlen FlashAttention kernels (rewardkit-kernels/native/cuda/flash_{fwd,bwd}.cu, called through a tiny
 extern "C" shim with ctypes) against PyTorch on the same device:
 
   * correctness: fp32 (GPU) / fp64 (host) reference of the shared-prefix rule

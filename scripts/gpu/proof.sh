@@ -15,7 +15,7 @@
 #   scripts/gpu/proof.sh dryrun    the same stages here, without a GPU: every stage's plumbing (the launcher,
 #                                  library discovery, clean CUDA refusals, the harness on the host emulator,
 #                                  JUnit selection, peer export). Exit 1 when a stage's plumbing broke.
-#                                  GPU_PROOF_PAYLOAD=dev runs it from target/classes + target/lib (or the class
+#                                  GPU_PROOF_PAYLOAD=dev runs it from rewardkit-cli/target/classes + lib (or the class
 #                                  path GPU_PROOF_CP, java GPU_PROOF_JAVA) instead of a prepared payload: what
 #                                  GpuProofScriptTest does in `mvn verify`, so the script cannot rot.
 #   GPU_PROOF_STAGES=env,info,...  runs a subset.
@@ -30,12 +30,12 @@ pdir="$repo/target/gpu-proof"
 die() { echo "proof: $*" >&2; exit 1; }
 
 # Kernel harness build flags (one place: prepare and the on-GPU fallback both use them).
-nvcc_flags() { echo "-O3 -std=c++17 --expt-relaxed-constexpr -lineinfo -gencode=arch=compute_90a,code=sm_90a -I$repo/native/include"; }
+nvcc_flags() { echo "-O3 -std=c++17 --expt-relaxed-constexpr -lineinfo -gencode=arch=compute_90a,code=sm_90a -I$repo/rewardkit-kernels/native/include"; }
 
 # build_harness DIR: DIR/libflash_capi.so (ctypes, flashcheck.py) and DIR/flash_sanitize from the repo's kernels.
 build_harness() {
   local d="$1" f o objs=""; mkdir -p "$d/obj"
-  for f in native/cuda/flash_fwd.cu native/cuda/flash_bwd.cu scripts/gpu/flash_capi.cu scripts/gpu/flash_sanitize.cu; do
+  for f in rewardkit-kernels/native/cuda/flash_fwd.cu rewardkit-kernels/native/cuda/flash_bwd.cu scripts/gpu/flash_capi.cu scripts/gpu/flash_sanitize.cu; do
     o="$d/obj/$(basename "$f" .cu).o"
     nvcc $(nvcc_flags) -Xcompiler -fPIC -c "$repo/$f" -o "$o" || return 1
   done
@@ -47,12 +47,13 @@ build_harness() {
 # ------------------------------------------------------------------------------------------ prepare
 prepare() {
   local shared="${GPU_PROOF_SHARED:-$repo/../shared}" limit_mb="${GPU_PROOF_LIMIT_MB:-60}"
-  local tarball; tarball="$(ls "$repo"/target/rewardkit-*-linux-x86_64.tar.xz 2>/dev/null | head -n 1)"
-  if [[ -z "$tarball" || ! -d "$repo/target/test-classes/io" ]]; then
+  local cli="$repo/rewardkit-cli/target" tests=("$repo/rewardkit-kernels/target/test-classes" "$repo/rewardkit-core/target/test-classes")
+  local tarball; tarball="$(ls "$cli"/rewardkit-*-linux-x86_64.tar.xz 2>/dev/null | head -n 1)"
+  if [[ -z "$tarball" || ! -d "${tests[0]}/io" || ! -d "${tests[1]}/io" ]]; then
     # The bundle's own 60 MB check is lifted here: what must fit is the payload, checked at the end.
-    echo "prepare: building the bundle and test classes (mvn -B -q -Pbundle -DskipTests package) ..." >&2
-    (cd "$repo" && mvn -B -q -Pbundle -DskipTests -Dbundle.limit.mb=1000 package) || die "bundle build failed"
-    tarball="$(ls "$repo"/target/rewardkit-*-linux-x86_64.tar.xz | head -n 1)"
+    echo "prepare: building the bundle and test classes (mvn -B -q -Pbundle -DskipTests -pl rewardkit-cli -am package) ..." >&2
+    (cd "$repo" && mvn -B -q -Pbundle -DskipTests -Dbundle.limit.mb=1000 -pl rewardkit-cli -am package) || die "bundle build failed"
+    tarball="$(ls "$cli"/rewardkit-*-linux-x86_64.tar.xz | head -n 1)"
   fi
   local junit_v=1.11.4 junit
   junit="$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/$junit_v/junit-platform-console-standalone-$junit_v.jar"
@@ -63,7 +64,8 @@ prepare() {
   tar -xf "$tarball" -C "$p" && mv "$p"/rewardkit-*/ "$p/bundle" || die "cannot unpack $tarball"
   # No stage reads Parquet/Arrow or starts the HTTP server: those jars stay here (about 8 MB less to upload).
   rm -f "$p"/bundle/lib/{parquet,arrow,aircompressor,flatbuffers,jetty,prometheus}-*.jar
-  cp -a "$repo/target/test-classes" "$p/test-classes"
+  # The GPU tests (kernels.cuda) and the core tests the GPU run adds (optimizer state, HF fidelity).
+  mkdir -p "$p/test-classes"; cp -a "${tests[0]}/." "${tests[1]}/." "$p/test-classes/"
   cp "$junit" "$p/junit/"
   # Test dependencies the bundle lacks (JMH is referenced by benchmark classes the GPU tests do not load).
   if [[ -d "$shared/data" ]]; then
@@ -97,13 +99,14 @@ run_all() {
   STAGES="${GPU_PROOF_STAGES:-env,info,flashcheck,sanitize,junit,train,bench}"
   printf '| stage | rc | seconds | note |\n|---|---:|---:|---|\n' > "$W/stages.md"
   if [[ "${GPU_PROOF_PAYLOAD:-}" == dev ]]; then
-    # target/ of this checkout, the system java: the plumbing without a bundle (tests, quick checks).
+    # rewardkit-cli/target/ of this checkout, the system java: the plumbing without a bundle (tests, quick checks).
     P="$W/payload"; mkdir -p "$P"
     JAVA="${GPU_PROOF_JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}"
-    CP="${GPU_PROOF_CP:-$repo/target/classes:$repo/target/lib/*}"
-    TESTCP="${GPU_PROOF_CP:-$repo/target/test-classes:$CP}"
-    [[ -n "${GPU_PROOF_CP:-}" || ( -f "$repo/target/classes/io/rewardkit/cli/RewardKitCli.class" && -d "$repo/target/lib" ) ]] \
-      || die "GPU_PROOF_PAYLOAD=dev needs a built target/ (mvn package) or GPU_PROOF_CP"
+    local t="$repo/rewardkit-cli/target"
+    CP="${GPU_PROOF_CP:-$t/classes:$t/lib/*}"
+    TESTCP="${GPU_PROOF_CP:-$repo/rewardkit-kernels/target/test-classes:$repo/rewardkit-core/target/test-classes:$CP}"
+    [[ -n "${GPU_PROOF_CP:-}" || ( -f "$t/classes/io/rewardkit/cli/RewardKitCli.class" && -d "$t/lib" ) ]] \
+      || die "GPU_PROOF_PAYLOAD=dev needs a built rewardkit-cli/target/ (mvn package) or GPU_PROOF_CP"
     SHARED="${GPU_PROOF_SHARED:-$repo/../shared}"
   else
     [[ -f "$pdir/payload.tar.xz" ]] || die "no $pdir/payload.tar.xz: run 'scripts/gpu/proof.sh prepare' first"
@@ -200,9 +203,9 @@ st_flashcheck() {
       echo "KEY flashcheck.py compiles; emulator run skipped (no torch here, or GPU_PROOF_EMU=0)"; return 0
     fi
     local e="$repo/tools/kernel_emu" o="$W/emu" f
-    local flags="-std=c++20 -O1 -pthread -w -fPIC -I${CUDA_HOME:-/usr/local/cuda}/include -I$repo/native/include -I$repo/native/cuda"
+    local flags="-std=c++20 -O1 -pthread -w -fPIC -I${CUDA_HOME:-/usr/local/cuda}/include -I$repo/rewardkit-kernels/native/include -I$repo/rewardkit-kernels/native/cuda"
     mkdir -p "$o"; g++ $flags -c "$e/emu.cpp" -o "$o/emu.o" || return 1
-    for f in "$repo/native/cuda/flash_fwd.cu" "$repo/native/cuda/flash_bwd.cu" "$repo/scripts/gpu/flash_capi.cu"; do
+    for f in "$repo/rewardkit-kernels/native/cuda/flash_fwd.cu" "$repo/rewardkit-kernels/native/cuda/flash_bwd.cu" "$repo/scripts/gpu/flash_capi.cu"; do
       g++ $flags -x c++ -include "$e/emu.h" -c "$f" -o "$o/$(basename "$f" .cu).o" || return 1
     done
     g++ -shared -pthread "$o"/*.o -o "$o/libflash_capi_emu.so" || return 1

@@ -1,5 +1,5 @@
-// FlashAttention-2 forward/backward (the real kernels and launchers in native/cuda/flash_*.cu, run by
-// the host emulator in emu.h/emu.cpp) against the CPU reference kernel (native/cpu/attention.cpp,
+// FlashAttention-2 forward/backward (the real kernels and launchers in rewardkit-kernels/native/cuda/flash_*.cu, run by
+// the host emulator in emu.h/emu.cpp) against the CPU reference kernel (rewardkit-kernels/native/cpu/attention.cpp,
 // double overload) on the same bf16 inputs, itself cross-checked against a naive double loop here:
 // checks tile / fragment / mask / GQA / LSE / dQ-mode / head-dim padding index math without a GPU,
 // for every head-dim bucket the CUDA build instantiates.

@@ -1,4 +1,4 @@
-// The non-attention CUDA kernels (real sources in native/cuda/*.cu, run by the host emulator)
+// The non-attention CUDA kernels (real sources in rewardkit-kernels/native/cuda/*.cu, run by the host emulator)
 // against double references, on awkward shapes. Build + run: tools/kernel_emu/run.sh
 #include <cuda_bf16.h>
 

@@ -6,17 +6,17 @@
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-src="${RK_KERNEL_DIR:-$root/native/cuda}"
+src="${RK_KERNEL_DIR:-$root/rewardkit-kernels/native/cuda}"
 inc="${CUDA_HOME:-/usr/local/cuda}/include"
 out="${TMPDIR:-/tmp}/rewardkit_kernel_emu"
 mkdir -p "$out"
-flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/native/include -I$src"
+flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/rewardkit-kernels/native/include -I$src"
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
 # The CPU reference kernel the flash checks compare against (plain g++, no emulation).
-g++ $flags -fopenmp -c "$root/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
-g++ $flags -fopenmp -c "$root/native/cpu/nf4.cpp" -o "$out/cpu_nf4.o"
+g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
+g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/nf4.cpp" -o "$out/cpu_nf4.o"
 objs="$out/emu.o $out/cpu_attention.o $out/cpu_nf4.o"
 for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd nf4; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
