@@ -15,8 +15,8 @@ extern "C" int rkf_fwd(void* o, void* lse, const void* q, const void* k, const v
     return 0;
   } catch (const std::exception& e) { put(err, cap, e.what()); return 1; }
 }
-extern "C" long long rkf_ws(int T, int hq, int hd, int det) {
-  try { return rk::cuda::flash_attention_backward_workspace(T, hq, hd, det); } catch (...) { return -1; }
+extern "C" long long rkf_ws(int T, int hq, int hkv, int hd, int det) {
+  try { return rk::cuda::flash_attention_backward_workspace(T, hq, hkv, hd, det); } catch (...) { return -1; }
 }
 extern "C" int rkf_bwd(void* dq, void* dk, void* dv, const void* dout, const void* q, const void* k, const void* v,
                        const void* o, const void* lse, void* ws, const void* cu, const void* seg, int S, int T,

@@ -33,7 +33,7 @@ int main() {
     void *o, *dq, *dk, *dv, *lse, *ws;
     CK(cudaMalloc(&o, nq)); CK(cudaMalloc(&dq, nq)); CK(cudaMalloc(&dk, nk)); CK(cudaMalloc(&dv, nk));
     CK(cudaMalloc(&lse, (size_t)c.hq * T * 4));
-    CK(cudaMalloc(&ws, rk::cuda::flash_attention_backward_workspace(T, c.hq, c.hd, c.det)));
+    CK(cudaMalloc(&ws, rk::cuda::flash_attention_backward_workspace(T, c.hq, c.hkv, c.hd, c.det)));
     try {
       rk::cuda::flash_attention_forward((bf16_bits*)o, (float*)lse, (bf16_bits*)q, (bf16_bits*)k, (bf16_bits*)v, cu,
                                         c.useg ? seg : nullptr, S, T, maxlen, c.hq, c.hkv, c.hd, 0.125f, st);

@@ -34,7 +34,7 @@ def load(path):
     vp, i, f = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
     lib.rkf_fwd.argtypes = [vp] * 7 + [i] * 6 + [f, vp, ctypes.c_char_p, i]
     lib.rkf_fwd.restype = i
-    lib.rkf_ws.argtypes = [i, i, i, i]
+    lib.rkf_ws.argtypes = [i, i, i, i, i]
     lib.rkf_ws.restype = ctypes.c_longlong
     lib.rkf_bwd.argtypes = [vp] * 12 + [i] * 6 + [f, i, vp, ctypes.c_char_p, i]
     lib.rkf_bwd.restype = i
@@ -59,8 +59,8 @@ class RK:
         if rc:
             raise RuntimeError(self.err.value.decode())
 
-    def ws(self, T, hq, hd, det):
-        n = self.lib.rkf_ws(T, hq, hd, det)
+    def ws(self, T, hq, hkv, hd, det):
+        n = self.lib.rkf_ws(T, hq, hkv, hd, det)
         return torch.empty(max(n, 16), dtype=torch.uint8, device=self.dev)
 
     def bwd(self, dq, dk, dv, dout, q, k, v, o, lse, ws, cu, seg, S, T, maxlen, hq, hkv, hd, scale, det):
@@ -158,7 +158,7 @@ def check_case(rk, dev, name, hd, hq, hkv, lengths, parts, seed, dets=(1, 0)):
         dq = torch.full_like(q, float("nan"))
         dk = torch.full_like(k, float("nan"))
         dv = torch.full_like(v, float("nan"))
-        ws = rk.ws(T, hq, hd, det)
+        ws = rk.ws(T, hq, hkv, hd, det)
         rk.bwd(dq, dk, dv, dout, q, k, v, o, lse, ws, cu_t, seg_t, S, T, maxlen, hq, hkv, hd, scale, det)
         if dev.type == "cuda":
             torch.cuda.synchronize()
@@ -258,7 +258,7 @@ def speed(rk, dev, shapes, seqlens, tokens=16384):
             row = {"shape": name, "hq": hq, "hkv": hkv, "hd": hd, "seqlen": L, "seqs": B}
             row["rk_fwd_s"] = time_cuda(lambda: rk.fwd(o, lse, q, k, v, cu, None, B, T, L, hq, hkv, hd, scale))
             for det in (1, 0):
-                ws = rk.ws(T, hq, hd, det)
+                ws = rk.ws(T, hq, hkv, hd, det)
                 row["rk_bwd_det_s" if det else "rk_bwd_atomic_s"] = time_cuda(
                     lambda: rk.bwd(dq, dk, dv, dout, q, k, v, o, lse, ws, cu, None, B, T, L, hq, hkv, hd, scale, det))
             # Shared-prefix layout of the same tokens: each sequence [L/2 prompt | L/4 chosen | L/4 rejected].

@@ -8,6 +8,52 @@
 namespace emu {
 thread_local Ctx ctx;
 
+// cp.async state of one emulated thread: copies issued since the last commit, then committed groups, oldest
+// first. A copy lands only when a wait retires its group; until then its destination holds poison (0xff bytes:
+// bf16 NaN), since on the GPU its contents are undefined there: a read before the wait (or, for another
+// thread's copy, before the barrier after it) shows as NaN in the results.
+namespace {
+struct AsyncCopy {
+  void* dst;
+  const void* src;
+  bool fill;
+};
+thread_local std::vector<AsyncCopy> async_open;
+thread_local std::vector<std::vector<AsyncCopy>> async_groups;
+}  // namespace
+
+void cp_async(void* dst, const void* src, bool fill) {
+  if (reinterpret_cast<uintptr_t>(dst) % 16 != 0 || reinterpret_cast<uintptr_t>(src) % 16 != 0) {
+    std::fprintf(stderr, "cp.async: thread %u: address not 16-byte aligned (dst %p, src %p)\n", linear_tid(), dst, src);
+    std::abort();
+  }
+  std::memset(dst, 0xff, 16);
+  async_open.push_back({dst, src, fill});
+}
+
+void cp_async_commit() {
+  async_groups.push_back(std::move(async_open));
+  async_open.clear();
+}
+
+void cp_async_wait(int n) {
+  while (static_cast<int>(async_groups.size()) > n) {
+    for (const AsyncCopy& c : async_groups.front()) {
+      if (c.fill) std::memcpy(c.dst, c.src, 16);
+      else std::memset(c.dst, 0, 16);
+    }
+    async_groups.erase(async_groups.begin());
+  }
+}
+
+static void check_async_drained() {
+  if (!async_open.empty() || !async_groups.empty()) {
+    std::fprintf(stderr, "cp.async: thread %u of block (%u,%u,%u) exits with %zu uncommitted copies and %zu groups in flight\n",
+                 linear_tid(), ctx.bid.x, ctx.bid.y, ctx.bid.z, async_open.size(), async_groups.size());
+    std::abort();
+  }
+}
+
 Block::Block(int threads) : bar(threads) {
   for (int w = 0; w < (threads + 31) / 32; ++w) warp_bar.push_back(std::make_unique<std::barrier<>>(std::min(32, threads - 32 * w)));
 }
@@ -32,6 +78,7 @@ void run(dim3 grid, dim3 block, const std::function<void()>& body) {
           for (unsigned x = 0; x < grid.x; ++x) {
             ctx.bid = make_uint3(x, y, z);
             body();
+            check_async_drained();
             blk.bar.arrive_and_wait();  // the block is done before the next one reuses shared state
           }
     });
@@ -88,4 +135,7 @@ static void ldmatrix(uint32_t r[4], const __nv_bfloat16* row, bool trans) {
 }
 void ldmatrix_x4(uint32_t r[4], const __nv_bfloat16* row) { ldmatrix(r, row, false); }
 void ldmatrix_x4_trans(uint32_t r[4], const __nv_bfloat16* row) { ldmatrix(r, row, true); }
+void cp_async16(void* smem_dst, const void* gmem_src, bool fill) { emu::cp_async(smem_dst, gmem_src, fill); }
+void cp_async_commit() { emu::cp_async_commit(); }
+void cp_async_wait_pending(int n) { emu::cp_async_wait(n); }
 }}}  // namespace rk::cuda::flash

@@ -5,6 +5,8 @@
 //   * __syncthreads/__syncthreads_or/__syncthreads_and are barriers over the block, __shfl_xor_sync exchanges within
 //     each group of 32 threads, atomicAdd is an atomic_ref, the m16n8k16 MMA and ldmatrix(.trans) are
 //     emulated lane by lane with the PTX fragment layouts (ldmatrix also checks 16-byte row alignment);
+//   * cp.async (+ commit_group / wait_group) per thread: a copy lands when a wait retires its group, its
+//     destination holds NaN poison until then, and a block may not end with copies in flight (emu.cpp);
 //   * stream/memory calls (cudaMemsetAsync, cudaFuncSetAttribute, cudaGetLastError) act on host memory.
 // What it checks: index math, masks, reductions, launch configuration. What it cannot: timing,
 // occupancy, shared-memory limits, memory-model races the barriers hide, real-hardware numerics.
@@ -40,6 +42,9 @@ struct Ctx {
 extern thread_local Ctx ctx;
 unsigned char* dynamic_smem();
 void run(dim3 grid, dim3 block, const std::function<void()>& body);
+void cp_async(void* dst, const void* src, bool fill);
+void cp_async_commit();
+void cp_async_wait(int n);
 inline unsigned linear_tid() { return ctx.tid.x + ctx.tid.y * ctx.bdim.x + ctx.tid.z * ctx.bdim.x * ctx.bdim.y; }
 
 template <class K>

@@ -1,8 +1,10 @@
 // FlashAttention-2 forward/backward (the real kernels and launchers in rewardkit-kernels/native/cuda/flash_*.cu, run by
 // the host emulator in emu.h/emu.cpp) against the CPU reference kernel (rewardkit-kernels/native/cpu/attention.cpp,
 // double overload) on the same bf16 inputs, itself cross-checked against a naive double loop here:
-// checks tile / fragment / mask / GQA / LSE / dQ-mode / head-dim padding index math without a GPU,
-// for every head-dim bucket the CUDA build instantiates.
+// checks tile / fragment / mask / GQA (per-query-head dK/dV partials and their reduce) / LSE / dQ-mode /
+// head-dim padding index math and the cp.async load pipeline without a GPU, for every head-dim bucket the
+// CUDA build instantiates (192 and 256 take the split dV / dK blocks). Cases 2, 4 and 5 run in mvn verify
+// (FlashKernelEmulatorTest).
 // Build + run: tools/kernel_emu/run.sh
 #include <cuda_bf16.h>
 
@@ -51,7 +53,7 @@ static int run_case(const Case& c, std::mt19937& rng) {
   auto bits = [](std::vector<__nv_bfloat16>& v) { return reinterpret_cast<bf16_bits*>(v.data()); };
   flash_attention_forward(bits(o), lse.data(), bits(q), bits(k), bits(v), cu.data(), c.segments ? seg.data() : nullptr,
                           S, T, maxlen, hq, hkv, hd, scale, nullptr);
-  std::vector<unsigned char> ws(flash_attention_backward_workspace(T, hq, hd, c.deterministic));
+  std::vector<unsigned char> ws(flash_attention_backward_workspace(T, hq, hkv, hd, c.deterministic));
   flash_attention_backward(bits(dq), bits(dk), bits(dv), bits(dout), bits(q), bits(k), bits(v), bits(o), lse.data(),
                            ws.data(), cu.data(), c.segments ? seg.data() : nullptr, S, T, maxlen, hq, hkv, hd, scale,
                            c.deterministic, nullptr);

@@ -16,9 +16,13 @@ what="${1:-all}"
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
 # The CPU reference kernel the flash checks compare against (plain g++, no emulation).
 g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
+# The CPU reference the NF4 check compares against.
 g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/nf4.cpp" -o "$out/cpu_nf4.o"
 objs="$out/emu.o $out/cpu_attention.o $out/cpu_nf4.o"
-for f in convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss flash_fwd flash_bwd nf4; do
+kernels="flash_fwd flash_bwd"  # `flash` needs only these, `nf4` only nf4; ops_test links every kernel
+[ "$what" = nf4 ] && kernels="nf4"
+[ "$what" = flash ] || [ "$what" = nf4 ] || kernels="convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss nf4 $kernels"
+for f in $kernels; do
   g++ $flags -x c++ -include "$here/emu.h" -c "$src/$f.cu" -o "$out/$f.o"
   objs="$objs $out/$f.o"
 done

@@ -1,6 +1,6 @@
-// Varlen FlashAttention-2 backward: D = rowsum(dO∘O) preprocessing, a dK/dV pass over key tiles
-// that recomputes P from the saved LSE (looping over the Hq/Hkv query heads of a KV head, so GQA
-// needs no reduction afterwards), and dQ either
+// Varlen FlashAttention-2 backward: D = rowsum(dO∘O) preprocessing, a dK/dV pass over (query head, key tile)
+// blocks that recomputes P from the saved LSE (for GQA each query head's share goes to fp32 partials that a
+// reduce pass sums over the group in a fixed order: deterministic, no atomics), and dQ either
 //   deterministic: a separate pass over query tiles that recomputes P and dP (no float atomics), or
 //   atomic:        fp32 atomicAdd from the dK/dV pass into dq_accum, then one conversion to bf16.
 #include <string>
@@ -17,18 +17,28 @@ void launch_bwd(const Params& p, cudaStream_t stream) {
   RK_KERNEL_LAUNCH(flash_bwd_dsum_kernel, static_cast<unsigned>((rows + 3) / 4), 128, 0, stream)(p);
   RK_LAUNCH_CHECK(op);
   // Keys past every sequence's end (none in a valid layout) and tokens no block visits stay zero.
+  const bool gqa = p.heads_q != p.heads_kv;
   const int64_t kv_bytes = static_cast<int64_t>(p.total_tokens) * p.heads_kv * p.head_dim * 2;
-  RK_CUDA_CHECK(op, cudaMemsetAsync(p.dk, 0, kv_bytes, stream));
-  RK_CUDA_CHECK(op, cudaMemsetAsync(p.dv, 0, kv_bytes, stream));
+  if (gqa) {
+    RK_CUDA_CHECK(op, cudaMemsetAsync(p.dk_part, 0, rows * p.head_dim * sizeof(float), stream));
+    RK_CUDA_CHECK(op, cudaMemsetAsync(p.dv_part, 0, rows * p.head_dim * sizeof(float), stream));
+  } else {
+    RK_CUDA_CHECK(op, cudaMemsetAsync(p.dk, 0, kv_bytes, stream));
+    RK_CUDA_CHECK(op, cudaMemsetAsync(p.dv, 0, kv_bytes, stream));
+  }
   if (!p.deterministic) RK_CUDA_CHECK(op, cudaMemsetAsync(p.dq_accum, 0, rows * p.head_dim * sizeof(float), stream));
   else RK_CUDA_CHECK(op, cudaMemsetAsync(p.dq, 0, rows * p.head_dim * 2, stream));
 
   constexpr int smem_kv = dkdv_smem_bytes<HD>();
   RK_CUDA_CHECK(op, cudaFuncSetAttribute(flash_bwd_dkdv_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          smem_kv));
-  dim3 grid_kv(p.heads_kv, p.num_seqs, (p.max_seqlen + kBlockN - 1) / kBlockN);  // heaviest key tiles first
+  dim3 grid_kv(p.heads_q * dkdv_parts<HD>(), p.num_seqs, (p.max_seqlen + kBlockN - 1) / kBlockN);
   RK_KERNEL_LAUNCH(flash_bwd_dkdv_kernel<HD>, grid_kv, kThreads, smem_kv, stream)(p);
   RK_LAUNCH_CHECK(op);
+  if (gqa) {
+    RK_KERNEL_LAUNCH(dkdv_reduce_kernel, grid_for(kv_bytes / 2, 256), 256, 0, stream)(p);
+    RK_LAUNCH_CHECK(op);
+  }
 
   if (p.deterministic) {
     constexpr int smem_q = dq_smem_bytes<HD>();
@@ -47,11 +57,29 @@ void launch_bwd(const Params& p, cudaStream_t stream) {
 }  // namespace
 }  // namespace flash
 
-int64_t flash_attention_backward_workspace(int total_tokens, int heads_q, int head_dim, int deterministic) {
-  RK_ARG("flash_attention_backward_workspace", total_tokens > 0 && heads_q > 0 && head_dim > 0, "need positive sizes");
-  // dsum [Hq, T] rounded up to 256 bytes so dq_accum stays aligned, then dq_accum [T, Hq, hd].
-  const int64_t dsum = (static_cast<int64_t>(heads_q) * total_tokens * 4 + 255) / 256 * 256;
-  return dsum + (deterministic ? 0 : static_cast<int64_t>(total_tokens) * heads_q * head_dim * 4);
+namespace flash {
+// Workspace layout (each part starting 256-byte aligned): dsum [Hq, T] | dq_accum [T, Hq, hd] (atomic mode) |
+// dk_part, dv_part [T, Hq, hd] each (GQA). One rule for the size and the pointers.
+struct WorkspaceLayout {
+  int64_t dq_accum = -1, dk_part = -1, dv_part = -1, bytes = 0;
+  WorkspaceLayout(int total_tokens, int heads_q, int heads_kv, int head_dim, int deterministic) {
+    auto round = [](int64_t n) { return (n + 255) / 256 * 256; };
+    const int64_t rows = static_cast<int64_t>(total_tokens) * heads_q;
+    bytes = round(rows * 4);
+    if (!deterministic) { dq_accum = bytes; bytes += round(rows * head_dim * 4); }
+    if (heads_q != heads_kv) {
+      dk_part = bytes; bytes += round(rows * head_dim * 4);
+      dv_part = bytes; bytes += round(rows * head_dim * 4);
+    }
+  }
+};
+}  // namespace flash
+
+int64_t flash_attention_backward_workspace(int total_tokens, int heads_q, int heads_kv, int head_dim,
+                                           int deterministic) {
+  RK_ARG("flash_attention_backward_workspace", total_tokens > 0 && heads_q > 0 && heads_kv > 0 && head_dim > 0,
+         "need positive sizes");
+  return flash::WorkspaceLayout(total_tokens, heads_q, heads_kv, head_dim, deterministic).bytes;
 }
 
 void flash_attention_backward(bf16_bits* dq, bf16_bits* dk, bf16_bits* dv, const bf16_bits* dout,
@@ -70,10 +98,11 @@ void flash_attention_backward(bf16_bits* dq, bf16_bits* dk, bf16_bits* dv, const
   p.deterministic = deterministic ? 1 : 0;
   RK_ARG("flash_attention_backward", workspace != nullptr, "null workspace");
   p.dsum = static_cast<float*>(workspace);
-  if (!p.deterministic) {
-    const int64_t off = (static_cast<int64_t>(heads_q) * total_tokens * 4 + 255) / 256 * 256;
-    p.dq_accum = reinterpret_cast<float*>(static_cast<char*>(workspace) + off);
-  }
+  const flash::WorkspaceLayout ws(total_tokens, heads_q, heads_kv, head_dim, p.deterministic);
+  auto at = [&](int64_t off) { return off < 0 ? nullptr : reinterpret_cast<float*>(static_cast<char*>(workspace) + off); };
+  p.dq_accum = at(ws.dq_accum);
+  p.dk_part = at(ws.dk_part);
+  p.dv_part = at(ws.dv_part);
   flash::validate(p, true, "flash_attention_backward");
   flash::dispatch_head_dim(head_dim, [&](auto bucket) { flash::launch_bwd<decltype(bucket)::value>(p, as_stream(stream)); });
 }

@@ -1,5 +1,7 @@
 // Varlen FlashAttention-2 building blocks shared by flash_fwd.cu and flash_bwd.cu.
 // Tiles: 64 queries x 64 keys per block, 4 warps; each warp owns 16 rows of a 64-row tile.
+// Global -> shared tile loads are cp.async (16 bytes a lane, zero-fill for rows past the end), so the forward
+// can fetch the next K/V tile while it computes on the current one (double buffering, see flash_fwd_kernel.cuh).
 // Head dims: any multiple of 8 up to 256. Kernels are instantiated for the buckets HD = 32, 64, 96, 128,
 // 192, 256 (six: each one adds compile time and bundle size); a head dim below its bucket is zero-padded in
 // shared memory (zero columns add nothing to Q·Kᵀ, and the padded output columns are never written), and
@@ -15,6 +17,7 @@
 #include <type_traits>
 
 #include "common.cuh"
+#include "rewardkit/attention_mask.h"
 #include "rewardkit/cuda/flash_attention.h"
 
 namespace rk { namespace cuda { namespace flash {
@@ -56,6 +59,8 @@ struct Params {
   float* lse;                 // [Hq, T] natural-log LSE of scaled scores
   float* dsum;                // [Hq, T] D = rowsum(dO * O)
   float* dq_accum;            // [T, Hq, hd] fp32, atomic mode only
+  float* dk_part;             // [T, Hq, hd] fp32: each query head's dK contribution (GQA only, reduced after)
+  float* dv_part;             // [T, Hq, hd] fp32: the same for dV
   const int32_t* cu_seqlens;  // [S + 1]
   const int32_t* seg;         // [T] or null
   int num_seqs, total_tokens, max_seqlen, heads_q, heads_kv, head_dim;
@@ -86,7 +91,26 @@ __device__ __forceinline__ uint32_t pack_f2(float lo, float hi) { return pack2(f
 void mma16816(float c[4], const uint32_t a[4], const uint32_t b[2]);
 void ldmatrix_x4(uint32_t r[4], const __nv_bfloat16* row);
 void ldmatrix_x4_trans(uint32_t r[4], const __nv_bfloat16* row);
+void cp_async16(void* smem_dst, const void* gmem_src, bool fill);
+void cp_async_commit();
+void cp_async_wait_pending(int n);
+template <int N>
+void cp_async_wait() { cp_async_wait_pending(N); }
 #else
+// cp.async.cg: 16 bytes global -> shared, bypassing L1 and the registers; with fill == false nothing is read
+// and the 16 bytes become zeros (src-size 0), the source address must still be a valid one. The data may be
+// read only after cp_async_wait (and, for other threads' copies, a barrier).
+__device__ __forceinline__ void cp_async16(void* smem_dst, const void* gmem_src, bool fill) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem_src), "r"(fill ? 16 : 0)
+               : "memory");
+}
+// Closes the group of this thread's cp.async issued since the last commit.
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most N of this thread's committed groups are still in flight.
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+
 __device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const __nv_bfloat16* row) {
   const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(row));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -189,29 +213,75 @@ __device__ __forceinline__ void gemm_ab_kmajor(float acc[N / 8][4], const __nv_b
   }
 }
 
-// Copies 64 token rows of one head ([row][hd] at src + row * token_stride) into smem [64][HD + 8];
-// rows at or beyond `len` and columns hd..HD-1 become zeros. 16-byte vector loads (pointers
-// validated 16-byte aligned, hd a multiple of 8).
+// Issues the copy of 64 token rows of one head ([row][hd] at src + row * token_stride) into smem [64][HD + 8]
+// as cp.async (the caller commits and waits); rows at or beyond `len` and columns hd..HD-1 become zeros.
+// 16-byte chunks (pointers validated 16-byte aligned, hd a multiple of 8). row0 < len.
 template <int HD>
-__device__ __forceinline__ void load_tile(__nv_bfloat16* dst, const __nv_bfloat16* src, int64_t token_stride,
-                                          int row0, int len, int hd) {
+__device__ __forceinline__ void load_tile_async(__nv_bfloat16* dst, const __nv_bfloat16* src, int64_t token_stride,
+                                                int row0, int len, int hd) {
   constexpr int kChunks = HD / 8;
+  const __nv_bfloat16* first = src + static_cast<int64_t>(row0) * token_stride;  // valid address for zero-fill
   for (int idx = threadIdx.x; idx < 64 * kChunks; idx += kThreads) {
     const int r = idx / kChunks, c = (idx % kChunks) * 8;
-    uint4 val = make_uint4(0u, 0u, 0u, 0u);
-    if (row0 + r < len && c < hd)
-      val = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(row0 + r) * token_stride + c);
-    *reinterpret_cast<uint4*>(dst + r * (HD + 8) + c) = val;
+    const bool in = row0 + r < len && c < hd;
+    cp_async16(dst + r * (HD + 8) + c, in ? first + static_cast<int64_t>(r) * token_stride + c : first, in);
   }
 }
 
-// The shared-prefix rule for one (query, key) pair inside one sequence; positions local to it.
+// Where a block's 64-row tile lies: its sequence's first token and length, and the tile's first row.
+struct SeqTile {
+  int start, len, row0;
+};
+
+// The block prologue every flash kernel shares: sequence blockIdx.y, tile blockIdx.z. last_first runs the
+// tiles in reverse (z is the slowest grid dimension, so low z starts first): query tiles last-first, because
+// under the causal mask the last query tile of a sequence visits the most key tiles; key tiles first-first
+// for the same reason. Blocks with row0 >= len have nothing to do.
+__device__ __forceinline__ SeqTile seq_tile(const Params& p, bool last_first) {
+  SeqTile b;
+  b.start = p.cu_seqlens[blockIdx.y];
+  b.len = p.cu_seqlens[blockIdx.y + 1] - b.start;
+  b.row0 = static_cast<int>(last_first ? gridDim.z - 1 - blockIdx.z : blockIdx.z) * kBlockM;
+  return b;
+}
+
+// Segment id of position pos of the block's sequence: 0 without segments, -1 past its end.
+__device__ __forceinline__ int segment_of(const Params& p, const SeqTile& b, int pos) {
+  return p.seg == nullptr ? 0 : (pos < b.len ? p.seg[b.start + pos] : -1);
+}
+
+// [lo, hi] of the segment ids of the real rows among the 64 at pos0 (seg [64] in smem, published).
+__device__ __forceinline__ void segment_range(const Params& p, const int* seg, int pos0, int len, int& lo, int& hi) {
+  lo = 0x7fffffff;
+  hi = -1;
+  if (p.seg != nullptr)
+    for (int r = 0; r < 64 && pos0 + r < len; ++r) { lo = min(lo, seg[r]); hi = max(hi, seg[r]); }
+}
+
+// Loads the segment ids of key tile n0.. into segk [64] and says (block-wide, a barrier inside: every thread
+// calls) whether any of its keys can be visible to a query whose segment lies in [qmin, qmax]: a tile whose
+// keys all lie in other branches is skipped without loading K/V (branches are contiguous, so the rejected
+// queries skip the chosen range).
+__device__ __forceinline__ bool key_tile_relevant(int* segk, const Params& p, const SeqTile& b, int n0, int qmin,
+                                                  int qmax) {
+  bool relevant = false;
+  if (threadIdx.x < 64) {
+    const int kj = n0 + threadIdx.x, sk = segment_of(p, b, kj);
+    segk[threadIdx.x] = sk;
+    relevant = kj < b.len && (sk == 0 || (sk >= qmin && sk <= qmax));
+  }
+  return __syncthreads_or(relevant);
+}
+
+// The mask rule (rewardkit/attention_mask.h, shared with the CPU reference) for one (query, key) pair of one
+// sequence, positions local to it; queries past the end see nothing.
 __device__ __forceinline__ bool visible(int qi, int kj, int len, int seg_q, int seg_k) {
-  return kj <= qi && qi < len && (seg_k == 0 || seg_k == seg_q);
+  return qi < len && attention_mask_visible(qi, kj, seg_q, seg_k);
 }
 
 // Whether every (query, key) pair of a 64 x 64 tile (queries q0.., keys n0..) is visible, so the mask work
-// can be skipped: every key at or before the tile's first query (n0 + 63 <= q0; with q0 < len every key is
+// can be skipped (a tile-level consequence of the rule in attention_mask.h; only diagonal and ragged tiles,
+// and tiles that mix segments, are masked per element): every key at or before the tile's first query (n0 + 63 <= q0; with q0 < len every key is
 // a real one), and with segments either every key in the shared prefix (segment 0), or every real query in
 // one segment s and every key in 0 or s. Queries past the sequence end then get finite scores: their rows
 // are never written. Block-uniform arguments; segq/segk [64] in smem (published by a barrier before the call;

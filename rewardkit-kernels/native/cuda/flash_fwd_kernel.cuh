@@ -1,24 +1,27 @@
 // Varlen FlashAttention-2 forward kernel (included by flash_fwd.cu; also compiled on the host by
-// tools/flash_emu to check the tile/fragment index math without a GPU).
+// tools/kernel_emu to check the tile/fragment/copy index math without a GPU).
 #pragma once
 #include "flash_common.cuh"
 
 namespace rk { namespace cuda { namespace flash {
 
+// smem: Q, K, V tiles [64][HD + 8] bf16, segq [64], segk [2][64].
 template <int HD>
-constexpr int fwd_smem_bytes() { return 3 * 64 * (HD + 8) * 2 + 2 * 64 * 4; }
+constexpr int fwd_smem_bytes() { return 3 * 64 * (HD + 8) * 2 + 3 * 64 * 4; }
 
 // grid (Hq, S, ceil(max_seqlen / 64)); block 128. Each block: 64 queries of one head of one sequence.
 // HD is the head-dim bucket (smem/register tile width); p.head_dim <= HD is the real one.
-// Query tiles run last-first (z is the slowest grid dimension): under the causal mask the last tile
-// of a sequence visits the most key tiles, so the longest blocks start first and the tail is short.
+// Query tiles run last-first (seq_tile), the heaviest causal blocks first.
+// K/V loads run one phase ahead with cp.async in FA2's arrangement: the next K tile is fetched while this
+// tile's softmax and P·V run, the next V tile while the next Q·Kᵀ runs. Each is issued once every warp is
+// past its reads of the buffer, so one K and one V buffer suffice (a second K/V stage would take HD 128 from
+// 52 to 86 KB of smem: one block per SM on an A100 instead of three).
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   constexpr int ST = HD + 8;
-  const int s = blockIdx.y, h = blockIdx.x;
-  const int start = p.cu_seqlens[s];
-  const int len = p.cu_seqlens[s + 1] - start;
-  const int q0 = (gridDim.z - 1 - blockIdx.z) * kBlockM;
+  const int h = blockIdx.x;
+  const SeqTile b = seq_tile(p, true);
+  const int start = b.start, len = b.len, q0 = b.row0;
   if (q0 >= len) return;
   const int hk = h / (p.heads_q / p.heads_kv);
   const int hd = p.head_dim;
@@ -29,21 +32,18 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   __nv_bfloat16* Ks = Qs + 64 * ST;
   __nv_bfloat16* Vs = Ks + 64 * ST;
   int* segq = reinterpret_cast<int*>(Vs + 64 * ST);
-  int* segk = segq + 64;
+  auto segk = [&](int i) { return segq + 64 * (1 + i); };  // [2][64]: this key tile's and the next one's
 
   const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
   const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
-  load_tile<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
-  if (threadIdx.x < 64) {
-    const int qi = q0 + threadIdx.x;
-    segq[threadIdx.x] = p.seg == nullptr ? 0 : (qi < len ? p.seg[start + qi] : -1);
-  }
+  const __nv_bfloat16* kbase = p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd;
+  const __nv_bfloat16* vbase = p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd;
+  load_tile_async<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
+  cp_async_commit();  // group: Q
+  if (threadIdx.x < 64) segq[threadIdx.x] = segment_of(p, b, q0 + threadIdx.x);
   __syncthreads();
-  // Segment range of this query tile: a key tile whose keys all lie in other branches is skipped
-  // without loading K/V (branches are contiguous, so rejected queries skip the chosen range).
-  int qmin = 0x7fffffff, qmax = -1;
-  if (p.seg != nullptr)
-    for (int r = 0; r < 64 && q0 + r < len; ++r) { qmin = min(qmin, segq[r]); qmax = max(qmax, segq[r]); }
+  int qmin, qmax;
+  segment_range(p, segq, q0, len, qmin, qmax);
 
   float acc_o[HD / 8][4];
 #pragma unroll
@@ -51,29 +51,42 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   float m_row[2] = {-INFINITY, -INFINITY}, l_row[2] = {0.f, 0.f};
   const int row_a = warp * 16 + g, row_b = row_a + 8;  // tile rows this thread holds
 
-  const int key_end = min(len, q0 + kBlockM);
-  for (int n0 = 0; n0 < key_end; n0 += kBlockN) {
-    __syncthreads();  // previous tile's K/V reads are done
-    bool relevant = false;
-    if (threadIdx.x < 64) {
-      const int kj = n0 + threadIdx.x;
-      const int sk = p.seg == nullptr ? 0 : (kj < len ? p.seg[start + kj] : -1);
-      segk[threadIdx.x] = sk;
-      relevant = kj < len && (sk == 0 || (sk >= qmin && sk <= qmax));
-    }
-    if (!__syncthreads_or(relevant)) continue;
-    const bool full = tile_fully_visible(q0, n0, len, p.seg != nullptr, segq, segk);
-    load_tile<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
-    load_tile<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
-    __syncthreads();
+  const int key_end = min(len, q0 + kBlockM);  // causal: key tiles past the query tile are hidden, skipped
+  // The first relevant key tile at or after n (its segment ids land in sk), or key_end. Every thread calls;
+  // each tile looked at is a barrier.
+  auto next_tile = [&](int n, int* sk) {
+    for (; n < key_end; n += kBlockN)
+      if (key_tile_relevant(sk, p, b, n, qmin, qmax)) break;
+    return n;
+  };
+
+  int cur = 0;
+  int n0 = next_tile(0, segk(0));
+  if (n0 < key_end) {
+    load_tile_async<HD>(Ks, kbase, kv_stride, n0, len, hd);
+    cp_async_commit();
+    load_tile_async<HD>(Vs, vbase, kv_stride, n0, len, hd);
+    cp_async_commit();
+  }
+  // In flight at the top of each iteration: [Q,] K(n0), V(n0), oldest first.
+  while (n0 < key_end) {
+    cp_async_wait<1>();  // Q and K(n0) have landed; V(n0) may still be in flight
+    __syncthreads();     // ... from every thread's copies
+    const bool full = tile_fully_visible(q0, n0, len, p.seg != nullptr, segq, segk(cur));
 
     float sc[8][4];
 #pragma unroll
     for (int j = 0; j < 8; ++j) sc[j][0] = sc[j][1] = sc[j][2] = sc[j][3] = 0.f;
     gemm_abt<HD>(sc, Qs + warp * 16 * ST, Ks, ST, hd);
 
+    // The barrier(s) in next_tile come after every warp's K reads: the next K may overwrite the buffer.
+    const int n_next = next_tile(n0 + kBlockN, segk(cur ^ 1));
+    if (n_next < key_end) load_tile_async<HD>(Ks, kbase, kv_stride, n_next, len, hd);
+    cp_async_commit();  // group K(n_next), empty after the last tile (keeps the count uniform)
+
+    const int* sk = segk(cur);
     float mx[2] = {m_row[0], m_row[1]};
-    if (full) {  // below the diagonal, one segment rule for all: no mask work
+    if (full) {  // inside the allowed region: no mask work
 #pragma unroll
       for (int j = 0; j < 8; ++j)
 #pragma unroll
@@ -81,13 +94,13 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
           sc[j][e] *= p.scale_log2;
           mx[e >> 1] = fmaxf(mx[e >> 1], sc[j][e]);
         }
-    } else {
+    } else {  // diagonal, ragged or mixed-segment tile
 #pragma unroll
       for (int j = 0; j < 8; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int row = e < 2 ? row_a : row_b, col = 8 * j + 2 * t + (e & 1);
-          const bool ok = visible(q0 + row, n0 + col, len, segq[row], segk[col]);
+          const bool ok = visible(q0 + row, n0 + col, len, segq[row], sk[col]);
           sc[j][e] = ok ? sc[j][e] * p.scale_log2 : -INFINITY;
           mx[e >> 1] = fmaxf(mx[e >> 1], sc[j][e]);
         }
@@ -117,8 +130,19 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
       acc_o[j][0] *= alpha[0]; acc_o[j][1] *= alpha[0];
       acc_o[j][2] *= alpha[1]; acc_o[j][3] *= alpha[1];
     }
+    cp_async_wait<1>();  // V(n0) has landed; K(n_next) may still be in flight
+    __syncthreads();
     gemm_pb<HD>(acc_o, sc, Vs, ST);
+
+    if (n_next < key_end) {  // block-uniform
+      __syncthreads();  // every warp is past its V reads
+      load_tile_async<HD>(Vs, vbase, kv_stride, n_next, len, hd);
+    }
+    cp_async_commit();  // group V(n_next) (empty after the last tile)
+    cur ^= 1;
+    n0 = n_next;
   }
+  cp_async_wait<0>();  // nothing in flight at exit
 
   float inv[2];
 #pragma unroll

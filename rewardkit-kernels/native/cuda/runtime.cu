@@ -3,8 +3,11 @@
 // only receives raw pointers and the stream handle (streams and pointers are shared by runtimes
 // in one process because both sit on the device's primary context).
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common.cuh"
 #include "rewardkit/cuda/runtime.h"
@@ -72,11 +75,105 @@ void* device_malloc(int64_t bytes) {
 
 void device_free(void* ptr) { RK_CUDA_CHECK("cudaFree", cudaFree(ptr)); }
 
+namespace {
+// Host -> device uploads without a synchronise each: the caller's bytes (pageable, and a Java buffer freed
+// right after the call) are copied into a pinned ring, the DMA from there runs asynchronously on the stream,
+// and an event per piece says when its span of the ring may be written again. The host waits only when the
+// ring comes round to a span whose copy is still in flight. Pieces are at most a quarter of the ring, so a
+// large upload (the weights at load) streams through it. REWARDKIT_SYNC_UPLOADS=1, or a failed pinned
+// allocation, selects the plain path: cudaMemcpyAsync from the caller's memory, then a stream synchronise.
+class UploadRing {
+ public:
+  void upload(void* dst, const void* src, int64_t bytes, cudaStream_t stream) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ready()) {
+      RK_CUDA_CHECK("memcpy_h2d", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+      RK_CUDA_CHECK("memcpy_h2d", cudaStreamSynchronize(stream));
+      return;
+    }
+    for (int64_t off = 0; off < bytes;) {
+      const int64_t n = bytes - off < kCap / 4 ? bytes - off : kCap / 4;
+      if (head_ + n > kCap) head_ = 0;
+      wait_for(head_, head_ + n);
+      std::memcpy(buf_ + head_, static_cast<const char*>(src) + off, n);
+      RK_CUDA_CHECK("memcpy_h2d", cudaMemcpyAsync(static_cast<char*>(dst) + off, buf_ + head_, n,
+                                                 cudaMemcpyHostToDevice, stream));
+      cudaEvent_t done = take_event();
+      RK_CUDA_CHECK("memcpy_h2d", cudaEventRecord(done, stream));
+      inflight_.push_back({head_, head_ + n, done});
+      head_ += n;
+      off += n;
+    }
+  }
+
+ private:
+  static constexpr int64_t kCap = 64 << 20;
+  struct Span {
+    int64_t begin, end;
+    cudaEvent_t done;
+  };
+
+  bool ready() {
+    if (state_ == 0) {
+      const char* env = std::getenv("REWARDKIT_SYNC_UPLOADS");
+      void* p = nullptr;
+      if ((env == nullptr || std::strcmp(env, "1") != 0) && cudaHostAlloc(&p, kCap, cudaHostAllocDefault) == cudaSuccess) {
+        buf_ = static_cast<char*>(p);  // process lifetime: freeing it at exit would race the runtime's teardown
+        state_ = 1;
+      } else {
+        cudaGetLastError();  // a failed pinned allocation is not a sticky error; use the plain path
+        state_ = -1;
+      }
+    }
+    return state_ > 0;
+  }
+
+  // Blocks until no copy still reading [begin, end) of the ring is in flight; retires finished spans.
+  void wait_for(int64_t begin, int64_t end) {
+    size_t keep = 0;
+    for (size_t i = 0; i < inflight_.size(); ++i) {
+      Span& s = inflight_[i];
+      if (s.begin < end && begin < s.end) RK_CUDA_CHECK("memcpy_h2d", cudaEventSynchronize(s.done));
+      const cudaError_t q = cudaEventQuery(s.done);
+      if (q == cudaSuccess) {
+        spare_.push_back(s.done);
+      } else if (q == cudaErrorNotReady) {
+        inflight_[keep++] = s;
+      } else {
+        cuda_fail("memcpy_h2d", q);
+      }
+    }
+    inflight_.resize(keep);
+  }
+
+  cudaEvent_t take_event() {
+    if (!spare_.empty()) {
+      cudaEvent_t e = spare_.back();
+      spare_.pop_back();
+      return e;
+    }
+    cudaEvent_t e = nullptr;
+    RK_CUDA_CHECK("memcpy_h2d", cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    return e;
+  }
+
+  std::mutex mu_;
+  int state_ = 0;  // 0: not yet set up, 1: pinned ring, -1: plain synchronous path
+  char* buf_ = nullptr;
+  int64_t head_ = 0;
+  std::vector<Span> inflight_;
+  std::vector<cudaEvent_t> spare_;
+};
+
+UploadRing& upload_ring() {
+  static UploadRing* ring = new UploadRing();  // never destroyed (see ready())
+  return *ring;
+}
+}  // namespace
+
 void memcpy_h2d(void* dst, const void* src, int64_t bytes, void* stream) {
-  RK_CUDA_CHECK("memcpy_h2d", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, as_stream(stream)));
-  // Pageable host memory: the copy is staged before the call returns, but the Java buffer may be
-  // freed right after, so wait for it.
-  RK_CUDA_CHECK("memcpy_h2d", cudaStreamSynchronize(as_stream(stream)));
+  if (bytes <= 0) return;
+  upload_ring().upload(dst, src, bytes, as_stream(stream));
 }
 
 void memcpy_d2h(void* dst, const void* src, int64_t bytes, void* stream) {

@@ -92,7 +92,7 @@ void flash_attention_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bi
                              const int32_t*, const int32_t*, int, int, int, int, int, int, float, void*) {
   unavailable("flash_attention_forward");
 }
-int64_t flash_attention_backward_workspace(int, int, int, int) { unavailable("flash_attention_backward_workspace"); }
+int64_t flash_attention_backward_workspace(int, int, int, int, int) { unavailable("flash_attention_backward_workspace"); }
 void flash_attention_backward(bf16_bits*, bf16_bits*, bf16_bits*, const bf16_bits*, const bf16_bits*,
                               const bf16_bits*, const bf16_bits*, const bf16_bits*, const float*, void*,
                               const int32_t*, const int32_t*, int, int, int, int, int, int, float, int, void*) {

@@ -11,20 +11,20 @@
 // dq, dk, dv are OVERWRITTEN. Results are deterministic and independent of the thread count:
 // every output row is written by exactly one work item, in a fixed order.
 //
-// Design note: attention_visible is the one place the masking rule lives. The CUDA
-// FlashAttention kernel applies the same predicate per tile; in the shared-prefix layout
-// [prompt | chosen | rejected] a tile of rejected queries against chosen keys is entirely
+// Design note: the masking rule lives in rewardkit/attention_mask.h, which the CUDA FlashAttention
+// kernels include too (applied per element on diagonal/ragged tiles only); in the shared-prefix
+// layout [prompt | chosen | rejected] a tile of rejected queries against chosen keys is entirely
 // invisible and is skipped, which is what makes the shared prompt cheaper than two sequences.
 #pragma once
+#include "rewardkit/attention_mask.h"
 #include "rewardkit/common.h"
 
 namespace rk {
 
-// Key j is visible to query i of the same sequence (the caller guarantees that) iff it is not
-// after the query and lies in the shared prefix (segment 0) or in the query's own segment.
+// The mask rule (attention_mask.h) for tokens i, j of one sequence whose segment ids are seg[i], seg[j];
 // seg == nullptr means plain causal attention.
 inline bool attention_visible(const int32_t* seg, int64_t i, int64_t j) {
-  return j <= i && (seg == nullptr || seg[j] == 0 || seg[j] == seg[i]);
+  return attention_mask_visible(i, j, seg == nullptr ? 0 : seg[i], seg == nullptr ? 0 : seg[j]);
 }
 
 // Built and validated once at the API boundary (make_params / validate in attention.cpp).

@@ -17,8 +17,11 @@ void flash_attention_forward(bf16_bits* o, float* lse, const bf16_bits* q, const
                              int head_dim, float scale, void* stream);
 
 // Bytes of fp32 workspace the backward needs: D = rowsum(dO∘O) [Hq, T], plus dq_accum [T, Hq, hd]
-// when deterministic == 0 (atomics into dq); deterministic == 1 runs a separate dq pass instead.
-int64_t flash_attention_backward_workspace(int total_tokens, int heads_q, int head_dim, int deterministic);
+// when deterministic == 0 (atomics into dq; deterministic == 1 runs a separate dq pass instead), plus
+// per-query-head dK and dV partials [T, Hq, hd] each when heads_q != heads_kv (summed in a fixed order:
+// dK/dV are deterministic in both modes).
+int64_t flash_attention_backward_workspace(int total_tokens, int heads_q, int heads_kv, int head_dim,
+                                           int deterministic);
 
 // dq, dk, dv overwritten.
 void flash_attention_backward(bf16_bits* dq, bf16_bits* dk, bf16_bits* dv, const bf16_bits* dout,

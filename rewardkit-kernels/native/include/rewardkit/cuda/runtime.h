@@ -20,7 +20,9 @@ int built_with_cuda();
 void set_device(int device);
 void* device_malloc(int64_t bytes);  // throws on out-of-memory, with the requested size
 void device_free(void* ptr);
-void memcpy_h2d(void* dst, const void* src, int64_t bytes, void* stream);  // async on stream; src pinned or not
+// Async on the stream: src is staged in a pinned ring (it may be freed or reused as soon as this returns);
+// the host waits only when the ring wraps onto a copy still in flight (runtime.cu).
+void memcpy_h2d(void* dst, const void* src, int64_t bytes, void* stream);
 void memcpy_d2h(void* dst, const void* src, int64_t bytes, void* stream);  // waits for completion
 void memcpy_d2d(void* dst, const void* src, int64_t bytes, void* stream);
 void memset_async(void* dst, int value, int64_t bytes, void* stream);

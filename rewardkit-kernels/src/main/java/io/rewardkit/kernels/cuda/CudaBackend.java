@@ -388,7 +388,7 @@ public final class CudaBackend implements Backend {
     for (Tensor t : new Tensor[] {dq, dk, dv, dOut, q, k, v, out}) dtype(op, "q/k/v/out and grads", t, DType.BF16);
     dtype(op, "lse", lse, DType.F32);
     int det = deterministic ? 1 : 0;
-    long ws = scratch(FlashAttention.flash_attention_backward_workspace(tokens, hq, hd, det));
+    long ws = scratch(FlashAttention.flash_attention_backward_workspace(tokens, hq, hkv, hd, det));
     FlashAttention.flash_attention_backward(dev(dq, op), dev(dk, op), dev(dv, op), dev(dOut, op), dev(q, op),
         dev(k, op), dev(v, op), dev(out, op), dev(lse, op), ws, dev(layout.cuSeqlens(), op),
         layout.hasSegments() ? dev(layout.segmentIds(), op) : 0, layout.numSeqs(), tokens, layout.maxSeqlen(), hq, hkv,

@@ -21,7 +21,7 @@ public final class FlashAttention {
       int headDim, float scale, @Cast("void*") long stream);
 
   public static native @Cast("int64_t") long flash_attention_backward_workspace(int totalTokens, int headsQ,
-      int headDim, int deterministic);
+      int headsKv, int headDim, int deterministic);
 
   public static native void flash_attention_backward(@Cast("rk::cuda::bf16_bits*") long dq,
       @Cast("rk::cuda::bf16_bits*") long dk, @Cast("rk::cuda::bf16_bits*") long dv,
