@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "rewardkit/cuda/ops.h"
+#include "rewardkit/adamw.h"
 #include "rewardkit/cuda/reward_loss.h"
+#include "rewardkit/grad_norm.h"
 
 using namespace rk::cuda;
 
@@ -52,8 +54,9 @@ static void rmsnorm(int rows, int dim) {
   auto xb = to_bits(x), wb = to_bits(w), dyb = to_bits(dy);
   std::vector<bf16_bits> out(x.size()), dx(x.size());
   std::vector<float> rstd(rows), dw(dim, 0.25f), ws((size_t)column_reduce_chunks() * dim);
-  rmsnorm_forward(out.data(), rstd.data(), xb.data(), wb.data(), rows, dim, 1e-6, nullptr);
-  rmsnorm_backward(dx.data(), dw.data(), dyb.data(), xb.data(), wb.data(), rstd.data(), ws.data(), rows, dim, nullptr);
+  const rk::RmsNormParams rp{rows, dim, 1e-6};
+  rmsnorm_forward(out.data(), rstd.data(), xb.data(), wb.data(), rp, nullptr);
+  rmsnorm_backward(dx.data(), dw.data(), dyb.data(), xb.data(), wb.data(), rstd.data(), ws.data(), rp, nullptr);
   std::vector<double> ro(x.size()), rr(rows), rdx(x.size()), rdw(dim, 0.25);
   for (int r = 0; r < rows; ++r) {
     double ss = 0;
@@ -83,8 +86,9 @@ static void embedding(int tokens, int vocab, int dim) {
   auto tb = to_bits(table), dyb = to_bits(dy);
   std::vector<bf16_bits> out((size_t)tokens * dim);
   std::vector<float> dt((size_t)vocab * dim, 0.5f);
-  embedding_forward(out.data(), ids.data(), tb.data(), tokens, dim, vocab, nullptr);
-  embedding_backward(dt.data(), dyb.data(), ids.data(), tokens, dim, vocab, nullptr);
+  const rk::EmbeddingParams ep{tokens, vocab, dim};
+  embedding_forward(out.data(), ids.data(), tb.data(), ep, nullptr);
+  embedding_backward(dt.data(), dyb.data(), ids.data(), ep, nullptr);
   std::vector<double> ro(out.size()), rdt(dt.size(), 0.5);
   for (int t = 0; t < tokens; ++t)
     for (int d = 0; d < dim; ++d) {
@@ -108,7 +112,8 @@ static void rope(int tokens, int heads, int hd, int maxpos) {
       sn[p * half + i] = (float)std::sin(a);
     }
   auto xb = to_bits(x);
-  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), tokens, heads, hd, maxpos, 0, nullptr);
+  const rk::RopeParams rp{tokens, heads, hd, maxpos};
+  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), rp, 0, nullptr);
   std::vector<double> ref(x.size());
   for (int t = 0; t < tokens; ++t)
     for (int h = 0; h < heads; ++h)
@@ -119,7 +124,7 @@ static void rope(int tokens, int heads, int hd, int maxpos) {
         ref[o + i + half] = x[o + i + half] * c + x[o + i] * s;
       }
   check("rope forward", from_bits(xb), ref, 1.0 / 64);
-  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), tokens, heads, hd, maxpos, 1, nullptr);
+  rope_apply_f32(xb.data(), pos.data(), cs.data(), sn.data(), rp, 1, nullptr);
   check("rope inverse(forward(x)) = x", from_bits(xb), x, 1.0 / 64);
 }
 
@@ -153,8 +158,9 @@ static void bias_and_score(int rows, int cols, int readouts) {
   auto y = randn((size_t)rows * cols, 1), bias = randn(cols, 1);
   auto yb = to_bits(y), bb = to_bits(bias);
   std::vector<float> db(cols, 1.f), ws((size_t)column_reduce_chunks() * cols);
-  bias_add_backward(db.data(), yb.data(), ws.data(), rows, cols, nullptr);
-  bias_add_forward(yb.data(), bb.data(), rows, cols, nullptr);
+  const rk::BiasParams bp{rows, cols};
+  bias_add_backward(db.data(), yb.data(), ws.data(), bp, nullptr);
+  bias_add_forward(yb.data(), bb.data(), bp, nullptr);
   std::vector<double> rdb(cols, 1.0), ry(y.size());
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c) { rdb[c] += y[(size_t)r * cols + c]; ry[(size_t)r * cols + c] = (double)y[(size_t)r * cols + c] + bias[c]; }
@@ -168,8 +174,9 @@ static void bias_and_score(int rows, int cols, int readouts) {
   auto hb = to_bits(h), wb = to_bits(w);
   std::vector<float> rw(readouts), dw(cols, 0.f);
   std::vector<bf16_bits> dh(h.size(), 0x7fc0);  // NaN garbage: must be overwritten
-  score_forward(rw.data(), hb.data(), ro.data(), wb.data(), readouts, rows, cols, nullptr);
-  score_backward(dh.data(), dw.data(), dr.data(), hb.data(), ro.data(), wb.data(), readouts, rows, cols, nullptr);
+  const rk::ScoreParams sp{rows, cols, readouts};
+  score_forward(rw.data(), hb.data(), ro.data(), wb.data(), sp, nullptr);
+  score_backward(dh.data(), dw.data(), dr.data(), hb.data(), ro.data(), wb.data(), sp, nullptr);
   std::vector<double> rrw(readouts, 0), rdh(h.size(), 0), rdw(cols, 0);
   for (int r = 0; r < readouts; ++r)
     for (int c = 0; c < cols; ++c) {
@@ -182,28 +189,46 @@ static void bias_and_score(int rows, int cols, int readouts) {
   check("score dw", dw, rdw, 1e-5);
 }
 
-static void optimizer(int n, float max_norm) {
-  auto g = randn(n, 0.01), p = randn(n, 0.1);
-  std::vector<float> m(n, 1e-3f), v(n, 1e-6f), out(2), partials(grad_norm_blocks());
-  double ss = 0;
-  for (float x : g) ss += (double)x * x;
-  const double clip = max_norm > 0 ? std::min(1.0, max_norm / (std::sqrt(ss) + 1e-6)) : 1.0;
-  grad_norm(out.data(), partials.data(), g.data(), n, max_norm, nullptr);
-  check("grad norm sum of squares", std::vector<float>{out[0]}, std::vector<double>{ss}, 1e-5);
-  check("grad clip scale", std::vector<float>{out[1]}, std::vector<double>{clip}, 1e-5);
-  const float lr = 1e-3f, b1 = 0.9f, b2 = 0.95f, eps = 1e-8f, wd = 0.1f;
-  const int step = 4;
-  const double bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
-  std::vector<double> rp(n);
-  for (int i = 0; i < n; ++i) {
-    const double gi = g[i] * clip, mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
-    rp[i] = p[i] * (1 - lr * wd) - (lr / bc1) * mi / (std::sqrt(vi) / std::sqrt(bc2) + eps);
-  }
+// The CUDA optimizer against the CPU one (native/cpu/adamw.cpp, grad_norm.cpp, compiled without emulation):
+// both run rewardkit/adamw_math.h, so the masters and moments must agree bit for bit over several steps of
+// one group (decay wd, or 0 for a no-decay group), with global-norm clipping active or not; and against a
+// double AdamW reference to fp32 rounding.
+static void optimizer(int n, double wd, double max_norm) {
+  auto p0 = randn(n, 0.1);
+  std::vector<float> pc = p0, pg = p0, mc(n, 0.f), vc(n, 0.f), mg(n, 0.f), vg(n, 0.f);
+  std::vector<double> rp(p0.begin(), p0.end()), rm(n, 0.0), rv(n, 0.0);
   std::vector<bf16_bits> wbits(n);
-  adamw_step(p.data(), wbits.data(), m.data(), v.data(), g.data(), out.data() + 1, n, lr, b1, b2, eps, wd,
-             (float)bc1, (float)bc2, nullptr);
-  check("adamw master", p, rp, 1e-5);
-  check("adamw bf16 weights", from_bits(wbits), rp, 1.0 / 128);
+  std::vector<double> out(1), partials(grad_norm_blocks());
+  const double lr = 1e-3, b1 = 0.9, b2 = 0.95, eps = 1e-8;
+  bool clipped = false;
+  for (int step = 1; step <= 4; ++step) {
+    auto g = randn(n, 0.01 * step);
+    grad_sumsq(out.data(), partials.data(), g.data(), n, nullptr);
+    const double cpu_ss = rk::grad_sumsq(g.data(), n);
+    double ss = 0;
+    for (float x : g) ss += (double)x * x;
+    check("grad sumsq vs double", std::vector<double>{out[0]}, std::vector<double>{ss}, 1e-12);
+    check("grad sumsq vs cpu", std::vector<double>{out[0]}, std::vector<double>{cpu_ss}, 1e-12);
+    const double scale = max_norm > 0 ? std::min(1.0, max_norm / (std::sqrt(ss) + 1e-6)) : 1.0;
+    clipped |= scale < 1.0;
+    const double bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
+    const rk::AdamWParams ap{n, lr, b1, b2, eps, wd, bc1, bc2, scale};
+    adamw_update(pg.data(), wbits.data(), g.data(), mg.data(), vg.data(), ap, nullptr);
+    rk::adamw_update(pc.data(), g.data(), mc.data(), vc.data(), ap);
+    for (int i = 0; i < n; ++i) {
+      const double gi = g[i] * scale;
+      rm[i] = b1 * rm[i] + (1 - b1) * gi;
+      rv[i] = b2 * rv[i] + (1 - b2) * gi * gi;
+      rp[i] = rp[i] * (1 - lr * wd) - (lr / bc1) * rm[i] / (std::sqrt(rv[i]) / std::sqrt(bc2) + eps);
+    }
+  }
+  const std::string s = " [n " + std::to_string(n) + ", wd " + std::to_string(wd).substr(0, 4) +
+                        (clipped ? ", clipped]" : ", unclipped]");
+  check("adamw master = cpu" + s, pg, pc, 0);
+  check("adamw m = cpu" + s, mg, mc, 0);
+  check("adamw v = cpu" + s, vg, vc, 0);
+  check("adamw master vs double" + s, pg, rp, 1e-5);
+  check("adamw bf16 weights" + s, from_bits(wbits), pg, 1.0 / 128);
 }
 
 static void reward_loss() {
@@ -237,8 +262,9 @@ int main() {
   rope(37, 3, 64, 50);
   elementwise(1000);
   bias_and_score(37, 200, 5);
-  optimizer(100003, 0.5f);
-  optimizer(77, 0.f);
+  optimizer(100003, 0.1, 0.5);  // decay group, clipping active
+  optimizer(77, 0.0, 0.0);      // no-decay group, no clipping
+  optimizer(4099, 0.1, 1e6);    // clipping configured but inactive
   reward_loss();
   std::printf(failures ? "FAILED (%d checks)\n" : "all checks passed\n", failures);
   return failures ? 1 : 0;

@@ -14,11 +14,16 @@ flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/rewardkit-kernels/native/includ
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-# The CPU reference kernel the flash checks compare against (plain g++, no emulation).
-g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/attention.cpp" -o "$out/cpu_attention.o"
-# The CPU reference the NF4 check compares against.
-g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/nf4.cpp" -o "$out/cpu_nf4.o"
-objs="$out/emu.o $out/cpu_attention.o $out/cpu_nf4.o"
+# The CPU reference kernels the checks compare against (plain g++, no emulation): attention for the flash
+# checks, adamw and grad_norm for the optimizer checks of ops_test, nf4 for the NF4 check.
+objs="$out/emu.o"
+cpu="attention"
+[ "$what" = nf4 ] && cpu="nf4"
+[ "$what" = flash ] || [ "$what" = nf4 ] || cpu="attention adamw grad_norm nf4"
+for f in $cpu; do
+  g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
+  objs="$objs $out/cpu_$f.o"
+done
 kernels="flash_fwd flash_bwd"  # `flash` needs only these, `nf4` only nf4; ops_test links every kernel
 [ "$what" = nf4 ] && kernels="nf4"
 [ "$what" = flash ] || [ "$what" = nf4 ] || kernels="convert embedding rmsnorm rope swiglu residual bias score optimizer reward_loss nf4 $kernels"

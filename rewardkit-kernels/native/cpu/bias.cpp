@@ -7,11 +7,6 @@ namespace {
 
 constexpr int64_t kColumnBlock = 256;
 
-void validate(const char* op, const BiasParams& p) {
-  RK_REQUIRE(op, p.rows >= 0, "rows must be >= 0, got " + std::to_string(p.rows));
-  RK_REQUIRE(op, p.cols > 0, "cols must be > 0, got " + std::to_string(p.cols));
-}
-
 template <typename T>
 void forward(T* out, const T* bias, const BiasParams& p) {
   const int64_t O = p.cols;
@@ -44,14 +39,12 @@ void backward(T* dbias, const T* dout, const BiasParams& p) {
 }  // namespace
 
 #define RK_BIAS_API(T)                                                                         \
-  void bias_forward(T* out, const T* bias, int64_t rows, int64_t cols) {                       \
-    const BiasParams p{rows, cols};                                                            \
-    validate("bias_forward", p);                                                               \
+  void bias_forward(T* out, const T* bias, const BiasParams& p) {                              \
+    p.validate("bias_forward");                                                                \
     forward(out, bias, p);                                                                     \
   }                                                                                            \
-  void bias_backward(T* dbias, const T* dout, int64_t rows, int64_t cols) {                    \
-    const BiasParams p{rows, cols};                                                            \
-    validate("bias_backward", p);                                                              \
+  void bias_backward(T* dbias, const T* dout, const BiasParams& p) {                           \
+    p.validate("bias_backward");                                                               \
     backward(dbias, dout, p);                                                                  \
   }
 RK_BIAS_API(float)

@@ -10,9 +10,8 @@ namespace {
 constexpr int64_t kColumnBlock = 64;
 
 void validate(const char* op, const EmbeddingParams& p, const int32_t* ids) {
-  RK_REQUIRE(op, p.tokens >= 0, "tokens must be >= 0, got " + std::to_string(p.tokens));
-  RK_REQUIRE(op, p.vocab > 0, "vocab must be > 0, got " + std::to_string(p.vocab));
-  RK_REQUIRE(op, p.dim > 0, "dim must be > 0, got " + std::to_string(p.dim));
+  p.validate(op);
+  RK_REQUIRE(op, p.tokens == 0 || ids, "null buffer");
   for (int64_t t = 0; t < p.tokens; ++t) {
     RK_REQUIRE(op, ids[t] >= 0 && ids[t] < p.vocab,
                "ids[" + std::to_string(t) + "] = " + std::to_string(ids[t]) +
@@ -49,15 +48,11 @@ void backward(T* dtable, const T* dout, const int32_t* ids, const EmbeddingParam
 }  // namespace
 
 #define RK_EMBEDDING_API(T)                                                                   \
-  void embedding_forward(T* out, const int32_t* ids, const T* table, int64_t tokens,          \
-                         int64_t vocab, int64_t dim) {                                        \
-    const EmbeddingParams p{tokens, vocab, dim};                                              \
+  void embedding_forward(T* out, const int32_t* ids, const T* table, const EmbeddingParams& p) { \
     validate("embedding_forward", p, ids);                                                    \
     forward(out, ids, table, p);                                                              \
   }                                                                                           \
-  void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int64_t tokens,       \
-                          int64_t vocab, int64_t dim) {                                       \
-    const EmbeddingParams p{tokens, vocab, dim};                                              \
+  void embedding_backward(T* dtable, const T* dout, const int32_t* ids, const EmbeddingParams& p) { \
     validate("embedding_backward", p, ids);                                                   \
     backward(dtable, dout, ids, p);                                                           \
   }

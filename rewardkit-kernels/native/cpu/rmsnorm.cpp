@@ -7,12 +7,6 @@
 namespace rk {
 namespace {
 
-void validate(const char* op, const RmsNormParams& p) {
-  RK_REQUIRE(op, p.rows >= 0, "rows must be >= 0, got " + std::to_string(p.rows));
-  RK_REQUIRE(op, p.dim > 0, "dim must be > 0, got " + std::to_string(p.dim));
-  RK_REQUIRE(op, p.eps >= 0, "eps must be >= 0");
-}
-
 template <typename T>
 void forward(T* out, T* rstd, const T* x, const T* w, const RmsNormParams& p) {
   const int64_t D = p.dim;
@@ -65,16 +59,13 @@ void backward(T* dx, T* dw, const T* dout, const T* x, const T* w, const T* rstd
 }  // namespace
 
 #define RK_RMSNORM_API(T)                                                                     \
-  void rmsnorm_forward(T* out, T* rstd, const T* x, const T* w, int64_t rows, int64_t dim,    \
-                       double eps) {                                                          \
-    const RmsNormParams p{rows, dim, eps};                                                    \
-    validate("rmsnorm_forward", p);                                                           \
+  void rmsnorm_forward(T* out, T* rstd, const T* x, const T* w, const RmsNormParams& p) {     \
+    p.validate("rmsnorm_forward");                                                            \
     forward(out, rstd, x, w, p);                                                              \
   }                                                                                           \
   void rmsnorm_backward(T* dx, T* dw, const T* dout, const T* x, const T* w, const T* rstd,   \
-                        int64_t rows, int64_t dim) {                                          \
-    const RmsNormParams p{rows, dim, 0.0};                                                    \
-    validate("rmsnorm_backward", p);                                                          \
+                        const RmsNormParams& p) {                                             \
+    p.validate("rmsnorm_backward");                                                           \
     backward(dx, dw, dout, x, w, rstd, p);                                                    \
   }
 RK_RMSNORM_API(float)

@@ -4,11 +4,8 @@ namespace rk {
 namespace {
 
 void validate(const char* op, const RopeParams& p, const int32_t* positions) {
-  RK_REQUIRE(op, p.tokens >= 0, "tokens must be >= 0, got " + std::to_string(p.tokens));
-  RK_REQUIRE(op, p.heads > 0, "heads must be > 0, got " + std::to_string(p.heads));
-  RK_REQUIRE(op, p.head_dim > 0 && p.head_dim % 2 == 0,
-             "head_dim must be positive and even, got " + std::to_string(p.head_dim));
-  RK_REQUIRE(op, p.max_pos > 0, "max_pos must be > 0, got " + std::to_string(p.max_pos));
+  p.validate(op);
+  RK_REQUIRE(op, p.tokens == 0 || positions, "null buffer");
   for (int64_t t = 0; t < p.tokens; ++t) {
     RK_REQUIRE(op, positions[t] >= 0 && positions[t] < p.max_pos,
                "positions[" + std::to_string(t) + "] = " + std::to_string(positions[t]) +
@@ -41,15 +38,13 @@ void rotate(T* x, const int32_t* positions, const T* cos, const T* sin, const Ro
 }  // namespace
 
 #define RK_ROPE_API(T)                                                                          \
-  void rope_forward(T* x, const int32_t* positions, const T* cos, const T* sin, int64_t tokens, \
-                    int64_t heads, int64_t head_dim, int64_t max_pos) {                         \
-    const RopeParams p{tokens, heads, head_dim, max_pos};                                       \
+  void rope_forward(T* x, const int32_t* positions, const T* cos, const T* sin,                 \
+                    const RopeParams& p) {                                                      \
     validate("rope_forward", p, positions);                                                     \
     rotate<T, false>(x, positions, cos, sin, p);                                                \
   }                                                                                             \
   void rope_backward(T* dx, const int32_t* positions, const T* cos, const T* sin,               \
-                     int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos) {        \
-    const RopeParams p{tokens, heads, head_dim, max_pos};                                       \
+                     const RopeParams& p) {                                                     \
     validate("rope_backward", p, positions);                                                    \
     rotate<T, true>(dx, positions, cos, sin, p);                                                \
   }

@@ -9,9 +9,8 @@ namespace {
 constexpr int64_t kColumnBlock = 256;
 
 void validate(const char* op, const ScoreParams& p, const int32_t* readout) {
-  RK_REQUIRE(op, p.tokens >= 0, "tokens must be >= 0, got " + std::to_string(p.tokens));
-  RK_REQUIRE(op, p.dim > 0, "dim must be > 0, got " + std::to_string(p.dim));
-  RK_REQUIRE(op, p.readouts >= 0, "readouts must be >= 0, got " + std::to_string(p.readouts));
+  p.validate(op);
+  RK_REQUIRE(op, p.readouts == 0 || readout, "null buffer");
   for (int64_t r = 0; r < p.readouts; ++r) {
     RK_REQUIRE(op, readout[r] >= 0 && readout[r] < p.tokens,
                "readout[" + std::to_string(r) + "] = " + std::to_string(readout[r]) +
@@ -59,15 +58,12 @@ void backward(T* dhidden, T* dw, const T* drewards, const T* hidden, const int32
 
 #define RK_SCORE_API(T)                                                                        \
   void score_forward(T* rewards, const T* hidden, const int32_t* readout, const T* w,          \
-                     int64_t tokens, int64_t dim, int64_t readouts) {                          \
-    const ScoreParams p{tokens, dim, readouts};                                                \
+                     const ScoreParams& p) {                                                   \
     validate("score_forward", p, readout);                                                     \
     forward(rewards, hidden, readout, w, p);                                                   \
   }                                                                                            \
   void score_backward(T* dhidden, T* dw, const T* drewards, const T* hidden,                   \
-                      const int32_t* readout, const T* w, int64_t tokens, int64_t dim,         \
-                      int64_t readouts) {                                                      \
-    const ScoreParams p{tokens, dim, readouts};                                                \
+                      const int32_t* readout, const T* w, const ScoreParams& p) {              \
     validate("score_backward", p, readout);                                                    \
     backward(dhidden, dw, drewards, hidden, readout, w, p);                                    \
   }

@@ -17,17 +17,19 @@ struct BiasGrad {
 };
 }  // namespace
 
-void bias_add_forward(bf16_bits* out, const bf16_bits* bias, int64_t rows, int64_t cols, void* stream) {
-  RK_ARG("bias_add_forward", rows >= 0 && cols > 0 && (rows == 0 || (out && bias)), "bad shape or null buffer");
+void bias_add_forward(bf16_bits* out, const bf16_bits* bias, const BiasParams& p, void* stream) {
+  p.validate("bias_add_forward");
+  const int64_t rows = p.rows, cols = p.cols;
+  RK_ARG("bias_add_forward", rows == 0 || (out && bias), "null buffer");
   if (rows == 0) return;
   RK_KERNEL_LAUNCH(bias_add_kernel, grid_for(rows * cols, 256), 256, 0, as_stream(stream))(bf(out), bf(bias), rows, cols);
   RK_LAUNCH_CHECK("bias_add_forward");
 }
 
-void bias_add_backward(float* dbias, const bf16_bits* dout, float* workspace, int64_t rows, int64_t cols,
-                       void* stream) {
-  RK_ARG("bias_add_backward", rows >= 0 && cols > 0 && (rows == 0 || (dbias && dout && workspace)),
-         "bad shape or null buffer");
+void bias_add_backward(float* dbias, const bf16_bits* dout, float* workspace, const BiasParams& p, void* stream) {
+  p.validate("bias_add_backward");
+  const int64_t rows = p.rows, cols = p.cols;
+  RK_ARG("bias_add_backward", rows == 0 || (dbias && dout && workspace), "null buffer");
   if (rows == 0) return;
   column_reduce(dbias, workspace, rows, cols, BiasGrad{bf(dout), cols}, as_stream(stream), "bias_add_backward");
 }

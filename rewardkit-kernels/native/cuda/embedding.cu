@@ -35,9 +35,10 @@ __global__ void embedding_backward_kernel(float* dtable, const __nv_bfloat16* do
 }
 }  // namespace
 
-void embedding_forward(bf16_bits* out, const int32_t* ids, const bf16_bits* table, int64_t tokens, int64_t dim,
-                       int64_t vocab, void* stream) {
-  RK_ARG("embedding_forward", tokens >= 0 && dim > 0 && vocab > 0, "need tokens >= 0, dim > 0, vocab > 0");
+void embedding_forward(bf16_bits* out, const int32_t* ids, const bf16_bits* table, const EmbeddingParams& p,
+                       void* stream) {
+  p.validate("embedding_forward");
+  const int64_t tokens = p.tokens, dim = p.dim, vocab = p.vocab;
   RK_ARG("embedding_forward", tokens == 0 || (out && ids && table), "null buffer");
   if (tokens == 0) return;
   RK_KERNEL_LAUNCH(embedding_forward_kernel, grid_for(tokens, 1, 1 << 20), 256, 0, as_stream(stream))(bf(out), ids, bf(table),
@@ -45,9 +46,10 @@ void embedding_forward(bf16_bits* out, const int32_t* ids, const bf16_bits* tabl
   RK_LAUNCH_CHECK("embedding_forward");
 }
 
-void embedding_backward(float* dtable, const bf16_bits* dout, const int32_t* ids, int64_t tokens, int64_t dim,
-                        int64_t vocab, void* stream) {
-  RK_ARG("embedding_backward", tokens >= 0 && dim > 0 && vocab > 0, "need tokens >= 0, dim > 0, vocab > 0");
+void embedding_backward(float* dtable, const bf16_bits* dout, const int32_t* ids, const EmbeddingParams& p,
+                        void* stream) {
+  p.validate("embedding_backward");
+  const int64_t tokens = p.tokens, dim = p.dim, vocab = p.vocab;
   RK_ARG("embedding_backward", tokens == 0 || (dtable && dout && ids), "null buffer");
   if (tokens == 0) return;
   // Enough blocks to fill the GPU; each scans all ids (cheap, L2-resident) and owns 1/blocks of rows.

@@ -49,9 +49,11 @@ struct RmsDw {
 };
 }  // namespace
 
-void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16_bits* w, int64_t rows, int64_t dim,
-                     double eps, void* stream) {
-  RK_ARG("rmsnorm_forward", rows >= 0 && dim > 0 && eps >= 0, "need rows >= 0, dim > 0, eps >= 0");
+void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16_bits* w, const RmsNormParams& p,
+                     void* stream) {
+  p.validate("rmsnorm_forward");
+  const int64_t rows = p.rows, dim = p.dim;
+  const double eps = p.eps;
   RK_ARG("rmsnorm_forward", rows == 0 || (out && rstd && x && w), "null buffer");
   if (rows == 0) return;
   RK_KERNEL_LAUNCH(rmsnorm_forward_kernel, grid_for(rows, kWarps, 1LL << 31), kWarps * 32, 0, as_stream(stream))(
@@ -60,8 +62,9 @@ void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16
 }
 
 void rmsnorm_backward(bf16_bits* dx, float* dw, const bf16_bits* dout, const bf16_bits* x, const bf16_bits* w,
-                      const float* rstd, float* workspace, int64_t rows, int64_t dim, void* stream) {
-  RK_ARG("rmsnorm_backward", rows >= 0 && dim > 0, "need rows >= 0, dim > 0");
+                      const float* rstd, float* workspace, const RmsNormParams& p, void* stream) {
+  p.validate("rmsnorm_backward");
+  const int64_t rows = p.rows, dim = p.dim;
   RK_ARG("rmsnorm_backward", rows == 0 || (dx && dw && dout && x && w && rstd && workspace), "null buffer");
   if (rows == 0) return;
   cudaStream_t s = as_stream(stream);

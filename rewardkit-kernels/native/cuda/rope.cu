@@ -38,9 +38,9 @@ __global__ void rope_kernel(__nv_bfloat16* x, const int32_t* pos, const TT* cos,
 
 template <class TT>
 void rope_launch(const char* op, bf16_bits* x, const int32_t* positions, const TT* cos, const TT* sin,
-                 int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream) {
-  RK_ARG(op, tokens >= 0 && heads > 0 && head_dim > 0 && head_dim % 2 == 0 && max_pos > 0,
-         "need tokens >= 0, heads > 0, even head_dim > 0, max_pos > 0");
+                 const RopeParams& p, int inverse, void* stream) {
+  p.validate(op);
+  const int64_t tokens = p.tokens, heads = p.heads, head_dim = p.head_dim, max_pos = p.max_pos;
   RK_ARG(op, tokens == 0 || (x && positions && cos && sin), "null buffer");
   if (tokens == 0) return;
   const int64_t n = tokens * heads * (head_dim / 2);
@@ -50,14 +50,14 @@ void rope_launch(const char* op, bf16_bits* x, const int32_t* positions, const T
 }
 }  // namespace
 
-void rope_apply_f32(bf16_bits* x, const int32_t* positions, const float* cos, const float* sin, int64_t tokens,
-                    int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream) {
-  rope_launch("rope_apply_f32", x, positions, cos, sin, tokens, heads, head_dim, max_pos, inverse, stream);
+void rope_apply_f32(bf16_bits* x, const int32_t* positions, const float* cos, const float* sin, const RopeParams& p,
+                    int inverse, void* stream) {
+  rope_launch("rope_apply_f32", x, positions, cos, sin, p, inverse, stream);
 }
 
 void rope_apply_bf16(bf16_bits* x, const int32_t* positions, const bf16_bits* cos, const bf16_bits* sin,
-                     int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream) {
-  rope_launch("rope_apply_bf16", x, positions, bf(cos), bf(sin), tokens, heads, head_dim, max_pos, inverse, stream);
+                     const RopeParams& p, int inverse, void* stream) {
+  rope_launch("rope_apply_bf16", x, positions, bf(cos), bf(sin), p, inverse, stream);
 }
 
 }}  // namespace rk::cuda

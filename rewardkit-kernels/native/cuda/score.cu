@@ -37,8 +37,9 @@ __global__ void score_backward_kernel(__nv_bfloat16* dhidden, float* dw, const f
 }  // namespace
 
 void score_forward(float* rewards, const bf16_bits* hidden, const int32_t* readout, const bf16_bits* w,
-                   int64_t readouts, int64_t tokens, int64_t dim, void* stream) {
-  RK_ARG("score_forward", readouts >= 0 && tokens > 0 && dim > 0, "need readouts >= 0, tokens > 0, dim > 0");
+                   const ScoreParams& p, void* stream) {
+  p.validate("score_forward");
+  const int64_t readouts = p.readouts, tokens = p.tokens, dim = p.dim;
   RK_ARG("score_forward", readouts == 0 || (rewards && hidden && readout && w), "null buffer");
   if (readouts == 0) return;
   RK_ARG("score_forward", readouts <= 0x7fffffff, "too many readouts");
@@ -48,9 +49,9 @@ void score_forward(float* rewards, const bf16_bits* hidden, const int32_t* reado
 }
 
 void score_backward(bf16_bits* dhidden, float* dw, const float* drewards, const bf16_bits* hidden,
-                    const int32_t* readout, const bf16_bits* w, int64_t readouts, int64_t tokens, int64_t dim,
-                    void* stream) {
-  RK_ARG("score_backward", readouts >= 0 && tokens > 0 && dim > 0, "need readouts >= 0, tokens > 0, dim > 0");
+                    const int32_t* readout, const bf16_bits* w, const ScoreParams& p, void* stream) {
+  p.validate("score_backward");
+  const int64_t readouts = p.readouts, tokens = p.tokens, dim = p.dim;
   RK_ARG("score_backward", dhidden && dw && (readouts == 0 || (drewards && hidden && readout && w)), "null buffer");
   cudaStream_t s = as_stream(stream);
   RK_CUDA_CHECK("score_backward", cudaMemsetAsync(dhidden, 0, tokens * dim * sizeof(bf16_bits), s));

@@ -45,25 +45,24 @@ void check_errors(const char*) { unavailable("check_errors"); }
 int column_reduce_chunks() { unavailable("column_reduce_chunks"); }
 void f32_to_bf16(bf16_bits*, const float*, int64_t, void*) { unavailable("f32_to_bf16"); }
 void bf16_to_f32(float*, const bf16_bits*, int64_t, void*) { unavailable("bf16_to_f32"); }
-void embedding_forward(bf16_bits*, const int32_t*, const bf16_bits*, int64_t, int64_t, int64_t, void*) {
+void embedding_forward(bf16_bits*, const int32_t*, const bf16_bits*, const rk::EmbeddingParams&, void*) {
   unavailable("embedding_forward");
 }
-void embedding_backward(float*, const bf16_bits*, const int32_t*, int64_t, int64_t, int64_t, void*) {
+void embedding_backward(float*, const bf16_bits*, const int32_t*, const rk::EmbeddingParams&, void*) {
   unavailable("embedding_backward");
 }
-void rmsnorm_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, int64_t, int64_t, double, void*) {
+void rmsnorm_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const rk::RmsNormParams&, void*) {
   unavailable("rmsnorm_forward");
 }
 void rmsnorm_backward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const bf16_bits*, const float*,
-                      float*, int64_t, int64_t, void*) {
+                      float*, const rk::RmsNormParams&, void*) {
   unavailable("rmsnorm_backward");
 }
-void rope_apply_f32(bf16_bits*, const int32_t*, const float*, const float*, int64_t, int64_t, int64_t, int64_t,
-                    int, void*) {
+void rope_apply_f32(bf16_bits*, const int32_t*, const float*, const float*, const rk::RopeParams&, int, void*) {
   unavailable("rope_apply_f32");
 }
-void rope_apply_bf16(bf16_bits*, const int32_t*, const bf16_bits*, const bf16_bits*, int64_t, int64_t, int64_t,
-                     int64_t, int, void*) {
+void rope_apply_bf16(bf16_bits*, const int32_t*, const bf16_bits*, const bf16_bits*, const rk::RopeParams&, int,
+                     void*) {
   unavailable("rope_apply_bf16");
 }
 void swiglu_forward(bf16_bits*, const bf16_bits*, const bf16_bits*, int64_t, void*) { unavailable("swiglu_forward"); }
@@ -72,20 +71,19 @@ void swiglu_backward(bf16_bits*, bf16_bits*, const bf16_bits*, const bf16_bits*,
 }
 void add_inplace_bf16(bf16_bits*, const bf16_bits*, int64_t, void*) { unavailable("add_inplace_bf16"); }
 void add_inplace_f32(float*, const float*, int64_t, void*) { unavailable("add_inplace_f32"); }
-void bias_add_forward(bf16_bits*, const bf16_bits*, int64_t, int64_t, void*) { unavailable("bias_add_forward"); }
-void bias_add_backward(float*, const bf16_bits*, float*, int64_t, int64_t, void*) { unavailable("bias_add_backward"); }
-void score_forward(float*, const bf16_bits*, const int32_t*, const bf16_bits*, int64_t, int64_t, int64_t, void*) {
+void bias_add_forward(bf16_bits*, const bf16_bits*, const rk::BiasParams&, void*) { unavailable("bias_add_forward"); }
+void bias_add_backward(float*, const bf16_bits*, float*, const rk::BiasParams&, void*) { unavailable("bias_add_backward"); }
+void score_forward(float*, const bf16_bits*, const int32_t*, const bf16_bits*, const rk::ScoreParams&, void*) {
   unavailable("score_forward");
 }
-void score_backward(bf16_bits*, float*, const float*, const bf16_bits*, const int32_t*, const bf16_bits*, int64_t,
-                    int64_t, int64_t, void*) {
+void score_backward(bf16_bits*, float*, const float*, const bf16_bits*, const int32_t*, const bf16_bits*,
+                    const rk::ScoreParams&, void*) {
   unavailable("score_backward");
 }
 int grad_norm_blocks() { unavailable("grad_norm_blocks"); }
-void grad_norm(float*, float*, const float*, int64_t, float, void*) { unavailable("grad_norm"); }
-void adamw_step(float*, bf16_bits*, float*, float*, const float*, const float*, int64_t, float, float, float, float,
-                float, float, float, void*) {
-  unavailable("adamw_step");
+void grad_sumsq(double*, double*, const float*, int64_t, void*) { unavailable("grad_sumsq"); }
+void adamw_update(float*, bf16_bits*, const float*, float*, float*, const rk::AdamWParams&, void*) {
+  unavailable("adamw_update");
 }
 
 void flash_attention_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const bf16_bits*,

@@ -7,6 +7,13 @@
 #pragma once
 #include <cstdint>
 
+#include "rewardkit/adamw.h"
+#include "rewardkit/bias.h"
+#include "rewardkit/embedding.h"
+#include "rewardkit/rmsnorm.h"
+#include "rewardkit/rope.h"
+#include "rewardkit/score.h"
+
 namespace rk { namespace cuda {
 
 typedef uint16_t bf16_bits;
@@ -20,31 +27,33 @@ int column_reduce_chunks();
 void f32_to_bf16(bf16_bits* out, const float* in, int64_t n, void* stream);
 void bf16_to_f32(float* out, const bf16_bits* in, int64_t n, void* stream);
 
+// Ops with a params struct take the CPU's (rewardkit/<op>.h), checked by its validate() on both backends.
+
 // ---- embedding.cu -----------------------------------------------------------------------------
 // out [T, D] = table [V, D] rows at ids [T]; ids outside [0, V) raise an error on the next check.
 void embedding_forward(bf16_bits* out, const int32_t* ids, const bf16_bits* table,
-                       int64_t tokens, int64_t dim, int64_t vocab, void* stream);
+                       const rk::EmbeddingParams& p, void* stream);
 // dtable [V, D] fp32 += dout [T, D] rows scattered to ids [T]; deterministic (no atomics: each
 // block owns the vocab rows id % gridDim == blockIdx and visits tokens in order).
 void embedding_backward(float* dtable, const bf16_bits* dout, const int32_t* ids,
-                        int64_t tokens, int64_t dim, int64_t vocab, void* stream);
+                        const rk::EmbeddingParams& p, void* stream);
 
 // ---- rmsnorm.cu (also Qwen3 q_norm/k_norm with rows = T*H, dim = head_dim) --------------------
 // out [N, D] = x * rstd * w;  rstd [N] fp32 saved;  x [N, D];  w [D]
 void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16_bits* w,
-                     int64_t rows, int64_t dim, double eps, void* stream);
+                     const rk::RmsNormParams& p, void* stream);
 // dx [N, D] overwritten; dw [D] fp32 accumulated; workspace float[column_reduce_chunks() * D]
 void rmsnorm_backward(bf16_bits* dx, float* dw, const bf16_bits* dout, const bf16_bits* x,
                       const bf16_bits* w, const float* rstd, float* workspace,
-                      int64_t rows, int64_t dim, void* stream);
+                      const rk::RmsNormParams& p, void* stream);
 
 // ---- rope.cu (HF rotate_half) -----------------------------------------------------------------
 // x [T, H, hd] in place; positions [T]; cos, sin [max_pos, hd/2] (fp32 or bf16 tables).
 // inverse = 1 applies the transpose (backward: rotate by -angle).
 void rope_apply_f32(bf16_bits* x, const int32_t* positions, const float* cos, const float* sin,
-                    int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream);
+                    const rk::RopeParams& p, int inverse, void* stream);
 void rope_apply_bf16(bf16_bits* x, const int32_t* positions, const bf16_bits* cos, const bf16_bits* sin,
-                     int64_t tokens, int64_t heads, int64_t head_dim, int64_t max_pos, int inverse, void* stream);
+                     const rk::RopeParams& p, int inverse, void* stream);
 
 // ---- swiglu.cu --------------------------------------------------------------------------------
 // out [N] = silu(gate) * up
@@ -60,33 +69,30 @@ void add_inplace_f32(float* acc, const float* x, int64_t n, void* stream);
 
 // ---- bias.cu ----------------------------------------------------------------------------------
 // out [T, O] += bias [O]
-void bias_add_forward(bf16_bits* out, const bf16_bits* bias, int64_t rows, int64_t cols, void* stream);
+void bias_add_forward(bf16_bits* out, const bf16_bits* bias, const rk::BiasParams& p, void* stream);
 // dbias [O] fp32 += Σ_t dout [T, O]; workspace float[column_reduce_chunks() * O]; deterministic
-void bias_add_backward(float* dbias, const bf16_bits* dout, float* workspace, int64_t rows, int64_t cols,
+void bias_add_backward(float* dbias, const bf16_bits* dout, float* workspace, const rk::BiasParams& p,
                        void* stream);
 
 // ---- score.cu (value head at readout positions) -----------------------------------------------
-// rewards [R] fp32 = hidden [T, D] rows at readout [R] · w [D]
+// rewards [R] fp32 = hidden [T, D] rows at readout [R] · w [D]   (T, D, R: p.tokens, p.dim, p.readouts)
 void score_forward(float* rewards, const bf16_bits* hidden, const int32_t* readout, const bf16_bits* w,
-                   int64_t readouts, int64_t tokens, int64_t dim, void* stream);
+                   const rk::ScoreParams& p, void* stream);
 // dhidden [T, D] overwritten (zero except readout rows); dw [D] fp32 accumulated (fixed order)
 void score_backward(bf16_bits* dhidden, float* dw, const float* drewards, const bf16_bits* hidden,
-                    const int32_t* readout, const bf16_bits* w, int64_t readouts, int64_t tokens,
-                    int64_t dim, void* stream);
+                    const int32_t* readout, const bf16_bits* w, const rk::ScoreParams& p, void* stream);
 
 // ---- optimizer.cu -----------------------------------------------------------------------------
-// Partial sums of squares for the global grad norm: partials float[grad_norm_blocks()].
+// Workspace of grad_sumsq: partials double[grad_norm_blocks()].
 int grad_norm_blocks();
-// Pass 1 over one contiguous fp32 gradient buffer [n]; pass 2 sums the partials in a fixed order:
-// out[0] = Σ g²,  out[1] = clip scale = min(1, max_norm / (sqrt(Σ g²) + 1e-6)) (1 when max_norm <= 0).
-void grad_norm(float* out, float* partials, const float* grads, int64_t n, float max_norm, void* stream);
-// Fused AdamW (decoupled weight decay) on fp32 master weights with fp32 moments; writes the bf16
-// working copy. Same formulation and scalar rounding as the CPU rewardkit/adamw.h. grad_scale: device
-// float (out[1] of grad_norm, or a clip scale the caller uploaded) or null for 1. bias corrections
-// bc1 = 1 - beta1^step, bc2 = 1 - beta2^step are computed by the caller (step is host state).
-void adamw_step(float* master, bf16_bits* weights, float* m, float* v, const float* grads,
-                const float* grad_scale, int64_t n, double lr, double beta1, double beta2, double eps,
-                double weight_decay, double bc1, double bc2, void* stream);
+// out[0] = Σ g² over one fp32 gradient arena grads [n] (the global norm's square: one call per step).
+// Double accumulation, fixed grid and order: run-to-run identical; NaN/Inf propagate.
+void grad_sumsq(double* out, double* partials, const float* grads, int64_t n, void* stream);
+// Fused AdamW over one optimizer group's arenas (rewardkit/adamw.h: the CPU's AdamWParams, validate() and
+// element update): master, m, v [p.n] fp32 updated in place, grad [p.n] fp32; also writes the bf16
+// working copy weights [p.n] = bf16(master).
+void adamw_update(float* master, bf16_bits* weights, const float* grad, float* m, float* v,
+                  const rk::AdamWParams& p, void* stream);
 
 // ---- nf4.cu (QLoRA base weights; format and tables in rewardkit/nf4.h) ---------------------------
 // out [n] bf16 = round(nf4[q_i] * (map[qabsmax_b] * absmax2_{b/256} + offset)), b = i / 64, bitsandbytes'

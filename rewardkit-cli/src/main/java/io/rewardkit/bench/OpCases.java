@@ -197,9 +197,12 @@ public final class OpCases {
       }
       case "optimizer.adamw" -> {
         long n = m.layerParameters();
+        // One group of a layer's size: F32 master, the working weights in the compute dtype (the master itself on CPU).
         Tensor p = fill.uniform(DType.F32, 0.02, n), g = fill.uniform(DType.F32, 1e-3, n);
+        Tensor w = b.computeType() == DType.F32 ? p : b.allocate(b.computeType(), n);
         Tensor mm = b.allocate(DType.F32, n), vv = b.allocate(DType.F32, n);
-        return () -> b.adamwUpdate(p, g, mm, vv, 1e-6, 0.9, 0.95, 1e-8, 0.0, 10, 1.0);
+        Backend.AdamWStep step = new Backend.AdamWStep(1e-6, 0.9, 0.95, 1e-8, 0.0, 10, 1.0);
+        return () -> b.adamwUpdate(p, w, g, mm, vv, step);
       }
       case "optimizer.grad_norm" -> {
         Tensor g = fill.uniform(DType.F32, 1e-3, m.layerParameters());

@@ -34,7 +34,7 @@ public final class RewardModelStep implements TrainStep {
     this.backend = backend;
     List<TrainableModel.Param> params = new ArrayList<>();
     for (Parameter p : model.parameters()) params.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
-    this.optimizer = new AdamWOptimizer(backend, params, 0.9, 0.999, 1e-8, 0.0);
+    this.optimizer = new AdamWOptimizer(backend, model.weights(), model.grads(), params, 0.9, 0.999, 1e-8, 0.0);
   }
 
   public static TrainStep create(ModelShape shape, Backend backend, long seed) {

@@ -11,7 +11,9 @@ import java.util.List;
  * The parameters of a reward model in two flat arenas (llm.c style): one tensor holds every
  * weight, another every gradient, and each {@link Parameter} is a pair of views at the same
  * offset. The optimizer and gradient clipping can then run over one buffer, and zeroing the grads
- * is one memset. Order is stable: embedding, then per layer in HF module order, final norm, score.
+ * is one memset. Arena order is by optimizer group: the weight-decay tensors (embedding, the layers'
+ * matrices, score) then the no-decay ones (norms, biases), each in HF module order; {@link #all}
+ * stays in HF module order.
  */
 final class ModelParameters {
   /**
@@ -53,7 +55,7 @@ final class ModelParameters {
     long numel() { return Tensor.numel(shape); }
   }
 
-  /** Names, shapes and kinds of every parameter of {@code cfg}, in arena order. */
+  /** Names, shapes and kinds of every parameter of {@code cfg}, in HF module order (the arena groups them by optimizer group). */
   static List<Spec> specs(ModelConfig cfg) {
     long d = cfg.hiddenSize(), f = cfg.intermediateSize(), qd = cfg.qDim(), kvd = cfg.kvDim();
     List<Spec> s = new ArrayList<>();
@@ -87,9 +89,14 @@ final class ModelParameters {
     List<Spec> specs = specs(cfg);
     long[] offsets = new long[specs.size()];
     long total = 0;
-    for (int i = 0; i < specs.size(); i++) {
-      offsets[i] = total;
-      total = Math.addExact(total, (specs.get(i).numel() + ALIGN - 1) / ALIGN * ALIGN);
+    // By optimizer group (llm.c): every weight-decay tensor first, then norms and biases, each group in HF
+    // module order, so AdamW runs one fused call per group over one contiguous span.
+    for (boolean decayGroup : new boolean[] {true, false}) {
+      for (int i = 0; i < specs.size(); i++) {
+        if (decays(specs.get(i).kind()) != decayGroup) continue;
+        offsets[i] = total;
+        total = Math.addExact(total, (specs.get(i).numel() + ALIGN - 1) / ALIGN * ALIGN);
+      }
     }
     this.weights = backend.allocate(dtype, total);
     // Parameter grads accumulate in fp32 even when weights are BF16 (CUDA); F64 stays F64 (gradient checks).
@@ -98,7 +105,7 @@ final class ModelParameters {
     for (int i = 0; i < specs.size(); i++) {
       Spec s = specs.get(i);
       list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grads.view(offsets[i], s.shape()),
-          s.kind() == Kind.MATRIX || s.kind() == Kind.SCORE));
+          decays(s.kind())));
     }
     this.all = Collections.unmodifiableList(list);
 
@@ -127,6 +134,9 @@ final class ModelParameters {
     this.score = list.get(i++);
     if (i != list.size()) throw new IllegalStateException("parameter layout mismatch");
   }
+
+  /** Weight decay applies to matrices (and the score head), not to norm weights and biases (HF/TRL default). */
+  static boolean decays(Kind kind) { return kind == Kind.MATRIX || kind == Kind.SCORE; }
 
   /** Total parameter count (without alignment padding). */
   long count() {

@@ -31,6 +31,15 @@ public interface TrainableModel {
 
   List<Param> params();
 
+  /**
+   * The flat weight arena every {@link Param#weight()} is a view of, laid out by optimizer group: all weight-decay
+   * tensors in one contiguous span, all others in another (llm.c layout; io.rewardkit.train.AdamWOptimizer checks it).
+   */
+  Tensor weightArena();
+
+  /** The flat gradient arena, laid out exactly like {@link #weightArena()}. */
+  Tensor gradArena();
+
   /** Writes an HF-loadable model (config.json, model.safetensors) into dir. */
   void saveHf(Path dir) throws IOException;
 

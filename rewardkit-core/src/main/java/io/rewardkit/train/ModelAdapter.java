@@ -30,6 +30,8 @@ public final class ModelAdapter implements TrainableModel {
   @Override public void backward(Tensor dRewards) { model.backward(dRewards); }
   @Override public void zeroGrad() { model.zeroGrad(); }
   @Override public List<Param> params() { return params; }
+  @Override public Tensor weightArena() { return model.weights(); }
+  @Override public Tensor gradArena() { return model.grads(); }
   @Override public void saveHf(Path dir) { model.saveHf(dir); }
 
   @Override

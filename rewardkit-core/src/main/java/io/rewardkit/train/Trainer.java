@@ -187,7 +187,7 @@ public final class Trainer {
     outputDir = run.work();
     long total = totalSteps();
     LrSchedule schedule = LrSchedule.of(cfg, total);
-    AdamWOptimizer opt = new AdamWOptimizer(backend, model.params(), cfg.adamBeta1, cfg.adamBeta2, cfg.adamEpsilon,
+    AdamWOptimizer opt = new AdamWOptimizer(model, cfg.adamBeta1, cfg.adamBeta2, cfg.adamEpsilon,
         cfg.weightDecay);
     if (resumed != null) restore(state, resumed, opt);
     Checkpoints.writeJson(outputDir.resolve("train_config.json"), TrainConfig.MAPPER.readTree(cfg.toJson()));

@@ -28,6 +28,8 @@ class ScorerTest {
     @Override public void backward(Tensor d) { throw new UnsupportedOperationException(); }
     @Override public void zeroGrad() { }
     @Override public List<Param> params() { return List.of(); }
+    @Override public Tensor weightArena() { throw new UnsupportedOperationException(); }
+    @Override public Tensor gradArena() { throw new UnsupportedOperationException(); }
     @Override public void saveHf(Path dir) { throw new UnsupportedOperationException(); }
   }
 

@@ -244,15 +244,22 @@ class RewardModelGradTest {
       assertEquals("model.embed_tokens.weight", ps.get(0).hfName());
       assertEquals("score.weight", ps.get(ps.size() - 1).hfName());
       assertEquals("model.norm.weight", ps.get(ps.size() - 2).hfName());
+      // Arena order is by optimizer group: every decay tensor before every no-decay one, no overlaps.
+      List<Parameter> byOffset = new ArrayList<>(ps);
+      byOffset.sort(java.util.Comparator.comparingLong(Parameter::offset));
       long prevEnd = 0;
+      boolean inNoDecay = false;
       List<String> noDecay = new ArrayList<>();
-      for (Parameter p : ps) {
+      for (Parameter p : byOffset) {
         assertTrue(p.offset() >= prevEnd, p.hfName() + " overlaps its predecessor");
         assertEquals(p.weight().offset(), p.grad().offset());
         assertArrayEquals(p.weight().shape(), p.grad().shape());
         prevEnd = p.offset() + p.numel();
+        assertTrue(!inNoDecay || !p.decay(), p.hfName() + " (decay) lies after a no-decay tensor");
+        inNoDecay |= !p.decay();
         if (!p.decay()) noDecay.add(p.hfName());
       }
+      assertTrue(inNoDecay);
       assertTrue(prevEnd <= m.weights().numel());
       assertTrue(noDecay.stream().allMatch(n -> n.endsWith("norm.weight") || n.endsWith(".bias")), noDecay.toString());
       assertTrue(noDecay.contains("model.layers.1.self_attn.q_norm.weight"));

@@ -20,17 +20,20 @@ import java.util.SplittableRandom;
  */
 final class BagModel implements TrainableModel {
   final Backend backend;
-  final Tensor w, dw, bias, dbias;  // w, dw [V]; bias, dbias [1]
+  final Tensor weights, grads;      // arenas [V + 1]: w (decay group) then bias (no-decay group)
+  final Tensor w, dw, bias, dbias;  // w, dw [V]; bias, dbias [1]: views of the arenas
   volatile boolean nanGrad;  // test hook: backward writes a NaN gradient
   private PackedBatch last;
   private Tensor rewards;
 
   BagModel(Backend backend, int vocab, long seed) {
     this.backend = backend;
-    w = backend.allocate(DType.F32, vocab);
-    dw = backend.allocate(DType.F32, vocab);
-    bias = backend.allocate(DType.F32, 1);
-    dbias = backend.allocate(DType.F32, 1);
+    weights = backend.allocate(DType.F32, vocab + 1);
+    grads = backend.allocate(DType.F32, vocab + 1);
+    w = weights.view(0, vocab);
+    dw = grads.view(0, vocab);
+    bias = weights.view(vocab, 1);
+    dbias = grads.view(vocab, 1);
     SplittableRandom rng = new SplittableRandom(seed);
     for (int i = 0; i < vocab; i++) w.setDouble(i, rng.nextGaussian() * 0.02);
   }
@@ -71,6 +74,9 @@ final class BagModel implements TrainableModel {
   }
 
   @Override public void zeroGrad() { backend.zero(dw); backend.zero(dbias); }
+
+  @Override public Tensor weightArena() { return weights; }
+  @Override public Tensor gradArena() { return grads; }
 
   @Override public List<Param> params() {
     return List.of(new Param("model.embed_tokens.weight", w, dw, true), new Param("score.bias", bias, dbias, false));

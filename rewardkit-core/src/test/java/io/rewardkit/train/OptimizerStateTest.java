@@ -78,7 +78,7 @@ class OptimizerStateTest {
     // A separate F32 working tensor receives exactly the master's update.
     Tensor master = Tensor.hostOf(new float[] {0.5f, -1f}, 2), copy = Tensor.host(DType.F32, 2);
     Tensor m = Tensor.host(DType.F32, 2), v = Tensor.host(DType.F32, 2);
-    CPU.adamwUpdate(master, copy, dw, m, v, 0.01, 0.9, 0.999, 1e-8, 0.1, 1, 1.0);
+    CPU.adamwUpdate(master, copy, dw, m, v, new Backend.AdamWStep(0.01, 0.9, 0.999, 1e-8, 0.1, 1, 1.0));
     assertArrayEquals(CPU.downloadFloats(master), CPU.downloadFloats(copy));
     assertEquals(-1f + 0.01f * 0.1f - 0.01f, CPU.downloadFloats(master)[1], 1e-6f);
   }
@@ -129,21 +129,14 @@ class OptimizerStateTest {
       double ss = CPU.gradSumSquares(Tensor.hostOf(g, n));
       try (Tensor gg = gpu.allocate(DType.F32, n)) {
         gpu.upload(gg, g);
-        assertEquals(ss, gpu.gradSumSquares(gg), 1e-5 * ss);  // fp32 partial sums on the GPU
+        assertEquals(ss, gpu.gradSumSquares(gg), 1e-12 * ss);  // double partial sums on the GPU, as on the CPU
       }
     }
   }
 
-  /** Builds BF16 working weights and F32 grads on the GPU from the same host values each time. */
-  private static List<TrainableModel.Param> gpuParams(Backend gpu, float[][] w, float[][] g) {
-    List<TrainableModel.Param> ps = new java.util.ArrayList<>();
-    for (int i = 0; i < w.length; i++) {
-      Tensor wt = gpu.allocate(DType.BF16, w[i].length), gt = gpu.allocate(DType.F32, g[i].length);
-      gpu.upload(wt, w[i]);
-      gpu.upload(gt, g[i]);
-      ps.add(new TrainableModel.Param("p" + i, wt, gt, i == 0));
-    }
-    return ps;
+  /** BF16 working weights and F32 grads in GPU arenas (p0 decay, p1 no-decay) from the same host values each time. */
+  private static TestArena gpuParams(Backend gpu, float[][] w, float[][] g) {
+    return TestArena.of(gpu, DType.BF16, new String[] {"p0", "p1"}, w, g, new boolean[] {true, false}, 5);
   }
 
   @Test void cudaOptimizerKeepsFp32MastersAndResumesExactly() throws Exception {
@@ -153,16 +146,15 @@ class OptimizerStateTest {
       float[][] g = {gaussian(rnd, 4097, 0.01), gaussian(rnd, 64, 0.01)};
 
       // CPU reference: the same values as F32 parameters (their own masters).
-      List<TrainableModel.Param> cpuPs = List.of(
-          new TrainableModel.Param("p0", Tensor.hostOf(w[0].clone(), 4097), Tensor.hostOf(g[0], 4097), true),
-          new TrainableModel.Param("p1", Tensor.hostOf(w[1].clone(), 64), Tensor.hostOf(g[1], 64), false));
-      AdamWOptimizer cpuOpt = new AdamWOptimizer(CPU, cpuPs, 0.9, 0.95, 1e-8, 0.1);
+      TestArena cpuArena = TestArena.of(CPU, DType.F32, new String[] {"p0", "p1"}, w, g, new boolean[] {true, false}, 5);
+      AdamWOptimizer cpuOpt = cpuArena.optimizer(CPU, 0.9, 0.95, 1e-8, 0.1);
 
-      List<TrainableModel.Param> ps = gpuParams(gpu, w, g);
-      AdamWOptimizer opt = new AdamWOptimizer(gpu, ps, 0.9, 0.95, 1e-8, 0.1);
+      TestArena arena = gpuParams(gpu, w, g);
+      List<TrainableModel.Param> ps = arena.params();
+      AdamWOptimizer opt = arena.optimizer(gpu, 0.9, 0.95, 1e-8, 0.1);
       for (int s = 0; s < 2; s++) {
         double clip = AdamWOptimizer.clipScale(opt.gradNorm(), 0.05);
-        assertEquals(AdamWOptimizer.clipScale(cpuOpt.gradNorm(), 0.05), clip, 1e-5);
+        assertEquals(AdamWOptimizer.clipScale(cpuOpt.gradNorm(), 0.05), clip, 1e-12);
         opt.update(1e-3, clip);
         cpuOpt.update(1e-3, AdamWOptimizer.clipScale(cpuOpt.gradNorm(), 0.05));
       }
@@ -187,8 +179,9 @@ class OptimizerStateTest {
       assertArrayEquals(roundBf16(master0), gpu.downloadFloats(ps.get(0).weight()), "working weights = bf16(master)");
 
       // Resume into fresh tensors: same state bytes, same working weights, same next step.
-      List<TrainableModel.Param> ps2 = gpuParams(gpu, new float[][] {new float[4097], new float[64]}, g);
-      AdamWOptimizer opt2 = new AdamWOptimizer(gpu, ps2, 0.9, 0.95, 1e-8, 0.1);
+      TestArena arena2 = gpuParams(gpu, new float[][] {new float[4097], new float[64]}, g);
+      List<TrainableModel.Param> ps2 = arena2.params();
+      AdamWOptimizer opt2 = arena2.optimizer(gpu, 0.9, 0.95, 1e-8, 0.1);
       assertNotSame(ps2.get(0).weight(), gpu.masterWeights(ps2.get(0).weight()));
       opt2.load(a, opt.step());
       for (int i = 0; i < 2; i++) {

@@ -175,7 +175,7 @@ class TrainerTest {
     BagModel m = model(cfg);
     trainer(cfg, m).train();
     BagModel fresh = new BagModel(B, 16, 999);
-    AdamWOptimizer opt = new AdamWOptimizer(B, fresh.params(), 0.9, 0.999, 1e-8, 0);
+    AdamWOptimizer opt = new AdamWOptimizer(fresh, 0.9, 0.999, 1e-8, 0);
     opt.load(tmp.resolve("a/checkpoint-20").resolve(Checkpoints.OPTIMIZER), 20);
     assertArrayEquals(m.w.toFloatArray(), fresh.w.toFloatArray());
     assertArrayEquals(m.bias.toFloatArray(), fresh.bias.toFloatArray());

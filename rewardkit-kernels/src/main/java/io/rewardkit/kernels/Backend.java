@@ -152,26 +152,30 @@ public interface Backend extends AutoCloseable {
       RewardLossSpec spec, double gradScale);
 
   /**
-   * One AdamW step on F32 master weights in place (PyTorch formulation, decoupled weight decay, see
-   * {@code native/include/rewardkit/adamw.h}), with fp32 moments m, v updated in place; the gradient is
-   * multiplied by gradScale first (clipping). step counts from 1 (bias correction). weights is the tensor
-   * the model computes with: the master itself when it is F32 (CPU), otherwise a lower-precision working
-   * copy (BF16 on CUDA) that receives the rounded update. grad is the parameter gradient as the backend
-   * accumulates it (F32 on CPU and CUDA). All tensors the same size.
+   * The hyper-parameters of one AdamW call (native {@code rk::AdamWParams}, checked by its {@code validate()} on
+   * both backends). step counts from 1 (bias correction); gradScale multiplies the gradient first (clipping).
    */
-  void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, double lr, double beta1,
-      double beta2, double eps, double weightDecay, long step, double gradScale);
+  record AdamWStep(double lr, double beta1, double beta2, double eps, double weightDecay, long step, double gradScale) {
+    /** 1 - beta1^step, formed in double on the host (the kernels round the derived scalars to float once). */
+    public double biasCorrection1() { return 1 - Math.pow(beta1, step); }
 
-  /** {@link #adamwUpdate(Tensor, Tensor, Tensor, Tensor, Tensor, double, double, double, double, double, long, double)} on an F32 parameter that is its own master. */
-  default void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
-      double eps, double weightDecay, long step, double gradScale) {
-    adamwUpdate(param, param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step, gradScale);
+    public double biasCorrection2() { return 1 - Math.pow(beta2, step); }
   }
 
   /**
-   * The fp32 master copy an optimizer updates for a weight tensor: the weight itself when it is F32,
-   * otherwise a new F32 tensor on this device holding its values (BF16 to F32 is exact). The optimizer
-   * owns (and closes) a copy that is not the weight itself.
+   * One fused AdamW step over one optimizer group's arenas (PyTorch formulation, decoupled weight decay, see
+   * {@code native/include/rewardkit/adamw.h}; the CPU loop and the CUDA kernel run the same element update,
+   * {@code adamw_math.h}): F32 master weights and fp32 moments m, v updated in place. weights is the span the
+   * model computes with: the master itself when it is F32 (CPU), otherwise a lower-precision working copy (BF16
+   * on CUDA) that receives the rounded update. grad is the gradient span as the backend accumulates it (F32 on
+   * CPU and CUDA). All tensors the same size. The optimizer makes one such call per group per step.
+   */
+  void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+  /**
+   * The fp32 master copy an optimizer updates for a weight span (one optimizer group): the span itself when it
+   * is F32, otherwise a new F32 tensor on this device holding its values (BF16 to F32 is exact), which lives as
+   * long as the optimizer's state (the CUDA backend converts on the device into its optimizer-state arena).
    */
   default Tensor masterWeights(Tensor weights) {
     if (weights.dtype() == DType.F32) return weights;
@@ -180,6 +184,10 @@ public interface Backend extends AutoCloseable {
     return master;
   }
 
-  /** Σ g² over a gradient tensor, deterministic for any thread count; NaN/Inf propagate. */
+  /**
+   * Σ g² over a gradient tensor: the optimizer passes its whole gradient arena, so this is the one global-norm
+   * reduction (and, on a device, the one host sync) of a step. Accumulated in double, deterministic for any
+   * thread count; NaN/Inf propagate.
+   */
   double gradSumSquares(Tensor grad);
 }

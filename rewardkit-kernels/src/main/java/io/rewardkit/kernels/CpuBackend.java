@@ -2,12 +2,17 @@ package io.rewardkit.kernels;
 
 import io.rewardkit.kernels.cpu.Add;
 import io.rewardkit.kernels.cpu.Bias;
+import io.rewardkit.kernels.cpu.BiasParams;
 import io.rewardkit.kernels.cpu.Embedding;
 import io.rewardkit.kernels.cpu.Nf4;
+import io.rewardkit.kernels.cpu.EmbeddingParams;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
+import io.rewardkit.kernels.cpu.RmsNormParams;
 import io.rewardkit.kernels.cpu.Rope;
+import io.rewardkit.kernels.cpu.RopeParams;
 import io.rewardkit.kernels.cpu.Score;
+import io.rewardkit.kernels.cpu.ScoreParams;
 import io.rewardkit.kernels.cpu.Swiglu;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
@@ -78,10 +83,13 @@ public final class CpuBackend implements Backend {
     long dim = w.numel(), rows = x.numel() / dim;
     Shapes.require("rmsnorm", x.numel() == rows * dim && out.numel() == x.numel() && rstd.numel() == rows,
         "x " + x + ", out " + out + ", w " + w + ", rstd " + rstd);
-    switch (Shapes.floatType("rmsnorm", out, rstd, x, w)) {
-      case F32 -> RmsNorm.rmsnorm_forward(out.f32(), rstd.f32(), x.f32(), w.f32(), rows, dim, eps);
-      case F64 -> RmsNorm.rmsnorm_forward(out.f64(), rstd.f64(), x.f64(), w.f64(), rows, dim, eps);
-      default -> throw Shapes.unsupported("rmsnorm", out.dtype());
+    DType type = Shapes.floatType("rmsnorm", out, rstd, x, w);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, eps)) {
+      switch (type) {
+        case F32 -> RmsNorm.rmsnorm_forward(out.f32(), rstd.f32(), x.f32(), w.f32(), p);
+        case F64 -> RmsNorm.rmsnorm_forward(out.f64(), rstd.f64(), x.f64(), w.f64(), p);
+        default -> throw Shapes.unsupported("rmsnorm", out.dtype());
+      }
     }
   }
 
@@ -89,10 +97,13 @@ public final class CpuBackend implements Backend {
     long dim = w.numel(), rows = x.numel() / dim;
     Shapes.require("rmsnorm_backward", dx.numel() == x.numel() && dOut.numel() == x.numel()
         && dw.numel() == dim && rstd.numel() == rows, "dx " + dx + ", x " + x + ", w " + w);
-    switch (Shapes.floatType("rmsnorm_backward", dx, dw, dOut, x, w, rstd)) {
-      case F32 -> RmsNorm.rmsnorm_backward(dx.f32(), dw.f32(), dOut.f32(), x.f32(), w.f32(), rstd.f32(), rows, dim);
-      case F64 -> RmsNorm.rmsnorm_backward(dx.f64(), dw.f64(), dOut.f64(), x.f64(), w.f64(), rstd.f64(), rows, dim);
-      default -> throw Shapes.unsupported("rmsnorm_backward", dx.dtype());
+    DType type = Shapes.floatType("rmsnorm_backward", dx, dw, dOut, x, w, rstd);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, 0)) {
+      switch (type) {
+        case F32 -> RmsNorm.rmsnorm_backward(dx.f32(), dw.f32(), dOut.f32(), x.f32(), w.f32(), rstd.f32(), p);
+        case F64 -> RmsNorm.rmsnorm_backward(dx.f64(), dw.f64(), dOut.f64(), x.f64(), w.f64(), rstd.f64(), p);
+        default -> throw Shapes.unsupported("rmsnorm_backward", dx.dtype());
+      }
     }
   }
 
@@ -101,22 +112,26 @@ public final class CpuBackend implements Backend {
   @Override public void embeddingForward(Tensor out, Tensor ids, Tensor table) {
     Shapes.require("embedding", table.rank() == 2 && ids.dtype() == DType.I32
         && out.numel() == ids.numel() * table.dim(1), "out " + out + ", ids " + ids + ", table " + table);
-    long tokens = ids.numel(), vocab = table.dim(0), dim = table.dim(1);
-    switch (Shapes.floatType("embedding", out, table)) {
-      case F32 -> Embedding.embedding_forward(out.f32(), ids.i32(), table.f32(), tokens, vocab, dim);
-      case F64 -> Embedding.embedding_forward(out.f64(), ids.i32(), table.f64(), tokens, vocab, dim);
-      default -> throw Shapes.unsupported("embedding", out.dtype());
+    DType type = Shapes.floatType("embedding", out, table);
+    try (EmbeddingParams p = OpParams.embedding(ids, table)) {
+      switch (type) {
+        case F32 -> Embedding.embedding_forward(out.f32(), ids.i32(), table.f32(), p);
+        case F64 -> Embedding.embedding_forward(out.f64(), ids.i32(), table.f64(), p);
+        default -> throw Shapes.unsupported("embedding", out.dtype());
+      }
     }
   }
 
   @Override public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
     Shapes.require("embedding_backward", dTable.rank() == 2 && ids.dtype() == DType.I32
         && dOut.numel() == ids.numel() * dTable.dim(1), "dTable " + dTable + ", dOut " + dOut + ", ids " + ids);
-    long tokens = ids.numel(), vocab = dTable.dim(0), dim = dTable.dim(1);
-    switch (Shapes.floatType("embedding_backward", dTable, dOut)) {
-      case F32 -> Embedding.embedding_backward(dTable.f32(), dOut.f32(), ids.i32(), tokens, vocab, dim);
-      case F64 -> Embedding.embedding_backward(dTable.f64(), dOut.f64(), ids.i32(), tokens, vocab, dim);
-      default -> throw Shapes.unsupported("embedding_backward", dTable.dtype());
+    DType type = Shapes.floatType("embedding_backward", dTable, dOut);
+    try (EmbeddingParams p = OpParams.embedding(ids, dTable)) {
+      switch (type) {
+        case F32 -> Embedding.embedding_backward(dTable.f32(), dOut.f32(), ids.i32(), p);
+        case F64 -> Embedding.embedding_backward(dTable.f64(), dOut.f64(), ids.i32(), p);
+        default -> throw Shapes.unsupported("embedding_backward", dTable.dtype());
+      }
     }
   }
 
@@ -144,10 +159,14 @@ public final class CpuBackend implements Backend {
           Pointer.memcpy(out.f32(), op.f32(), (long) t * o * Float.BYTES);
         }
       }
-      if (bias != null) Bias.bias_forward(out.f32(), bias.f32(), tokens, outF);
+      if (bias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_forward(out.f32(), bias.f32(), p); }
+      }
     } else {
       openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1d, x.f64(), i, w.f64(), i, 0d, out.f64(), o);
-      if (bias != null) Bias.bias_forward(out.f64(), bias.f64(), tokens, outF);
+      if (bias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_forward(out.f64(), bias.f64(), p); }
+      }
     }
   }
 
@@ -193,11 +212,15 @@ public final class CpuBackend implements Backend {
       if (dx != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
       // dw[O, I] += dOut[T, O]ᵀ · x[T, I]   (beta 1: accumulate)
       if (dw != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
-      if (dBias != null) Bias.bias_backward(dBias.f32(), dOut.f32(), tokens, outF);
+      if (dBias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f32(), dOut.f32(), p); }
+      }
     } else {
       if (dx != null) openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1d, dOut.f64(), o, w.f64(), i, 0d, dx.f64(), i);
       if (dw != null) openblas_nolapack.cblas_dgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1d, dOut.f64(), o, x.f64(), i, 1d, dw.f64(), i);
-      if (dBias != null) Bias.bias_backward(dBias.f64(), dOut.f64(), tokens, outF);
+      if (dBias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f64(), dOut.f64(), p); }
+      }
     }
   }
 
@@ -228,16 +251,19 @@ public final class CpuBackend implements Backend {
     Shapes.require(op, tokens == 0 ? x.numel() == 0 : heads > 0 && x.numel() == tokens * heads * headDim,
         "x " + x + " must be [T, H, hd] with T = " + tokens + " positions and hd = " + headDim);
     if (tokens == 0) return;
-    switch (Shapes.floatType(op, x, cos, sin)) {
-      case F32 -> {
-        if (backward) Rope.rope_backward(x.f32(), positions.i32(), cos.f32(), sin.f32(), tokens, heads, headDim, maxPos);
-        else Rope.rope_forward(x.f32(), positions.i32(), cos.f32(), sin.f32(), tokens, heads, headDim, maxPos);
+    DType type = Shapes.floatType(op, x, cos, sin);
+    try (RopeParams p = OpParams.rope(tokens, heads, headDim, maxPos)) {
+      switch (type) {
+        case F32 -> {
+          if (backward) Rope.rope_backward(x.f32(), positions.i32(), cos.f32(), sin.f32(), p);
+          else Rope.rope_forward(x.f32(), positions.i32(), cos.f32(), sin.f32(), p);
+        }
+        case F64 -> {
+          if (backward) Rope.rope_backward(x.f64(), positions.i32(), cos.f64(), sin.f64(), p);
+          else Rope.rope_forward(x.f64(), positions.i32(), cos.f64(), sin.f64(), p);
+        }
+        default -> throw Shapes.unsupported(op, x.dtype());
       }
-      case F64 -> {
-        if (backward) Rope.rope_backward(x.f64(), positions.i32(), cos.f64(), sin.f64(), tokens, heads, headDim, maxPos);
-        else Rope.rope_forward(x.f64(), positions.i32(), cos.f64(), sin.f64(), tokens, heads, headDim, maxPos);
-      }
-      default -> throw Shapes.unsupported(op, x.dtype());
     }
   }
 
@@ -325,10 +351,13 @@ public final class CpuBackend implements Backend {
     long dim = w.numel(), tokens = dim == 0 ? 0 : hidden.numel() / dim, readouts = readout.numel();
     Shapes.require("score", dim > 0 && hidden.numel() == tokens * dim && rewards.numel() == readouts
         && readout.dtype() == DType.I32, "rewards " + rewards + ", hidden " + hidden + ", readout " + readout + ", w " + w);
-    switch (Shapes.floatType("score", rewards, hidden, w)) {
-      case F32 -> Score.score_forward(rewards.f32(), hidden.f32(), readout.i32(), w.f32(), tokens, dim, readouts);
-      case F64 -> Score.score_forward(rewards.f64(), hidden.f64(), readout.i32(), w.f64(), tokens, dim, readouts);
-      default -> throw Shapes.unsupported("score", rewards.dtype());
+    DType type = Shapes.floatType("score", rewards, hidden, w);
+    try (ScoreParams p = OpParams.score(tokens, dim, readouts)) {
+      switch (type) {
+        case F32 -> Score.score_forward(rewards.f32(), hidden.f32(), readout.i32(), w.f32(), p);
+        case F64 -> Score.score_forward(rewards.f64(), hidden.f64(), readout.i32(), w.f64(), p);
+        default -> throw Shapes.unsupported("score", rewards.dtype());
+      }
     }
   }
 
@@ -337,12 +366,13 @@ public final class CpuBackend implements Backend {
     Shapes.require("score_backward", dim > 0 && hidden.numel() == tokens * dim && dHidden.numel() == hidden.numel()
         && dw.numel() == dim && dRewards.numel() == readouts && readout.dtype() == DType.I32,
         "dHidden " + dHidden + ", dw " + dw + ", dRewards " + dRewards + ", hidden " + hidden + ", readout " + readout + ", w " + w);
-    switch (Shapes.floatType("score_backward", dHidden, dw, dRewards, hidden, w)) {
-      case F32 -> Score.score_backward(dHidden.f32(), dw.f32(), dRewards.f32(), hidden.f32(), readout.i32(), w.f32(),
-          tokens, dim, readouts);
-      case F64 -> Score.score_backward(dHidden.f64(), dw.f64(), dRewards.f64(), hidden.f64(), readout.i32(), w.f64(),
-          tokens, dim, readouts);
-      default -> throw Shapes.unsupported("score_backward", dHidden.dtype());
+    DType type = Shapes.floatType("score_backward", dHidden, dw, dRewards, hidden, w);
+    try (ScoreParams p = OpParams.score(tokens, dim, readouts)) {
+      switch (type) {
+        case F32 -> Score.score_backward(dHidden.f32(), dw.f32(), dRewards.f32(), hidden.f32(), readout.i32(), w.f32(), p);
+        case F64 -> Score.score_backward(dHidden.f64(), dw.f64(), dRewards.f64(), hidden.f64(), readout.i32(), w.f64(), p);
+        default -> throw Shapes.unsupported("score_backward", dHidden.dtype());
+      }
     }
   }
 
@@ -373,15 +403,15 @@ public final class CpuBackend implements Backend {
     return stats;
   }
 
-  @Override public void adamwUpdate(Tensor param, Tensor weights, Tensor grad, Tensor m, Tensor v, double lr,
-      double beta1, double beta2, double eps, double weightDecay, long step, double gradScale) {
-    long n = param.numel();
-    Shapes.require("adamw", grad.numel() == n && m.numel() == n && v.numel() == n && weights.numel() == n && step >= 1,
-        "param " + param + ", weights " + weights + ", grad " + grad + ", m " + m + ", v " + v + ", step " + step);
-    if (Shapes.floatType("adamw", param, grad, m, v) != DType.F32) throw Shapes.unsupported("adamw", param.dtype());
-    io.rewardkit.kernels.cpu.AdamW.adamw_update(param.f32(), grad.f32(), m.f32(), v.f32(), n, lr, beta1, beta2, eps,
-        weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), gradScale);
-    if (weights != param) copy(weights, param);  // CPU weights are F32: a separate working copy is just a copy
+  @Override public void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+    long n = master.numel();
+    Shapes.require("adamw", grad.numel() == n && m.numel() == n && v.numel() == n && weights.numel() == n,
+        "master " + master + ", weights " + weights + ", grad " + grad + ", m " + m + ", v " + v);
+    if (Shapes.floatType("adamw", master, grad, m, v) != DType.F32) throw Shapes.unsupported("adamw", master.dtype());
+    try (io.rewardkit.kernels.cpu.AdamWParams p = OpParams.adamw(n, step)) {
+      io.rewardkit.kernels.cpu.AdamW.adamw_update(master.f32(), grad.f32(), m.f32(), v.f32(), p);
+    }
+    if (weights != master) copy(weights, master);  // CPU weights are F32: a separate working copy is just a copy
   }
 
   @Override public double gradSumSquares(Tensor grad) {

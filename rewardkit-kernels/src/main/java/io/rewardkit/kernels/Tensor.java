@@ -98,6 +98,9 @@ public final class Tensor implements AutoCloseable {
   /** Offset of this view from the start of its allocation, in elements. */
   public long offset() { return offset; }
 
+  /** The tensor that owns this view's memory (this tensor when it is an owner). */
+  public Tensor allocation() { return owner == null ? this : owner; }
+
   /** Raw address of the first element (host or device). */
   public long address() { return base.address() + offset * dtype.bytes(); }
 

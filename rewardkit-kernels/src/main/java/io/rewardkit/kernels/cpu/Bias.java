@@ -3,7 +3,7 @@ package io.rewardkit.kernels.cpu;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -19,13 +19,9 @@ public final class Bias {
   static { Loader.load(); }
   private Bias() {}
 
-  public static native void bias_forward(FloatPointer out, @Const FloatPointer bias,
-      @Cast("int64_t") long rows, @Cast("int64_t") long cols);
-  public static native void bias_forward(DoublePointer out, @Const DoublePointer bias,
-      @Cast("int64_t") long rows, @Cast("int64_t") long cols);
+  public static native void bias_forward(FloatPointer out, @Const FloatPointer bias, @Const @ByRef BiasParams p);
+  public static native void bias_forward(DoublePointer out, @Const DoublePointer bias, @Const @ByRef BiasParams p);
 
-  public static native void bias_backward(FloatPointer dbias, @Const FloatPointer dout,
-      @Cast("int64_t") long rows, @Cast("int64_t") long cols);
-  public static native void bias_backward(DoublePointer dbias, @Const DoublePointer dout,
-      @Cast("int64_t") long rows, @Cast("int64_t") long cols);
+  public static native void bias_backward(FloatPointer dbias, @Const FloatPointer dout, @Const @ByRef BiasParams p);
+  public static native void bias_backward(DoublePointer dbias, @Const DoublePointer dout, @Const @ByRef BiasParams p);
 }

@@ -4,7 +4,7 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -22,12 +22,12 @@ public final class Embedding {
   private Embedding() {}
 
   public static native void embedding_forward(FloatPointer out, @Const IntPointer ids, @Const FloatPointer table,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long vocab, @Cast("int64_t") long dim);
+      @Const @ByRef EmbeddingParams p);
   public static native void embedding_forward(DoublePointer out, @Const IntPointer ids, @Const DoublePointer table,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long vocab, @Cast("int64_t") long dim);
+      @Const @ByRef EmbeddingParams p);
 
   public static native void embedding_backward(FloatPointer dtable, @Const FloatPointer dout, @Const IntPointer ids,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long vocab, @Cast("int64_t") long dim);
+      @Const @ByRef EmbeddingParams p);
   public static native void embedding_backward(DoublePointer dtable, @Const DoublePointer dout, @Const IntPointer ids,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long vocab, @Cast("int64_t") long dim);
+      @Const @ByRef EmbeddingParams p);
 }

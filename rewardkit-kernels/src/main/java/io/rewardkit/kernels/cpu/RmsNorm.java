@@ -3,7 +3,7 @@ package io.rewardkit.kernels.cpu;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -21,14 +21,12 @@ public final class RmsNorm {
   private RmsNorm() {}
 
   public static native void rmsnorm_forward(FloatPointer out, FloatPointer rstd, @Const FloatPointer x,
-      @Const FloatPointer w, @Cast("int64_t") long rows, @Cast("int64_t") long dim, double eps);
+      @Const FloatPointer w, @Const @ByRef RmsNormParams p);
   public static native void rmsnorm_forward(DoublePointer out, DoublePointer rstd, @Const DoublePointer x,
-      @Const DoublePointer w, @Cast("int64_t") long rows, @Cast("int64_t") long dim, double eps);
+      @Const DoublePointer w, @Const @ByRef RmsNormParams p);
 
   public static native void rmsnorm_backward(FloatPointer dx, FloatPointer dw, @Const FloatPointer dout,
-      @Const FloatPointer x, @Const FloatPointer w, @Const FloatPointer rstd,
-      @Cast("int64_t") long rows, @Cast("int64_t") long dim);
+      @Const FloatPointer x, @Const FloatPointer w, @Const FloatPointer rstd, @Const @ByRef RmsNormParams p);
   public static native void rmsnorm_backward(DoublePointer dx, DoublePointer dw, @Const DoublePointer dout,
-      @Const DoublePointer x, @Const DoublePointer w, @Const DoublePointer rstd,
-      @Cast("int64_t") long rows, @Cast("int64_t") long dim);
+      @Const DoublePointer x, @Const DoublePointer w, @Const DoublePointer rstd, @Const @ByRef RmsNormParams p);
 }

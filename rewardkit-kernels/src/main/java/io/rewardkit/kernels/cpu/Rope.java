@@ -4,7 +4,7 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -22,16 +22,12 @@ public final class Rope {
   private Rope() {}
 
   public static native void rope_forward(FloatPointer x, @Const IntPointer positions, @Const FloatPointer cos,
-      @Const FloatPointer sin, @Cast("int64_t") long tokens, @Cast("int64_t") long heads,
-      @Cast("int64_t") long headDim, @Cast("int64_t") long maxPos);
+      @Const FloatPointer sin, @Const @ByRef RopeParams p);
   public static native void rope_forward(DoublePointer x, @Const IntPointer positions, @Const DoublePointer cos,
-      @Const DoublePointer sin, @Cast("int64_t") long tokens, @Cast("int64_t") long heads,
-      @Cast("int64_t") long headDim, @Cast("int64_t") long maxPos);
+      @Const DoublePointer sin, @Const @ByRef RopeParams p);
 
   public static native void rope_backward(FloatPointer dx, @Const IntPointer positions, @Const FloatPointer cos,
-      @Const FloatPointer sin, @Cast("int64_t") long tokens, @Cast("int64_t") long heads,
-      @Cast("int64_t") long headDim, @Cast("int64_t") long maxPos);
+      @Const FloatPointer sin, @Const @ByRef RopeParams p);
   public static native void rope_backward(DoublePointer dx, @Const IntPointer positions, @Const DoublePointer cos,
-      @Const DoublePointer sin, @Cast("int64_t") long tokens, @Cast("int64_t") long heads,
-      @Cast("int64_t") long headDim, @Cast("int64_t") long maxPos);
+      @Const DoublePointer sin, @Const @ByRef RopeParams p);
 }

@@ -4,7 +4,7 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -22,14 +22,12 @@ public final class Score {
   private Score() {}
 
   public static native void score_forward(FloatPointer rewards, @Const FloatPointer hidden, @Const IntPointer readout,
-      @Const FloatPointer w, @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("int64_t") long readouts);
+      @Const FloatPointer w, @Const @ByRef ScoreParams p);
   public static native void score_forward(DoublePointer rewards, @Const DoublePointer hidden, @Const IntPointer readout,
-      @Const DoublePointer w, @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("int64_t") long readouts);
+      @Const DoublePointer w, @Const @ByRef ScoreParams p);
 
   public static native void score_backward(FloatPointer dhidden, FloatPointer dw, @Const FloatPointer drewards,
-      @Const FloatPointer hidden, @Const IntPointer readout, @Const FloatPointer w,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("int64_t") long readouts);
+      @Const FloatPointer hidden, @Const IntPointer readout, @Const FloatPointer w, @Const @ByRef ScoreParams p);
   public static native void score_backward(DoublePointer dhidden, DoublePointer dw, @Const DoublePointer drewards,
-      @Const DoublePointer hidden, @Const IntPointer readout, @Const DoublePointer w,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("int64_t") long readouts);
+      @Const DoublePointer hidden, @Const IntPointer readout, @Const DoublePointer w, @Const @ByRef ScoreParams p);
 }

@@ -5,9 +5,15 @@ import io.rewardkit.kernels.CudaSupport;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Device;
 import io.rewardkit.kernels.Nf4Weight;
+import io.rewardkit.kernels.OpParams;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
+import io.rewardkit.kernels.cpu.BiasParams;
+import io.rewardkit.kernels.cpu.EmbeddingParams;
+import io.rewardkit.kernels.cpu.RmsNormParams;
+import io.rewardkit.kernels.cpu.RopeParams;
+import io.rewardkit.kernels.cpu.ScoreParams;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -250,19 +256,23 @@ public final class CudaBackend implements Backend {
 
   @Override public void embeddingForward(Tensor out, Tensor ids, Tensor table) {
     String op = "embedding";
-    long dim = table.dim(-1), vocab = table.numel() / dim, tokens = ids.numel();
-    Shapes.require(op, out.numel() == tokens * dim, "out " + out + ", ids " + ids + ", table " + table);
+    Shapes.require(op, table.rank() == 2 && out.numel() == ids.numel() * table.dim(1),
+        "out " + out + ", ids " + ids + ", table " + table);
     dtype(op, "out", out, DType.BF16); dtype(op, "ids", ids, DType.I32); dtype(op, "table", table, DType.BF16);
-    CudaOps.embedding_forward(dev(out, op), dev(ids, op), dev(table, op), tokens, dim, vocab, stream);
+    try (EmbeddingParams p = OpParams.embedding(ids, table)) {
+      CudaOps.embedding_forward(dev(out, op), dev(ids, op), dev(table, op), p, stream);
+    }
   }
 
   @Override public void embeddingBackward(Tensor dTable, Tensor dOut, Tensor ids) {
     String op = "embedding_backward";
-    long dim = dTable.dim(-1), vocab = dTable.numel() / dim, tokens = ids.numel();
-    Shapes.require(op, dOut.numel() == tokens * dim, "dOut " + dOut + ", ids " + ids + ", dTable " + dTable);
+    Shapes.require(op, dTable.rank() == 2 && dOut.numel() == ids.numel() * dTable.dim(1),
+        "dOut " + dOut + ", ids " + ids + ", dTable " + dTable);
     dtype(op, "dTable (a parameter gradient)", dTable, DType.F32); dtype(op, "dOut", dOut, DType.BF16);
     dtype(op, "ids", ids, DType.I32);
-    CudaOps.embedding_backward(dev(dTable, op), dev(dOut, op), dev(ids, op), tokens, dim, vocab, stream);
+    try (EmbeddingParams p = OpParams.embedding(ids, dTable)) {
+      CudaOps.embedding_backward(dev(dTable, op), dev(dOut, op), dev(ids, op), p, stream);
+    }
   }
 
   @Override public void rmsnormForward(Tensor out, Tensor rstd, Tensor x, Tensor w, double eps) {
@@ -272,7 +282,9 @@ public final class CudaBackend implements Backend {
         "x " + x + ", out " + out + ", w " + w + ", rstd " + rstd);
     dtype(op, "out", out, DType.BF16); dtype(op, "x", x, DType.BF16); dtype(op, "w", w, DType.BF16);
     dtype(op, "rstd", rstd, DType.F32);
-    CudaOps.rmsnorm_forward(dev(out, op), dev(rstd, op), dev(x, op), dev(w, op), rows, dim, eps, stream);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, eps)) {
+      CudaOps.rmsnorm_forward(dev(out, op), dev(rstd, op), dev(x, op), dev(w, op), p, stream);
+    }
   }
 
   @Override public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd) {
@@ -283,8 +295,10 @@ public final class CudaBackend implements Backend {
     dtype(op, "dx", dx, DType.BF16); dtype(op, "dOut", dOut, DType.BF16); dtype(op, "x", x, DType.BF16);
     dtype(op, "w", w, DType.BF16); dtype(op, "dw (a parameter gradient)", dw, DType.F32); dtype(op, "rstd", rstd, DType.F32);
     long ws = scratch((long) CudaOps.column_reduce_chunks() * dim * 4);
-    CudaOps.rmsnorm_backward(dev(dx, op), dev(dw, op), dev(dOut, op), dev(x, op), dev(w, op), dev(rstd, op), ws,
-        rows, dim, stream);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, 0)) {
+      CudaOps.rmsnorm_backward(dev(dx, op), dev(dw, op), dev(dOut, op), dev(x, op), dev(w, op), dev(rstd, op), ws, p,
+          stream);
+    }
   }
 
   /**
@@ -329,7 +343,9 @@ public final class CudaBackend implements Backend {
     if (dw != null) blas.matmul(false, true, in, o, t, dev(x, op), in, dev(dOut, op), o, dev(dw, op), in, true, 0, true);
     if (dBias != null) {
       long ws = scratch((long) CudaOps.column_reduce_chunks() * o * 4);
-      CudaOps.bias_add_backward(dev(dBias, op), dev(dOut, op), ws, t, o, stream);
+      try (BiasParams p = OpParams.bias(t, o)) {
+        CudaOps.bias_add_backward(dev(dBias, op), dev(dOut, op), ws, p, stream);
+      }
     }
   }
 
@@ -340,12 +356,15 @@ public final class CudaBackend implements Backend {
         && cos.numel() == maxPos * half, "x " + x + ", positions " + positions + ", cos " + cos);
     dtype(op, "x", x, DType.BF16); dtype(op, "positions", positions, DType.I32);
     if (cos.dtype() != sin.dtype()) throw new IllegalArgumentException(op + ": cos and sin dtypes differ");
-    switch (cos.dtype()) {
-      case F32 -> CudaOps.rope_apply_f32(dev(x, op), dev(positions, op), dev(cos, op), dev(sin, op), tokens, heads, hd,
-          maxPos, inverse, stream);
-      case BF16 -> CudaOps.rope_apply_bf16(dev(x, op), dev(positions, op), dev(cos, op), dev(sin, op), tokens, heads, hd,
-          maxPos, inverse, stream);
-      default -> throw new IllegalArgumentException(op + ": cos/sin must be F32 or BF16, got " + cos.dtype());
+    if (cos.dtype() != DType.F32 && cos.dtype() != DType.BF16) {
+      throw new IllegalArgumentException(op + ": cos/sin must be F32 or BF16, got " + cos.dtype());
+    }
+    try (RopeParams p = OpParams.rope(tokens, heads, hd, maxPos)) {
+      if (cos.dtype() == DType.F32) {
+        CudaOps.rope_apply_f32(dev(x, op), dev(positions, op), dev(cos, op), dev(sin, op), p, inverse, stream);
+      } else {
+        CudaOps.rope_apply_bf16(dev(x, op), dev(positions, op), dev(cos, op), dev(sin, op), p, inverse, stream);
+      }
     }
   }
 
@@ -428,8 +447,9 @@ public final class CudaBackend implements Backend {
         "rewards " + rewards + ", hidden " + hidden + ", readout " + readout + ", w " + w);
     dtype(op, "rewards", rewards, DType.F32); dtype(op, "hidden", hidden, DType.BF16);
     dtype(op, "readout", readout, DType.I32); dtype(op, "w", w, DType.BF16);
-    CudaOps.score_forward(dev(rewards, op), dev(hidden, op), dev(readout, op), dev(w, op), readout.numel(), tokens, dim,
-        stream);
+    try (ScoreParams p = OpParams.score(tokens, dim, readout.numel())) {
+      CudaOps.score_forward(dev(rewards, op), dev(hidden, op), dev(readout, op), dev(w, op), p, stream);
+    }
   }
 
   @Override public void scoreBackward(Tensor dHidden, Tensor dw, Tensor dRewards, Tensor hidden, Tensor readout, Tensor w) {
@@ -440,43 +460,13 @@ public final class CudaBackend implements Backend {
     dtype(op, "dHidden", dHidden, DType.BF16); dtype(op, "dw (a parameter gradient)", dw, DType.F32);
     dtype(op, "dRewards", dRewards, DType.F32); dtype(op, "hidden", hidden, DType.BF16);
     dtype(op, "readout", readout, DType.I32); dtype(op, "w", w, DType.BF16);
-    CudaOps.score_backward(dev(dHidden, op), dev(dw, op), dev(dRewards, op), dev(hidden, op), dev(readout, op),
-        dev(w, op), readout.numel(), tokens, dim, stream);
+    try (ScoreParams p = OpParams.score(tokens, dim, readout.numel())) {
+      CudaOps.score_backward(dev(dHidden, op), dev(dw, op), dev(dRewards, op), dev(hidden, op), dev(readout, op),
+          dev(w, op), p, stream);
+    }
   }
 
   // ---- CUDA-only training helpers --------------------------------------------------------------
-
-  /** out[0] = Σ g², out[1] = clip scale for maxNorm (deterministic). out F32[2], grads F32 (one arena). */
-  public void gradNorm(Tensor out, Tensor grads, float maxNorm) {
-    String op = "grad_norm";
-    dtype(op, "out", out, DType.F32); dtype(op, "grads", grads, DType.F32);
-    Shapes.require(op, out.numel() >= 2, "out needs 2 elements");
-    long ws = scratch((long) CudaOps.grad_norm_blocks() * 4);
-    CudaOps.grad_norm(dev(out, op), ws, dev(grads, op), grads.numel(), maxNorm, stream);
-  }
-
-  /** Fused AdamW over one parameter buffer; gradScale is out of {@link #gradNorm} (element 1) or null. */
-  public void adamwStep(Tensor master, Tensor weights, Tensor m, Tensor v, Tensor grads, Tensor gradScale, long step,
-      float lr, float beta1, float beta2, float eps, float weightDecay) {
-    adamwLaunch(master, weights, m, v, grads, "grads", gradScale, 1, step, lr, beta1, beta2, eps, weightDecay);
-  }
-
-  /**
-   * Checks one parameter buffer's AdamW operands, then launches the fused step. The gradient is scaled
-   * by element {@code scaleIndex} of the device F32 tensor {@code gradScale} (null: not scaled).
-   */
-  private void adamwLaunch(Tensor master, Tensor weights, Tensor m, Tensor v, Tensor grads, String gradsName,
-      Tensor gradScale, int scaleIndex, long step, double lr, double beta1, double beta2, double eps, double weightDecay) {
-    String op = "adamw";
-    long n = master.numel();
-    Shapes.require(op, weights.numel() == n && m.numel() == n && v.numel() == n && grads.numel() == n && step >= 1,
-        "master " + master + ", weights " + weights + ", step " + step);
-    dtype(op, "master", master, DType.F32); dtype(op, "weights", weights, DType.BF16); dtype(op, "m", m, DType.F32);
-    dtype(op, "v", v, DType.F32); dtype(op, gradsName, grads, DType.F32);
-    long scaleAddr = gradScale == null ? 0 : dev(gradScale, op) + 4L * scaleIndex;
-    CudaOps.adamw_step(dev(master, op), dev(weights, op), dev(m, op), dev(v, op), dev(grads, op), scaleAddr, n, lr,
-        beta1, beta2, eps, weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step), stream);
-  }
 
   /**
    * Fused reward loss (semantics of the CPU {@code reward_loss.h}): stats F64[11] overwritten
@@ -502,9 +492,8 @@ public final class CudaBackend implements Backend {
 
   // ---- Backend training ops (the trainer's backend-agnostic path) ------------------------------
 
-  private Tensor normOut;      // F32 [2]: gradNorm's output (Σ g², clip scale)
-  private Tensor scaleScalar;  // F32 [1]: the host clip scale adamwUpdate hands to the kernel
-  private float uploadedScale = Float.NaN;
+  private Tensor sumsqOut;       // F64 [1]: grad_sumsq's result
+  private Tensor sumsqPartials;  // F64 [grad_norm_blocks()]: its workspace
 
   /** Stats come back to the host (one small sync per micro-batch, as on the CPU). rewards, dRewards, margins F32. */
   @Override public double[] rewardLoss(Tensor rewards, Tensor chosen, Tensor rejected, Tensor margins, Tensor dRewards,
@@ -517,30 +506,44 @@ public final class CudaBackend implements Backend {
   }
 
   /**
-   * Σ g² by the deterministic two-pass reduction of {@link #gradNorm}. Unlike the CPU's double chunk sums
-   * this accumulates in fp32, so it agrees with the CPU to about 1e-6 relative, not bit for bit.
+   * Σ g² over a gradient arena by the deterministic two-pass reduction of optimizer.cu (double accumulation, as
+   * the CPU's chunk sums: the two agree to about 1e-15 relative, not bit for bit). Reading the result back is
+   * the step's one host sync.
    */
   @Override public double gradSumSquares(Tensor grad) {
-    dtype("grad_norm", "grad", grad, DType.F32);
-    if (normOut == null) normOut = general.allocate(DType.F32, 2);
-    gradNorm(normOut, grad, 0f);
-    return downloadFloats(normOut)[0];
+    String op = "grad_norm";
+    dtype(op, "grad", grad, DType.F32);
+    if (sumsqOut == null) {
+      sumsqOut = general.allocate(DType.F64, 1);
+      sumsqPartials = general.allocate(DType.F64, CudaOps.grad_norm_blocks());
+    }
+    CudaOps.grad_sumsq(dev(sumsqOut, op), dev(sumsqPartials, op), dev(grad, op), grad.numel(), stream);
+    return downloadDoubles(sumsqOut)[0];
   }
 
-  /** master F32 and weights BF16 (the working copy the model computes with); grad, m, v F32. */
-  @Override public void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, double lr,
-      double beta1, double beta2, double eps, double weightDecay, long step, double gradScale) {
+  /** One launch per optimizer group: master F32 and weights BF16 (the working copy the model computes with); grad, m, v F32. */
+  @Override public void adamwUpdate(Tensor master, Tensor weights, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+    String op = "adamw";
     if (master == weights) {
       throw new IllegalArgumentException("adamw: CUDA weights are BF16; pass the F32 master copy from masterWeights()");
     }
-    if (scaleScalar == null) scaleScalar = general.allocate(DType.F32, 1);
-    float scale = (float) gradScale;
-    // One upload per optimizer step, not per parameter (every parameter of a step shares the scale).
-    if (Float.floatToRawIntBits(scale) != Float.floatToRawIntBits(uploadedScale)) {
-      upload(scaleScalar, new float[] {scale});
-      uploadedScale = scale;
+    long n = master.numel();
+    Shapes.require(op, weights.numel() == n && m.numel() == n && v.numel() == n && grad.numel() == n,
+        "master " + master + ", weights " + weights + ", grad " + grad + ", m " + m + ", v " + v);
+    dtype(op, "master", master, DType.F32); dtype(op, "weights", weights, DType.BF16); dtype(op, "m", m, DType.F32);
+    dtype(op, "v", v, DType.F32); dtype(op, "grad", grad, DType.F32);
+    try (io.rewardkit.kernels.cpu.AdamWParams p = OpParams.adamw(n, step)) {
+      CudaOps.adamw_update(dev(master, op), dev(weights, op), dev(grad, op), dev(m, op), dev(v, op), p, stream);
     }
-    adamwLaunch(master, weights, m, v, grad, "grad", scaleScalar, 0, step, lr, beta1, beta2, eps, weightDecay);
+  }
+
+  /** An F32 master of a BF16 span, converted on the device (a model's group can exceed a Java array). */
+  @Override public Tensor masterWeights(Tensor weights) {
+    if (weights.dtype() == DType.F32) return weights;
+    dtype("masterWeights", "weights", weights, DType.BF16);
+    Tensor master = allocate(optimizer, DType.F32, weights.numel());  // master F32 [span], optimizer arena
+    CudaOps.bf16_to_f32(dev(master, "masterWeights"), dev(weights, "masterWeights"), weights.numel(), stream);
+    return master.reshape(weights.shape());
   }
 
   @Override public void close() {

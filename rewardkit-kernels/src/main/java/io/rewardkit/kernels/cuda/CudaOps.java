@@ -1,7 +1,15 @@
 package io.rewardkit.kernels.cuda;
 
+import io.rewardkit.kernels.cpu.AdamWParams;
+import io.rewardkit.kernels.cpu.BiasParams;
+import io.rewardkit.kernels.cpu.EmbeddingParams;
+import io.rewardkit.kernels.cpu.RmsNormParams;
+import io.rewardkit.kernels.cpu.RopeParams;
+import io.rewardkit.kernels.cpu.ScoreParams;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
@@ -25,28 +33,24 @@ public final class CudaOps {
       @Cast("int64_t") long n, @Cast("void*") long stream);
 
   public static native void embedding_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const int32_t*") long ids,
-      @Cast("const rk::cuda::bf16_bits*") long table, @Cast("int64_t") long tokens, @Cast("int64_t") long dim,
-      @Cast("int64_t") long vocab, @Cast("void*") long stream);
+      @Cast("const rk::cuda::bf16_bits*") long table, @Const @ByRef EmbeddingParams p, @Cast("void*") long stream);
   public static native void embedding_backward(@Cast("float*") long dtable, @Cast("const rk::cuda::bf16_bits*") long dout,
-      @Cast("const int32_t*") long ids, @Cast("int64_t") long tokens, @Cast("int64_t") long dim,
-      @Cast("int64_t") long vocab, @Cast("void*") long stream);
+      @Cast("const int32_t*") long ids, @Const @ByRef EmbeddingParams p, @Cast("void*") long stream);
 
   public static native void rmsnorm_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("float*") long rstd,
       @Cast("const rk::cuda::bf16_bits*") long x, @Cast("const rk::cuda::bf16_bits*") long w,
-      @Cast("int64_t") long rows, @Cast("int64_t") long dim, double eps, @Cast("void*") long stream);
+      @Const @ByRef RmsNormParams p, @Cast("void*") long stream);
   public static native void rmsnorm_backward(@Cast("rk::cuda::bf16_bits*") long dx, @Cast("float*") long dw,
       @Cast("const rk::cuda::bf16_bits*") long dout, @Cast("const rk::cuda::bf16_bits*") long x,
       @Cast("const rk::cuda::bf16_bits*") long w, @Cast("const float*") long rstd, @Cast("float*") long workspace,
-      @Cast("int64_t") long rows, @Cast("int64_t") long dim, @Cast("void*") long stream);
+      @Const @ByRef RmsNormParams p, @Cast("void*") long stream);
 
   public static native void rope_apply_f32(@Cast("rk::cuda::bf16_bits*") long x, @Cast("const int32_t*") long positions,
-      @Cast("const float*") long cos, @Cast("const float*") long sin, @Cast("int64_t") long tokens,
-      @Cast("int64_t") long heads, @Cast("int64_t") long headDim, @Cast("int64_t") long maxPos, int inverse,
+      @Cast("const float*") long cos, @Cast("const float*") long sin, @Const @ByRef RopeParams p, int inverse,
       @Cast("void*") long stream);
   public static native void rope_apply_bf16(@Cast("rk::cuda::bf16_bits*") long x, @Cast("const int32_t*") long positions,
       @Cast("const rk::cuda::bf16_bits*") long cos, @Cast("const rk::cuda::bf16_bits*") long sin,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long heads, @Cast("int64_t") long headDim,
-      @Cast("int64_t") long maxPos, int inverse, @Cast("void*") long stream);
+      @Const @ByRef RopeParams p, int inverse, @Cast("void*") long stream);
 
   public static native void swiglu_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long gate,
       @Cast("const rk::cuda::bf16_bits*") long up, @Cast("int64_t") long n, @Cast("void*") long stream);
@@ -60,25 +64,26 @@ public final class CudaOps {
       @Cast("int64_t") long n, @Cast("void*") long stream);
 
   public static native void bias_add_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long bias,
-      @Cast("int64_t") long rows, @Cast("int64_t") long cols, @Cast("void*") long stream);
+      @Const @ByRef BiasParams p, @Cast("void*") long stream);
   public static native void bias_add_backward(@Cast("float*") long dbias, @Cast("const rk::cuda::bf16_bits*") long dout,
-      @Cast("float*") long workspace, @Cast("int64_t") long rows, @Cast("int64_t") long cols, @Cast("void*") long stream);
+      @Cast("float*") long workspace, @Const @ByRef BiasParams p, @Cast("void*") long stream);
 
   public static native void score_forward(@Cast("float*") long rewards, @Cast("const rk::cuda::bf16_bits*") long hidden,
-      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Cast("int64_t") long readouts,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("void*") long stream);
+      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Const @ByRef ScoreParams p,
+      @Cast("void*") long stream);
   public static native void score_backward(@Cast("rk::cuda::bf16_bits*") long dhidden, @Cast("float*") long dw,
       @Cast("const float*") long drewards, @Cast("const rk::cuda::bf16_bits*") long hidden,
-      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Cast("int64_t") long readouts,
-      @Cast("int64_t") long tokens, @Cast("int64_t") long dim, @Cast("void*") long stream);
+      @Cast("const int32_t*") long readout, @Cast("const rk::cuda::bf16_bits*") long w, @Const @ByRef ScoreParams p,
+      @Cast("void*") long stream);
 
   public static native int grad_norm_blocks();
-  public static native void grad_norm(@Cast("float*") long out, @Cast("float*") long partials,
-      @Cast("const float*") long grads, @Cast("int64_t") long n, float maxNorm, @Cast("void*") long stream);
-  public static native void adamw_step(@Cast("float*") long master, @Cast("rk::cuda::bf16_bits*") long weights,
-      @Cast("float*") long m, @Cast("float*") long v, @Cast("const float*") long grads,
-      @Cast("const float*") long gradScale, @Cast("int64_t") long n, double lr, double beta1, double beta2, double eps,
-      double weightDecay, double bc1, double bc2, @Cast("void*") long stream);
+  /** out F64 [1] = Σ g² over grads F32 [n]; partials F64 [grad_norm_blocks()]. */
+  public static native void grad_sumsq(@Cast("double*") long out, @Cast("double*") long partials,
+      @Cast("const float*") long grads, @Cast("int64_t") long n, @Cast("void*") long stream);
+  /** One optimizer group: master, m, v F32 [p.n] in place, grad F32 [p.n], weights BF16 [p.n] = bf16(master). */
+  public static native void adamw_update(@Cast("float*") long master, @Cast("rk::cuda::bf16_bits*") long weights,
+      @Cast("const float*") long grad, @Cast("float*") long m, @Cast("float*") long v,
+      @Const @ByRef AdamWParams p, @Cast("void*") long stream);
 
   public static native void nf4_dequantize_bf16(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const uint8_t*") long packed,
       @Cast("const uint8_t*") long qabsmax, @Cast("const float*") long absmax2, float offset, @Cast("int64_t") long n,

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.rewardkit.kernels.BackendUnavailableException;
 import io.rewardkit.kernels.Backends;
 import io.rewardkit.kernels.CudaSupport;
+import io.rewardkit.kernels.OpParams;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.InputStream;
@@ -57,8 +58,16 @@ class CudaProbeTest {
         () -> FlashAttention.flash_attention_forward(0, 0, 0, 0, 0, 0, 0, 1, 8, 8, 4, 2, 100, 0.1f, 0));
     assertTrue(e.getMessage().contains("flash_attention_forward")
         && e.getMessage().contains("head_dim must be a multiple of 8 in [8, 256], got 100"), e.getMessage());
-    e = assertThrows(RuntimeException.class, () -> CudaOps.rmsnorm_forward(0, 0, 0, 0, 4, 0, 1e-6, 0));
-    assertTrue(e.getMessage().contains("rmsnorm_forward"), e.getMessage());
+    // The params structs' validate() (native/include/rewardkit/<op>.h) is the check the CUDA entry points run.
+    e = assertThrows(RuntimeException.class, () -> CudaOps.rmsnorm_forward(0, 0, 0, 0, OpParams.rmsnorm(4, 0, 1e-6), 0));
+    assertTrue(e.getMessage().contains("rmsnorm_forward: dim must be > 0, got 0"), e.getMessage());
+    e = assertThrows(RuntimeException.class, () -> CudaOps.embedding_forward(0, 0, 0,
+        new io.rewardkit.kernels.cpu.EmbeddingParams().tokens(3).vocab(0).dim(8), 0));
+    assertTrue(e.getMessage().contains("embedding_forward: vocab must be > 0, got 0"), e.getMessage());
+    e = assertThrows(RuntimeException.class, () -> CudaOps.adamw_update(0, 0, 0, 0, 0,
+        new io.rewardkit.kernels.cpu.AdamWParams().n(1).lr(1e-3).beta1(1.5).beta2(0.9).eps(1e-8)
+            .bias_correction1(1).bias_correction2(1).grad_scale(1), 0));
+    assertTrue(e.getMessage().contains("adamw_update: betas must be in [0, 1)"), e.getMessage());
     e = assertThrows(RuntimeException.class,
         () -> FlashAttention.flash_attention_forward(0, 16, 16, 16, 16, 16, 0, 1, 8, 8, 4, 3, 64, 0.1f, 0));
     assertTrue(e.getMessage().contains("multiple of heads_kv"), e.getMessage());
