@@ -51,8 +51,12 @@ class HhRlhfQwen3Test {
 
   @Test
   void realPairsFailFastOnTheFirstEmptyResponse() {
+    // Fixtures resolved before assertThrows: their skip (an assumption) must not run inside the lambda,
+    // where assertThrows would report it as the wrong exception instead of skipping.
+    Path pairs = DataTestSupport.hhPairs();
+    HfTokenizer t = tok();
     BadRecordException e = assertThrows(BadRecordException.class,
-        () -> DataPipeline.load(List.of(DataTestSupport.hhPairs()), DataOptions.defaults(), tok()));
+        () -> DataPipeline.load(List.of(pairs), DataOptions.defaults(), t));
     assertEquals("empty_response", e.reason());
     assertTrue(e.getMessage().contains("pairs-2000.jsonl:719"), e.getMessage());
   }

@@ -23,6 +23,7 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -238,6 +239,7 @@ class HfFidelityTest {
 
   // ---- CUDA, BF16 -------------------------------------------------------------------------------
 
+  @Tag("gpu")
   @ParameterizedTest(name = "{0} shared-prefix={1}")
   @MethodSource("cases")
   void cudaBf16WithinTwiceHfOwnBf16Error(String family, boolean shared) throws Exception {

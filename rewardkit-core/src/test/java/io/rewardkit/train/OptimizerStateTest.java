@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -100,7 +101,7 @@ class OptimizerStateTest {
     return r;
   }
 
-  @Test void cudaTrainingOpsMatchCpu() {
+  @Tag("gpu") @Test void cudaTrainingOpsMatchCpu() {
     try (Backend gpu = gpu()) {
       SplittableRandom rnd = new SplittableRandom(11);
       int r = 9, p = 4;
@@ -139,7 +140,7 @@ class OptimizerStateTest {
     return TestArena.of(gpu, DType.BF16, new String[] {"p0", "p1"}, w, g, new boolean[] {true, false}, 5);
   }
 
-  @Test void cudaOptimizerKeepsFp32MastersAndResumesExactly() throws Exception {
+  @Tag("gpu") @Test void cudaOptimizerKeepsFp32MastersAndResumesExactly() throws Exception {
     try (Backend gpu = gpu()) {
       SplittableRandom rnd = new SplittableRandom(3);
       float[][] w = {roundBf16(gaussian(rnd, 4097, 0.1)), roundBf16(gaussian(rnd, 64, 1.0))};

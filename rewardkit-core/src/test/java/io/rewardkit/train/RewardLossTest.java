@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.rewardkit.kernels.Backend.RewardLossSpec;
 import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.kernels.GradCheck;
+import io.rewardkit.kernels.GradContract;
 import io.rewardkit.kernels.Tensor;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -161,6 +162,19 @@ class RewardLossTest {
     for (int i = 0; i < 4; i++) {
       assertEquals(0.25 * d1.getDouble(i), d64.getDouble(i), 1e-16);
       assertEquals(d64.getDouble(i), d32.getDouble(i), 1e-6);
+    }
+  }
+
+  /** Backend contract: dRewards overwritten (each micro-batch's loss has its own rewards). */
+  @Test void gradientOverwritesDRewards() {
+    Tensor rewards = GradCheck.random(new SplittableRandom(28), 2, 7);
+    Tensor c = Tensor.hostOf(new int[] {0, 2, 4, 6, 0}, 5), r = Tensor.hostOf(new int[] {1, 3, 5, 2, 3}, 5);
+    RewardLossSpec spec = new RewardLossSpec(1, 2, 1, 0.3, -5, 5, 0.05);
+    for (io.rewardkit.kernels.DType type : new io.rewardkit.kernels.DType[] {io.rewardkit.kernels.DType.F64,
+        io.rewardkit.kernels.DType.F32}) {
+      Tensor rw = GradCheck.cast(rewards, type);
+      GradContract.check(B, "rewardLoss " + type, GradCheck.contractTolerance(type),
+          d -> B.rewardLoss(rw, c, r, null, d[0], spec, 0.5), GradContract.overwrite("dRewards", type, 7));
     }
   }
 

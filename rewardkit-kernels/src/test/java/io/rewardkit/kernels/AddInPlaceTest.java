@@ -45,6 +45,15 @@ class AddInPlaceTest {
     assertArrayEquals(new double[] {10, 20, 30, 40}, x.toDoubleArray(), 0.0);
   }
 
+  /** The Backend contract for the op the trainer sums gradients with: acc accumulates. */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F64", "F32"})
+  void accumulatesIntoAcc(DType type) {
+    Tensor x = GradCheck.cast(GradCheck.random(new SplittableRandom(26), 1.0, 3, 29), type);
+    GradContract.check(cpu, "addInPlace", GradCheck.contractTolerance(type), d -> cpu.addInPlace(d[0], x),
+        GradContract.accumulate("acc", type, 3, 29));
+  }
+
   @Test
   void badArgumentsAreRejected() {
     assertThrows(IllegalArgumentException.class, () -> cpu.addInPlace(Tensor.host(DType.F64, 3), Tensor.host(DType.F64, 4)));

@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -404,6 +405,25 @@ class AttentionTest {
     Tensor[] first = runBoth(c, io, dOut);
     Tensor[] second = runBoth(c, io, dOut);
     for (int x = 0; x < 3; x++) assertArrayEquals(first[x].toDoubleArray(), second[x].toDoubleArray());
+  }
+
+  /** Backend contract: dq, dk, dv overwritten, with GQA (dk/dv sum over query heads) and an empty sequence. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DType.class, names = {"F64", "F32"})
+  void backwardOverwritesAllThreeGradients(DType type) {
+    SplittableRandom rng = new SplittableRandom(27);
+    Case c = new Case("contract", new int[] {5, 0, 9, 2}, promptChosenRejected(rng, 5, 0, 9, 2), 4, 2, 16);
+    Io io = inputs(c, rng, 1.5);
+    Tensor q = GradCheck.cast(io.q(), type), k = GradCheck.cast(io.k(), type), v = GradCheck.cast(io.v(), type);
+    Tensor out = Tensor.host(type, c.tokens(), c.hq(), c.hd()), lse = Tensor.host(type, c.hq(), c.tokens());
+    VarlenLayout layout = c.layout();
+    cpu.attentionForward(out, lse, q, k, v, layout, c.scale());
+    Tensor dOut = GradCheck.cast(GradCheck.random(rng, 1.0, c.tokens(), c.hq(), c.hd()), type);
+    GradContract.check(cpu, "attention", GradCheck.contractTolerance(type),
+        d -> cpu.attentionBackward(d[0], d[1], d[2], dOut, q, k, v, out, lse, layout, c.scale()),
+        GradContract.overwrite("dq", type, c.tokens(), c.hq(), c.hd()),
+        GradContract.overwrite("dk", type, c.tokens(), c.hkv(), c.hd()),
+        GradContract.overwrite("dv", type, c.tokens(), c.hkv(), c.hd()));
   }
 
   @Test

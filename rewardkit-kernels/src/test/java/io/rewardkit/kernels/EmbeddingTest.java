@@ -3,6 +3,7 @@ package io.rewardkit.kernels;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.SplittableRandom;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -76,6 +77,18 @@ class EmbeddingTest {
     float[] got32 = dTable32.toFloatArray();
     // F32 vs F64: each sum has ~60 terms of size <= 1, so rounding stays below 60 * 2^-24 * 60 ≈ 2e-4.
     for (int i = 0; i < expect.length; i++) assertEquals(expect[i], got32[i], 2e-4, "element " + i);
+  }
+
+  /** Backend contract: dTable accumulated (tied embeddings and micro-batches add into it). */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DType.class, names = {"F64", "F32"})
+  void backwardAccumulatesDTable(DType type) {
+    SplittableRandom rng = new SplittableRandom(22);
+    int tokens = 9, vocab = 6, dim = 17;
+    Tensor ids = ids(rng, tokens, vocab);
+    Tensor dOut = GradCheck.cast(GradCheck.random(rng, 1.0, tokens, dim), type);
+    GradContract.check(cpu, "embedding", GradCheck.contractTolerance(type),
+        d -> cpu.embeddingBackward(d[0], dOut, ids), GradContract.accumulate("dTable", type, vocab, dim));
   }
 
   @Test

@@ -26,6 +26,18 @@ public final class GradCheck {
     return t;
   }
 
+  /** The same values in {@code type} (F64 as is, F32 rounded), for tests that run both dtypes. */
+  public static Tensor cast(Tensor f64, DType type) {
+    return type == DType.F64 ? f64 : Tensor.hostOf(f64.toFloatArray(), f64.shape());
+  }
+
+  /**
+   * {@link GradContract} tolerance on the CPU backend: a kernel that folds the prior into its own sum
+   * rounds differently from prior + (its sum alone), by a few units of the dtype's roundoff times the
+   * magnitudes (up to a few hundred terms of size ~1 here): 1e-12 in F64, 1e-5 in F32.
+   */
+  public static double contractTolerance(DType type) { return type == DType.F64 ? 1e-12 : 1e-5; }
+
   /** Σ g ⊙ y over all elements (the scalar loss whose gradient wrt y is g). */
   public static double dot(Tensor g, Tensor y) {
     double s = 0;

@@ -3,6 +3,7 @@ package io.rewardkit.kernels;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.SplittableRandom;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -76,9 +77,9 @@ class LinearTest {
     SplittableRandom rng = new SplittableRandom(6);
     int tokens = 5, in = 9, out = 300;  // O spans two bias column blocks
     for (DType type : new DType[] {DType.F64, DType.F32}) {
-      Tensor x = cast(GradCheck.random(rng, 1.0, tokens, in), type);
-      Tensor w = cast(GradCheck.random(rng, 1.0, out, in), type);
-      Tensor g = cast(GradCheck.random(rng, 1.0, tokens, out), type);
+      Tensor x = GradCheck.cast(GradCheck.random(rng, 1.0, tokens, in), type);
+      Tensor w = GradCheck.cast(GradCheck.random(rng, 1.0, out, in), type);
+      Tensor g = GradCheck.cast(GradCheck.random(rng, 1.0, tokens, out), type);
       Tensor dx = Tensor.host(type, tokens, in);
       for (int k = 0; k < dx.numel(); k++) dx.setDouble(k, Double.NaN);  // stale garbage must not leak
       Tensor dw = Tensor.host(type, out, in);
@@ -130,8 +131,22 @@ class LinearTest {
     assertEquals(expect, got, tol, type + " " + what);
   }
 
-  private static Tensor cast(Tensor f64, DType type) {
-    return type == DType.F64 ? f64 : Tensor.hostOf(f64.toFloatArray(), f64.shape());
+
+  /** Backend contract: dx overwritten, dw and dBias accumulated; also with dx == null. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DType.class, names = {"F64", "F32"})
+  void backwardFollowsTheAccumulateContract(DType type) {
+    SplittableRandom rng = new SplittableRandom(23);
+    int tokens = 6, in = 11, out = 13;
+    Tensor x = GradCheck.cast(GradCheck.random(rng, 1.0, tokens, in), type);
+    Tensor w = GradCheck.cast(GradCheck.random(rng, 1.0, out, in), type);
+    Tensor g = GradCheck.cast(GradCheck.random(rng, 1.0, tokens, out), type);
+    double tol = GradCheck.contractTolerance(type);
+    GradContract.check(cpu, "linear", tol, d -> cpu.linearBackward(d[0], d[1], d[2], g, x, w),
+        GradContract.overwrite("dx", type, tokens, in), GradContract.accumulate("dw", type, out, in),
+        GradContract.accumulate("dBias", type, out));
+    GradContract.check(cpu, "linear (dx null)", tol, d -> cpu.linearBackward(null, d[0], d[1], g, x, w),
+        GradContract.accumulate("dw", type, out, in), GradContract.accumulate("dBias", type, out));
   }
 
   @Test

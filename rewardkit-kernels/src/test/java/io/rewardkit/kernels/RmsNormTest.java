@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
@@ -53,6 +54,22 @@ class RmsNormTest {
         assertEquals(expect, y32.getDouble(r * dim + i), 1e-5 * Math.max(1, Math.abs(expect)));
       }
     }
+  }
+
+  /** Backend contract: dx overwritten, dw accumulated (the trainer sums micro-batches in dw). */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DType.class, names = {"F64", "F32"})
+  void backwardOverwritesDxAndAccumulatesDw(DType type) {
+    SplittableRandom rng = new SplittableRandom(21);
+    int rows = 5, dim = 33;
+    Tensor x = GradCheck.cast(GradCheck.random(rng, 1.0, rows, dim), type);
+    Tensor w = GradCheck.cast(GradCheck.random(rng, 1.0, dim), type);
+    Tensor g = GradCheck.cast(GradCheck.random(rng, 1.0, rows, dim), type);
+    Tensor rstd = Tensor.host(type, rows);
+    cpu.rmsnormForward(Tensor.host(type, rows, dim), rstd, x, w, 1e-6);
+    GradContract.check(cpu, "rmsnorm", GradCheck.contractTolerance(type),
+        d -> cpu.rmsnormBackward(d[0], d[1], g, x, w, rstd),
+        GradContract.overwrite("dx", type, rows, dim), GradContract.accumulate("dw", type, dim));
   }
 
   @Test

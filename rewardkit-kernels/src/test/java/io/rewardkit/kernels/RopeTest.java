@@ -7,6 +7,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+/**
+ * Rotary embedding. Its backward is the one op outside the overwrite/accumulate contract of
+ * {@link Backend}: it rotates the gradient buffer in place, so the buffer's prior contents ARE its input;
+ * {@code backwardMatchesFiniteDifferences} (dx starts as the upstream gradient) and
+ * {@code backwardUndoesForwardBecauseTheRotationIsOrthogonal} check exactly that.
+ */
 class RopeTest {
   private final Backend cpu = new CpuBackend();
 

@@ -3,6 +3,7 @@ package io.rewardkit.kernels;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.SplittableRandom;
+import org.junit.jupiter.params.provider.EnumSource;
 import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -62,10 +63,10 @@ class ScoreTest {
     SplittableRandom rng = new SplittableRandom(8);
     int tokens = 100, dim = 700, readouts = 4;  // T·D above the OpenMP threshold; D spans 3 column blocks
     for (DType type : new DType[] {DType.F64, DType.F32}) {
-      Tensor hidden = cast(GradCheck.random(rng, 1.0, tokens, dim), type);
-      Tensor w = cast(GradCheck.random(rng, 1.0, dim), type);
+      Tensor hidden = GradCheck.cast(GradCheck.random(rng, 1.0, tokens, dim), type);
+      Tensor w = GradCheck.cast(GradCheck.random(rng, 1.0, dim), type);
       Tensor idx = Tensor.hostOf(new int[] {7, 99, 7, 0}, readouts);  // row 7 twice
-      Tensor g = cast(Tensor.hostOf(new double[] {0.5, -1.5, 2.0, 0.25}, readouts), type);
+      Tensor g = GradCheck.cast(Tensor.hostOf(new double[] {0.5, -1.5, 2.0, 0.25}, readouts), type);
       Tensor dHidden = Tensor.host(type, tokens, dim);
       for (long k = 0; k < dHidden.numel(); k++) dHidden.setDouble(k, Double.NaN);
       Tensor dw = Tensor.host(type, dim);
@@ -86,6 +87,21 @@ class ScoreTest {
     }
   }
 
+  /** Backend contract: dHidden overwritten (all rows, not only readouts), dw accumulated. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DType.class, names = {"F64", "F32"})
+  void backwardOverwritesDHiddenAndAccumulatesDw(DType type) {
+    SplittableRandom rng = new SplittableRandom(24);
+    int tokens = 8, dim = 19, readouts = 4;
+    Tensor hidden = GradCheck.cast(GradCheck.random(rng, 1.0, tokens, dim), type);
+    Tensor w = GradCheck.cast(GradCheck.random(rng, 1.0, dim), type);
+    Tensor idx = readout(rng, readouts, tokens);
+    Tensor g = GradCheck.cast(GradCheck.random(rng, 1.0, readouts), type);
+    GradContract.check(cpu, "score", GradCheck.contractTolerance(type),
+        d -> cpu.scoreBackward(d[0], d[1], g, hidden, idx, w),
+        GradContract.overwrite("dHidden", type, tokens, dim), GradContract.accumulate("dw", type, dim));
+  }
+
   @Test
   void noReadoutsGiveZeroHiddenGrad() {
     Tensor hidden = Tensor.hostOf(new double[] {1, 2, 3, 4}, 2, 2);
@@ -97,9 +113,6 @@ class ScoreTest {
     assertArrayEquals(new double[] {1, 1}, dw.toDoubleArray(), 0.0);
   }
 
-  private static Tensor cast(Tensor f64, DType type) {
-    return type == DType.F64 ? f64 : Tensor.hostOf(f64.toFloatArray(), f64.shape());
-  }
 
   @Test
   void badArgumentsAreRejected() {

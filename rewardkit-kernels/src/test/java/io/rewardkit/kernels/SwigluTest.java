@@ -3,6 +3,7 @@ package io.rewardkit.kernels;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.SplittableRandom;
+import org.junit.jupiter.params.provider.EnumSource;
 import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -71,6 +72,20 @@ class SwigluTest {
         assertEquals(ups[k] * sg * (1 + gk * (1 - sg)), dGate.getDouble(k), 1e-6 * ups[k], type + " dGate " + gk);
       }
     }
+  }
+
+  /** Backend contract: dGate and dUp overwritten. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DType.class, names = {"F64", "F32"})
+  void backwardOverwritesBothGradients(DType type) {
+    SplittableRandom rng = new SplittableRandom(25);
+    int tokens = 4, ffn = 23;
+    Tensor gate = GradCheck.cast(GradCheck.random(rng, 4.0, tokens, ffn), type);
+    Tensor up = GradCheck.cast(GradCheck.random(rng, 2.0, tokens, ffn), type);
+    Tensor g = GradCheck.cast(GradCheck.random(rng, 1.0, tokens, ffn), type);
+    GradContract.check(cpu, "swiglu", GradCheck.contractTolerance(type),
+        d -> cpu.swigluBackward(d[0], d[1], g, gate, up),
+        GradContract.overwrite("dGate", type, tokens, ffn), GradContract.overwrite("dUp", type, tokens, ffn));
   }
 
   private static float[] toFloat(double[] d) {

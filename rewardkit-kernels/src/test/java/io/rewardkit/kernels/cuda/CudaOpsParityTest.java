@@ -7,8 +7,11 @@ import static io.rewardkit.kernels.cuda.CudaTestSupport.i32;
 import static io.rewardkit.kernels.cuda.CudaTestSupport.randomBf16;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.GradContract;
 import io.rewardkit.kernels.Tensor;
+import io.rewardkit.kernels.VarlenLayout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -162,6 +165,71 @@ class CudaOpsParityTest extends CudaTestBase {
     assertClose("linear dx", cdx.toFloatArray(), gpu.downloadFloats(gdx), REDUCTION);
     assertClose("linear dw", cdw.toFloatArray(), gpu.downloadFloats(gdw), 1e-4);  // fp32 output
     if (b != null) assertClose("linear dbias", cdb.toFloatArray(), gpu.downloadFloats(gdb), 1e-4);
+  }
+
+  /**
+   * The Backend overwrite/accumulate contract on the GPU, every backward op (see {@link GradContract}):
+   * activation gradients (BF16) overwritten, parameter gradients (F32) accumulated. Tolerance 2^-7 of
+   * (1 + max|new|): a BF16 rounding or a different fp32 summation order, far below the 0.5 a broken
+   * contract moves an element by.
+   */
+  @Test
+  void backwardFollowsTheAccumulateContract() {
+    double tol = 0x1p-7;
+    int tokens = 37, dim = 72, vocab = 11, ffn = 90, readouts = 5;
+    Tensor x = bf16(gpu, randomBf16(rnd, tokens * dim, 1), tokens, dim), w = bf16(gpu, randomBf16(rnd, dim, 1), dim);
+    Tensor dy = bf16(gpu, randomBf16(rnd, tokens * dim, 1), tokens, dim), rstd = gpu.allocate(DType.F32, tokens);
+    gpu.rmsnormForward(gpu.allocate(DType.BF16, tokens, dim), rstd, x, w, 1e-6);
+    GradContract.check(gpu, "cuda rmsnorm", tol, d -> gpu.rmsnormBackward(d[0], d[1], dy, x, w, rstd),
+        GradContract.overwrite("dx", DType.BF16, tokens, dim), GradContract.accumulate("dw", DType.F32, dim));
+
+    int[] idArr = new int[tokens];
+    for (int i = 0; i < tokens; i++) idArr[i] = rnd.nextInt(vocab);
+    Tensor ids = i32(gpu, idArr, tokens);
+    GradContract.check(gpu, "cuda embedding", tol, d -> gpu.embeddingBackward(d[0], dy, ids),
+        GradContract.accumulate("dTable", DType.F32, vocab, dim));
+
+    int out = 40;
+    Tensor lw = bf16(gpu, randomBf16(rnd, out * dim, 1 / Math.sqrt(dim)), out, dim);
+    Tensor ly = bf16(gpu, randomBf16(rnd, tokens * out, 1), tokens, out);
+    GradContract.check(gpu, "cuda linear", tol, d -> gpu.linearBackward(d[0], d[1], d[2], ly, x, lw),
+        GradContract.overwrite("dx", DType.BF16, tokens, dim), GradContract.accumulate("dw", DType.F32, out, dim),
+        GradContract.accumulate("dBias", DType.F32, out));
+
+    int[] ro = new int[readouts];
+    for (int i = 0; i < readouts; i++) ro[i] = rnd.nextInt(tokens);
+    Tensor gro = i32(gpu, ro, readouts), dr = f32(gpu, randomBf16(rnd, readouts, 1), readouts);
+    GradContract.check(gpu, "cuda score", tol, d -> gpu.scoreBackward(d[0], d[1], dr, x, gro, w),
+        GradContract.overwrite("dHidden", DType.BF16, tokens, dim), GradContract.accumulate("dw", DType.F32, dim));
+
+    Tensor gate = bf16(gpu, randomBf16(rnd, tokens * ffn, 3), tokens, ffn), up = bf16(gpu, randomBf16(rnd, tokens * ffn, 1), tokens, ffn);
+    Tensor dOut = bf16(gpu, randomBf16(rnd, tokens * ffn, 1), tokens, ffn);
+    GradContract.check(gpu, "cuda swiglu", tol, d -> gpu.swigluBackward(d[0], d[1], dOut, gate, up),
+        GradContract.overwrite("dGate", DType.BF16, tokens, ffn), GradContract.overwrite("dUp", DType.BF16, tokens, ffn));
+    GradContract.check(gpu, "cuda addInPlace", tol, d -> gpu.addInPlace(d[0], dy),
+        GradContract.accumulate("acc", DType.BF16, tokens, dim));
+
+    int[] cu = {0, 20, 20, tokens};  // an empty sequence in the middle
+    int[] seg = new int[tokens];
+    for (int t = 25; t < tokens; t++) seg[t] = t < 31 ? 1 : 2;
+    VarlenLayout layout = new VarlenLayout(i32(gpu, cu, 4), i32(gpu, seg, tokens), 3, tokens, 20);
+    int hq = 4, hkv = 2, hd = 64;
+    Tensor q = bf16(gpu, randomBf16(rnd, tokens * hq * hd, 1), tokens, hq, hd);
+    Tensor k = bf16(gpu, randomBf16(rnd, tokens * hkv * hd, 1), tokens, hkv, hd);
+    Tensor v = bf16(gpu, randomBf16(rnd, tokens * hkv * hd, 1), tokens, hkv, hd);
+    Tensor ao = gpu.allocate(DType.BF16, tokens, hq, hd), lse = gpu.allocate(DType.F32, hq, tokens);
+    Tensor ado = bf16(gpu, randomBf16(rnd, tokens * hq * hd, 1), tokens, hq, hd);
+    gpu.attentionForward(ao, lse, q, k, v, layout, 1 / Math.sqrt(hd));
+    GradContract.check(gpu, "cuda attention", tol,
+        d -> gpu.attentionBackward(d[0], d[1], d[2], ado, q, k, v, ao, lse, layout, 1 / Math.sqrt(hd)),
+        GradContract.overwrite("dq", DType.BF16, tokens, hq, hd), GradContract.overwrite("dk", DType.BF16, tokens, hkv, hd),
+        GradContract.overwrite("dv", DType.BF16, tokens, hkv, hd));
+
+    Tensor rewards = f32(gpu, randomBf16(rnd, 6, 1.5), 6);
+    Tensor chosen = i32(gpu, new int[] {0, 2, 4}, 3), rejected = i32(gpu, new int[] {1, 3, 5}, 3);
+    GradContract.check(gpu, "cuda rewardLoss", tol,
+        d -> gpu.rewardLoss(rewards, chosen, rejected, null, d[0], Backend.RewardLossSpec.ranking(), 0.5),
+        GradContract.overwrite("dRewards", DType.F32, 6));
   }
 
   @Test
