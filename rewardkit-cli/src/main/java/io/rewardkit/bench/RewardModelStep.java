@@ -9,6 +9,8 @@ import io.rewardkit.kernels.Tensor;
 import io.rewardkit.model.ModelConfig;
 import io.rewardkit.model.Parameter;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.lora.LoraAdapters;
+import io.rewardkit.model.lora.LoraConfig;
 import io.rewardkit.train.AdamWOptimizer;
 import io.rewardkit.model.TrainableModel;
 import java.util.ArrayList;
@@ -29,16 +31,39 @@ public final class RewardModelStep implements TrainStep {
   private final AdamWOptimizer optimizer;
   private final RewardLossSpec spec = RewardLossSpec.ranking();
 
-  private RewardModelStep(RewardModel model, Backend backend) {
+  private final LoraAdapters lora;  // null: full fine-tuning
+
+  private RewardModelStep(RewardModel model, LoraAdapters lora, Backend backend) {
     this.model = model;
+    this.lora = lora;
     this.backend = backend;
     List<TrainableModel.Param> params = new ArrayList<>();
-    for (Parameter p : model.parameters()) params.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
-    this.optimizer = new AdamWOptimizer(backend, model.weights(), model.grads(), params, 0.9, 0.999, 1e-8, 0.0);
+    List<Parameter> trained = new ArrayList<>();
+    if (lora == null) {
+      trained.addAll(model.parameters());
+    } else {
+      trained.addAll(lora.parameters());
+      trained.add(model.scoreHead());
+    }
+    for (Parameter p : trained) params.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
+    this.optimizer = new AdamWOptimizer(backend, lora == null ? model.weights() : lora.weights(),
+        lora == null ? model.grads() : lora.grads(), params, 0.9, 0.999, 1e-8, 0.0);
   }
 
   public static TrainStep create(ModelShape shape, Backend backend, long seed) {
-    return new RewardModelStep(RewardModel.randomInit(modelConfig(shape), backend, seed), backend);
+    return new RewardModelStep(RewardModel.randomInit(modelConfig(shape), backend, seed), null, backend);
+  }
+
+  /** A factory for LoRA steps: frozen base (no base gradients or optimizer state), adapters of {@code lc} with PEFT's init, head trained. */
+  public static TrainStep.Factory lora(LoraConfig lc) {
+    return (shape, backend, seed) -> {
+      ModelConfig cfg = modelConfig(shape);
+      RewardModel m = RewardModel.randomInit(cfg, backend, backend.computeType(), seed, "model shape " + shape.name(), false);
+      LoraAdapters ad = new LoraAdapters(cfg, lc, backend, m.dtype());
+      ad.initialize(seed);
+      ad.attachTo(m);
+      return new RewardModelStep(m, ad, backend);
+    };
   }
 
   /** The shape's HF config read by RewardKit's own config parser (so the benchmark model is what training builds). */
@@ -59,6 +84,7 @@ public final class RewardModelStep implements TrainStep {
     for (PackedBatch b : microBatches) pairs += b.numPairs();
     if (pairs == 0) throw new IllegalArgumentException("a step needs at least one pair");
     model.zeroGrad();
+    if (lora != null) lora.zeroGrad();
     double loss = 0;
     for (PackedBatch b : microBatches) {
       int p = b.numPairs();

@@ -27,6 +27,7 @@ import picocli.CommandLine.Option;
         ServeCommand.class,
         PrepareCommand.class,
         BenchCommand.class,
+        ExportCommand.class,
         InfoCommand.class,
         CommandLine.HelpCommand.class
     })

@@ -14,6 +14,7 @@ import io.rewardkit.kernels.CudaSupport;
 import io.rewardkit.kernels.Device;
 import io.rewardkit.model.MemoryPlan;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.lora.LoraAdapters;
 import io.rewardkit.train.CheckpointContent;
 import io.rewardkit.train.ModelAdapter;
 import io.rewardkit.train.PairSource;
@@ -110,7 +111,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (notice != null) System.out.println(notice);
         try (RewardModel model = RunSetup.model(c, tok, backend)) {
           model.setGradientCheckpointing(c.gradientCheckpointing);
-          Trainer.Result r = new Trainer(c, new ModelAdapter(model), train, eval, content, System.out).in(run)
+          LoraAdapters lora = RunSetup.lora(c, model);
+          if (lora != null) System.out.println(RunSetup.loraLine(lora, model));
+          Trainer.Result r = new Trainer(c, new ModelAdapter(model, lora), train, eval, content, System.out).in(run)
               .describe(RunSetup.describe(c, model, tok, data)).train();
           summarize(c, r, embedded);
         } catch (OutOfMemoryError e) {
@@ -159,7 +162,12 @@ public final class TrainCommand implements Callable<Integer> {
     }
     System.out.println(s);
     System.out.println("outputs in " + out + ":");
-    System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
+    if (c.usePeft) {
+      System.out.println("  final/            PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors with the score head,"
+          + " rewardkit.json); `rewardkit export --model " + out.resolve("final") + " --merge --output_dir DIR` writes it merged");
+    } else {
+      System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
+    }
     System.out.println("  checkpoint-*/     resumable checkpoints (rewardkit train --resume)");
     System.out.println("  metrics.jsonl     run_start, train, eval and run_end records (TRL metric names)");
     // Listed only when written: --report false leaves no report behind.

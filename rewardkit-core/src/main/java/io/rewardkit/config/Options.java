@@ -2,6 +2,7 @@ package io.rewardkit.config;
 
 import static io.rewardkit.config.Cmd.BENCH;
 import static io.rewardkit.config.Cmd.EVAL;
+import static io.rewardkit.config.Cmd.EXPORT;
 import static io.rewardkit.config.Cmd.PREPARE;
 import static io.rewardkit.config.Cmd.SCORE;
 import static io.rewardkit.config.Cmd.SERVE;
@@ -51,7 +52,7 @@ public final class Options {
         .help("HF model directory (config.json + safetensors) to start from.");
     def("init_config", Type.PATH, null).on(TRAIN).mustExist().label("config.json")
         .help("HF config.json: train a randomly initialised model of this shape.");
-    def("model", Type.PATH, null).on(EVAL, SCORE, SERVE).mustExist().label("DIR")
+    def("model", Type.PATH, null).on(EVAL, SCORE, SERVE, EXPORT).mustExist().label("DIR")
         .help("Checkpoint or model directory, or a training output directory (its final model); also any HF "
             + "*ForSequenceClassification reward model (read at its last token, as transformers does).");
     def("tokenizer", Type.STRING, null).on(TRAIN, PREPARE, BENCH).mustExist().label("DIR|byte")
@@ -65,7 +66,7 @@ public final class Options {
         .help("Evaluation data, read like --dataset (per-dataset accuracy when several), or a prepared cache.");
     def("eval_split", Type.DOUBLE, "0").on(TRAIN, EVAL).label("FRACTION").check(FRACTION, "must be in [0, 1)")
         .help("Hold out this fraction of --dataset for evaluation (eval: evaluate only that held-out part).");
-    def("output_dir", Type.PATH, "runs/default").on(TRAIN, PREPARE).label("DIR").alias("o", "save_path").oldName("output")
+    def("output_dir", Type.PATH, "runs/default").on(TRAIN, PREPARE, EXPORT).label("DIR").alias("o", "save_path").oldName("output")
         .help("Directory to write: the run (metrics, checkpoints, report) or the prepared cache.");
     def("output_json", Type.PATH, null).on(EVAL, BENCH).label("FILE").oldName("json")
         .help("Also write the metrics as JSON to this file ('-': standard output).");
@@ -167,6 +168,22 @@ public final class Options {
         .help("Reward centering: adds C * mean((r_chosen + r_rejected)^2).");
 
     // ---- bookkeeping ----
+    // ---- LoRA (TRL's ModelConfig / PEFT's LoraConfig names) ----
+    def("use_peft", Type.BOOL, "false").on(TRAIN, BENCH)
+        .help("Train LoRA adapters on a frozen --model_name_or_path and the score head in full; checkpoints and final/ "
+            + "are PEFT adapter directories (adapter_config.json, adapter_model.safetensors with the head). bench: time LoRA steps.");
+    def("lora_r", Type.INT, "16").on(TRAIN, BENCH).min(1).label("R").help("LoRA rank (with --use_peft).");
+    def("lora_alpha", Type.INT, "32").on(TRAIN, BENCH).min(1)
+        .help("LoRA alpha: the low-rank path is scaled by lora_alpha / lora_r (lora_alpha / sqrt(lora_r) with --use_rslora).");
+    def("lora_dropout", Type.DOUBLE, "0").on(TRAIN, BENCH)
+        .check(v -> (Double) v == 0, "only 0 is supported (reward models train without dropout)")
+        .help("Dropout on the LoRA input; only 0 (reward models train without dropout).");
+    def("lora_target_modules", Type.STRING, "all-linear").on(TRAIN, BENCH).label("all-linear|NAMES")
+        .check(v -> LoraTargets.valid(v.toString()), "must be all-linear or comma-separated names out of "
+            + String.join(",", LoraTargets.NAMES))
+        .help("Linear modules that get adapters: all-linear (every linear of the decoder layers, as PEFT) or e.g. q_proj,v_proj.");
+    def("use_rslora", Type.BOOL, "false").on(TRAIN, BENCH).help("rsLoRA: scale by lora_alpha / sqrt(lora_r) instead of lora_alpha / lora_r.");
+
     def("logging_steps", Type.INT, "10").on(TRAIN).resumable().min(1).help("Log metrics every N optimizer steps.");
     def("eval_steps", Type.INT, "0").on(TRAIN).resumable().min(0).help("Evaluate every N steps (0: at the end only).");
     def("save_steps", Type.INT, "500").on(TRAIN).resumable().min(0).help("Save a checkpoint every N steps (0: at the end only).");
@@ -180,8 +197,8 @@ public final class Options {
         .help("Continue the run in --output_dir from its newest intact checkpoint (no value, or true), or from the "
             + "given checkpoint, with the run's own options; only --max_steps, --num_train_epochs, --logging_steps, "
             + "--eval_steps, --save_steps, --save_total_limit, --report, --gradient_checkpointing and --threads may be changed.");
-    def("save_dtype", Type.STRING, "auto").on(TRAIN).choices("auto", "float32", "bfloat16")
-        .help("Dtype of saved weights (auto: the input checkpoint's; float32 without one).");
+    def("save_dtype", Type.STRING, "auto").on(TRAIN, EXPORT).choices("auto", "float32", "bfloat16")
+        .help("Dtype of saved weights (auto: the input checkpoint's; float32 without one and for LoRA adapters).");
     def("overwrite_output_dir", Type.BOOL, "false").on(TRAIN)
         .help("Replace a run already in --output_dir; the old run is kept until the new one has saved its first checkpoint.");
     def("report", Type.BOOL, "true").on(TRAIN).resumable().help("Write the PNG/HTML report at the end.");
@@ -211,6 +228,10 @@ public final class Options {
     def("shutdown_timeout_s", Type.DOUBLE, "30").on(SERVE).label("S").min(0)
         .help("On SIGTERM, how long in-flight requests may take.");
 
+    // ---- export ----
+    def("merge", Type.BOOL, "false").on(EXPORT)
+        .help("Merge the LoRA adapter of --model into its base (W + scaling * B A) and write a full *ForSequenceClassification checkpoint.");
+
     // ---- bench ----
     def("shape", Type.STRING, "Qwen2.5-0.5B").on(BENCH).label("NAME[:nL]")
         .help("Model shape: Qwen2.5-0.5B, Qwen2.5-1.5B, Qwen2.5-7B, Llama-3-8B; :<n>L changes the layer count.");
@@ -231,7 +252,8 @@ public final class Options {
       EVAL, List.of("model", "dataset"),
       SCORE, List.of("model", "input"),
       SERVE, List.of("model"),
-      PREPARE, List.of("dataset", "output_dir"));
+      PREPARE, List.of("dataset", "output_dir"),
+      EXPORT, List.of("model", "output_dir"));
 
   /** Rules between options; each applies to the commands that take all of its options. */
   private record Rule(List<String> names, Predicate<OptionValues> ok, String message) {}
@@ -254,6 +276,8 @@ public final class Options {
       new Rule(List.of("resume", "overwrite_output_dir"),
           v -> !v.getBool("overwrite_output_dir") || v.get("resume") == null || "false".equals(v.get("resume")),
           "give --resume or --overwrite_output_dir, not both"),
+      new Rule(List.of("use_peft", "model_name_or_path"), v -> !v.getBool("use_peft") || v.get("model_name_or_path") != null,
+          "--use_peft trains adapters for a base model on disk: give --model_name_or_path (the adapter refers to it)"),
       new Rule(List.of("penalty_lower", "penalty_upper"), v -> v.getDouble("penalty_lower") < v.getDouble("penalty_upper"),
           "--penalty_lower must be < --penalty_upper"));
 

@@ -20,8 +20,11 @@ final class DecoderLayerBlock {
   private final double scale;  // 1/sqrt(hd)
   private final boolean qkNorm;
 
-  DecoderLayerBlock(ModelConfig cfg, Backend be, ModelParameters.Layer w, int layer) {
+  private final LinearPath lin;
+
+  DecoderLayerBlock(ModelConfig cfg, Backend be, ModelParameters.Layer w, int layer, LinearPath lin) {
     this.be = be;
+    this.lin = lin;
     this.w = w;
     this.layer = layer;
     this.d = cfg.hiddenSize();
@@ -70,22 +73,22 @@ final class DecoderLayerBlock {
     if (qkNorm) {
       Tensor qPre = Activations.rows(a.qPre[s], t, hq * hd);
       Tensor kPre = Activations.rows(a.kPre[s], t, hkv * hd);
-      be.linearForward(qPre, ln, w.q().weight(), bias(w.qBias()));
-      be.linearForward(kPre, ln, w.k().weight(), bias(w.kBias()));
+      lin.forward(layer, LinearModule.Q_PROJ, qPre, ln, w.q(), w.qBias(), a.training);
+      lin.forward(layer, LinearModule.K_PROJ, kPre, ln, w.k(), w.kBias(), a.training);
       // per-head norm: rows (token, head), dim hd
       be.rmsnormForward(q.reshape((long) t * hq, hd), a.rstdQ[s].view(0, (long) t * hq), qPre.reshape((long) t * hq, hd),
           w.qNorm().weight(), eps);
       be.rmsnormForward(k.reshape((long) t * hkv, hd), a.rstdK[s].view(0, (long) t * hkv), kPre.reshape((long) t * hkv, hd),
           w.kNorm().weight(), eps);
     } else {
-      be.linearForward(q.reshape(t, hq * hd), ln, w.q().weight(), bias(w.qBias()));
-      be.linearForward(k.reshape(t, hkv * hd), ln, w.k().weight(), bias(w.kBias()));
+      lin.forward(layer, LinearModule.Q_PROJ, q.reshape(t, hq * hd), ln, w.q(), w.qBias(), a.training);
+      lin.forward(layer, LinearModule.K_PROJ, k.reshape(t, hkv * hd), ln, w.k(), w.kBias(), a.training);
     }
-    be.linearForward(v.reshape(t, hkv * hd), ln, w.v().weight(), bias(w.vBias()));
+    lin.forward(layer, LinearModule.V_PROJ, v.reshape(t, hkv * hd), ln, w.v(), w.vBias(), a.training);
     be.ropeForward(q, pos, cos, sin);
     be.ropeForward(k, pos, cos, sin);
     be.attentionForward(att, a.lse[s].view(0, hq, t), q, k, v, layout, scale);
-    be.linearForward(tmp, att.reshape(t, hq * hd), w.o().weight(), bias(w.oBias()));
+    lin.forward(layer, LinearModule.O_PROJ, tmp, att.reshape(t, hq * hd), w.o(), w.oBias(), a.training);
     be.copy(xMid, xIn);
     be.addInPlace(xMid, tmp);
 
@@ -93,11 +96,11 @@ final class DecoderLayerBlock {
     Tensor gate = Activations.rows(a.gate[s], t, f);
     Tensor up = Activations.rows(a.up[s], t, f);
     be.rmsnormForward(ln, a.rstd2[s].view(0, t), xMid, w.postNorm().weight(), eps);
-    be.linearForward(gate, ln, w.gate().weight(), null);
-    be.linearForward(up, ln, w.up().weight(), null);
+    lin.forward(layer, LinearModule.GATE_PROJ, gate, ln, w.gate(), null, a.training);
+    lin.forward(layer, LinearModule.UP_PROJ, up, ln, w.up(), null, a.training);
     if (recompute) return;
     be.swigluForward(h, gate, up);
-    be.linearForward(tmp, h, w.down().weight(), null);
+    lin.forward(layer, LinearModule.DOWN_PROJ, tmp, h, w.down(), null, a.training);
     be.copy(xOut, xMid);
     be.addInPlace(xOut, tmp);
   }
@@ -133,16 +136,16 @@ final class DecoderLayerBlock {
     // MLP block; dres holds dL/dxOut
     be.rmsnormForward(ln, a.rstd2[s].view(0, t), xMid, w.postNorm().weight(), eps);   // recompute
     be.swigluForward(h, gate, up);                                                   // recompute
-    be.linearBackward(dh, w.down().grad(), null, dres, h, w.down().weight());
+    lin.backward(layer, LinearModule.DOWN_PROJ, dh, dres, h, w.down(), null);
     be.swigluBackward(dgate, dup, dh, gate, up);
-    be.linearBackward(dln, w.gate().grad(), null, dgate, ln, w.gate().weight());
-    be.linearBackward(dtmp, w.up().grad(), null, dup, ln, w.up().weight());
+    lin.backward(layer, LinearModule.GATE_PROJ, dln, dgate, ln, w.gate(), null);
+    lin.backward(layer, LinearModule.UP_PROJ, dtmp, dup, ln, w.up(), null);
     be.addInPlace(dln, dtmp);
-    be.rmsnormBackward(dtmp, w.postNorm().grad(), dln, xMid, w.postNorm().weight(), a.rstd2[s].view(0, t));
+    be.rmsnormBackward(dtmp, lin.normGrad(w.postNorm()), dln, xMid, w.postNorm().weight(), a.rstd2[s].view(0, t));
     be.addInPlace(dres, dtmp);                                                        // now dL/dxMid
 
     // attention block
-    be.linearBackward(datt.reshape(t, hq * hd), w.o().grad(), biasGrad(w.oBias()), dres, att.reshape(t, hq * hd), w.o().weight());
+    lin.backward(layer, LinearModule.O_PROJ, datt.reshape(t, hq * hd), dres, att.reshape(t, hq * hd), w.o(), w.oBias());
     be.attentionBackward(dq, dk, dv, datt, q, k, v, att, a.lse[s].view(0, hq, t), layout, scale);
     be.ropeBackward(dq, pos, cos, sin);
     be.ropeBackward(dk, pos, cos, sin);
@@ -151,24 +154,21 @@ final class DecoderLayerBlock {
     if (qkNorm) {
       Tensor dqPre = Activations.rows(a.dqPre, t, hq * hd);
       Tensor dkPre = Activations.rows(a.dkPre, t, hkv * hd);
-      be.rmsnormBackward(dqPre.reshape((long) t * hq, hd), w.qNorm().grad(), dq.reshape((long) t * hq, hd),
+      be.rmsnormBackward(dqPre.reshape((long) t * hq, hd), lin.normGrad(w.qNorm()), dq.reshape((long) t * hq, hd),
           Activations.rows(a.qPre[s], (long) t * hq, hd), w.qNorm().weight(), a.rstdQ[s].view(0, (long) t * hq));
-      be.rmsnormBackward(dkPre.reshape((long) t * hkv, hd), w.kNorm().grad(), dk.reshape((long) t * hkv, hd),
+      be.rmsnormBackward(dkPre.reshape((long) t * hkv, hd), lin.normGrad(w.kNorm()), dk.reshape((long) t * hkv, hd),
           Activations.rows(a.kPre[s], (long) t * hkv, hd), w.kNorm().weight(), a.rstdK[s].view(0, (long) t * hkv));
       dqIn = dqPre;
       dkIn = dkPre;
     }
     be.rmsnormForward(ln, a.rstd1[s].view(0, t), xIn, w.inputNorm().weight(), eps);  // recompute
-    be.linearBackward(dln, w.q().grad(), biasGrad(w.qBias()), dqIn, ln, w.q().weight());
-    be.linearBackward(dtmp, w.k().grad(), biasGrad(w.kBias()), dkIn, ln, w.k().weight());
+    lin.backward(layer, LinearModule.Q_PROJ, dln, dqIn, ln, w.q(), w.qBias());
+    lin.backward(layer, LinearModule.K_PROJ, dtmp, dkIn, ln, w.k(), w.kBias());
     be.addInPlace(dln, dtmp);
-    be.linearBackward(dtmp, w.v().grad(), biasGrad(w.vBias()), dv.reshape(t, hkv * hd), ln, w.v().weight());
+    lin.backward(layer, LinearModule.V_PROJ, dtmp, dv.reshape(t, hkv * hd), ln, w.v(), w.vBias());
     be.addInPlace(dln, dtmp);
-    be.rmsnormBackward(dtmp, w.inputNorm().grad(), dln, xIn, w.inputNorm().weight(), a.rstd1[s].view(0, t));
+    be.rmsnormBackward(dtmp, lin.normGrad(w.inputNorm()), dln, xIn, w.inputNorm().weight(), a.rstd1[s].view(0, t));
     be.addInPlace(dres, dtmp);                                                        // now dL/dxIn
   }
 
-  private static Tensor bias(Parameter p) { return p == null ? null : p.weight(); }
-
-  private static Tensor biasGrad(Parameter p) { return p == null ? null : p.grad(); }
 }

@@ -19,8 +19,9 @@ final class EmbeddingBlock {
     be.embeddingForward(Activations.rows(a.x(0), t, d), a.ids.view(0, t), embed.weight());
   }
 
-  /** embed.grad[V, D] += scatter-add of dres[T, D] (dL/dx(0)) at ids[T]. */
+  /** embed.grad[V, D] += scatter-add of dres[T, D] (dL/dx(0)) at ids[T]; nothing for a frozen embedding. */
   void backward(Activations a, int t) {
+    if (embed.grad() == null) return;
     be.embeddingBackward(embed.grad(), Activations.rows(a.dres, t, d), a.ids.view(0, t));
   }
 }

@@ -27,11 +27,12 @@ import java.util.Set;
 final class HfCheckpoint {
   private HfCheckpoint() {}
 
-  /** See {@link RewardModel#fromPretrained(Path, Backend, DType, long)}. */
-  static RewardModel load(Path hfDir, Backend backend, DType dtype, long seed) {
+  /** See {@link RewardModel#fromPretrained(Path, Backend, DType, long, boolean)}. */
+  static RewardModel load(Path hfDir, Backend backend, DType dtype, long seed, boolean trainBase) {
     ModelConfig cfg = ModelConfig.load(hfDir);
     boolean seqCls = architectures(cfg).stream().anyMatch(a -> a.endsWith("ForSequenceClassification"));
-    RewardModel m = new RewardModel(cfg, backend, dtype, (Files.isDirectory(hfDir) ? hfDir.resolve("config.json") : hfDir).toString());
+    RewardModel m = new RewardModel(cfg, backend, dtype, (Files.isDirectory(hfDir) ? hfDir.resolve("config.json") : hfDir).toString(),
+        trainBase);
     ModelParameters params = m.params();
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(hfDir)) {
       Set<String> expected = new LinkedHashSet<>();

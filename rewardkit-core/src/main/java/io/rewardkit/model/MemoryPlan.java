@@ -115,9 +115,9 @@ public final class MemoryPlan {
     long masters = trainable * masterPer;
     long act = Activations.plannedBytes(cfg, dt, tokens, true, checkpointing);
     if (mode != Mode.FULL) {
-      // per target module and kept layer the low-rank intermediate x·Aᵀ [T, r], plus one [T, r] gradient scratch
-      long kept = checkpointing ? 1 : layers;
-      act += (long) tokens * lora.r() * e * (lora.targets().size() * kept + 1);
+      // per target module and layer the low-rank intermediate x·Aᵀ [T, r] (kept per layer also with checkpointing,
+      // as LoraAdapters keeps it), plus one [T, r] gradient scratch
+      act += (long) tokens * lora.r() * e * (lora.targets().size() * (long) layers + 1);
     }
     long ws;
     if (device == Device.CUDA) {

@@ -42,11 +42,12 @@ final class ModelParameters {
 
   final Tensor weights;      // [total] flat arena
   final Tensor grads;        // [total] flat arena, same layout
-  final List<Parameter> all;
+  List<Parameter> all;        // score replaced by rebindScore
   final Parameter embed;     // [V, D]
   final Layer[] layers;
   final Parameter finalNorm; // [D]
-  final Parameter score;     // [1, D]
+  Parameter score;           // [1, D]; lives in another arena after rebindScore
+  Parameter scoreHome;       // the score's slot in these arenas
 
   /** Parameter kinds, for init: what a fresh parameter holds. */
   enum Kind { MATRIX, NORM, BIAS, SCORE }
@@ -85,7 +86,12 @@ final class ModelParameters {
     return s;
   }
 
-  ModelParameters(ModelConfig cfg, Backend backend, DType dtype) {
+  /**
+   * With {@code baseGrads} false the base is frozen (LoRA): only the score head has a gradient (a
+   * small arena of its own) and every other parameter's {@link Parameter#grad()} is null, so no
+   * memory is spent on gradients nothing will use.
+   */
+  ModelParameters(ModelConfig cfg, Backend backend, DType dtype, boolean baseGrads) {
     List<Spec> specs = specs(cfg);
     long[] offsets = new long[specs.size()];
     long total = 0;
@@ -100,12 +106,14 @@ final class ModelParameters {
     }
     this.weights = backend.allocate(dtype, total);
     // Parameter grads accumulate in fp32 even when weights are BF16 (CUDA); F64 stays F64 (gradient checks).
-    this.grads = backend.allocate(dtype == DType.F64 ? DType.F64 : DType.F32, total);
+    DType gradType = dtype == DType.F64 ? DType.F64 : DType.F32;
+    Spec scoreSpec = specs.get(specs.size() - 1);
+    this.grads = backend.allocate(gradType, baseGrads ? total : scoreSpec.numel());
     List<Parameter> list = new ArrayList<>(specs.size());
     for (int i = 0; i < specs.size(); i++) {
       Spec s = specs.get(i);
-      list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grads.view(offsets[i], s.shape()),
-          decays(s.kind())));
+      Tensor grad = baseGrads ? grads.view(offsets[i], s.shape()) : s.kind() == Kind.SCORE ? grads.view(0, s.shape()) : null;
+      list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grad, decays(s.kind())));
     }
     this.all = Collections.unmodifiableList(list);
 
@@ -132,11 +140,21 @@ final class ModelParameters {
     }
     this.finalNorm = list.get(i++);
     this.score = list.get(i++);
+    this.scoreHome = score;
     if (i != list.size()) throw new IllegalStateException("parameter layout mismatch");
   }
 
   /** Weight decay applies to matrices (and the score head), not to norm weights and biases (HF/TRL default). */
   static boolean decays(Kind kind) { return kind == Kind.MATRIX || kind == Kind.SCORE; }
+
+  /** Points the score parameter at {@code w}/{@code g} (views of another arena), keeping its name and decay flag. */
+  void rebindScore(Tensor w, Tensor g) {
+    Parameter next = new Parameter(score.hfName(), w, g, score.decay());
+    List<Parameter> l = new ArrayList<>(all);
+    l.set(l.indexOf(score), next);
+    all = Collections.unmodifiableList(l);
+    score = next;
+  }
 
   /** Total parameter count (without alignment padding). */
   long count() {

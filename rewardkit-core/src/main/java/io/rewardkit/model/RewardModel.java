@@ -37,6 +37,7 @@ public final class RewardModel implements AutoCloseable {
   private final EmbeddingBlock embedding;
   private final DecoderLayerBlock[] layers;
   private final ScoreHeadBlock head;
+  private final LinearPath lin;    // base linears + the LoRA hook; frozen-base gradient rules
 
   private Activations train;       // training buffers (all layers kept, or layer inputs only), grown on demand
   private boolean checkpointing;   // keep layer inputs only; backward recomputes each layer
@@ -50,17 +51,19 @@ public final class RewardModel implements AutoCloseable {
   private int lastR;
   private VarlenLayout lastLayout;
 
-  RewardModel(ModelConfig cfg, Backend be, DType dtype, String source) {
+  /** {@code trainBase} false: a frozen base (LoRA), only the score head has gradients. */
+  RewardModel(ModelConfig cfg, Backend be, DType dtype, String source, boolean trainBase) {
     if (!dtype.isFloating()) throw new IllegalArgumentException("model dtype must be floating, got " + dtype);
     cfg.requireSupportedBy(be, source);  // before any weight is allocated on the device
     this.cfg = cfg;
     this.be = be;
     this.dtype = dtype;
-    this.params = new ModelParameters(cfg, be, dtype);
+    this.params = new ModelParameters(cfg, be, dtype, trainBase);
+    this.lin = new LinearPath(cfg, be, dtype, trainBase);
     this.embedding = new EmbeddingBlock(cfg, be, params.embed);
     this.layers = new DecoderLayerBlock[cfg.numHiddenLayers()];
-    for (int l = 0; l < layers.length; l++) layers[l] = new DecoderLayerBlock(cfg, be, params.layers[l], l);
-    this.head = new ScoreHeadBlock(cfg, be, params.finalNorm, params.score);
+    for (int l = 0; l < layers.length; l++) layers[l] = new DecoderLayerBlock(cfg, be, params.layers[l], l, lin);
+    this.head = new ScoreHeadBlock(cfg, be, params.finalNorm, params.score, lin);
   }
 
   // ---- construction ---------------------------------------------------------------------------
@@ -82,7 +85,12 @@ public final class RewardModel implements AutoCloseable {
 
   /** As above; {@code source} names the config in errors (e.g. the --init_config file). */
   public static RewardModel randomInit(ModelConfig cfg, Backend backend, DType dtype, long seed, String source) {
-    RewardModel m = new RewardModel(cfg, backend, dtype, source);
+    return randomInit(cfg, backend, dtype, seed, source, true);
+  }
+
+  /** As above; {@code trainBase} false freezes everything but the score head (LoRA: see {@link #setLinearHook}). */
+  public static RewardModel randomInit(ModelConfig cfg, Backend backend, DType dtype, long seed, String source, boolean trainBase) {
+    RewardModel m = new RewardModel(cfg, backend, dtype, source, trainBase);
     new ParameterInit(backend, dtype).initAll(cfg, m.params, seed);
     return m;
   }
@@ -101,7 +109,12 @@ public final class RewardModel implements AutoCloseable {
    * it. Values are converted from F32/BF16/F16 to {@code dtype}.
    */
   public static RewardModel fromPretrained(Path hfDir, Backend backend, DType dtype, long seed) {
-    return HfCheckpoint.load(hfDir, backend, dtype, seed);
+    return fromPretrained(hfDir, backend, dtype, seed, true);
+  }
+
+  /** As above; {@code trainBase} false freezes everything but the score head (LoRA: see {@link #setLinearHook}). */
+  public static RewardModel fromPretrained(Path hfDir, Backend backend, DType dtype, long seed, boolean trainBase) {
+    return HfCheckpoint.load(hfDir, backend, dtype, seed, trainBase);
   }
 
   ModelParameters params() { return params; }
@@ -129,6 +142,40 @@ public final class RewardModel implements AutoCloseable {
 
   /** Sets every gradient to zero (start of an accumulation window). */
   public void zeroGrad() { be.zero(params.grads); }
+
+  /** Whether the base weights have gradients (false: frozen, only the score head trains here). */
+  public boolean trainsBase() { return lin.trainsBase(); }
+
+  /**
+   * Installs what runs beside every decoder linear (LoRA adapters; null removes it). The model
+   * closes an {@link AutoCloseable} hook with itself.
+   */
+  public void setLinearHook(LinearHook hook) { lin.hook = hook; }
+
+  public LinearHook linearHook() { return lin.hook; }
+
+  /** The score head ({@code score.weight} [1, D]). */
+  public Parameter scoreHead() { return params.score; }
+
+  /**
+   * Moves the score head into {@code weight}/{@code grad} [1, D] (views of a LoRA arena, so that one
+   * arena optimizer covers adapters and head), copying its value there. Frozen-base models only.
+   */
+  public void moveScoreHead(Tensor weight, Tensor grad) {
+    if (trainsBase()) throw new IllegalStateException("the score head moves only with a frozen base");
+    be.copy(weight, params.score.weight());
+    params.rebindScore(weight, grad);
+    head.rebind(params.score);
+  }
+
+  /** Moves the score head back into the model's own arena (its current value copied), e.g. before the LoRA arena is freed. */
+  public void restoreScoreHead() {
+    if (params.score == params.scoreHome) return;
+    be.copy(params.scoreHome.weight(), params.score.weight());
+    params.rebindScore(params.scoreHome.weight(), params.scoreHome.grad());
+    params.score = params.scoreHome;
+    head.rebind(params.score);
+  }
 
   // ---- forward / backward ---------------------------------------------------------------------
 
@@ -305,5 +352,6 @@ public final class RewardModel implements AutoCloseable {
     if (sin != null) sin.close();
     params.weights.close();
     params.grads.close();
+    lin.close();
   }
 }

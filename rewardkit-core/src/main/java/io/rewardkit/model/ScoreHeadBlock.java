@@ -11,19 +11,24 @@ import io.rewardkit.kernels.Tensor;
 final class ScoreHeadBlock {
   private final Backend be;
   private final Parameter finalNorm;  // [D]
-  private final Parameter score;      // [1, D]
+  private Parameter score;            // [1, D]
   private final int layers;
   private final long d;
   private final double eps;
 
-  ScoreHeadBlock(ModelConfig cfg, Backend be, Parameter finalNorm, Parameter score) {
+  private final LinearPath lin;
+
+  ScoreHeadBlock(ModelConfig cfg, Backend be, Parameter finalNorm, Parameter score, LinearPath lin) {
     this.be = be;
+    this.lin = lin;
     this.finalNorm = finalNorm;
     this.score = score;
     this.layers = cfg.numHiddenLayers();
     this.d = cfg.hiddenSize();
     this.eps = cfg.rmsNormEps();
   }
+
+  void rebind(Parameter score) { this.score = score; }
 
   /** rewards[R] = score · rmsnorm(x(L))[readout[R]]; keeps xNorm [T, D] and rstdF [T] for backward. */
   Tensor forward(Activations a, int t, int r) {
@@ -49,6 +54,6 @@ final class ScoreHeadBlock {
     } else {
       be.zero(dtmp);
     }
-    be.rmsnormBackward(dres, finalNorm.grad(), dtmp, xL, finalNorm.weight(), a.rstdF.view(0, t));
+    be.rmsnormBackward(dres, lin.normGrad(finalNorm), dtmp, xL, finalNorm.weight(), a.rstdF.view(0, t));
   }
 }

@@ -224,11 +224,17 @@ public final class Checkpoints {
 
   /** Resolves a model argument: a checkpoint/model directory, or an output directory (its final model, else its latest checkpoint). */
   public static Path resolveModelDir(Path path) {
-    if (Files.isRegularFile(path.resolve("config.json"))) return path;
-    if (Files.isRegularFile(path.resolve("final/config.json"))) return path.resolve("final");
+    if (isModelDir(path)) return path;
+    if (isModelDir(path.resolve("final"))) return path.resolve("final");
     Optional<Path> last = latest(path);
     if (last.isPresent()) return last.get();
-    throw new RewardKitException(path + " is not a model directory (no config.json) nor a training output directory");
+    throw new RewardKitException(path + " is not a model directory (no config.json), a LoRA adapter (no adapter_config.json)"
+        + " nor a training output directory");
+  }
+
+  /** A full checkpoint (config.json) or a PEFT adapter directory (adapter_config.json). */
+  static boolean isModelDir(Path dir) {
+    return Files.isRegularFile(dir.resolve("config.json")) || Files.isRegularFile(dir.resolve("adapter_config.json"));
   }
 
   /** Writes JSON with {@link AtomicFiles}: a full disk leaves the old file or none, never a torn one. */

@@ -18,6 +18,9 @@ import io.rewardkit.data.Tokenizer;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.model.ModelConfig;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.lora.LoraAdapters;
+import io.rewardkit.model.lora.LoraConfig;
+import io.rewardkit.model.lora.PeftAdapter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -307,7 +310,11 @@ public final class RunSetup {
   public static RewardModel model(TrainConfig c, Tokenizer tok, Backend backend) {
     if (c.modelNameOrPath != null) {
       ModelConfig.load(Path.of(c.modelNameOrPath)).checkMaxLength(c.maxLength, "--max_length");
-      return RewardModel.fromPretrained(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed);
+      if (c.usePeft && backend.device() != io.rewardkit.kernels.Device.CPU) {
+        throw new RewardKitException("--use_peft runs on the CPU backend only in this version (the LoRA kernels have no CUDA"
+            + " version yet): use --device cpu");
+      }
+      return RewardModel.fromPretrained(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed, !c.usePeft);
     }
     ModelConfig mc = c.initConfig != null ? ModelConfig.load(Path.of(c.initConfig))
         : ModelConfig.parse(DEFAULT_MODEL_CONFIG, "embedded default model config");
@@ -319,6 +326,42 @@ public final class RunSetup {
     return RewardModel.randomInit(mc, backend, backend.computeType(), c.seed,
         c.initConfig != null ? c.initConfig : "embedded default model config");
   }
+
+  /**
+   * With --use_peft: LoRA adapters for every target module of {@code model} (PEFT's init, drawn with
+   * --seed), installed as its linear hook; null otherwise. adapter_config.json will name the base by
+   * its absolute path (and its revision when the path is a Hugging Face cache snapshot).
+   */
+  public static LoraAdapters lora(TrainConfig c, RewardModel model) {
+    if (!c.usePeft) return null;
+    LoraConfig lc = new LoraConfig(c.loraR, c.loraAlpha, c.loraDropout,
+        LoraConfig.parseTargets(c.loraTargetModules, "--lora_target_modules"), c.useRslora);
+    LoraAdapters ad = new LoraAdapters(model.config(), lc, model.backend(), model.dtype());
+    ad.initialize(c.seed);
+    Path base = Path.of(c.modelNameOrPath).toAbsolutePath().normalize();
+    ad.setBaseModel(base.toString(), snapshotRevision(base));
+    ad.attachTo(model);
+    return ad;
+  }
+
+  /** The commit of a Hugging Face cache snapshot directory ({@code .../snapshots/<40 hex>}), or null. */
+  static String snapshotRevision(Path dir) {
+    Path name = dir.getFileName(), parent = dir.getParent();
+    if (name == null || parent == null || parent.getFileName() == null) return null;
+    return parent.getFileName().toString().equals("snapshots") && name.toString().matches("[0-9a-f]{40}") ? name.toString() : null;
+  }
+
+  /** One line describing a LoRA run's adapters (printed at the start). */
+  public static String loraLine(LoraAdapters ad, RewardModel model) {
+    LoraConfig lc = ad.config();
+    long head = model.scoreHead().numel();
+    return String.format(java.util.Locale.ROOT, "lora: r %d, alpha %s, scaling %.4g%s, %s on %d layers: %,d trainable parameters"
+        + " (adapters %,d + score head %,d) of %,d; the base is frozen", lc.r(), fmt(lc.alpha()), lc.scaling(),
+        lc.useRslora() ? " (rslora)" : "", String.join(",", lc.targetNames()), model.config().numHiddenLayers(),
+        ad.numParameters() + head, ad.numParameters(), head, model.numParameters());
+  }
+
+  private static String fmt(double v) { return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v); }
 
   public static CheckpointContent content(TrainConfig c, Tokenizer tok, DataOptions o, EncodedDataset train) {
     Map<String, Path> files = new LinkedHashMap<>();
@@ -338,7 +381,9 @@ public final class RunSetup {
     m.put("readout", readoutManifest(tok, o, train.readoutToken(), pad));
     Map<String, Object> data = new LinkedHashMap<>(o.values());
     m.put("data", data);
-    return new CheckpointContent(files, pad, m, SaveDtype.resolve(c.saveDtype, c.modelNameOrPath));
+    // LoRA adapters are small: auto keeps them float32 whatever the base's dtype (PEFT's default too)
+    String saveDtype = c.usePeft && (c.saveDtype == null || c.saveDtype.equals("auto")) ? "float32" : c.saveDtype;
+    return new CheckpointContent(files, pad, m, SaveDtype.resolve(saveDtype, c.modelNameOrPath));
   }
 
   /** rewardkit.json "readout": everything another tool needs to read the reward where RewardKit does. */
@@ -424,32 +469,43 @@ public final class RunSetup {
    * token of each (prompt + response) rendering, which is where transformers pools when nothing is padded.
    */
   private static Loaded openForeign(Path dir, Backend backend) {
-    ObjectNode cfg = Checkpoints.readJson(dir.resolve("config.json"));
+    return openForeign(dir, dir, backend, () -> RewardModel.fromPretrained(dir, backend), "");
+  }
+
+  /**
+   * openForeign for a model whose config.json (and tokenizer, unless the model directory has its own)
+   * are in {@code configDir}, built by {@code load}; {@code what} starts the notice.
+   */
+  private static Loaded openForeign(Path dir, Path configDir, Backend backend, java.util.function.Supplier<RewardModel> load,
+      String what) {
+    Path tokDir = Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : configDir;
+    ObjectNode cfg = Checkpoints.readJson(configDir.resolve("config.json"));
     boolean seqCls = false;
     for (var a : cfg.path("architectures")) seqCls |= a.asText().endsWith("ForSequenceClassification");
-    if (!seqCls || cfg.path("num_labels").asInt(cfg.path("id2label").size()) > 1) {
+    if (dir.equals(configDir) && (!seqCls || cfg.path("num_labels").asInt(cfg.path("id2label").size()) > 1)) {
       throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " and not a one-label *ForSequenceClassification"
           + " checkpoint (config.json architectures " + cfg.path("architectures") + "): nothing to read a reward from");
     }
-    if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-      throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " and no tokenizer.json: cannot encode text for this model");
+    if (!Files.isRegularFile(tokDir.resolve("tokenizer.json"))) {
+      throw new RewardKitException(dir + ": no " + Checkpoints.MANIFEST + " and no tokenizer.json"
+          + (dir.equals(configDir) ? "" : " (nor in its base model " + configDir + ")") + ": cannot encode text for this model");
     }
-    ModelConfig mc = ModelConfig.load(dir);
+    ModelConfig mc = ModelConfig.load(configDir);
     int maxLength = Math.min(FOREIGN_MAX_LENGTH, mc.maxPositionEmbeddings());
     if (mc.slidingWindow() != null) maxLength = Math.min(maxLength, mc.slidingWindow());
     DataOptions o = DataOptions.defaults().withRewardToken(DataOptions.READ_LAST_TOKEN).withLayout(DataOptions.Layout.SEPARATE)
         .withMaxLength(maxLength).withMaxTokensPerBatch(Math.max(8192, 2 * maxLength + 2));
-    Tokenizer tok = HfTokenizer.load(dir);
+    Tokenizer tok = HfTokenizer.load(tokDir);
     RewardModel model;
     try {
-      model = RewardModel.fromPretrained(dir, backend);
+      model = load.get();
     } catch (RuntimeException e) {
       tok.close();
       throw e;
     }
     ObjectNode man = Checkpoints.JSON.createObjectNode();
     man.put("format", "hf");
-    String notice = "rewardkit: " + dir + " has no " + Checkpoints.MANIFEST + ": reading the reward where transformers does,"
+    String notice = "rewardkit: " + what + dir + " has no " + Checkpoints.MANIFEST + ": reading the reward where transformers does,"
         + " at the last token of each prompt + response (chat: the full chat-template rendering; nothing appended),"
         + " max_length " + maxLength;
     return new Loaded(dir, model, tok, o, man, notice);
@@ -458,6 +514,15 @@ public final class RunSetup {
   public static Loaded open(Path path, Backend backend) {
     Path dir = Checkpoints.resolveModelDir(path);
     Path mf = dir.resolve(Checkpoints.MANIFEST);
+    if (PeftAdapter.isAdapter(dir)) {
+      PeftAdapter.Info info = PeftAdapter.read(dir);
+      Path base = adapterBase(info);
+      java.util.function.Supplier<RewardModel> load = () -> withAdapter(info, base, backend);
+      if (!Files.isRegularFile(mf)) return openForeign(dir, base, backend, load, "LoRA adapter on " + base + ": ");
+      Optional<String> bad = Checkpoints.verify(dir);
+      if (bad.isPresent() && !bad.get().equals(Checkpoints.LEGACY)) throw new RewardKitException(dir + ": damaged: " + bad.get());
+      return openManifest(dir, mf, load);
+    }
     if (!Files.isRegularFile(mf)) return openForeign(dir, backend);
     Optional<String> bad = Checkpoints.verify(dir);
     if (bad.isPresent() && !bad.get().equals(Checkpoints.LEGACY)) throw new RewardKitException(dir + ": damaged: " + bad.get());
@@ -468,5 +533,58 @@ public final class RunSetup {
     DataOptions o = PreparedCache.optionsFrom(d);
     RewardModel model = RewardModel.fromPretrained(dir, backend);
     return new Loaded(dir, model, tok, o, man, null);
+  }
+
+  /** A RewardKit directory (rewardkit.json) whose model comes from {@code load}. */
+  private static Loaded openManifest(Path dir, Path mf, java.util.function.Supplier<RewardModel> load) {
+    ObjectNode man = Checkpoints.readJson(mf);
+    Tokenizer tok = "byte".equals(man.path("tokenizer").asText()) ? new ByteTokenizer() : HfTokenizer.load(dir);
+    Map<String, Object> d = new com.fasterxml.jackson.databind.ObjectMapper().convertValue(man.get("data"),
+        new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {});
+    DataOptions o = PreparedCache.optionsFrom(d);
+    try {
+      return new Loaded(dir, load.get(), tok, o, man, null);
+    } catch (RuntimeException e) {
+      tok.close();
+      throw e;
+    }
+  }
+
+  /** The base model directory an adapter names (adapter_config.json base_model_name_or_path), which must be on disk. */
+  static Path adapterBase(PeftAdapter.Info info) {
+    Path cf = info.dir().resolve(PeftAdapter.CONFIG);
+    if (info.baseModel() == null) {
+      throw new RewardKitException(cf + ": field 'base_model_name_or_path' is empty: the adapter does not say which base model it belongs to");
+    }
+    Path base = Path.of(info.baseModel());
+    if (!Files.isRegularFile(base.resolve("config.json"))) {
+      throw new RewardKitException(cf + ": field 'base_model_name_or_path' is '" + info.baseModel() + "', which is not a model"
+          + " directory on this machine (no config.json there; RewardKit downloads nothing): put the base model there or"
+          + " edit the field to its local path");
+    }
+    return base;
+  }
+
+  /**
+   * The base model with the adapter installed as its linear hook (unmerged, as PEFT computes it) and
+   * the adapter's score head in place of the base's. The base is loaded frozen (no gradient memory).
+   */
+  public static RewardModel withAdapter(PeftAdapter.Info info, Path base, Backend backend) {
+    if (backend.device() != io.rewardkit.kernels.Device.CPU) {
+      throw new RewardKitException(info.dir() + ": LoRA adapters run on the CPU backend only in this version: use --device cpu,"
+          + " or `rewardkit export --merge` for a full checkpoint every backend reads");
+    }
+    RewardModel model = RewardModel.fromPretrained(base, backend, backend.computeType(), 0L, false);
+    try {
+      PeftAdapter.checkBase(info, model.config(), base);
+      LoraAdapters ad = new LoraAdapters(model.config(), info.lora(), backend, model.dtype());
+      ad.attachTo(model);  // closed with the model from here on
+      PeftAdapter.load(info.dir(), ad, model.scoreHead(), backend);
+      ad.setBaseModel(info.baseModel(), info.revision());
+      return model;
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
   }
 }

@@ -31,7 +31,7 @@ public final class SaveDtype {
     }
   }
 
-  static StDType storage(String dtype) {
+  public static StDType storage(String dtype) {
     return switch (dtype) {
       case "float32" -> StDType.F32;
       case "bfloat16" -> StDType.BF16;

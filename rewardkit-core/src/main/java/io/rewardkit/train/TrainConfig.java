@@ -75,6 +75,13 @@ public final class TrainConfig {
   public int maxSteps;               // > 0 overrides num_train_epochs
   public boolean gradientCheckpointing;   // keep layer inputs only, recompute each layer in backward
   public boolean dryRun;                  // print the memory plan and exit
+  // ---- LoRA ----
+  public boolean usePeft;            // LoRA adapters on a frozen base, score head in full
+  public int loraR;
+  public int loraAlpha;
+  public double loraDropout;         // only 0
+  public String loraTargetModules;   // all-linear | q_proj,v_proj,...
+  public boolean useRslora;
   // ---- loss ----
   public String lossType;     // ranking | focal
   public double focalGamma;

@@ -440,7 +440,8 @@ public final class Trainer {
 
   private void writeModel(Path dir) throws IOException {
     model.saveHf(dir, content.saveDtype());
-    Checkpoints.patchHfConfig(dir.resolve("config.json"), content.pad());
+    // a LoRA run writes a PEFT adapter directory: no config.json (the base model's stays with the base)
+    if (Files.isRegularFile(dir.resolve("config.json"))) Checkpoints.patchHfConfig(dir.resolve("config.json"), content.pad());
     Checkpoints.copyFiles(content.tokenizerFiles(), dir);
     Checkpoints.patchTokenizerPad(dir, content.pad());
     Checkpoints.writeJson(dir.resolve(Checkpoints.MANIFEST), manifest());

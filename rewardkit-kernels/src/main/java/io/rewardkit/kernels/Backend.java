@@ -74,10 +74,29 @@ public interface Backend extends AutoCloseable {
   void linearForward(Tensor out, Tensor x, Tensor w, Tensor bias);
 
   /**
-   * dx = dOut · w (overwritten; skipped when dx is null), dw += dOutᵀ · x (skipped when null: a frozen
-   * weight), dBias += Σ_t dOut (skipped when null).
+   * dx = dOut · w (overwritten; skipped when dx is null), dw += dOutᵀ · x (skipped when dw is null:
+   * a frozen weight), dBias += Σ_t dOut (skipped when null).
    */
   void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w);
+
+  /**
+   * LoRA's low-rank path beside a frozen linear (see {@code native/include/rewardkit/lora.h}):
+   * u = x · aᵀ (overwritten, kept for backward), out += scale · u · bᵀ (out holds the base linear's result).
+   * out [T, O], u [T, r], x [T, I], a [r, I] (PEFT lora_A), b [O, r] (PEFT lora_B).
+   */
+  default void loraForward(Tensor out, Tensor u, Tensor x, Tensor a, Tensor b, double scale) {
+    throw new UnsupportedOperationException("LoRA is not implemented on the " + name() + " backend");
+  }
+
+  /**
+   * The gradient of {@link #loraForward}: du = scale · dOut · b (scratch [T, r], overwritten),
+   * db += scale · dOutᵀ · u, da += duᵀ · x, dx += du · a (ACCUMULATED onto the base linear's dx;
+   * skipped when dx is null).
+   */
+  default void loraBackward(Tensor dx, Tensor da, Tensor db, Tensor du, Tensor dOut, Tensor x, Tensor u, Tensor a, Tensor b,
+      double scale) {
+    throw new UnsupportedOperationException("LoRA is not implemented on the " + name() + " backend");
+  }
 
   /**
    * Rotary embedding in place, HF {@code rotate_half} convention: for i < hd/2,

@@ -4,6 +4,7 @@ import io.rewardkit.kernels.cpu.Add;
 import io.rewardkit.kernels.cpu.Bias;
 import io.rewardkit.kernels.cpu.BiasParams;
 import io.rewardkit.kernels.cpu.Embedding;
+import io.rewardkit.kernels.cpu.Lora;
 import io.rewardkit.kernels.cpu.Nf4;
 import io.rewardkit.kernels.cpu.EmbeddingParams;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
@@ -221,6 +222,38 @@ public final class CpuBackend implements Backend {
       if (dBias != null) {
         try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f64(), dOut.f64(), p); }
       }
+    }
+  }
+
+  // lora: the low-rank path beside a frozen linear, in librewardkit_cpu -----------------------------
+
+  @Override public void loraForward(Tensor out, Tensor u, Tensor x, Tensor a, Tensor b, double scale) {
+    Shapes.require("lora_forward", a.rank() == 2 && b.rank() == 2 && a.dim(0) == b.dim(1) && a.numel() > 0 && b.numel() > 0,
+        "a " + a + " must be [r, I] and b " + b + " [O, r]");
+    long rank = a.dim(0), inF = a.dim(1), outF = b.dim(0), tokens = x.numel() / inF;
+    Shapes.require("lora_forward", x.numel() == tokens * inF && out.numel() == tokens * outF && u.numel() == tokens * rank,
+        "out " + out + ", u " + u + ", x " + x + ", a " + a + ", b " + b);
+    switch (Shapes.floatType("lora_forward", out, u, x, a, b)) {
+      case F32 -> Lora.lora_forward(out.f32(), u.f32(), x.f32(), a.f32(), b.f32(), tokens, inF, outF, rank, scale);
+      case F64 -> Lora.lora_forward(out.f64(), u.f64(), x.f64(), a.f64(), b.f64(), tokens, inF, outF, rank, scale);
+      default -> throw Shapes.unsupported("lora_forward", out.dtype());
+    }
+  }
+
+  @Override public void loraBackward(Tensor dx, Tensor da, Tensor db, Tensor du, Tensor dOut, Tensor x, Tensor u, Tensor a,
+      Tensor b, double scale) {
+    Shapes.require("lora_backward", a.rank() == 2 && b.rank() == 2 && a.dim(0) == b.dim(1) && a.numel() > 0 && b.numel() > 0,
+        "a " + a + " must be [r, I] and b " + b + " [O, r]");
+    long rank = a.dim(0), inF = a.dim(1), outF = b.dim(0), tokens = x.numel() / inF;
+    Shapes.require("lora_backward", x.numel() == tokens * inF && dOut.numel() == tokens * outF && u.numel() == tokens * rank
+        && du.numel() == tokens * rank && da.numel() == a.numel() && db.numel() == b.numel() && (dx == null || dx.numel() == x.numel()),
+        "dx " + dx + ", da " + da + ", db " + db + ", du " + du + ", dOut " + dOut + ", x " + x + ", u " + u + ", a " + a + ", b " + b);
+    switch (Shapes.floatType("lora_backward", dx, da, db, du, dOut, x, u, a, b)) {
+      case F32 -> Lora.lora_backward(dx == null ? null : dx.f32(), da.f32(), db.f32(), du.f32(), dOut.f32(), x.f32(), u.f32(),
+          a.f32(), b.f32(), tokens, inF, outF, rank, scale);
+      case F64 -> Lora.lora_backward(dx == null ? null : dx.f64(), da.f64(), db.f64(), du.f64(), dOut.f64(), x.f64(), u.f64(),
+          a.f64(), b.f64(), tokens, inF, outF, rank, scale);
+      default -> throw Shapes.unsupported("lora_backward", dOut.dtype());
     }
   }
 
