@@ -122,5 +122,8 @@ void preference_loss_forward_backward(const float*, const float*, const int32_t*
                                       int64_t, int, double, double, double, double, double, double, double, void*) {
   unavailable("preference_loss_forward_backward");
 }
+void nf4_dequantize_bf16(bf16_bits*, const uint8_t*, const uint8_t*, const float*, float, int64_t, void*) {
+  unavailable("nf4_dequantize_bf16");
+}
 
 }}  // namespace rk::cuda

@@ -94,4 +94,11 @@ void grad_sumsq(double* out, double* partials, const float* grads, int64_t n, vo
 void adamw_update(float* master, bf16_bits* weights, const float* grad, float* m, float* v,
                   const rk::AdamWParams& p, void* stream);
 
+// ---- nf4.cu (QLoRA base weights; format and tables in rewardkit/nf4.h) ---------------------------
+// out [n] bf16 = round(nf4[q_i] * (map[qabsmax_b] * absmax2_{b/256} + offset)), b = i / 64, bitsandbytes'
+// dequantize_4bit. packed [ceil(n/2)] u8 (high nibble first), qabsmax [ceil(n/64)] u8,
+// absmax2 [ceil(n/64/256)] fp32. The GEMM then runs on out (cuBLASLt), as bitsandbytes' matmul_4bit does.
+void nf4_dequantize_bf16(bf16_bits* out, const uint8_t* packed, const uint8_t* qabsmax, const float* absmax2,
+                         float offset, int64_t n, void* stream);
+
 }}  // namespace rk::cuda

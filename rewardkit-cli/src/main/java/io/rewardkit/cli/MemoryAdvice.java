@@ -1,6 +1,7 @@
 package io.rewardkit.cli;
 
-import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.Device;
+import io.rewardkit.model.MemoryPlan;
 import io.rewardkit.model.ModelConfig;
 import java.lang.management.ManagementFactory;
 import java.util.Locale;
@@ -14,27 +15,15 @@ final class MemoryAdvice {
 
   private static final double GIB = 1024.0 * 1024 * 1024;
 
-  /** Bytes of weights + gradients (compute dtype) + AdamW moments (fp32) + fp32 masters when the compute dtype is narrower. */
-  static long modelStateBytes(ModelConfig mc, DType dt) {
-    long perParam = 2L * dt.bytes() + 8 + (dt.bytes() < 4 ? 4 : 0);
-    return mc.numParameters() * perParam;
-  }
-
-  /**
-   * Activations kept for the backward pass: per token and layer the residual stream, norms, q/k/v,
-   * attention output and the three MLP projections, forward and backward buffers.
-   */
-  static long activationBytes(ModelConfig mc, DType dt, int tokens) {
-    long perTokenLayer = 3L * mc.hiddenSize() + 2L * mc.qDim() + 2L * mc.kvDim() + 3L * mc.intermediateSize();
-    return 2L * tokens * perTokenLayer * mc.numHiddenLayers() * dt.bytes();
-  }
-
-  static String training(ModelConfig mc, DType dt, int maxTokensPerBatch, OutOfMemoryError e) {
-    long state = modelStateBytes(mc, dt), act = activationBytes(mc, dt, maxTokensPerBatch);
+  /** The memory plan's figures (MemoryPlan: the one place the sizes are computed) in the out-of-memory line. */
+  static String training(ModelConfig mc, Device device, boolean checkpointing, int maxTokensPerBatch, OutOfMemoryError e) {
+    MemoryPlan.Estimate p = MemoryPlan.estimate(mc, device, MemoryPlan.Mode.FULL, null, checkpointing, maxTokensPerBatch);
+    long state = p.weights() + p.gradients() + p.optimizerState() + p.masterWeights(), act = p.activations();
     return String.format(Locale.ROOT, "out of memory (%s): training this model needs about %.1f GiB (%,d parameters: %.1f GiB of"
         + " weights, gradients and AdamW state; %.1f GiB of activations for --max_tokens_per_batch %d), %s. Lower"
-        + " --max_tokens_per_batch to shrink the activations; the model state only shrinks with a smaller model",
-        where(e), (state + act) / GIB, mc.numParameters(), state / GIB, act / GIB, maxTokensPerBatch, available(e));
+        + " --max_tokens_per_batch%s to shrink the activations; the model state only shrinks with a smaller model",
+        where(e), p.total() / GIB, mc.numParameters(), state / GIB, act / GIB, maxTokensPerBatch, available(e),
+        checkpointing ? "" : " or add --gradient_checkpointing");
   }
 
   /** For commands without a model estimate: what ran out and how to get more. */

@@ -7,8 +7,12 @@ import io.rewardkit.data.DataOptions;
 import io.rewardkit.io.AtomicFiles;
 import io.rewardkit.model.ModelConfig;
 import io.rewardkit.data.Tokenizer;
+import io.rewardkit.model.AvailableMemory;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
+import io.rewardkit.kernels.CudaSupport;
+import io.rewardkit.kernels.Device;
+import io.rewardkit.model.MemoryPlan;
 import io.rewardkit.model.RewardModel;
 import io.rewardkit.model.lora.LoraAdapters;
 import io.rewardkit.train.CheckpointContent;
@@ -87,9 +91,15 @@ public final class TrainCommand implements Callable<Integer> {
       System.out.println("rewardkit: no model or dataset given: training the embedded default (a " + "tiny Llama-style model, byte "
           + "tokenizer, synthetic task: does the response copy the prompt's string exactly?)");
     }
+    if (c.dryRun) return dryRun(c);
     try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
       ModelConfig mc = RunSetup.modelConfig(c);
       RunSetup.checkFits(c, mc, tok);
+      // The plan, and a run that cannot fit stopped, before anything is loaded.
+      MemoryPlan.Available avail = AvailableMemory.of(backend);
+      System.out.println(MemoryPlan.shortLine(MemoryPlanReport.ofRun(c, mc, backend.device()), backend.device(),
+          c.maxTokensPerBatch, avail));
+      MemoryPlanReport.requireFits(c, mc, backend.device(), avail);
       // Locked before the data is read: a second writer fails at once, not after minutes of loading.
       try (RunDirectory run = RunDirectory.acquire(Path.of(c.outputDir))) {
         RunSetup.applyThreads(c, backend);
@@ -102,17 +112,42 @@ public final class TrainCommand implements Callable<Integer> {
         String notice = RunSetup.conversionNotice(c);
         if (notice != null) System.out.println(notice);
         try (RewardModel model = RunSetup.model(c, tok, backend)) {
+          model.setGradientCheckpointing(c.gradientCheckpointing);
           LoraAdapters lora = RunSetup.lora(c, model);
           if (lora != null) System.out.println(RunSetup.loraLine(lora, model));
           Trainer.Result r = new Trainer(c, new ModelAdapter(model, lora), train, eval, content, System.out).in(run)
               .describe(RunSetup.describe(c, model, tok, data)).train();
           summarize(c, r, embedded);
         } catch (OutOfMemoryError e) {
-          throw new RewardKitException(MemoryAdvice.training(mc, backend.computeType(), c.maxTokensPerBatch, e), e);
+          throw new RewardKitException(MemoryAdvice.training(mc, backend.device(), c.gradientCheckpointing, c.maxTokensPerBatch, e), e);
         }
       }
     }
     return 0;
+  }
+
+  /**
+   * --dry_run: the plan from the config alone; nothing is loaded or written. A CUDA plan on a machine
+   * without a GPU is printed without the fit check.
+   */
+  private static int dryRun(TrainConfig c) {
+    try (Tokenizer tok = RunSetup.tokenizer(c)) {
+      ModelConfig mc = RunSetup.modelConfig(c);
+      RunSetup.checkFits(c, mc, tok);
+      boolean gpu = CudaSupport.probe().available();
+      boolean cuda = c.device.equals("cuda") || c.device.equals("auto") && gpu;
+      MemoryPlan.Available avail;
+      if (!cuda) {
+        avail = AvailableMemory.cpu();
+      } else if (gpu) {
+        try (Backend backend = Backends.select("cuda")) {
+          avail = AvailableMemory.of(backend);
+        }
+      } else {
+        avail = new MemoryPlan.Available(0, "no CUDA device here");
+      }
+      return MemoryPlanReport.dryRun(c, mc, cuda ? Device.CUDA : Device.CPU, avail, System.out);
+    }
   }
 
   private static void summarize(TrainConfig c, Trainer.Result r, boolean embedded) throws Exception {

@@ -206,8 +206,16 @@ class RunIntegrityCliTest {
     Path big = Files.writeString(tmp.resolve("big.json"), "{\"model_type\": \"llama\", \"hidden_size\": 16384, "
         + "\"intermediate_size\": 65536, \"num_hidden_layers\": 200, \"num_attention_heads\": 128, \"num_key_value_heads\": 128, "
         + "\"vocab_size\": 264, \"max_position_embeddings\": 64}");
-    Run r = cli("train", "--init_config", big.toString(), "--tokenizer", "byte", "--dataset", data.toString(),
-        "--max_length", "48", "--max_tokens_per_batch", "256", "--output_dir", out.toString());
+    // the memory plan would refuse this run before loading (MemoryPlanCliTest); told of a huge machine, it
+    // lets the run start, and the allocation that fails is still reported in one line
+    System.setProperty(io.rewardkit.model.AvailableMemory.OVERRIDE_PROPERTY, Long.toString(Long.MAX_VALUE));
+    Run r;
+    try {
+      r = cli("train", "--init_config", big.toString(), "--tokenizer", "byte", "--dataset", data.toString(),
+          "--max_length", "48", "--max_tokens_per_batch", "256", "--output_dir", out.toString());
+    } finally {
+      System.clearProperty(io.rewardkit.model.AvailableMemory.OVERRIDE_PROPERTY);
+    }
     assertEquals(1, r.rc());
     List<String> lines = r.err().lines().toList();
     assertEquals(2, lines.size(), r.err());  // the error and the --stacktrace hint

@@ -148,6 +148,13 @@ public final class Options {
         .help("Epochs over the training set.");
     def("max_steps", Type.INT, "-1").on(TRAIN).resumable()
         .help("Optimizer steps (> 0 overrides --num_train_epochs).");
+    def("gradient_checkpointing", Type.BOOL, "false").on(TRAIN).resumable()
+        .help("Keep only each decoder layer's input in forward and recompute the layer in backward: activation "
+            + "memory of about one layer instead of all, for about one more forward pass; gradients are identical.");
+    def("dry_run", Type.BOOL, "false").on(TRAIN)
+        .help("Print the memory plan (weights, gradients, optimizer state, masters, activations, workspace; full, LoRA "
+            + "and QLoRA, with and without checkpointing) and whether it fits this device, then exit without training "
+            + "(exit 1 when the run would not fit).");
 
     // ---- loss ----
     def("loss_type", Type.STRING, "ranking").on(TRAIN).choices("ranking", "focal")
@@ -206,7 +213,7 @@ public final class Options {
     def("resume", Type.STRING, null).on(TRAIN).label("CHECKPOINT").optionalValue("latest").alias("resume_from_checkpoint").defaultHelp("off")
         .help("Continue the run in --output_dir from its newest intact checkpoint (no value, or true), or from the "
             + "given checkpoint, with the run's own options; only --max_steps, --num_train_epochs, --logging_steps, "
-            + "--eval_steps, --save_steps, --save_total_limit, --report and --threads may be changed.");
+            + "--eval_steps, --save_steps, --save_total_limit, --report, --gradient_checkpointing and --threads may be changed.");
     def("save_dtype", Type.STRING, "auto").on(TRAIN, EXPORT).choices("auto", "float32", "bfloat16")
         .help("Dtype of saved weights (auto: the input checkpoint's; float32 without one and for LoRA adapters).");
     def("overwrite_output_dir", Type.BOOL, "false").on(TRAIN)
@@ -310,7 +317,6 @@ public final class Options {
         + "(--report false skips the report); no wandb/tensorboard integration");
     m.put("logging_dir", "metrics go to <output_dir>/metrics.jsonl");
     m.put("use_wandb", "RewardKit writes metrics.jsonl and report/index.html to --output_dir");
-    m.put("gradient_checkpointing", "not available yet (activations are kept); lower --max_tokens_per_batch to use less memory");
     m.put("bf16", "not selectable: the CPU backend trains in fp32, CUDA in bf16 with fp32 master weights (--device)");
     m.put("fp16", "not available: the CPU backend trains in fp32, CUDA in bf16 with fp32 master weights (--device)");
     m.put("tf32", "not selectable: matrix precision follows the backend (--device)");

@@ -14,11 +14,14 @@ import java.util.List;
  *
  * <p>To save memory, the RMSNorm outputs feeding the projections ({@code ln}) and the SwiGLU output
  * ({@code h}) are not kept per layer: backward recomputes them from the saved inputs (both are
- * elementwise and cheap next to the GEMMs).
+ * elementwise and cheap next to the GEMMs). With gradient checkpointing only the residual stream
+ * (each layer's input) is kept per layer; one slot of layer internals is refilled by recomputing
+ * each layer in backward.
  */
 final class Activations implements AutoCloseable {
   final int capT;
   final boolean training;
+  final boolean checkpointing;
   private final List<Tensor> owned = new ArrayList<>();
 
   // batch inputs (I32)
@@ -69,13 +72,18 @@ final class Activations implements AutoCloseable {
   final Tensor dh;         // [capT, F]
 
   Activations(ModelConfig cfg, Backend be, DType dt, int capT, boolean training) {
+    this(cfg, be, dt, capT, training, false);
+  }
+
+  Activations(ModelConfig cfg, Backend be, DType dt, int capT, boolean training, boolean checkpointing) {
     this.capT = capT;
     this.training = training;
+    this.checkpointing = training && checkpointing;
     long t = capT, d = cfg.hiddenSize(), f = cfg.intermediateSize(), qd = cfg.qDim(), kvd = cfg.kvDim();
     int hq = cfg.numAttentionHeads(), hkv = cfg.numKeyValueHeads();
     // Per-row statistics (rstd, LSE) and rewards stay fp32 when activations are BF16 (CUDA).
     DType lseType = dt == DType.F64 ? DType.F64 : DType.F32;
-    int kept = training ? cfg.numHiddenLayers() : 1;
+    int kept = keptLayers(cfg, training, this.checkpointing);
 
     ids = alloc(be, DType.I32, t);
     positions = alloc(be, DType.I32, t);
@@ -141,6 +149,32 @@ final class Activations implements AutoCloseable {
     }
   }
 
+  private static int keptLayers(ModelConfig cfg, boolean training, boolean checkpointing) {
+    return training && !checkpointing ? cfg.numHiddenLayers() : 1;
+  }
+
+  /**
+   * Bytes the constructor allocates for these arguments, without allocating: the memory plan's
+   * activation figure. Mirrors the constructor line by line (ActivationsPlanTest holds them equal).
+   */
+  static long plannedBytes(ModelConfig cfg, DType dt, long capT, boolean training, boolean checkpointing) {
+    long t = capT, d = cfg.hiddenSize(), f = cfg.intermediateSize(), qd = cfg.qDim(), kvd = cfg.kvDim();
+    int hq = cfg.numAttentionHeads(), hkv = cfg.numKeyValueHeads();
+    long e = dt.bytes(), s = (dt == DType.F64 ? DType.F64 : DType.F32).bytes(), i32 = DType.I32.bytes();
+    int kept = keptLayers(cfg, training, training && checkpointing);
+    long b = i32 * (4 * t + t + 1);                                      // ids, positions, segments, readout; cuSeqlens
+    b += (training ? cfg.numHiddenLayers() + 1L : 2L) * t * d * e;       // residual stream
+    long perLayer = s * t * 2 + e * (t * d + 2 * t * qd + 2 * t * kvd + 2 * t * f) + s * hq * t;
+    if (cfg.qkNorm()) perLayer += e * (t * qd + t * kvd) + s * (t * hq + t * hkv);
+    b += kept * perLayer;
+    b += e * (3 * t * d + t * f) + s * 2 * t;                             // ln, h, tmpD, xNorm; rstdF, rewards
+    if (training) {
+      b += e * (3 * t * d + 2 * t * qd + 2 * t * kvd + 3 * t * f);
+      if (cfg.qkNorm()) b += e * (t * qd + t * kvd);
+    }
+    return b;
+  }
+
   private Tensor alloc(Backend be, DType dt, long n) {
     Tensor t = be.allocate(dt, n);
     owned.add(t);
@@ -150,8 +184,8 @@ final class Activations implements AutoCloseable {
   /** Residual-stream buffer i (layer i's input; i = L is the last layer's output). */
   Tensor x(int i) { return training ? x[i] : x[i % 2]; }
 
-  /** Slot of layer l's saved activations. */
-  int slot(int l) { return training ? l : 0; }
+  /** Slot of layer l's saved activations (checkpointing: one slot, refilled by recomputing the layer). */
+  int slot(int l) { return training && !checkpointing ? l : 0; }
 
   /** The first {@code rows} rows of a buffer, shaped {@code [rows, inner...]}. */
   static Tensor rows(Tensor buf, long rows, long... inner) {

@@ -42,6 +42,19 @@ final class DecoderLayerBlock {
    * for backward. cos/sin are the rotary tables [ropeLen, hd/2].
    */
   void forward(Activations a, int t, VarlenLayout layout, Tensor cos, Tensor sin) {
+    forward(a, t, layout, cos, sin, false);
+  }
+
+  /**
+   * Gradient checkpointing: refills this layer's slot from its saved input x(l) with the very ops of
+   * {@link #forward}, stopping before down_proj (backward needs gate and up, not x(l+1)), so the
+   * backward that follows sees bit-identical activations.
+   */
+  void recompute(Activations a, int t, VarlenLayout layout, Tensor cos, Tensor sin) {
+    forward(a, t, layout, cos, sin, true);
+  }
+
+  private void forward(Activations a, int t, VarlenLayout layout, Tensor cos, Tensor sin, boolean recompute) {
     int s = a.slot(layer);
     Tensor pos = a.positions.view(0, t);
     Tensor ln = Activations.rows(a.ln, t, d);
@@ -85,6 +98,7 @@ final class DecoderLayerBlock {
     be.rmsnormForward(ln, a.rstd2[s].view(0, t), xMid, w.postNorm().weight(), eps);
     lin.forward(layer, LinearModule.GATE_PROJ, gate, ln, w.gate(), null, a.training);
     lin.forward(layer, LinearModule.UP_PROJ, up, ln, w.up(), null, a.training);
+    if (recompute) return;
     be.swigluForward(h, gate, up);
     lin.forward(layer, LinearModule.DOWN_PROJ, tmp, h, w.down(), null, a.training);
     be.copy(xOut, xMid);

@@ -39,7 +39,8 @@ public final class RewardModel implements AutoCloseable {
   private final ScoreHeadBlock head;
   private final LinearPath lin;    // base linears + the LoRA hook; frozen-base gradient rules
 
-  private Activations train;       // training buffers (all layers kept), grown on demand
+  private Activations train;       // training buffers (all layers kept, or layer inputs only), grown on demand
+  private boolean checkpointing;   // keep layer inputs only; backward recomputes each layer
   private Activations infer;       // inference buffers (one layer kept)
   private Tensor cos;              // [ropeLen, hd/2]
   private Tensor sin;              // [ropeLen, hd/2]
@@ -187,10 +188,28 @@ public final class RewardModel implements AutoCloseable {
     if (maxTokens <= 0) throw new IllegalArgumentException("maxTokens must be > 0, got " + maxTokens);
     if (train == null || train.capT < maxTokens) {
       if (train != null) train.close();
-      train = new Activations(cfg, be, dtype, maxTokens, true);
+      train = new Activations(cfg, be, dtype, maxTokens, true, checkpointing);
       lastT = -1;
     }
   }
+
+  /**
+   * Gradient checkpointing (--gradient_checkpointing): training keeps only each decoder layer's input and
+   * one layer's internals; backward recomputes each layer from its input first. Gradients are the same
+   * bits. Switching frees the training buffers (and drops a pending backward).
+   */
+  public void setGradientCheckpointing(boolean on) {
+    if (on == checkpointing) return;
+    checkpointing = on;
+    if (train != null) {
+      int cap = train.capT;
+      train.close();
+      train = null;
+      reserve(cap);
+    }
+  }
+
+  public boolean gradientCheckpointing() { return checkpointing; }
 
   /**
    * Training forward: the reward at each readout of {@code batch}, as a tensor [R] on the device
@@ -323,7 +342,10 @@ public final class RewardModel implements AutoCloseable {
 
   /** From dres [T, D] = dL/dx(L): the layers, then the embedding. */
   private void backwardLayers(int t) {
-    for (int l = layers.length - 1; l >= 0; l--) layers[l].backward(train, t, lastLayout, cos, sin);
+    for (int l = layers.length - 1; l >= 0; l--) {
+      if (checkpointing) layers[l].recompute(train, t, lastLayout, cos, sin);
+      layers[l].backward(train, t, lastLayout, cos, sin);
+    }
     embedding.backward(train, t);
   }
 

@@ -73,6 +73,8 @@ public final class TrainConfig {
   public double maxGradNorm;        // <= 0 disables clipping
   public double numTrainEpochs;
   public int maxSteps;               // > 0 overrides num_train_epochs
+  public boolean gradientCheckpointing;   // keep layer inputs only, recompute each layer in backward
+  public boolean dryRun;                  // print the memory plan and exit
   // ---- LoRA ----
   public boolean usePeft;            // LoRA adapters on a frozen base, score head in full
   public int loraR;
@@ -124,7 +126,7 @@ public final class TrainConfig {
   public static final Set<String> MAY_CHANGE_ON_RESUME = Options.resumable(); // the registry's .resumable() options
 
   /** Options that say how to start, not what the run is: never compared on resume. */
-  static final Set<String> NOT_COMPARED = Set.of("resume", "overwrite_output_dir", "output_dir", "embedded_default");
+  static final Set<String> NOT_COMPARED = Set.of("resume", "overwrite_output_dir", "output_dir", "embedded_default", "dry_run");
 
   /** A derived flag that checkpoints written before 0.2 carry in their config; not an option. */
   private static final String LEGACY_DERIVED = "embedded_default";

@@ -125,6 +125,12 @@ public interface Backend extends AutoCloseable {
   /** dGate, dUp [T, F] overwritten. */
   void swigluBackward(Tensor dGate, Tensor dUp, Tensor dOut, Tensor gate, Tensor up);
 
+  /**
+   * out = the dequantised NF4 weight (bitsandbytes' dequantize_4bit), in out's dtype: F32 (or F64) on CPU,
+   * BF16 on CUDA. out has w's element count.
+   */
+  void nf4Dequantize(Tensor out, Nf4Weight w);
+
   /** acc += x, same shape (residual connections and gradient sums). */
   void addInPlace(Tensor acc, Tensor x);
 

@@ -7,6 +7,7 @@ import io.rewardkit.kernels.cpu.Embedding;
 import io.rewardkit.kernels.cpu.LinearCrossEntropy;
 import io.rewardkit.kernels.cpu.PreferenceLoss;
 import io.rewardkit.kernels.cpu.Lora;
+import io.rewardkit.kernels.cpu.Nf4;
 import io.rewardkit.kernels.cpu.EmbeddingParams;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import io.rewardkit.kernels.cpu.RmsNorm;
@@ -16,6 +17,7 @@ import io.rewardkit.kernels.cpu.RopeParams;
 import io.rewardkit.kernels.cpu.Score;
 import io.rewardkit.kernels.cpu.ScoreParams;
 import io.rewardkit.kernels.cpu.Swiglu;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
@@ -183,6 +185,16 @@ public final class CpuBackend implements Backend {
   static int rowInvariantRows(int tokens, int out, int in) {
     if (in < 32 || (long) tokens * out > 1200 || (double) tokens * out * in > 1e6) return tokens;
     return 1200 / out + 1;
+  }
+
+  @Override public void nf4Dequantize(Tensor out, Nf4Weight w) {
+    Shapes.require("nf4_dequantize", out.numel() == w.numel(), "out " + out + " for a weight of " + w.numel() + " elements");
+    BytePointer packed = w.packedTensor().bytePointer(), q = w.absmaxCodesTensor().bytePointer();
+    switch (out.dtype()) {
+      case F32 -> Nf4.nf4_dequantize(out.f32(), packed, q, w.absmax2Tensor().f32(), w.offset(), w.numel());
+      case F64 -> Nf4.nf4_dequantize(out.f64(), packed, q, w.absmax2Tensor().f32(), w.offset(), w.numel());
+      default -> throw Shapes.unsupported("nf4_dequantize", out.dtype());
+    }
   }
 
   @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) {

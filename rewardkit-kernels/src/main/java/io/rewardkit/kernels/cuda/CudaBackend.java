@@ -6,6 +6,7 @@ import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.Device;
 import io.rewardkit.kernels.PreferenceLossInputs;
 import io.rewardkit.kernels.PreferenceLossSpec;
+import io.rewardkit.kernels.Nf4Weight;
 import io.rewardkit.kernels.OpParams;
 import io.rewardkit.kernels.Shapes;
 import io.rewardkit.kernels.Tensor;
@@ -322,6 +323,14 @@ public final class CudaBackend implements Backend {
    * dw[O, I] += dOutᵀ · x              (column-major: dwᵀ [I, O] = xᵀ [I, T] · op_T(dOutᵀ [O, T]));
    * dBias[O] += Σ_t dOut[t, :]          (deterministic column reduction).
    */
+  @Override public void nf4Dequantize(Tensor out, Nf4Weight w) {
+    String op = "nf4_dequantize";
+    Shapes.require(op, out.numel() == w.numel(), "out " + out + " for a weight of " + w.numel() + " elements");
+    dtype(op, "out", out, DType.BF16);
+    CudaOps.nf4_dequantize_bf16(dev(out, op), dev(w.packedTensor(), op), dev(w.absmaxCodesTensor(), op),
+        dev(w.absmax2Tensor(), op), w.offset(), w.numel(), stream);
+  }
+
   @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) {
     String op = "linear_backward";
     long o = w.dim(0), in = w.dim(-1), t = x.numel() / in;

@@ -84,4 +84,8 @@ public final class CudaOps {
   public static native void adamw_update(@Cast("float*") long master, @Cast("rk::cuda::bf16_bits*") long weights,
       @Cast("const float*") long grad, @Cast("float*") long m, @Cast("float*") long v,
       @Const @ByRef AdamWParams p, @Cast("void*") long stream);
+
+  public static native void nf4_dequantize_bf16(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const uint8_t*") long packed,
+      @Cast("const uint8_t*") long qabsmax, @Cast("const float*") long absmax2, float offset, @Cast("int64_t") long n,
+      @Cast("void*") long stream);
 }
