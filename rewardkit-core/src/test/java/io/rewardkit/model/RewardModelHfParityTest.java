@@ -9,8 +9,6 @@ import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.kernels.DType;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,25 +35,7 @@ class RewardModelHfParityTest {
 
   /** The fixture's sequences, packed separately, one readout at each end. */
   private static PackedBatch batch(JsonNode seqs) {
-    List<int[]> list = new ArrayList<>();
-    for (JsonNode s : seqs) {
-      int[] x = new int[s.size()];
-      for (int i = 0; i < x.length; i++) x[i] = s.get(i).asInt();
-      list.add(x);
-    }
-    int t = list.stream().mapToInt(a -> a.length).sum();
-    int[] tokens = new int[t], pos = new int[t], cu = new int[list.size() + 1], readout = new int[list.size()];
-    int at = 0, max = 0;
-    for (int s = 0; s < list.size(); s++) {
-      for (int i = 0; i < list.get(s).length; i++, at++) {
-        tokens[at] = list.get(s)[i];
-        pos[at] = i;
-      }
-      cu[s + 1] = at;
-      readout[s] = at - 1;
-      max = Math.max(max, list.get(s).length);
-    }
-    return new PackedBatch(tokens, pos, cu, null, max, readout, new int[0], new int[0], new float[0], new long[0], new int[0]);
+    return TestBatches.sequences(seqs);
   }
 
   @ParameterizedTest

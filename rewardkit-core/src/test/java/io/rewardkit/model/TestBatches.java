@@ -91,4 +91,27 @@ public final class TestBatches {
     System.arraycopy(b, 0, c, a.length, b.length);
     return c;
   }
+
+  /** {@code seqs} (a golden file's JSON array of token-id arrays) packed one after another, each read at its last token. */
+  public static PackedBatch sequences(com.fasterxml.jackson.databind.JsonNode seqs) {
+    List<int[]> list = new java.util.ArrayList<>();
+    for (com.fasterxml.jackson.databind.JsonNode s : seqs) {
+      int[] x = new int[s.size()];
+      for (int i = 0; i < x.length; i++) x[i] = s.get(i).asInt();
+      list.add(x);
+    }
+    int t = list.stream().mapToInt(a -> a.length).sum();
+    int[] tokens = new int[t], pos = new int[t], cu = new int[list.size() + 1], readout = new int[list.size()];
+    int at = 0, max = 0;
+    for (int s = 0; s < list.size(); s++) {
+      for (int i = 0; i < list.get(s).length; i++, at++) {
+        tokens[at] = list.get(s)[i];
+        pos[at] = i;
+      }
+      cu[s + 1] = at;
+      readout[s] = at - 1;
+      max = Math.max(max, list.get(s).length);
+    }
+    return new PackedBatch(tokens, pos, cu, null, max, readout, new int[0], new int[0], new float[0], new long[0], new int[0]);
+  }
 }

@@ -12,6 +12,7 @@ import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.model.LinearModule;
 import io.rewardkit.model.Parameter;
 import io.rewardkit.model.RewardModel;
+import io.rewardkit.model.TestBatches;
 import io.rewardkit.model.safetensors.SafetensorsFile;
 import io.rewardkit.model.safetensors.SafetensorsWriter;
 import io.rewardkit.model.safetensors.StDType;
@@ -61,25 +62,7 @@ class PeftRoundTripTest {
 
   /** golden.json's sequences packed one after another, each read at its last token (no padding anywhere). */
   static PackedBatch sequences() {
-    List<int[]> list = new ArrayList<>();
-    for (JsonNode s : golden.get("seqs")) {
-      int[] x = new int[s.size()];
-      for (int i = 0; i < x.length; i++) x[i] = s.get(i).asInt();
-      list.add(x);
-    }
-    int t = list.stream().mapToInt(a -> a.length).sum();
-    int[] tokens = new int[t], pos = new int[t], cu = new int[list.size() + 1], readout = new int[list.size()];
-    int at = 0, max = 0;
-    for (int s = 0; s < list.size(); s++) {
-      for (int i = 0; i < list.get(s).length; i++, at++) {
-        tokens[at] = list.get(s)[i];
-        pos[at] = i;
-      }
-      cu[s + 1] = at;
-      readout[s] = at - 1;
-      max = Math.max(max, list.get(s).length);
-    }
-    return new PackedBatch(tokens, pos, cu, null, max, readout, new int[0], new int[0], new float[0], new long[0], new int[0]);
+    return TestBatches.sequences(golden.get("seqs"));
   }
 
   static void assertRewards(JsonNode want, float[] got, String what) {
