@@ -60,8 +60,8 @@ __device__ __forceinline__ void dkdv_block(const Params& p, int h, unsigned char
 
   const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
   const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
-  load_tile_async<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
-  if (kDK) load_tile_async<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
+  load_tile_async<HD>(Ks, head_row0(p.k, start, p.heads_kv, hk, hd), kv_stride, n0, len, hd);
+  if (kDK) load_tile_async<HD>(Vs, head_row0(p.v, start, p.heads_kv, hk, hd), kv_stride, n0, len, hd);
   cp_async_commit();  // group: K (V); waited for with the first Q/dO tile
   if (threadIdx.x < 64) segk[threadIdx.x] = segment_of(p, b, n0 + threadIdx.x);
   __syncthreads();
@@ -235,13 +235,11 @@ __global__ void dkdv_reduce_kernel(Params p) {
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   constexpr int ST = HD + 8;
-  const int h = blockIdx.x;
-  const SeqTile b = seq_tile(p, true);
-  const int start = b.start, len = b.len, q0 = b.row0;
-  if (q0 >= len) return;
-  const int hk = h / (p.heads_q / p.heads_kv);
-  const int hd = p.head_dim;
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const QueryTile qt = query_tile(p);
+  if (qt.q0 >= qt.len) return;
+  const SeqTile& b = qt.b;
+  const int h = qt.h, hd = qt.hd, start = qt.start, len = qt.len, q0 = qt.q0, warp = qt.warp, t = qt.t;
+  const int row_a = qt.row_a, row_b = qt.row_b;
 
   RK_DYNAMIC_SMEM(smem_raw);
   __nv_bfloat16* Qs = reinterpret_cast<__nv_bfloat16*>(smem_raw);
@@ -253,10 +251,9 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   float* lse2 = reinterpret_cast<float*>(segk + 64);
   float* dsum = lse2 + 64;
 
-  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
-  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
-  load_tile_async<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
-  load_tile_async<HD>(dOs, p.dout + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
+  const int64_t kv_stride = qt.kv_stride;
+  load_tile_async<HD>(Qs, head_row0(p.q, start, p.heads_q, h, hd), qt.q_stride, q0, len, hd);
+  load_tile_async<HD>(dOs, head_row0(p.dout, start, p.heads_q, h, hd), qt.q_stride, q0, len, hd);
   cp_async_commit();  // group: Q, dO; waited for with the first K/V tile
   if (threadIdx.x < 64) {
     const int qi = q0 + threadIdx.x;
@@ -272,15 +269,14 @@ __global__ void __launch_bounds__(kThreads) flash_bwd_dq_kernel(Params p) {
   float acc_dq[HD / 8][4];
 #pragma unroll
   for (int j = 0; j < HD / 8; ++j) acc_dq[j][0] = acc_dq[j][1] = acc_dq[j][2] = acc_dq[j][3] = 0.f;
-  const int row_a = warp * 16 + g, row_b = row_a + 8;
 
   const int key_end = min(len, q0 + kBlockM);
   for (int n0 = 0; n0 < key_end; n0 += kBlockN) {
     __syncthreads();  // previous K/V tile fully consumed
     if (!key_tile_relevant(segk, p, b, n0, qmin, qmax)) continue;
     const bool full = tile_fully_visible(q0, n0, len, p.seg != nullptr, segq, segk);
-    load_tile_async<HD>(Ks, p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
-    load_tile_async<HD>(Vs, p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd, kv_stride, n0, len, hd);
+    load_tile_async<HD>(Ks, head_row0(p.k, start, p.heads_kv, qt.hk, hd), kv_stride, n0, len, hd);
+    load_tile_async<HD>(Vs, head_row0(p.v, start, p.heads_kv, qt.hk, hd), kv_stride, n0, len, hd);
     cp_async_commit();
     cp_async_wait<0>();
     __syncthreads();

@@ -245,6 +245,43 @@ __device__ __forceinline__ SeqTile seq_tile(const Params& p, bool last_first) {
   return b;
 }
 
+// The indices every query-tile kernel (the forward and the dQ backward) starts from: query head blockIdx.x
+// (and its KV head under GQA) of one sequence's 64-row query tile, tiles last-first. A block whose tile starts
+// past its sequence (q0 >= len) has nothing to do.
+struct QueryTile {
+  SeqTile b;
+  int h, hk, hd;                // query head, its KV head, head dim
+  int start, len, q0;           // first token of the sequence, its length, first query row of the tile
+  int warp, g, t;               // warp, MMA row group (lane / 4), thread in the group (lane % 4)
+  int row_a, row_b;             // the two tile rows this thread holds in MMA fragments
+  int64_t q_stride, kv_stride;  // elements between consecutive tokens of q/o/dO ([T, Hq, hd]) and k/v ([T, Hkv, hd])
+};
+
+__device__ __forceinline__ QueryTile query_tile(const Params& p) {
+  QueryTile q;
+  q.b = seq_tile(p, true);
+  q.h = blockIdx.x;
+  q.hk = q.h / (p.heads_q / p.heads_kv);
+  q.hd = p.head_dim;
+  q.start = q.b.start;
+  q.len = q.b.len;
+  q.q0 = q.b.row0;
+  q.warp = threadIdx.x >> 5;
+  q.g = (threadIdx.x & 31) >> 2;
+  q.t = threadIdx.x & 3;
+  q.row_a = q.warp * 16 + q.g;
+  q.row_b = q.row_a + 8;
+  q.q_stride = static_cast<int64_t>(p.heads_q) * q.hd;
+  q.kv_stride = static_cast<int64_t>(p.heads_kv) * q.hd;
+  return q;
+}
+
+// Token `start` of head `head` in a [T, heads, hd] tensor: row 0 of a sequence's tile loads.
+template <typename T>
+__device__ __forceinline__ T* head_row0(T* base, int start, int heads, int head, int hd) {
+  return base + (static_cast<int64_t>(start) * heads + head) * hd;
+}
+
 // Segment id of position pos of the block's sequence: 0 without segments, -1 past its end.
 __device__ __forceinline__ int segment_of(const Params& p, const SeqTile& b, int pos) {
   return p.seg == nullptr ? 0 : (pos < b.len ? p.seg[b.start + pos] : -1);

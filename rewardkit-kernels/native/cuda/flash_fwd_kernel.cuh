@@ -19,13 +19,11 @@ constexpr int fwd_smem_bytes() { return 3 * 64 * (HD + 8) * 2 + 3 * 64 * 4; }
 template <int HD>
 __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   constexpr int ST = HD + 8;
-  const int h = blockIdx.x;
-  const SeqTile b = seq_tile(p, true);
-  const int start = b.start, len = b.len, q0 = b.row0;
-  if (q0 >= len) return;
-  const int hk = h / (p.heads_q / p.heads_kv);
-  const int hd = p.head_dim;
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const QueryTile qt = query_tile(p);
+  if (qt.q0 >= qt.len) return;
+  const SeqTile& b = qt.b;
+  const int h = qt.h, hd = qt.hd, start = qt.start, len = qt.len, q0 = qt.q0, warp = qt.warp, t = qt.t;
+  const int row_a = qt.row_a, row_b = qt.row_b;
 
   RK_DYNAMIC_SMEM(smem_raw);
   __nv_bfloat16* Qs = reinterpret_cast<__nv_bfloat16*>(smem_raw);
@@ -34,11 +32,10 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
   int* segq = reinterpret_cast<int*>(Vs + 64 * ST);
   auto segk = [&](int i) { return segq + 64 * (1 + i); };  // [2][64]: this key tile's and the next one's
 
-  const int64_t q_stride = static_cast<int64_t>(p.heads_q) * hd;
-  const int64_t kv_stride = static_cast<int64_t>(p.heads_kv) * hd;
-  const __nv_bfloat16* kbase = p.k + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd;
-  const __nv_bfloat16* vbase = p.v + (static_cast<int64_t>(start) * p.heads_kv + hk) * hd;
-  load_tile_async<HD>(Qs, p.q + (static_cast<int64_t>(start) * p.heads_q + h) * hd, q_stride, q0, len, hd);
+  const int64_t kv_stride = qt.kv_stride;
+  const __nv_bfloat16* kbase = head_row0(p.k, start, p.heads_kv, qt.hk, hd);
+  const __nv_bfloat16* vbase = head_row0(p.v, start, p.heads_kv, qt.hk, hd);
+  load_tile_async<HD>(Qs, head_row0(p.q, start, p.heads_q, h, hd), qt.q_stride, q0, len, hd);
   cp_async_commit();  // group: Q
   if (threadIdx.x < 64) segq[threadIdx.x] = segment_of(p, b, q0 + threadIdx.x);
   __syncthreads();
@@ -49,7 +46,6 @@ __global__ void __launch_bounds__(kThreads) flash_fwd_kernel(Params p) {
 #pragma unroll
   for (int j = 0; j < HD / 8; ++j) acc_o[j][0] = acc_o[j][1] = acc_o[j][2] = acc_o[j][3] = 0.f;
   float m_row[2] = {-INFINITY, -INFINITY}, l_row[2] = {0.f, 0.f};
-  const int row_a = warp * 16 + g, row_b = row_a + 8;  // tile rows this thread holds
 
   const int key_end = min(len, q0 + kBlockM);  // causal: key tiles past the query tile are hidden, skipped
   // The first relevant key tile at or after n (its segment ids land in sk), or key_end. Every thread calls;
