@@ -23,7 +23,8 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
  * The CPU backend: C++17/OpenMP reference kernels (librewardkit_cpu) for every op, and OpenBLAS
- * (Bytedeco preset) for the GEMMs. Works on F32 and, for gradient checks, F64.
+ * (Bytedeco preset) for the GEMMs: F32 GEMMs striped over the same OpenMP threads as the kernels
+ * ({@link CpuBlas#sgemm}), each stripe a single-threaded OpenBLAS call. Works on F32 and, for gradient checks, F64.
  */
 public final class CpuBackend implements Backend {
 
@@ -138,7 +139,7 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  // linear: GEMMs in OpenBLAS (row-major), bias in librewardkit_cpu --------------------------------
+  // linear: GEMMs in OpenBLAS (row-major; F32 striped over OpenMP threads), bias in librewardkit_cpu --------------------------------
 
   @Override public void linearForward(Tensor out, Tensor x, Tensor w, Tensor bias) {
     Shapes.require("linear", w.rank() == 2 && w.numel() > 0, "w " + w + " must be [O, I] with O, I > 0");
@@ -152,14 +153,21 @@ public final class CpuBackend implements Backend {
     if (tokens == 0) return;
     // out[T, O] = x[T, I] · w[O, I]ᵀ
     if (type == DType.F32) {
-      int rows = rowInvariantRows(t, o, i);
-      if (rows == t) {
-        openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1f, x.f32(), i, w.f32(), i, 0f, out.f32(), o);
+      // Whole row tiles in place, the last (t % ROW_TILE) rows through a zero-padded call (see rowInvariantRows).
+      int start = t / ROW_TILE * ROW_TILE;
+      if (start > 0 && rowInvariantRows(start, o, i) == start) {
+        CpuBlas.sgemm(false, false, true, start, o, i, 1f, x.f32(), i, w.f32(), i, 0f, out.f32(), o);
       } else {
+        start = 0;
+      }
+      int rest = t - start;
+      if (rest > 0) {
+        int rows = Math.max(rest, rowInvariantRows(rest, o, i));
+        rows = (rows + ROW_TILE - 1) / ROW_TILE * ROW_TILE;
         try (Tensor xp = Tensor.host(DType.F32, rows, i); Tensor op = Tensor.host(DType.F32, rows, o)) {
-          Pointer.memcpy(xp.f32(), x.f32(), (long) t * i * Float.BYTES);
-          openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, o, i, 1f, xp.f32(), i, w.f32(), i, 0f, op.f32(), o);
-          Pointer.memcpy(out.f32(), op.f32(), (long) t * o * Float.BYTES);
+          Pointer.memcpy(xp.f32(), x.f32().getPointer((long) start * i), (long) rest * i * Float.BYTES);
+          CpuBlas.sgemm(false, false, true, rows, o, i, 1f, xp.f32(), i, w.f32(), i, 0f, op.f32(), o);
+          Pointer.memcpy(out.f32().getPointer((long) start * o), op.f32(), (long) rest * o * Float.BYTES);
         }
       }
       if (bias != null) {
@@ -181,6 +189,13 @@ public final class CpuBackend implements Backend {
    * than its main kernel, so the same row differs in the last bits between a 10-token and a
    * 1000-token call. Such calls run with zero rows appended up to the first size past that bound
    * (at most 1200/out + 1 rows: negligible work); others are unchanged.
+   *
+   * <p>Besides, OpenBLAS computes the rows of C in tiles (12 rows on its Haswell/Zen kernels, 8/16 on others) and
+   * sums a last, partial tile in another order than a full one. linearForward therefore runs the whole
+   * {@link #ROW_TILE}-row tiles of x in place and the remaining rows through a call padded with zero rows to a
+   * whole tile (and past the small-matrix bound): every row is computed in a full tile, whatever the row count.
+   * The GEMM's row stripes over threads start on multiples of the same tile (gemm.cpp), so the thread count does
+   * not change a row either.
    */
   static int rowInvariantRows(int tokens, int out, int in) {
     if (in < 32 || (long) tokens * out > 1200 || (double) tokens * out * in > 1e6) return tokens;
@@ -212,9 +227,9 @@ public final class CpuBackend implements Backend {
     }
     if (type == DType.F32) {
       // dx[T, I] = dOut[T, O] · w[O, I]   (beta 0: overwrite)
-      if (dx != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
+      if (dx != null) CpuBlas.sgemm(false, false, false, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
       // dw[O, I] += dOut[T, O]ᵀ · x[T, I]   (beta 1: accumulate)
-      if (dw != null) openblas_nolapack.cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
+      if (dw != null) CpuBlas.sgemm(true, true, false, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
       if (dBias != null) {
         try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f32(), dOut.f32(), p); }
       }
@@ -258,6 +273,9 @@ public final class CpuBackend implements Backend {
       default -> throw Shapes.unsupported("lora_backward", dOut.dtype());
     }
   }
+
+  /** Rows of the row tiles a linear's output is computed in (a common multiple of OpenBLAS's tile heights). */
+  static final int ROW_TILE = 48;
 
   private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
   private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;

@@ -1,23 +1,54 @@
 package io.rewardkit.kernels;
 
+import io.rewardkit.kernels.cpu.CpuThreads;
+import io.rewardkit.kernels.cpu.Gemm;
 import io.rewardkit.kernels.cpu.OpenBlasQuery;
+import io.rewardkit.kernels.cpu.RewardKitCpu;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
- * OpenBLAS (Bytedeco preset, no LAPACK) as the CPU GEMM. Its thread count comes from
- * OPENBLAS_NUM_THREADS (default: all cores).
+ * OpenBLAS (Bytedeco preset, no LAPACK) as the CPU GEMM, on one thread pool: OpenBLAS always runs
+ * single-threaded, and {@link #sgemm} stripes a large product over the OpenMP threads of the calling thread
+ * ({@link CpuThreads#set}), one OpenBLAS call per stripe. OPENBLAS_NUM_THREADS from the user's environment is
+ * overridden (librewardkit_env sets it to 1 before OpenBLAS loads).
  */
 public final class CpuBlas {
   private CpuBlas() {}
 
-  /** Loads OpenBLAS; call before the first GEMM. */
+  private static volatile boolean loaded;
+
+  /** Loads the CPU kernels, then OpenBLAS (single-threaded), and hands cblas_sgemm to the striped GEMM. */
   public static void load() {
-    Loader.load(openblas_nolapack.class);
+    if (loaded) return;
+    synchronized (CpuBlas.class) {
+      if (loaded) return;
+      RewardKitCpu.load();  // first: librewardkit_env sets OPENBLAS_NUM_THREADS=1 before OpenBLAS reads it
+      Loader.load(openblas_nolapack.class);
+      // Also when OpenBLAS was loaded before us (another library, an embedding application): one thread.
+      OpenBlasQuery.setNumThreads(1);
+      Pointer sgemm = Loader.addressof("cblas_sgemm");
+      if (sgemm == null) throw new BackendUnavailableException("cpu: OpenBLAS loaded but cblas_sgemm not found");
+      Gemm.set_blas_sgemm(sgemm);
+      loaded = true;
+    }
   }
 
   /**
-   * The number of threads OpenBLAS uses for a GEMM, asked from OpenBLAS itself (the preset's
+   * Row-major {@code C[m, n] = alpha · op(A) · op(B) + beta · C} striped over the calling thread's OpenMP
+   * threads, never over K: bit-identical for a fixed thread count. Row stripes give one whole call's bits (each
+   * row's result independent of the other rows: use for activations); {@code allowColumns} also lets the plan
+   * split the columns when the rows are too few (weight gradients), which may change the last bits vs one call.
+   */
+  public static void sgemm(boolean allowColumns, boolean transA, boolean transB, long m, long n, long k, float alpha,
+      FloatPointer a, long lda, FloatPointer b, long ldb, float beta, FloatPointer c, long ldc) {
+    Gemm.sgemm(allowColumns, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /**
+   * The number of threads OpenBLAS uses inside one GEMM call (1), asked from OpenBLAS itself (the preset's
    * {@code blas_get_num_threads()} only echoes a Java-side setting and is -1 by default).
    */
   public static int threads() {
@@ -25,14 +56,15 @@ public final class CpuBlas {
     return OpenBlasQuery.numThreads();
   }
 
-  /** E.g. {@code 0.3.31 (Haswell kernels, 2 threads)}, or why OpenBLAS is unavailable. */
+  /** E.g. {@code 0.3.31 (Haswell kernels, 1 thread per GEMM stripe, 2 OpenMP threads)}, or why OpenBLAS is unavailable. */
   public static String version() {
     try {
       int threads = threads();
       String core = OpenBlasQuery.coreName();
       return openblas_nolapack.OPENBLAS_VERSION.trim().replaceFirst("^OpenBLAS\\s*", "") + " ("
           + (core == null ? "" : core.trim() + " kernels, ")
-          + (threads > 0 ? threads + (threads == 1 ? " thread)" : " threads)") : "thread count unknown)");
+          + (threads > 0 ? threads + (threads == 1 ? " thread" : " threads") : "thread count unknown")
+          + " per GEMM stripe, " + CpuThreads.get_cpu_threads() + " OpenMP threads)";
     } catch (Throwable t) {
       return "(unavailable: " + t.getMessage() + ")";
     }

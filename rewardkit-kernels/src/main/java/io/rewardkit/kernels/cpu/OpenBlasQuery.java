@@ -9,7 +9,7 @@ import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
 
 /**
- * OpenBLAS's own introspection functions ({@code openblas_get_num_threads}, {@code openblas_get_corename}),
+ * OpenBLAS's own introspection functions ({@code openblas_get_num_threads}, {@code openblas_get_corename}) and {@code openblas_set_num_threads},
  * which the Bytedeco preset leaves unmapped because its API must also fit MKL. They are looked up by
  * symbol in the already-loaded OpenBLAS and called through function pointers.
  */
@@ -38,6 +38,25 @@ public final class OpenBlasQuery {
     public native @Cast("char*") BytePointer call();
     public native Pointer get();
     public native StringFunction put(Pointer address);
+  }
+
+  /** {@code void (*)(int)}. */
+  public static class IntConsumer extends FunctionPointer {
+    static { Loader.load(); }
+    public IntConsumer(Pointer p) { super(p); }
+    protected IntConsumer() { allocate(); }
+    private native void allocate();
+    public native void call(int n);
+    public native Pointer get();
+    public native IntConsumer put(Pointer address);
+  }
+
+  /** Sets OpenBLAS's thread count ({@code openblas_set_num_threads}); false when the symbol is not loaded. */
+  public static boolean setNumThreads(int n) {
+    Pointer address = Loader.addressof("openblas_set_num_threads");
+    if (address == null) return false;
+    new IntConsumer().put(address).call(n);
+    return true;
   }
 
   /** OpenBLAS's thread count, or -1 when the symbol is not loaded (call after loading OpenBLAS). */

@@ -9,11 +9,15 @@ import org.bytedeco.javacpp.annotation.Properties;
  * compile into one JNI library ({@code jnirewardkit_cpu}) linked against {@code librewardkit_cpu}.
  *
  * <p>Call {@link #load()} once before using any op class (each op class also loads on first use).
+ *
+ * <p>librewardkit_env is preloaded before libgomp: its constructor sets the thread environment libgomp and
+ * OpenBLAS read when they load ({@code OMP_WAIT_POLICY=PASSIVE}, {@code OPENBLAS_NUM_THREADS=1}; see
+ * {@link CpuThreads}). Load this class before OpenBLAS ({@link io.rewardkit.kernels.CpuBlas#load()} does).
  */
 @Properties(value = @Platform(
     compiler = "cpp17",
     link = "rewardkit_cpu",
-    preload = "gomp@.1",
+    preload = {"rewardkit_env", "gomp@.1"},
     library = "jnirewardkit_cpu"))
 public final class RewardKitCpu {
   private RewardKitCpu() {}
