@@ -91,7 +91,7 @@ inline typename Vec<T>::type vload(const T* p) {
   return v;
 }
 template <typename T>
-inline void vstore(T* p, typename Vec<T>::type v) { std::memcpy(p, &v, sizeof v); }
+inline void vstore(T* p, const typename Vec<T>::type& v) { std::memcpy(p, &v, sizeof v); }
 
 constexpr int kRows = 4;
 

@@ -7,6 +7,9 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define RK_VEC_EXP_AVX512 1
+// GCC 12's avx512fintrin.h initialises its "undefined" vectors from themselves (__m512 __Y = __Y), which
+// -Wmaybe-uninitialized reports once per intrinsic; nothing here reads an uninitialised value.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace rk {

@@ -73,7 +73,22 @@ class AttentionTest {
         new Case("128/127 tokens, hd 64, GQA 4", new int[] {128, 127}, promptChosenRejected(rng, 128, 127), 8, 2, 64),
         new Case("1-token sequences and responses, hd 128", new int[] {1, 3, 1, 2, 66},
             promptChosenRejected(rng, 1, 3, 1, 2, 66), 2, 1, 128),
-        new Case("odd head dim 24, lengths 65/2", new int[] {65, 2}, null, 3, 1, 24));
+        new Case("odd head dim 24, lengths 65/2", new int[] {65, 2}, null, 3, 1, 24),
+        new Case("rejected rows blind to a whole key tile that chosen rows of their block see, hd 16",
+            new int[] {200, 9}, concat(segments(10, 140, 50), segments(3, 3, 3)), 4, 2, 16));
+  }
+
+  /** Segment ids of one [prompt | chosen | rejected] sequence. */
+  static int[] segments(int prompt, int chosen, int rejected) {
+    int[] seg = new int[prompt + chosen + rejected];
+    for (int t = 0; t < seg.length; t++) seg[t] = t < prompt ? 0 : t < prompt + chosen ? 1 : 2;
+    return seg;
+  }
+
+  static int[] concat(int[] a, int[] b) {
+    int[] c = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
   }
 
   /** The awkward shapes again, for float32 against float64 (the float path has its own exp). */
@@ -84,7 +99,10 @@ class AttentionTest {
         new Case("129/33, hd 16, GQA 7", new int[] {129, 33}, promptChosenRejected(rng, 129, 33), 7, 1, 16),
         new Case("200, hd 128, GQA 1", new int[] {200}, null, 2, 2, 128),
         new Case("97/1/31, hd 80, GQA 3", new int[] {97, 1, 31}, promptChosenRejected(rng, 97, 1, 31), 6, 2, 80),
-        new Case("random segments 70/5, hd 64", new int[] {70, 5}, randomSegments(rng, 75), 4, 2, 64));
+        new Case("random segments 70/5, hd 64", new int[] {70, 5}, randomSegments(rng, 75), 4, 2, 64),
+        // Query block [128, 160) holds chosen rows 128..149 and rejected rows 150..159; key tile [64, 128) is all
+        // chosen: the rejected rows see none of it while the chosen rows of their block do.
+        new Case("rejected rows blind to a whole key tile, hd 32", new int[] {200}, segments(10, 140, 50), 2, 1, 32));
   }
 
   static Stream<Arguments> gradCases() {
@@ -206,6 +224,9 @@ class AttentionTest {
     double worst = 0;
     int at = -1;
     for (int i = 0; i < expected.length; i++) {
+      if (Double.isNaN(expected[i]) || Double.isNaN(actual[i])) {  // a NaN must fail, not hide behind later errors
+        fail(what + ": NaN at " + i + " (expected " + expected[i] + ", got " + actual[i] + ")");
+      }
       double err = Math.abs(expected[i] - actual[i]);
       if (!(err <= worst)) { worst = err; at = i; }
     }
