@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Stated bounds: at most 2 ulp (relative to the float spacing at the exact result) for normal results,
  * at most one subnormal step (2^-149) for subnormal ones, exact +0 below -104, +inf above the float range.
- * Measured: 0.92 ulp and 0.81 subnormal steps (on this sweep and on one 16 times denser).
+ * Measured: 0.88 ulp and 0.78 subnormal steps on this sweep; 0.92 ulp and 0.81 steps on every 61st pattern.
  */
 class VecExpTest {
   private static final double MIN_SUBNORMAL = Math.scalb(1.0, -149);
