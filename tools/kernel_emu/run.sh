@@ -14,12 +14,12 @@ flags="-std=c++20 -O2 -pthread -w -I$inc -I$root/rewardkit-kernels/native/includ
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 g++ $flags -c "$here/emu.cpp" -o "$out/emu.o"
-# The CPU reference kernels the checks compare against (plain g++, no emulation): attention for the flash
+# The CPU reference kernels the checks compare against (plain g++, no emulation): attention (+ its vec_exp) for the flash
 # checks; adamw, grad_norm, linear_cross_entropy and preference_loss for the checks of ops_test, nf4 for the NF4 check.
 objs="$out/emu.o"
-cpu="attention"
+cpu="attention vec_exp"
 [ "$what" = nf4 ] && cpu="nf4"
-[ "$what" = flash ] || [ "$what" = nf4 ] || cpu="attention adamw grad_norm linear_cross_entropy preference_loss nf4"
+[ "$what" = flash ] || [ "$what" = nf4 ] || cpu="attention vec_exp adamw grad_norm linear_cross_entropy preference_loss nf4"
 for f in $cpu; do
   g++ $flags -fopenmp -c "$root/rewardkit-kernels/native/cpu/$f.cpp" -o "$out/cpu_$f.o"
   objs="$objs $out/cpu_$f.o"

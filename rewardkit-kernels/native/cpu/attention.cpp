@@ -2,17 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <numeric>
 #include <vector>
 #include <omp.h>
 
+#include "rewardkit/vec_exp.h"
+
 namespace rk {
 namespace {
 
-// Forward work item: kBlockQ query rows of one head. Keys are visited kBlockK at a time so the
-// K/V tile (kBlockK x hd) stays in L1/L2 while every row of the block uses it.
+// Tiles: kBlockQ query rows x kBlockK keys. The score tile (32 x 64) and a K/V tile (64 x hd) stay in
+// L1/L2 while the block's rows use them; kBlockK is a multiple of every vector width used below.
 constexpr int64_t kBlockQ = 32;
 constexpr int64_t kBlockK = 64;
 // Below this many multiply-adds (per pass) a call runs on one thread: waking the OpenMP team
@@ -69,40 +72,141 @@ inline T dot(const T* a, const T* b, int64_t n) {
   return acc;
 }
 
-// y += a * x
+// ---- tile micro-GEMM ------------------------------------------------------------------------------
+// C[M x N] (row stride ldc) = / += A[M x K] · B[K x N] (row stride ldb), with A read through strides
+// (A(m, k) = A[m * sam + k * sak]) so the same kernel serves A and Aᵀ (Pᵀ·dO, dSᵀ·Q in the backward).
+// Register tile: kRows rows x one 32-byte-vector pair of columns, accumulated in GCC vector registers
+// (8 floats or 4 doubles per vector; AVX2 + FMA in the build's baseline). The k loop is innermost and in
+// order, so every C element is a fixed-order sum: results do not depend on threads or tile placement.
 template <typename T>
-inline void axpy(T* y, T a, const T* x, int64_t n) {
-#pragma omp simd
-  for (int64_t d = 0; d < n; ++d) y[d] += a * x[d];
+struct Vec {
+  typedef T type __attribute__((vector_size(32)));
+  static constexpr int kLanes = int(32 / sizeof(T));
+};
+
+template <typename T>
+inline typename Vec<T>::type vload(const T* p) {
+  typename Vec<T>::type v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename T>
+inline void vstore(T* p, const typename Vec<T>::type& v) { std::memcpy(p, &v, sizeof v); }
+
+constexpr int kRows = 4;
+
+template <typename T, int R>
+inline void gemm_panel(T* C, int64_t ldc, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb,
+                       int64_t c0, int64_t K, bool accumulate) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::kLanes;
+  V acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) {
+    if (accumulate) {
+      acc0[r] = vload(C + r * ldc + c0);
+      acc1[r] = vload(C + r * ldc + c0 + L);
+    } else {
+      acc0[r] = V{};
+      acc1[r] = V{};
+    }
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const V b0 = vload(B + k * ldb + c0), b1 = vload(B + k * ldb + c0 + L);
+    for (int r = 0; r < R; ++r) {
+      const T a = A[r * sam + k * sak];
+      acc0[r] += a * b0;
+      acc1[r] += a * b1;
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    vstore(C + r * ldc + c0, acc0[r]);
+    vstore(C + r * ldc + c0 + L, acc1[r]);
+  }
 }
 
-// kt[d * kBlockK + jj] = rows[(j0 + jj) * stride + d]: a key (or value) tile transposed, zero
-// past its nj valid rows, so scores against the whole tile vectorise over keys (tile_scores).
-// This is the CPU counterpart of a GPU kernel staging its K/V tile in shared memory.
+template <typename T, int R>
+inline void gemm_rows(T* C, int64_t ldc, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb,
+                      int64_t N, int64_t K, bool accumulate) {
+  constexpr int64_t W = 2 * Vec<T>::kLanes;
+  int64_t c0 = 0;
+  for (; c0 + W <= N; c0 += W) gemm_panel<T, R>(C, ldc, A, sam, sak, B, ldb, c0, K, accumulate);
+  if (c0 == N) return;
+  const int64_t tail = N - c0;  // column tail (head dims that are not a multiple of W), tail < W
+  for (int r = 0; r < R; ++r) {
+    T* cr = C + r * ldc + c0;
+    if (!accumulate) std::fill_n(cr, tail, T(0));
+    for (int64_t k = 0; k < K; ++k) {
+      const T a = A[r * sam + k * sak];
+      const T* bk = B + k * ldb + c0;
+      for (int64_t c = 0; c < tail && c < W; ++c) cr[c] += a * bk[c];
+    }
+  }
+}
+
+template <typename T>
+void gemm(T* C, int64_t ldc, const T* A, int64_t sam, int64_t sak, const T* B, int64_t ldb, int64_t M,
+          int64_t N, int64_t K, bool accumulate) {
+  int64_t m = 0;
+  for (; m + kRows <= M; m += kRows) {
+    gemm_rows<T, kRows>(C + m * ldc, ldc, A + m * sam, sam, sak, B, ldb, N, K, accumulate);
+  }
+  for (; m < M; ++m) gemm_rows<T, 1>(C + m * ldc, ldc, A + m * sam, sam, sak, B, ldb, N, K, accumulate);
+}
+
+// ---- exp over a row of scores ---------------------------------------------------------------------
+// float: the vectorised exp (rewardkit/vec_exp.h; -inf -> 0 for masked scores); double: std::exp.
+inline void exp_row(float* x, int64_t n) { vec_exp_f32(x, x, n); }
+inline void exp_row(double* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+}
+inline float exp_one(float x) { return exp_f32(x); }
+inline double exp_one(double x) { return std::exp(x); }
+
+// kt[d * kBlockK + jj] = rows[(j0 + jj) * stride + d]: a key (or value) tile transposed, zero past
+// its nj valid rows, so Q·Kᵀ against the whole tile is a plain [rows x hd]·[hd x kBlockK] GEMM.
 template <typename T>
 void load_tile_transposed(T* kt, const T* rows, int64_t j0, int64_t nj, int64_t stride, int64_t hd) {
   for (int64_t jj = 0; jj < nj; ++jj) {
     const T* row = rows + (j0 + jj) * stride;
     for (int64_t d = 0; d < hd; ++d) kt[d * kBlockK + jj] = row[d];
   }
-  for (int64_t jj = nj; jj < kBlockK; ++jj) {
-    for (int64_t d = 0; d < hd; ++d) kt[d * kBlockK + jj] = T(0);
-  }
+  for (int64_t d = 0; d < hd; ++d) std::fill(kt + d * kBlockK + nj, kt + (d + 1) * kBlockK, T(0));
 }
 
-// sc[jj] = x · (row jj of a transposed tile). The inner loop runs across keys, so lanes are
-// independent: no horizontal sums and no FMA latency chain as in one dot product per key.
-// Entries for keys a row cannot see are computed anyway and masked by the caller.
-template <typename T>
-inline void tile_scores(T* sc, const T* x, const T* kt, int64_t hd) {
-  std::fill_n(sc, kBlockK, T(0));
-  for (int64_t d = 0; d < hd; ++d) {
-    const T xd = x[d];
-    const T* ktd = kt + d * kBlockK;
-#pragma omp simd
-    for (int64_t jj = 0; jj < kBlockK; ++jj) sc[jj] += xd * ktd[jj];
+// Whether any query row in [i0, i1) sees any key in [j0, j1) (causal + segment rule). Tiles hidden by
+// the shared-prefix rule (rejected queries x chosen keys) are skipped whole.
+inline bool tile_visible(const int32_t* seg, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  for (int64_t i = std::max(i0, j0); i < i1; ++i) {
+    const int64_t jend = std::min(j1, i + 1);
+    for (int64_t j = j0; j < jend; ++j) {
+      if (attention_visible(seg, i, j)) return true;
+    }
   }
+  return false;
 }
+
+// row[jj] = scale · row[jj] − shift for the keys query i sees, −inf for the others (and the padding
+// past nj); returns the row's maximum of the visible entries before the shift (−inf if none).
+template <typename T>
+inline T mask_row(T* row, const int32_t* seg, int64_t i, int64_t j0, int64_t nj, T scale) {
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  const int64_t jend = std::min<int64_t>(nj, i - j0 + 1);  // causal: keys j <= i
+  T mx = neg_inf;
+  if (seg == nullptr) {
+    for (int64_t jj = 0; jj < jend; ++jj) {
+      row[jj] *= scale;
+      mx = std::max(mx, row[jj]);
+    }
+  } else {
+    for (int64_t jj = 0; jj < jend; ++jj) {
+      row[jj] = attention_visible(seg, i, j0 + jj) ? scale * row[jj] : neg_inf;
+      mx = std::max(mx, row[jj]);
+    }
+  }
+  for (int64_t jj = std::max<int64_t>(jend, 0); jj < kBlockK; ++jj) row[jj] = neg_inf;
+  return mx;
+}
+
 // Sequences ordered longest first: work per sequence grows with len², so handing out the
 // expensive items first keeps the threads balanced under dynamic scheduling.
 std::vector<int64_t> seqs_longest_first(const AttentionParams& p) {
@@ -125,8 +229,9 @@ double causal_work(const AttentionParams& p) {
   return pairs * double(p.num_q_heads) * double(p.head_dim);
 }
 
-// Online (streaming) softmax over key tiles: per row keep the running max m, the running sum
-// l = Σ exp(s - m) and the unnormalised output acc; rescale both when the max grows.
+// Flash-style forward. Work item: kBlockQ query rows of one sequence and one head. Per key tile:
+// S = Q·Kᵀ (tile GEMM), mask + online softmax per row (running max m, running sum l, output rescaled
+// by exp(m_old − m_new) when the max grows), then acc += P·V (tile GEMM).
 template <typename T>
 void forward(T* out, T* lse, const T* q, const T* k, const T* v, const AttentionParams& p) {
   const int64_t Tn = p.total_tokens, Hq = p.num_q_heads, Hkv = p.num_kv_heads, hd = p.head_dim;
@@ -147,49 +252,49 @@ void forward(T* out, T* lse, const T* q, const T* k, const T* v, const Attention
 
 #pragma omp parallel if (parallel)
   {
-    // Per-thread: running max m [kBlockQ], sum l [kBlockQ], unnormalised output acc [kBlockQ, hd],
-    // scores of one row sc [kBlockK], transposed K tile kt [hd, kBlockK].
-    std::vector<T> m(kBlockQ), l(kBlockQ), acc(size_t(kBlockQ * hd)), sc(kBlockK), kt(size_t(hd * kBlockK));
+    // Per-thread: m, l [kBlockQ]; acc [kBlockQ, hd]; scores/probabilities sc [kBlockQ, kBlockK];
+    // transposed K tile kt [hd, kBlockK].
+    std::vector<T> m(kBlockQ), l(kBlockQ), acc(size_t(kBlockQ * hd)), sc(size_t(kBlockQ * kBlockK)),
+        kt(size_t(hd * kBlockK));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t w = 0; w < n_work; ++w) {
       const Item it = items[size_t(w / Hq)];
       const int64_t h = w % Hq, g = h / G;
       const int64_t start = cu[it.seq], i0 = it.i0, i1 = std::min<int64_t>(i0 + kBlockQ, cu[it.seq + 1]);
+      const int64_t nq = i1 - i0;
       std::fill(m.begin(), m.end(), neg_inf);
       std::fill(l.begin(), l.end(), T(0));
       std::fill(acc.begin(), acc.end(), T(0));
 
       for (int64_t j0 = start; j0 < i1; j0 += kBlockK) {  // causal: no key after the last row
-        const int64_t j1 = std::min<int64_t>(j0 + kBlockK, i1);
-        load_tile_transposed(kt.data(), k + g * hd, j0, j1 - j0, Hkv * hd, hd);
-        for (int64_t i = std::max(i0, j0); i < i1; ++i) {
-          const int64_t r = i - i0, jend = std::min<int64_t>(j1, i + 1);
-          int64_t visible = 0;
-          for (int64_t j = j0; j < jend; ++j) visible += attention_visible(seg, i, j);
-          if (visible == 0) continue;  // tile hidden from this row (segment rule): skip its work
-          tile_scores(sc.data(), q + (i * Hq + h) * hd, kt.data(), hd);
-          T rowmax = neg_inf;
-          for (int64_t j = j0; j < j0 + kBlockK; ++j) {
-            T& sj = sc[size_t(j - j0)];
-            sj = j < jend && attention_visible(seg, i, j) ? scale * sj : neg_inf;
-            rowmax = std::max(rowmax, sj);
+        const int64_t nj = std::min<int64_t>(kBlockK, i1 - j0);
+        if (seg != nullptr && !tile_visible(seg, i0, i1, j0, j0 + nj)) continue;
+        load_tile_transposed(kt.data(), k + g * hd, j0, nj, Hkv * hd, hd);
+        gemm(sc.data(), kBlockK, q + (i0 * Hq + h) * hd, Hq * hd, 1, kt.data(), kBlockK, nq, kBlockK, hd, false);
+        for (int64_t r = 0; r < nq; ++r) {
+          T* row = sc.data() + r * kBlockK;
+          const T rowmax = mask_row(row, seg, i0 + r, j0, nj, scale);
+          if (rowmax == neg_inf) {  // row sees no key of this tile: its P row is 0, m and l unchanged
+            std::fill_n(row, kBlockK, T(0));
+            continue;
           }
           const T m_new = std::max(m[r], rowmax);
-          const T corr = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the row's first visible tile
-          T* ar = acc.data() + r * hd;
-          l[r] *= corr;
-          for (int64_t d = 0; d < hd; ++d) ar[d] *= corr;
-          for (int64_t j = j0; j < jend; ++j) {
-            if (sc[size_t(j - j0)] == neg_inf) continue;
-            const T pj = std::exp(sc[size_t(j - j0)] - m_new);
-            l[r] += pj;
-            axpy(ar, pj, v + (j * Hkv + g) * hd, hd);
+          for (int64_t jj = 0; jj < kBlockK; ++jj) row[jj] -= m_new;
+          exp_row(row, kBlockK);
+          T sum = 0;
+          for (int64_t jj = 0; jj < kBlockK; ++jj) sum += row[jj];
+          const T corr = exp_one(m[r] - m_new);  // exp(-inf) = 0 on the row's first visible tile
+          l[r] = l[r] * corr + sum;
+          if (corr != T(1)) {
+            T* ar = acc.data() + r * hd;
+            for (int64_t d = 0; d < hd; ++d) ar[d] *= corr;
           }
           m[r] = m_new;
         }
+        gemm(acc.data(), hd, sc.data(), kBlockK, 1, v + (j0 * Hkv + g) * hd, Hkv * hd, nq, hd, nj, true);
       }
-      for (int64_t i = i0; i < i1; ++i) {  // l >= 1: the diagonal term is exp(0) at the final max
-        const int64_t r = i - i0;
+      for (int64_t r = 0; r < nq; ++r) {  // l >= 1: the diagonal term is exp(0) at the final max
+        const int64_t i = i0 + r;
         const T inv = T(1) / l[r];
         T* oi = out + (i * Hq + h) * hd;
         const T* ar = acc.data() + r * hd;
@@ -200,10 +305,13 @@ void forward(T* out, T* lse, const T* q, const T* k, const T* v, const Attention
   }
 }
 
-// One work item per (sequence, kv head): it owns dk/dv rows of that head and the dq rows of the
-// head's query group inside the sequence, so no two threads write the same row and the
-// summation order is fixed (deterministic for any thread count). Key tiles are the outer loop so
-// the K, V, dK, dV tiles stay cached while every query row and group head streams past them.
+// Flash-style backward (FlashAttention-2 order). One work item per (sequence, kv head): it owns the
+// dk/dv rows of that head and the dq rows of the head's query group inside the sequence, so no two
+// threads write the same row and every sum has a fixed order (deterministic for any thread count).
+// Key tiles are the outer loop; dK/dV of a tile accumulate in per-thread buffers while every query
+// block of every group head streams past:
+//   S = Q·Kᵀ, P = exp(scale·S − lse) (masked: 0), dP = dO·Vᵀ, dS = scale · P ∘ (dP − D)
+//   dV += Pᵀ·dO,  dK += dSᵀ·Q,  dQ += dS·K
 template <typename T>
 void backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v, const T* out,
               const T* lse, const AttentionParams& p) {
@@ -223,44 +331,52 @@ void backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const 
   const int64_t n_work = p.num_seqs * Hkv;
 #pragma omp parallel if (parallel)
   {
-    // Per-thread: one row's scores sc = q·kᵀ and dp = dout·vᵀ [kBlockK]; transposed K and V tiles
-    // kt, vt [hd, kBlockK].
-    std::vector<T> sc(kBlockK), dp(kBlockK), kt(size_t(hd * kBlockK)), vt(size_t(hd * kBlockK));
+    // Per-thread: P and dS [kBlockQ, kBlockK] (sc, dp); transposed K and V tiles kt, vt [hd, kBlockK];
+    // the tile's dK, dV accumulators [kBlockK, hd].
+    std::vector<T> sc(size_t(kBlockQ * kBlockK)), dp(size_t(kBlockQ * kBlockK)), kt(size_t(hd * kBlockK)),
+        vt(size_t(hd * kBlockK)), dkt(size_t(kBlockK * hd)), dvt(size_t(kBlockK * hd));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t w = 0; w < n_work; ++w) {
       const int64_t s = order[size_t(w / Hkv)], g = w % Hkv;
       const int64_t start = cu[s], end = cu[s + 1];
       for (int64_t i = start; i < end; ++i) {
         std::fill_n(dq + (i * Hq + g * G) * hd, G * hd, T(0));  // the group's heads are adjacent
-        std::fill_n(dk + (i * Hkv + g) * hd, hd, T(0));
-        std::fill_n(dv + (i * Hkv + g) * hd, hd, T(0));
       }
       for (int64_t j0 = start; j0 < end; j0 += kBlockK) {
-        const int64_t j1 = std::min<int64_t>(j0 + kBlockK, end);
-        load_tile_transposed(kt.data(), k + g * hd, j0, j1 - j0, Hkv * hd, hd);
-        load_tile_transposed(vt.data(), v + g * hd, j0, j1 - j0, Hkv * hd, hd);
+        const int64_t nj = std::min<int64_t>(kBlockK, end - j0);
+        load_tile_transposed(kt.data(), k + g * hd, j0, nj, Hkv * hd, hd);
+        load_tile_transposed(vt.data(), v + g * hd, j0, nj, Hkv * hd, hd);
+        std::fill(dkt.begin(), dkt.end(), T(0));
+        std::fill(dvt.begin(), dvt.end(), T(0));
         for (int64_t h = g * G; h < (g + 1) * G; ++h) {
-          for (int64_t i = j0; i < end; ++i) {  // rows before j0 see none of these keys
-            const int64_t jend = std::min<int64_t>(j1, i + 1);
-            int64_t visible = 0;
-            for (int64_t j = j0; j < jend; ++j) visible += attention_visible(seg, i, j);
-            if (visible == 0) continue;  // tile hidden from this row (segment rule)
-            const T* qi = q + (i * Hq + h) * hd;
-            const T* doi = dout + (i * Hq + h) * hd;
-            T* dqi = dq + (i * Hq + h) * hd;
-            const T lse_i = lse[h * Tn + i], d_i = delta[size_t(i * Hq + h)];
-            tile_scores(sc.data(), qi, kt.data(), hd);
-            tile_scores(dp.data(), doi, vt.data(), hd);
-            for (int64_t j = j0; j < jend; ++j) {
-              if (!attention_visible(seg, i, j)) continue;
-              const int64_t kv = (j * Hkv + g) * hd;
-              const T pij = std::exp(scale * sc[size_t(j - j0)] - lse_i);
-              const T dsij = pij * (dp[size_t(j - j0)] - d_i);
-              axpy(dv + kv, pij, doi, hd);
-              axpy(dk + kv, scale * dsij, qi, hd);
-              axpy(dqi, scale * dsij, k + kv, hd);
+          for (int64_t i0 = j0; i0 < end; i0 += kBlockQ) {  // rows before j0 see none of these keys
+            const int64_t i1 = std::min<int64_t>(i0 + kBlockQ, end), nq = i1 - i0;
+            if (seg != nullptr && !tile_visible(seg, i0, i1, j0, j0 + nj)) continue;
+            const T* qb = q + (i0 * Hq + h) * hd;
+            const T* dob = dout + (i0 * Hq + h) * hd;
+            gemm(sc.data(), kBlockK, qb, Hq * hd, 1, kt.data(), kBlockK, nq, kBlockK, hd, false);
+            gemm(dp.data(), kBlockK, dob, Hq * hd, 1, vt.data(), kBlockK, nq, kBlockK, hd, false);
+            for (int64_t r = 0; r < nq; ++r) {
+              const int64_t i = i0 + r;
+              T* pr = sc.data() + r * kBlockK;
+              T* dsr = dp.data() + r * kBlockK;
+              mask_row(pr, seg, i, j0, nj, scale);
+              const T lse_i = lse[h * Tn + i], d_i = delta[size_t(i * Hq + h)];
+              for (int64_t jj = 0; jj < kBlockK; ++jj) pr[jj] -= lse_i;
+              exp_row(pr, kBlockK);  // masked and padded keys: exp(-inf) = 0
+              for (int64_t jj = 0; jj < kBlockK; ++jj) dsr[jj] = scale * (pr[jj] * (dsr[jj] - d_i));
             }
+            // dV[jj] += Σ_r P[r, jj] dO[r];  dK[jj] += Σ_r dS[r, jj] Q[r]  (Pᵀ, dSᵀ read through strides)
+            gemm(dvt.data(), hd, sc.data(), 1, kBlockK, dob, Hq * hd, nj, hd, nq, true);
+            gemm(dkt.data(), hd, dp.data(), 1, kBlockK, qb, Hq * hd, nj, hd, nq, true);
+            // dQ[r] += Σ_jj dS[r, jj] K[jj]
+            gemm(dq + (i0 * Hq + h) * hd, Hq * hd, dp.data(), kBlockK, 1, k + (j0 * Hkv + g) * hd, Hkv * hd, nq,
+                 hd, nj, true);
           }
+        }
+        for (int64_t jj = 0; jj < nj; ++jj) {
+          std::copy_n(dkt.data() + jj * hd, hd, dk + ((j0 + jj) * Hkv + g) * hd);
+          std::copy_n(dvt.data() + jj * hd, hd, dv + ((j0 + jj) * Hkv + g) * hd);
         }
       }
     }

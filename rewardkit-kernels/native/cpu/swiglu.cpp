@@ -1,6 +1,9 @@
 #include "rewardkit/swiglu.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "rewardkit/vec_exp.h"
 
 namespace rk {
 namespace {
@@ -30,6 +33,44 @@ void backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, const
     // d silu/dg = s + g s (1 - s)
     dgate[i] = go * up[i] * sg * (T(1) + g * (T(1) - sg));
     dup[i] = go * g * sg;
+  }
+}
+
+// float: the sigmoid's exp(-g) through the vectorised exp (rewardkit/vec_exp.h), kChunk elements at a
+// time into a stack buffer, then one fused pass for the products. Same formulas as the templates above.
+constexpr int64_t kChunk = 512;
+
+void forward(float* out, const float* gate, const float* up, const SwigluParams& p) {
+  const int64_t chunks = (p.n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (p.n > 32768)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t i0 = c * kChunk, m = std::min(kChunk, p.n - i0);
+    alignas(64) float e[kChunk];
+    for (int64_t i = 0; i < m; ++i) e[i] = -gate[i0 + i];
+    vec_exp_f32(e, e, m);
+#pragma omp simd
+    for (int64_t i = 0; i < m; ++i) {
+      const float g = gate[i0 + i];
+      out[i0 + i] = g * (1.0f / (1.0f + e[i])) * up[i0 + i];
+    }
+  }
+}
+
+void backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+              const SwigluParams& p) {
+  const int64_t chunks = (p.n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (p.n > 32768)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t i0 = c * kChunk, m = std::min(kChunk, p.n - i0);
+    alignas(64) float e[kChunk];
+    for (int64_t i = 0; i < m; ++i) e[i] = -gate[i0 + i];
+    vec_exp_f32(e, e, m);
+#pragma omp simd
+    for (int64_t i = 0; i < m; ++i) {
+      const float g = gate[i0 + i], sg = 1.0f / (1.0f + e[i]), go = dout[i0 + i];
+      dgate[i0 + i] = go * up[i0 + i] * sg * (1.0f + g * (1.0f - sg));
+      dup[i0 + i] = go * g * sg;
+    }
   }
 }
 

@@ -2,6 +2,7 @@ package io.rewardkit.kernels;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.rewardkit.kernels.cpu.CpuThreads;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,7 +65,44 @@ class AttentionTest {
         new Case("segments crossing tiles, hd 80", new int[] {70, 33}, promptChosenRejected(rng, 70, 33), 4, 2, 80),
         new Case("long plain sequence, hd 128", new int[] {130}, null, 4, 1, 128),
         new Case("segments with 1-token responses", new int[] {100, 1, 67, 3}, promptChosenRejected(rng, 100, 1, 67, 3), 7, 1, 64),
-        new Case("random segment pattern", new int[] {40, 25}, randomSegments(rng, 65), 2, 1, 16));
+        new Case("random segment pattern", new int[] {40, 25}, randomSegments(rng, 65), 2, 1, 16),
+        // Tile boundaries of the blocked kernel (32 query rows x 64 keys): lengths around 32, 64, 128.
+        new Case("tile-boundary lengths 63/64/65/1/31/32/33, hd 32", new int[] {63, 64, 65, 1, 31, 32, 33}, null, 4, 2, 32),
+        new Case("tile-boundary lengths with segments, GQA 3, hd 16", new int[] {65, 1, 129, 64},
+            promptChosenRejected(rng, 65, 1, 129, 64), 6, 2, 16),
+        new Case("128/127 tokens, hd 64, GQA 4", new int[] {128, 127}, promptChosenRejected(rng, 128, 127), 8, 2, 64),
+        new Case("1-token sequences and responses, hd 128", new int[] {1, 3, 1, 2, 66},
+            promptChosenRejected(rng, 1, 3, 1, 2, 66), 2, 1, 128),
+        new Case("odd head dim 24, lengths 65/2", new int[] {65, 2}, null, 3, 1, 24),
+        new Case("rejected rows blind to a whole key tile that chosen rows of their block see, hd 16",
+            new int[] {200, 9}, concat(segments(10, 140, 50), segments(3, 3, 3)), 4, 2, 16));
+  }
+
+  /** Segment ids of one [prompt | chosen | rejected] sequence. */
+  static int[] segments(int prompt, int chosen, int rejected) {
+    int[] seg = new int[prompt + chosen + rejected];
+    for (int t = 0; t < seg.length; t++) seg[t] = t < prompt ? 0 : t < prompt + chosen ? 1 : 2;
+    return seg;
+  }
+
+  static int[] concat(int[] a, int[] b) {
+    int[] c = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+
+  /** The awkward shapes again, for float32 against float64 (the float path has its own exp). */
+  static Stream<Case> float32Cases() {
+    SplittableRandom rng = new SplittableRandom(13);
+    return Stream.of(
+        new Case("63/64/65/1, hd 32, GQA 2", new int[] {63, 64, 65, 1}, promptChosenRejected(rng, 63, 64, 65, 1), 4, 2, 32),
+        new Case("129/33, hd 16, GQA 7", new int[] {129, 33}, promptChosenRejected(rng, 129, 33), 7, 1, 16),
+        new Case("200, hd 128, GQA 1", new int[] {200}, null, 2, 2, 128),
+        new Case("97/1/31, hd 80, GQA 3", new int[] {97, 1, 31}, promptChosenRejected(rng, 97, 1, 31), 6, 2, 80),
+        new Case("random segments 70/5, hd 64", new int[] {70, 5}, randomSegments(rng, 75), 4, 2, 64),
+        // Query block [128, 160) holds chosen rows 128..149 and rejected rows 150..159; key tile [64, 128) is all
+        // chosen: the rejected rows see none of it while the chosen rows of their block do.
+        new Case("rejected rows blind to a whole key tile, hd 32", new int[] {200}, segments(10, 140, 50), 2, 1, 32));
   }
 
   static Stream<Arguments> gradCases() {
@@ -78,7 +116,10 @@ class AttentionTest {
         Arguments.of(new Case("GQA 2, hd 64, 70 tokens across tiles", new int[] {70, 3},
             promptChosenRejected(rng, 70, 3), 4, 2, 64), 200),
         Arguments.of(new Case("single token, hd 128", new int[] {1}, null, 2, 1, 128), 300),
-        Arguments.of(new Case("random segment pattern", new int[] {9, 6}, randomSegments(rng, 15), 4, 2, 64), 150));
+        Arguments.of(new Case("random segment pattern", new int[] {9, 6}, randomSegments(rng, 15), 4, 2, 64), 150),
+        Arguments.of(new Case("GQA 3, hd 16, 65 tokens across a key tile, 1-token sequence", new int[] {65, 1},
+            promptChosenRejected(rng, 65, 1), 6, 2, 16), 150),
+        Arguments.of(new Case("GQA 2, hd 32, 33 tokens across a query block", new int[] {33, 2}, null, 2, 1, 32), 150));
   }
 
   // ---- reference ------------------------------------------------------------------------------
@@ -183,6 +224,9 @@ class AttentionTest {
     double worst = 0;
     int at = -1;
     for (int i = 0; i < expected.length; i++) {
+      if (Double.isNaN(expected[i]) || Double.isNaN(actual[i])) {  // a NaN must fail, not hide behind later errors
+        fail(what + ": NaN at " + i + " (expected " + expected[i] + ", got " + actual[i] + ")");
+      }
       double err = Math.abs(expected[i] - actual[i]);
       if (!(err <= worst)) { worst = err; at = i; }
     }
@@ -393,6 +437,74 @@ class AttentionTest {
     assertClose("f32 dq", g64[0].toDoubleArray(), dq.toDoubleArray(), 5e-5);
     assertClose("f32 dk", g64[1].toDoubleArray(), dk.toDoubleArray(), 5e-5);
     assertClose("f32 dv", g64[2].toDoubleArray(), dv.toDoubleArray(), 5e-5);
+  }
+
+  /**
+   * F32 against F64 on the awkward shapes: one tolerance per output, relative to its largest magnitude
+   * (stated: 2e-5 for out and lse, 1e-4 for gradients), which catches a wrong exp or mask in the float path.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("float32Cases")
+  void float32AgreesWithFloat64OnAwkwardShapes(Case c) {
+    SplittableRandom rng = new SplittableRandom(c.tokens() * 7L + c.hd());
+    Io io = inputs(c, rng, 3.0);
+    VarlenLayout layout = c.layout();
+    Tensor dOut = GradCheck.random(rng, 1.0, c.tokens(), c.hq(), c.hd());
+    Tensor[] g64 = runBoth(c, io, dOut);
+    Io io32 = new Io(toF32(io.q()), toF32(io.k()), toF32(io.v()),
+        Tensor.host(DType.F32, c.tokens(), c.hq(), c.hd()), Tensor.host(DType.F32, c.hq(), c.tokens()));
+    Tensor dq = junk(DType.F32, c.tokens(), c.hq(), c.hd());
+    Tensor dk = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
+    Tensor dv = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
+    cpu.attentionForward(io32.out(), io32.lse(), io32.q(), io32.k(), io32.v(), layout, c.scale());
+    cpu.attentionBackward(dq, dk, dv, toF32(dOut), io32.q(), io32.k(), io32.v(), io32.out(), io32.lse(), layout,
+        c.scale());
+    assertClose("f32 out", io.out().toDoubleArray(), io32.out().toDoubleArray(), 2e-5 * maxAbs(io.out()));
+    assertClose("f32 lse", io.lse().toDoubleArray(), io32.lse().toDoubleArray(), 2e-5 * maxAbs(io.lse()));
+    assertClose("f32 dq", g64[0].toDoubleArray(), dq.toDoubleArray(), 1e-4 * maxAbs(g64[0]));
+    assertClose("f32 dk", g64[1].toDoubleArray(), dk.toDoubleArray(), 1e-4 * maxAbs(g64[1]));
+    assertClose("f32 dv", g64[2].toDoubleArray(), dv.toDoubleArray(), 1e-4 * maxAbs(g64[2]));
+  }
+
+  private static double maxAbs(Tensor t) {
+    double m = 0;
+    for (double x : t.toDoubleArray()) m = Math.max(m, Math.abs(x));
+    return Math.max(m, 1e-3);
+  }
+
+  /**
+   * The blocked kernels' results do not depend on the thread count: forward and backward with 1 and 2
+   * OpenMP threads give bit-identical float32 outputs (a pack large enough to run in parallel).
+   */
+  @Test
+  void resultsAreIndependentOfThreadCount() {
+    SplittableRandom rng = new SplittableRandom(31);
+    Case c = new Case("threads", new int[] {300, 129, 64, 7}, promptChosenRejected(rng, 300, 129, 64, 7), 8, 2, 64);
+    Io io = inputs(c, rng, 2.0);
+    Tensor dOut = toF32(GradCheck.random(rng, 1.0, c.tokens(), c.hq(), c.hd()));
+    Io io32 = new Io(toF32(io.q()), toF32(io.k()), toF32(io.v()), null, null);
+    int before = CpuThreads.get_cpu_threads();
+    List<double[]> one = null;
+    try {
+      for (int threads : new int[] {1, 2}) {
+        CpuThreads.set_cpu_threads(threads);
+        Tensor out = Tensor.host(DType.F32, c.tokens(), c.hq(), c.hd()), lse = Tensor.host(DType.F32, c.hq(), c.tokens());
+        Tensor dq = junk(DType.F32, c.tokens(), c.hq(), c.hd());
+        Tensor dk = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
+        Tensor dv = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
+        cpu.attentionForward(out, lse, io32.q(), io32.k(), io32.v(), c.layout(), c.scale());
+        cpu.attentionBackward(dq, dk, dv, dOut, io32.q(), io32.k(), io32.v(), out, lse, c.layout(), c.scale());
+        List<double[]> r = List.of(out.toDoubleArray(), lse.toDoubleArray(), dq.toDoubleArray(), dk.toDoubleArray(),
+            dv.toDoubleArray());
+        if (one == null) {
+          one = r;
+        } else {
+          for (int x = 0; x < r.size(); x++) assertArrayEquals(one.get(x), r.get(x), "output " + x + ", 1 vs 2 threads");
+        }
+      }
+    } finally {
+      CpuThreads.set_cpu_threads(before);
+    }
   }
 
   /** Two identical backward calls give bit-identical gradients (no races, fixed order). */
