@@ -28,7 +28,7 @@ constexpr double kMinStripeWork = 4.0 * 1024 * 1024;
 // the columns by GEMM_P and halves the last block): they are deterministic for a fixed split but may differ from
 // one call in the last bits, so only callers that do not need row results independent of the row count (weight
 // gradients) allow them.
-constexpr long kRowAlign = 48;
+constexpr long kRowAlign = kRowTile;
 constexpr long kColAlign = 16;
 
 void check(long m, long n, long k, long lda, long ldb, long ldc, bool trans_a, bool trans_b, const void* a,

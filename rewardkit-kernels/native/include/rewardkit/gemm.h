@@ -8,6 +8,12 @@
 
 namespace rk {
 
+// Row stripes start at multiples of this many rows: a common multiple of OpenBLAS's sgemm tile heights (4, 8,
+// 12, 16, 24), so a stripe boundary never cuts a tile and each row sums in the order of one whole call. Java's
+// CpuBackend reads it (row_tile()) for its row-invariant linear.
+constexpr long kRowTile = 48;
+inline int row_tile() { return static_cast<int>(kRowTile); }
+
 // The address of OpenBLAS's cblas_sgemm; must be set (non-null) before sgemm runs.
 void set_blas_sgemm(void* cblas_sgemm_address);
 

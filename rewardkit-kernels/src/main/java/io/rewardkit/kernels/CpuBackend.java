@@ -274,8 +274,8 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  /** Rows of the row tiles a linear's output is computed in (a common multiple of OpenBLAS's tile heights). */
-  static final int ROW_TILE = 48;
+  /** Rows of the row tiles a linear's output is computed in: gemm.h's kRowTile, the striped GEMM's row unit. */
+  static final int ROW_TILE = io.rewardkit.kernels.cpu.Gemm.row_tile();
 
   private static final int ROW_MAJOR = openblas_nolapack.CblasRowMajor;
   private static final int NO_TRANS = openblas_nolapack.CblasNoTrans;

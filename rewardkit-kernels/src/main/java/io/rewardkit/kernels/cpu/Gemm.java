@@ -20,6 +20,9 @@ public final class Gemm {
   static { Loader.load(); }
   private Gemm() {}
 
+  /** Rows per row stripe / row tile (gemm.h's kRowTile). */
+  public static native int row_tile();
+
   public static native void set_blas_sgemm(Pointer cblasSgemmAddress);
 
   /** +s row stripes, -s column stripes, 1: one call (see gemm.h). */
