@@ -50,12 +50,13 @@ class PolicyTrainCliTest {
   }
 
   @Test
-  void referenceFreeTaskWritesNoReferenceAndResumeIsRefused(@TempDir Path tmp) throws Exception {
+  void referenceFreeTaskWritesNoReference(@TempDir Path tmp) throws Exception {
     Path out = tmp.resolve("orpo");
     CliRun.Run r = CliRun.run("train", "--task", "orpo", "--max_steps", "2", "--synthetic_train_pairs", "200", "--synthetic_eval_pairs", "20",
         "--output_dir", out.toString());
     assertEquals(0, r.code(), r.err());
     assertFalse(Files.exists(out.resolve("ref_logps_train.json")), "orpo needs no reference");
+    assertFalse(Files.exists(out.resolve("checkpoint-2/ref_logps_train.json")), "orpo needs no reference");
     JsonNode train = records(out.resolve("metrics.jsonl")).stream().filter(n -> n.get("record").asText().equals("train"))
         .findFirst().orElseThrow();
     assertTrue(train.has("nll_loss") && train.has("log_odds_ratio") && train.has("log_odds_chosen"), train.toString());
@@ -63,8 +64,113 @@ class PolicyTrainCliTest {
     CliRun.Run again = CliRun.run("train", "--task", "orpo", "--max_steps", "2", "--output_dir", out.toString());
     assertEquals(1, again.code());
     assertTrue(again.err().contains("already holds a run"), again.err());
-    CliRun.Run resume = CliRun.run("train", "--task", "orpo", "--resume", "--output_dir", out.toString());
-    assertNotEquals(0, resume.code());
+  }
+
+  /** A run's metrics without wall-clock fields and without run_start records (which say how the run was started). */
+  private static List<JsonNode> deterministic(Path metrics) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (JsonNode n : records(metrics)) {
+      if (n.get("record").asText().equals("run_start")) continue;
+      com.fasterxml.jackson.databind.node.ObjectNode o = (com.fasterxml.jackson.databind.node.ObjectNode) n.deepCopy();
+      o.remove(io.rewardkit.report.MetricsRecords.WALL_CLOCK);
+      if (o.get("final") instanceof com.fasterxml.jackson.databind.node.ObjectNode f) {
+        for (JsonNode part : f) ((com.fasterxml.jackson.databind.node.ObjectNode) part).remove(io.rewardkit.report.MetricsRecords.WALL_CLOCK);
+      }
+      out.add(o);
+    }
+    return out;
+  }
+
+  private static CliRun.Run crashingAfter(long step, String... args) {
+    System.setProperty("rewardkit.test.crashAfterStep", Long.toString(step));
+    try {
+      return CliRun.run(args);
+    } finally {
+      System.clearProperty("rewardkit.test.crashAfterStep");
+    }
+  }
+
+  private static String[] policyRun(String task, Path out, String... extra) {
+    List<String> a = new ArrayList<>(List.of("train", "--task", task, "--init_config", "examples/qwen2-byte-policy-config.json",
+        "--tokenizer", "byte", "--dataset", "examples/rewardbench-sample.jsonl", "--eval_split", "0.2", "--max_length", "256",
+        "--truncation", "prompt_left", "--on_bad_record", "skip", "--max_tokens_per_batch", "1024", "--learning_rate", "1e-3",
+        "--max_steps", "7", "--logging_steps", "2", "--eval_steps", "3", "--save_steps", "2", "--save_total_limit", "0",
+        "--output_dir", out.toString()));
+    a.addAll(List.of(extra));
+    return a.toArray(String[]::new);
+  }
+
+  /**
+   * Stopped after step 5 (last checkpoint at 4) and resumed: the same final weights, byte for byte, and the same
+   * metrics (wall clock aside) as a run never stopped; the reference log-probs are read from the checkpoint, not
+   * recomputed. An untied lm_head (its own optimizer arena) and an eval in the lost steps are part of it.
+   */
+  @Test
+  void resumeAfterAStopEqualsAnUninterruptedRun(@TempDir Path tmp) throws Exception {
+    Path a = tmp.resolve("a"), b = tmp.resolve("b");
+    CliRun.Run ra = CliRun.run(policyRun("dpo", a));
+    assertEquals(0, ra.code(), ra.err());
+    CliRun.Run rb = crashingAfter(5, policyRun("dpo", b));
+    assertEquals(1, rb.code(), rb.out());
+    assertTrue(Files.isDirectory(b.resolve("checkpoint-4")) && !Files.exists(b.resolve("checkpoint-6")));
+    assertTrue(Files.isRegularFile(b.resolve("checkpoint-4/ref_logps_train.json")));
+    assertTrue(Files.isRegularFile(b.resolve("checkpoint-4/" + io.rewardkit.policy.PolicyTrainer.HEAD_OPTIMIZER)));
+    CliRun.Run resumed = CliRun.run(policyRun("dpo", b, "--resume"));
+    assertEquals(0, resumed.code(), resumed.err());
+    assertTrue(resumed.out().contains("resumed from") && resumed.out().contains("at step 4"), resumed.out());
+    assertTrue(resumed.out().contains("read from checkpoint-4 (not recomputed)"), resumed.out());
+    assertArrayEquals(Files.readAllBytes(a.resolve("final/model.safetensors")), Files.readAllBytes(b.resolve("final/model.safetensors")));
+    assertEquals(deterministic(a.resolve("metrics.jsonl")), deterministic(b.resolve("metrics.jsonl")));
+    assertEquals(2, records(b.resolve("metrics.jsonl")).stream().filter(n -> n.get("record").asText().equals("run_start")).count());
+    JsonNode eval = records(a.resolve("metrics.jsonl")).stream().filter(n -> n.get("record").asText().equals("eval"))
+        .reduce((x, y) -> y).orElseThrow();
+    for (String k : List.of("eval_loss", "eval_rewards/chosen", "eval_rewards/rejected", "eval_rewards/accuracies",
+        "eval_rewards/margins", "eval_logps/chosen", "eval_logps/rejected", "eval_logps/margins", "eval_binomial_p")) {
+      assertTrue(eval.has(k), "eval record lacks " + k + ": " + eval);
+    }
+    assertEquals(eval.get("eval_logps/chosen").asDouble() - eval.get("eval_logps/rejected").asDouble(),
+        eval.get("eval_logps/margins").asDouble(), 1e-9);
+    assertTrue(Files.isRegularFile(a.resolve("report/index.html")) && Files.isRegularFile(a.resolve("report/accuracy.png")));
+    String html = Files.readString(a.resolve("report/index.html"));
+    assertTrue(html.contains("eval_rewards/accuracies") && html.contains("--task dpo"), html.substring(0, Math.min(400, html.length())));
+  }
+
+  /** Resume refuses other data, and a checkpoint whose stored reference log-probs were altered. */
+  @Test
+  void resumeRefusesOtherDataAndAlteredReferenceLogps(@TempDir Path tmp) throws Exception {
+    Path b = tmp.resolve("b");
+    assertEquals(1, crashingAfter(3, policyRun("dpo", b)).code());
+    String[] otherSplit = policyRun("dpo", b, "--resume");
+    otherSplit[List.of(otherSplit).indexOf("--eval_split") + 1] = "0.3";
+    CliRun.Run other = CliRun.run(otherSplit);
+    assertEquals(1, other.code(), other.err());
+    assertTrue(other.err().contains("--eval_split 0.2 -> 0.3"), other.err());
+    Path ref = b.resolve("checkpoint-2/ref_logps_train.json");
+    ref.toFile().setWritable(true);
+    Files.writeString(ref, Files.readString(ref).replaceFirst("\\[-", "[-1"));
+    CliRun.Run altered = CliRun.run(policyRun("dpo", b, "--resume", b.resolve("checkpoint-2").toString()));
+    assertEquals(1, altered.code());
+    assertTrue(altered.err().contains("damaged") && altered.err().contains("ref_logps_train.json"), altered.err());
+  }
+
+  @Test
+  void saveTotalLimitKeepsTheNewestCheckpoints(@TempDir Path tmp) throws Exception {
+    Path out = tmp.resolve("cpo");
+    CliRun.Run r = CliRun.run("train", "--task", "cpo", "--max_steps", "5", "--save_steps", "1", "--save_total_limit", "2",
+        "--synthetic_train_pairs", "200", "--synthetic_eval_pairs", "20", "--output_dir", out.toString());
+    assertEquals(0, r.code(), r.err());
+    List<String> ckpts = new ArrayList<>();
+    try (var s = Files.list(out)) {
+      s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("checkpoint-")).sorted().forEach(ckpts::add);
+    }
+    assertEquals(List.of("checkpoint-4", "checkpoint-5"), ckpts);
+    assertTrue(Files.isRegularFile(out.resolve("checkpoint-5/config.json")) && Files.isRegularFile(out.resolve("checkpoint-5/trainer_state.json")));
+    // resuming a finished run at its end: nothing to train, the same final model
+    byte[] before = Files.readAllBytes(out.resolve("final/model.safetensors"));
+    CliRun.Run again = CliRun.run("train", "--task", "cpo", "--max_steps", "5", "--save_steps", "1", "--save_total_limit", "2",
+        "--synthetic_train_pairs", "200", "--synthetic_eval_pairs", "20", "--output_dir", out.toString(), "--resume");
+    assertEquals(0, again.code(), again.err());
+    assertArrayEquals(before, Files.readAllBytes(out.resolve("final/model.safetensors")));
   }
 
   @Test

@@ -35,6 +35,31 @@ public final class ReferenceLogps {
 
   public int size() { return chosen.length; }
 
+  /** Which reference these are of (its directory, or the random init it was). */
+  public String reference() { return reference; }
+
+  /** The fingerprint of the dataset these are of ({@link EncodedDataset#fingerprint}). */
+  public String datasetFingerprint() { return datasetFingerprint; }
+
+  /**
+   * SHA-256 of the values (their IEEE-754 bits, chosen then rejected), the dataset fingerprint and the reference:
+   * a checkpoint records it, and a resume refuses log-probs that do not hash to it.
+   */
+  public String sha256() {
+    java.security.MessageDigest md;
+    try {
+      md = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16 * chosen.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (double v : chosen) b.putLong(Double.doubleToRawLongBits(v));
+    for (double v : rejected) b.putLong(Double.doubleToRawLongBits(v));
+    md.update(b.array());
+    md.update(("\n" + datasetFingerprint + "\n" + reference).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return java.util.HexFormat.of().formatHex(md.digest());
+  }
+
   /** One forward pass of {@code ref} over every pair of {@code ds} (its epoch-0 bins in {@code layout}). */
   public static ReferenceLogps compute(PolicyModel ref, EncodedDataset ds, Layout layout, String reference) {
     double[] c = new double[ds.size()], r = new double[ds.size()];
