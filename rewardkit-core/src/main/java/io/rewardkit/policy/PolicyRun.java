@@ -93,15 +93,29 @@ public final class PolicyRun {
         if (data.eval() != null) {
           refEval = reused(resumed, PolicyTrainer.REF_EVAL, data.eval(), refSource, state.path("ref_logps").path("eval_sha256").asText(null));
         }
+        long total = PolicyTrainer.totalSteps(c, data.train());
+        if (spec.lossType() == PreferenceLossSpec.KTO && refTrain.klBins() < total) {
+          throw new RewardKitException("--resume " + resumed + ": the reference's KTO KL log-probs cover " + refTrain.klBins()
+              + " steps, this run has " + total + " (--max_steps / --num_train_epochs grew): a longer KTO run needs a new run");
+        }
         out.printf(Locale.ROOT, "reference log-probs of %s: %d train + %d eval pairs read from %s (not recomputed)%n",
             refSource, refTrain.size(), refEval == null ? 0 : refEval.size(), resumed.getFileName());
       } else {
         long t0 = System.nanoTime();
         try (PolicyModel ref = start(c, mc, backend, true)) {
           refTrain = ReferenceLogps.compute(ref, data.train(), options.layout(), refSource);
+          boolean kto = spec.lossType() == PreferenceLossSpec.KTO;
+          if (kto) {
+            refTrain.withKl(ReferenceLogps.computeKl(ref, data.train(), options.layout(),
+                PolicyTrainer.trainBins(data.train(), options.layout(), PolicyTrainer.totalSteps(c, data.train()))));
+          }
           refTrain.save(work.resolve(PolicyTrainer.REF_TRAIN));
           if (data.eval() != null) {
             refEval = ReferenceLogps.compute(ref, data.eval(), options.layout(), refSource);
+            if (kto) {
+              refEval.withKl(ReferenceLogps.computeKl(ref, data.eval(), options.layout(),
+                  PolicyTrainer.evalBins(data.eval(), options.layout())));
+            }
             refEval.save(work.resolve(PolicyTrainer.REF_EVAL));
           }
         }

@@ -48,6 +48,10 @@ import java.util.Map;
  * metrics (wall-clock fields aside) as one that was never stopped. The reference log-probs are read back from
  * the checkpoint (checked against the data's fingerprint and their recorded SHA-256), never recomputed.
  *
+ * <p>KTO estimates TRL's batch KL (mean over the bin's mismatched rows of log π − log π_ref, clamped at 0,
+ * detached) from {@link PolicyBatches#klBatch}: the policy's side each step, the reference's from the reference
+ * pass ({@link ReferenceLogps#kl}).
+ *
  * <p>Not (yet) what reward-model training has: gradient accumulation across bins.
  */
 public final class PolicyTrainer {
@@ -116,8 +120,29 @@ public final class PolicyTrainer {
         c.undesirableWeight);
   }
 
-  public long totalSteps() {
+  public long totalSteps() { return totalSteps(c, train); }
+
+  /** Optimizer steps of a run: --max_steps, else --num_train_epochs of the training set's bins (one per step). */
+  public static long totalSteps(TrainConfig c, EncodedDataset train) {
     return c.maxSteps > 0 ? c.maxSteps : Math.max(1, (long) Math.ceil(c.numTrainEpochs * train.numBatches(0)));
+  }
+
+  /** (epoch, bin) of each of a run's {@code total} optimizer steps, in order (the bins of epoch e: plan(e)). */
+  public static List<int[]> trainBins(EncodedDataset train, Layout layout, long total) {
+    List<int[]> out = new ArrayList<>();
+    for (int e = 0; out.size() < total; e++) {
+      int n = train.plan(e, layout).length;
+      if (n == 0) throw new io.rewardkit.RewardKitException("the training set produced no batches");
+      for (int k = 0; k < n && out.size() < total; k++) out.add(new int[] {e, k});
+    }
+    return out;
+  }
+
+  /** (0, bin) of each eval bin. */
+  public static List<int[]> evalBins(EncodedDataset eval, Layout layout) {
+    List<int[]> out = new ArrayList<>();
+    for (int k = 0; k < eval.plan(0, layout).length; k++) out.add(new int[] {0, k});
+    return out;
   }
 
   public Result train(Path outputDir) throws IOException {
@@ -157,7 +182,7 @@ public final class PolicyTrainer {
         for (; batchInEpoch < plan.length && step < total; ) {
           PackedBatch b = batches.get(batchInEpoch);
           policy.zeroGrad();
-          double[] stats = step(b, plan[batchInEpoch], refTrain, true, null);
+          double[] stats = step(b, plan[batchInEpoch], refTrain, true, null, step);
           double norm = headOpt == null ? opt.gradNorm() : Math.hypot(opt.gradNorm(), headOpt.gradNorm());
           if (!Double.isFinite(norm) || !Double.isFinite(stats[PreferenceLossSpec.LOSS])) {
             java.util.Optional<Path> good = Checkpoints.latest(work);
@@ -318,7 +343,7 @@ public final class PolicyTrainer {
     List<PackedBatch> batches = eval.batches(0, layout);
     double[] logpMargin = new double[1];
     for (int k = 0; k < plan.length; k++) {
-      double[] stats = step(batches.get(k), plan[k], refEval, false, logpMargin);
+      double[] stats = step(batches.get(k), plan[k], refEval, false, logpMargin, k);
       int np = batches.get(k).numPairs();
       for (int i = 0; i < stats.length; i++) {
         if (!Double.isNaN(stats[i])) { sum[i] += stats[i] * np; n[i] += np; }
@@ -360,12 +385,28 @@ public final class PolicyTrainer {
     return Math.min(1, p);
   }
 
-  /** Forward (+ backward when training) of one bin; returns the loss op's stats; adds Σ logp margins to {@code logpMargin}. */
-  private double[] step(PackedBatch b, int[] bin, ReferenceLogps ref, boolean backward, double[] logpMargin) {
+  /**
+   * Forward (+ backward when training) of one bin, the {@code klIndex}-th of its kind (KTO: which of the
+   * reference's KL-row log-probs belong to it); returns the loss op's stats; adds Σ logp margins to
+   * {@code logpMargin}.
+   */
+  private double[] step(PackedBatch b, int[] bin, ReferenceLogps ref, boolean backward, double[] logpMargin, long klIndex) {
     EncodedDataset ds = backward ? train : eval;
     int np = bin.length, s = 2 * np;
     int[] promptLengths = new int[np];
     for (int k = 0; k < np; k++) promptLengths[k] = ds.promptLength(bin[k]);
+    boolean kto = spec.lossType() == PreferenceLossSpec.KTO, orpo = spec.lossType() == PreferenceLossSpec.ORPO;
+    double[] klPolicy = null, klRef = kto && ref != null ? ref.kl(klIndex) : null;
+    if (klRef != null) {
+      // TRL's KTO KL estimate: the policy on the bin's mismatched rows, no gradient (the op detaches it); run
+      // before the bin's own forward, whose activations the backward needs
+      PolicyBatches.KlBatch kb = PolicyBatches.klBatch(b, promptLengths, layout == Layout.SHARED_PREFIX);
+      klPolicy = policy.forward(kb.batch(), kb.targets()).response().clone();
+      if (klPolicy.length != klRef.length) {
+        throw new io.rewardkit.RewardKitException("reference KL log-probs of bin " + klIndex + " have " + klRef.length
+            + " rows, the bin " + klPolicy.length + " (other data or options than the reference pass)");
+      }
+    }
     PolicyTargets t = PolicyTargets.of(b, promptLengths);
     PolicyHead.Logps lp = policy.forward(b, t);
     double[] refLogps = new double[s];
@@ -380,13 +421,13 @@ public final class PolicyTrainer {
       }
       if (logpMargin != null) logpMargin[0] += lp.response()[chosen[k]] - lp.response()[rejected[k]];
     }
-    boolean kto = spec.lossType() == PreferenceLossSpec.KTO, orpo = spec.lossType() == PreferenceLossSpec.ORPO;
     try (Tensor d = Tensor.host(DType.F64, s); Tensor dp = Tensor.host(DType.F64, s)) {
       double[] stats = policy.backend().preferenceLoss(new PreferenceLossInputs(Tensor.hostOf(lp.response(), s),
           spec.needsReference() ? Tensor.hostOf(refLogps, s) : null, Tensor.hostOf(t.lengths(), s),
           orpo ? Tensor.hostOf(lp.prompt(), s) : null, orpo ? Tensor.hostOf(t.promptLengths(), s) : null,
           kto ? null : Tensor.hostOf(chosen, np), kto ? null : Tensor.hostOf(rejected, np),
-          kto ? Tensor.hostOf(labels, s) : null, null, null, backward ? d : null, backward && orpo ? dp : null), spec, 1.0);
+          kto ? Tensor.hostOf(labels, s) : null, klPolicy == null ? null : Tensor.hostOf(klPolicy, klPolicy.length),
+          klRef == null ? null : Tensor.hostOf(klRef, klRef.length), backward ? d : null, backward && orpo ? dp : null), spec, 1.0);
       if (backward) policy.backward(d.toDoubleArray(), orpo ? dp.toDoubleArray() : null);
       return stats;
     }

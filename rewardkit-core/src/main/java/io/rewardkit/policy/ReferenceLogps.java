@@ -21,6 +21,7 @@ import java.util.List;
 public final class ReferenceLogps {
   private final double[] chosen, rejected;
   private final String datasetFingerprint, reference;
+  private double[][] kl;  // KTO: the reference's log-probs of each bin's KL rows (see withKl), or null
 
   private ReferenceLogps(double[] chosen, double[] rejected, String datasetFingerprint, String reference) {
     this.chosen = chosen;
@@ -28,6 +29,22 @@ public final class ReferenceLogps {
     this.datasetFingerprint = datasetFingerprint;
     this.reference = reference;
   }
+
+  /**
+   * KTO's batch KL estimate needs the reference's Σ log-probs of each bin's mismatched rows
+   * ({@link PolicyBatches#klBatch}); they are computed in the same pass, for the bins in the order a run meets
+   * them: {@code bins[i]} is the i-th optimizer step's (training) or the i-th eval bin's (eval), in KL-batch order.
+   */
+  public ReferenceLogps withKl(double[][] bins) {
+    this.kl = bins;
+    return this;
+  }
+
+  /** The reference's KL-row log-probs of the i-th bin, or null when none were computed. */
+  public double[] kl(long i) { return kl == null || i >= kl.length ? null : kl[(int) i]; }
+
+  /** How many bins have KL-row log-probs (0: none). */
+  public int klBins() { return kl == null ? 0 : kl.length; }
 
   public double chosen(int pair) { return chosen[pair]; }
 
@@ -56,6 +73,14 @@ public final class ReferenceLogps {
     for (double v : chosen) b.putLong(Double.doubleToRawLongBits(v));
     for (double v : rejected) b.putLong(Double.doubleToRawLongBits(v));
     md.update(b.array());
+    if (kl != null) {
+      for (double[] bin : kl) {
+        java.nio.ByteBuffer k = java.nio.ByteBuffer.allocate(8 * bin.length + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        k.putInt(bin.length);
+        for (double v : bin) k.putLong(Double.doubleToRawLongBits(v));
+        md.update(k.array());
+      }
+    }
     md.update(("\n" + datasetFingerprint + "\n" + reference).getBytes(java.nio.charset.StandardCharsets.UTF_8));
     return java.util.HexFormat.of().formatHex(md.digest());
   }
@@ -86,6 +111,7 @@ public final class ReferenceLogps {
     root.put("reference", reference);
     root.putPOJO("chosen_logps", chosen);
     root.putPOJO("rejected_logps", rejected);
+    if (kl != null) root.putPOJO("kl_logps", kl);
     AtomicFiles.writeString(file, json.writeValueAsString(root) + "\n");
   }
 
@@ -105,6 +131,32 @@ public final class ReferenceLogps {
     if (c.length != ds.size() || r.length != ds.size()) {
       throw new RewardKitException(file + ": " + c.length + " pairs, the data has " + ds.size());
     }
-    return new ReferenceLogps(c, r, fp, ref);
+    ReferenceLogps out = new ReferenceLogps(c, r, fp, ref);
+    if (root.hasNonNull("kl_logps")) out.withKl(new ObjectMapper().treeToValue(root.get("kl_logps"), double[][].class));
+    return out;
+  }
+
+  /**
+   * The reference's KL-row log-probs of bins in run order: {@code bins.get(i)} is (epoch, bin index) of the i-th
+   * bin a run meets; each bin's KL rows are built from {@code ds}'s {@code layout} batches of that epoch.
+   */
+  public static double[][] computeKl(PolicyModel ref, EncodedDataset ds, Layout layout, List<int[]> bins) {
+    double[][] out = new double[bins.size()][];
+    int epoch = -1;
+    int[][] plan = null;
+    List<PackedBatch> batches = null;
+    for (int i = 0; i < out.length; i++) {
+      int e = bins.get(i)[0], k = bins.get(i)[1];
+      if (e != epoch) {
+        epoch = e;
+        plan = ds.plan(e, layout);
+        batches = ds.batches(e, layout);
+      }
+      int[] pl = new int[plan[k].length];
+      for (int j = 0; j < pl.length; j++) pl[j] = ds.promptLength(plan[k][j]);
+      PolicyBatches.KlBatch kb = PolicyBatches.klBatch(batches.get(k), pl, layout == Layout.SHARED_PREFIX);
+      out[i] = ref.forward(kb.batch(), kb.targets()).response().clone();
+    }
+    return out;
   }
 }
