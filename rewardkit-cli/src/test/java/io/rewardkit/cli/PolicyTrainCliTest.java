@@ -166,6 +166,74 @@ class PolicyTrainCliTest {
     assertTrue(altered.err().contains("damaged") && altered.err().contains("ref_logps_train.json"), altered.err());
   }
 
+  /** An HF causal LM for the byte tokenizer (random init of the example config, seed given), to serve as a reference. */
+  private static Path byteModel(Path tmp, String seed) {
+    Path out = tmp.resolve("model-" + seed);
+    CliRun.Run r = CliRun.run("train", "--task", "orpo", "--init_config", "examples/qwen2-byte-policy-config.json", "--tokenizer", "byte",
+        "--dataset", "examples/rewardbench-sample.jsonl", "--max_steps", "1", "--seed", seed, "--report", "false",
+        "--output_dir", out.toString());
+    assertEquals(0, r.code(), r.err());
+    return out.resolve("final");
+  }
+
+  /**
+   * prepare --ref_model stores the reference's log-probs in the cache; train on the cache uses them without loading
+   * the reference, equal to what the run computes itself from --ref_model; another --ref_model is refused.
+   */
+  @Test
+  void prepareRefModelRoundTripAndMismatchRefusal(@TempDir Path tmp) throws Exception {
+    Path ref = byteModel(tmp, "7"), other = byteModel(tmp, "8");
+    List<String> data = List.of("--tokenizer", "byte", "--max_length", "256", "--truncation", "prompt_left",
+        "--on_bad_record", "skip", "--max_tokens_per_batch", "1024");
+    Path cache = tmp.resolve("cache");
+    List<String> prep = new ArrayList<>(List.of("prepare", "--dataset", "examples/rewardbench-sample.jsonl", "--ref_model",
+        ref.toString(), "--output_dir", cache.toString()));
+    prep.addAll(data);
+    CliRun.Run p = CliRun.run(prep.toArray(String[]::new));
+    assertEquals(0, p.code(), p.err());
+    assertTrue(p.out().contains("reference log-probs of") && Files.isRegularFile(cache.resolve("ref_logps.json")), p.out());
+
+    List<String> common = List.of("train", "--task", "dpo", "--init_config", "examples/qwen2-byte-policy-config.json",
+        "--eval_split", "0.25", "--max_steps", "2", "--report", "false");
+    List<String> fromCache = new ArrayList<>(common);
+    fromCache.addAll(List.of("--dataset", cache.toString(), "--output_dir", tmp.resolve("c").toString()));
+    CliRun.Run rc = CliRun.run(fromCache.toArray(String[]::new));
+    assertEquals(0, rc.code(), rc.err());
+    assertTrue(rc.out().contains("from the prepared cache") && !rc.out().contains("(reference closed)"), rc.out());
+
+    List<String> direct = new ArrayList<>(common);
+    direct.addAll(data);
+    direct.addAll(List.of("--dataset", "examples/rewardbench-sample.jsonl", "--ref_model", ref.toString(), "--output_dir",
+        tmp.resolve("d").toString()));
+    CliRun.Run rd = CliRun.run(direct.toArray(String[]::new));
+    assertEquals(0, rd.code(), rd.err());
+    assertTrue(rd.out().contains("(reference closed)"), rd.out());
+    for (String f : List.of("ref_logps_train.json", "ref_logps_eval.json")) {
+      JsonNode a = new ObjectMapper().readTree(tmp.resolve("c").resolve(f).toFile());
+      JsonNode b = new ObjectMapper().readTree(tmp.resolve("d").resolve(f).toFile());
+      assertEquals(a.get("dataset_fingerprint"), b.get("dataset_fingerprint"), f);
+      for (String k : List.of("chosen_logps", "rejected_logps")) {
+        assertEquals(b.get(k).size(), a.get(k).size(), f + " " + k);
+        assertTrue(a.get(k).size() > 0);
+        for (int i = 0; i < a.get(k).size(); i++) {
+          double x = a.get(k).get(i).asDouble(), y = b.get(k).get(i).asDouble();
+          assertEquals(y, x, 1e-4 * Math.max(1, Math.abs(y)), f + " " + k + "[" + i + "]");
+        }
+      }
+    }
+
+    List<String> mismatch = new ArrayList<>(common);
+    mismatch.addAll(List.of("--dataset", cache.toString(), "--ref_model", other.toString(), "--output_dir", tmp.resolve("m").toString()));
+    CliRun.Run rm = CliRun.run(mismatch.toArray(String[]::new));
+    assertEquals(2, rm.code(), rm.out() + rm.err());
+    assertTrue(rm.err().contains("--ref_model") && rm.err().contains("is not the reference"), rm.err());
+    List<String> same = new ArrayList<>(common);
+    same.addAll(List.of("--dataset", cache.toString(), "--ref_model", ref.toString(), "--output_dir", tmp.resolve("s").toString()));
+    CliRun.Run rs = CliRun.run(same.toArray(String[]::new));
+    assertEquals(0, rs.code(), rs.err());
+    assertTrue(rs.out().contains("from the prepared cache"), rs.out());
+  }
+
   @Test
   void saveTotalLimitKeepsTheNewestCheckpoints(@TempDir Path tmp) throws Exception {
     Path out = tmp.resolve("cpo");

@@ -86,8 +86,21 @@ public final class PolicyRun {
     }
     Path work = run.work();
     ReferenceLogps refTrain = null, refEval = null;
+    boolean kto = spec.lossType() == PreferenceLossSpec.KTO;
+    CachedReference cached = spec.needsReference() ? cachedReference(c) : null;
+    if (cached != null && c.refModel != null) {
+      String sha = CachedReference.modelSha256(Path.of(c.refModel));
+      if (!sha.equals(cached.referenceSha256())) {
+        throw new UsageException("--ref_model " + c.refModel + " (SHA-256 " + sha.substring(0, 12) + ") is not the reference "
+            + "whose log-probs the prepared cache " + c.dataset.get(0) + " holds (" + cached.reference() + ", SHA-256 "
+            + cached.referenceSha256().substring(0, 12) + "): leave --ref_model out to use the cache's, or re-run "
+            + "rewardkit prepare --ref_model " + c.refModel);
+      }
+    }
+    // a cache's reference is the run's reference (its directory names it), --ref_model or not
+    String refDir = cached != null ? cached.reference() : c.refModel;
     if (spec.needsReference()) {
-      String refSource = referenceName(c);
+      String refSource = cached != null ? cached.reference() : referenceName(c);
       if (resumed != null) {
         refTrain = reused(resumed, PolicyTrainer.REF_TRAIN, data.train(), refSource, state.path("ref_logps").path("train_sha256").asText(null));
         if (data.eval() != null) {
@@ -100,11 +113,20 @@ public final class PolicyRun {
         }
         out.printf(Locale.ROOT, "reference log-probs of %s: %d train + %d eval pairs read from %s (not recomputed)%n",
             refSource, refTrain.size(), refEval == null ? 0 : refEval.size(), resumed.getFileName());
+      } else if (cached != null && !kto) {
+        refTrain = cached.of(data.train());
+        refTrain.save(work.resolve(PolicyTrainer.REF_TRAIN));
+        if (data.eval() != null) {
+          refEval = cached.of(data.eval());
+          refEval.save(work.resolve(PolicyTrainer.REF_EVAL));
+        }
+        out.printf(Locale.ROOT, "reference log-probs of %s: %d train + %d eval pairs from the prepared cache (%s; the reference "
+            + "is not loaded)%n", refSource, refTrain.size(), refEval == null ? 0 : refEval.size(), CachedReference.FILE);
       } else {
+        if (cached != null) out.println("kto: the KL rows depend on this run's bins; the cache's reference runs once now");
         long t0 = System.nanoTime();
-        try (PolicyModel ref = start(c, mc, backend, true)) {
+        try (PolicyModel ref = start(c, mc, backend, true, refDir)) {
           refTrain = ReferenceLogps.compute(ref, data.train(), options.layout(), refSource);
-          boolean kto = spec.lossType() == PreferenceLossSpec.KTO;
           if (kto) {
             refTrain.withKl(ReferenceLogps.computeKl(ref, data.train(), options.layout(),
                 PolicyTrainer.trainBins(data.train(), options.layout(), PolicyTrainer.totalSteps(c, data.train()))));
@@ -123,7 +145,7 @@ public final class PolicyRun {
             refSource, refTrain.size(), refEval == null ? 0 : refEval.size(), (System.nanoTime() - t0) / 1e9);
       }
     }
-    try (PolicyModel policy = start(c, mc, backend, false)) {
+    try (PolicyModel policy = start(c, mc, backend, false, null)) {
       out.printf(Locale.ROOT, "policy: %s, %s head, task %s (beta %s)%n", mc.family().causalLmArchitecture(),
           policy.tied() ? "tied" : "untied", c.task, c.beta);
       Map<String, Object> info = new LinkedHashMap<>();
@@ -137,7 +159,7 @@ public final class PolicyRun {
       model.put("num_hidden_layers", mc.numHiddenLayers());
       model.put("hidden_size", mc.hiddenSize());
       model.put("vocab_size", mc.vocabSize());
-      if (spec.needsReference()) model.put("reference", referenceName(c));
+      if (spec.needsReference()) model.put("reference", cached != null ? cached.reference() : referenceName(c));
       info.put("model", model);
       if (!data.trainNames().isEmpty()) info.put("datasets", data.trainNames());
       PolicyTrainer trainer = new PolicyTrainer(c, policy, data.train(), data.eval(), refTrain, refEval, out).in(run).describe(info);
@@ -151,6 +173,13 @@ public final class PolicyRun {
           + (spec.needsReference() ? ", ref_logps_*.json" : ""));
     }
     return 0;
+  }
+
+  /** The reference log-probs a single prepared cache given as --dataset holds ({@code prepare --ref_model}), or null. */
+  private static CachedReference cachedReference(TrainConfig c) throws IOException {
+    if (c.dataset == null || c.dataset.size() != 1) return null;
+    Path p = Path.of(c.dataset.get(0));
+    return io.rewardkit.data.PreparedCache.isCache(p) ? CachedReference.read(p) : null;
   }
 
   /** The reference's identity as the stored log-probs name it. */
@@ -173,8 +202,8 @@ public final class PolicyRun {
   }
 
   /** The policy's starting point, or the reference (--ref_model, else the same starting point). */
-  private static PolicyModel start(TrainConfig c, ModelConfig mc, Backend backend, boolean reference) {
-    if (reference && c.refModel != null) return PolicyModel.fromPretrained(Path.of(c.refModel), backend, DType.F32);
+  private static PolicyModel start(TrainConfig c, ModelConfig mc, Backend backend, boolean reference, String refDir) {
+    if (reference && refDir != null) return PolicyModel.fromPretrained(Path.of(refDir), backend, DType.F32);
     if (c.modelNameOrPath != null) return PolicyModel.fromPretrained(Path.of(c.modelNameOrPath), backend, DType.F32);
     if (mc.vocabSize() < 1) throw new RewardKitException("model config has no vocabulary");
     return PolicyModel.randomInit(mc, backend, DType.F32, c.seed);

@@ -85,6 +85,11 @@ public final class ReferenceLogps {
     return java.util.HexFormat.of().formatHex(md.digest());
   }
 
+  /** Log-probs given per pair (e.g. from a prepared cache: {@link CachedReference}). */
+  static ReferenceLogps of(double[] chosen, double[] rejected, String datasetFingerprint, String reference) {
+    return new ReferenceLogps(chosen, rejected, datasetFingerprint, reference);
+  }
+
   /** One forward pass of {@code ref} over every pair of {@code ds} (its epoch-0 bins in {@code layout}). */
   public static ReferenceLogps compute(PolicyModel ref, EncodedDataset ds, Layout layout, String reference) {
     double[] c = new double[ds.size()], r = new double[ds.size()];
