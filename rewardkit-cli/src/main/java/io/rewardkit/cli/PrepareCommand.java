@@ -63,6 +63,7 @@ public final class PrepareCommand implements Callable<Integer> {
         for (String f : RunSetup.TOKENIZER_FILES) if (Files.isRegularFile(hf.directory().resolve(f))) files.put(f, hf.directory().resolve(f));
       }
       PreparedCache.write(output, ds, tok, files);
+      long t1 = System.nanoTime();
       if (v.get("ref_model") != null) {
         // the reference's log-probs of every pair, once, so a policy run on this cache never loads it
         long tr = System.nanoTime();
@@ -76,7 +77,6 @@ public final class PrepareCommand implements Callable<Integer> {
           throw new java.io.UncheckedIOException(e);
         }
       }
-      long t1 = System.nanoTime();
       double encSec = (tEncoded - t0) / 1e9;
       double total = (t1 - t0) / 1e9;
       out.printf(Locale.ROOT, "tokenizer: %s (vocab %d), readout token %d (%s), chat template sha256 %s%n", tok.name(),
