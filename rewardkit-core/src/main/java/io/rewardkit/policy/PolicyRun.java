@@ -63,6 +63,10 @@ public final class PolicyRun {
           return train(c, out, spec, backend, mc, tok, run, resumed, state);
         } catch (RuntimeException | IOException | Error e) {
           run.abandon();
+          if (!RunDirectory.holdsRun(run.target())) {
+            // a new run that saved no checkpoint leaves nothing behind, its reference log-probs included
+            for (String f : new String[] {PolicyTrainer.REF_TRAIN, PolicyTrainer.REF_EVAL}) Files.deleteIfExists(run.target().resolve(f));
+          }
           throw e;
         }
       }
