@@ -64,6 +64,19 @@ public final class PrepareCommand implements Callable<Integer> {
       }
       PreparedCache.write(output, ds, tok, files);
       long t1 = System.nanoTime();
+      if (v.get("ref_model") != null) {
+        // the reference's log-probs of every pair, once, so a policy run on this cache never loads it
+        long tr = System.nanoTime();
+        try (io.rewardkit.kernels.Backend be = io.rewardkit.kernels.Backends.select("cpu")) {
+          io.rewardkit.policy.CachedReference ref = io.rewardkit.policy.CachedReference.write(output,
+              Path.of(v.getString("ref_model")), ds, be);
+          out.printf(Locale.ROOT, "reference log-probs of %s (SHA-256 %s): %d pairs in %.1f s -> %s%n", ref.reference(),
+              ref.referenceSha256().substring(0, 12), ref.size(), (System.nanoTime() - tr) / 1e9,
+              output.resolve(io.rewardkit.policy.CachedReference.FILE));
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
       double encSec = (tEncoded - t0) / 1e9;
       double total = (t1 - t0) / 1e9;
       out.printf(Locale.ROOT, "tokenizer: %s (vocab %d), readout token %d (%s), chat template sha256 %s%n", tok.name(),

@@ -181,8 +181,9 @@ public final class Options {
     def("simpo_gamma", Type.DOUBLE, "0.5").on(TRAIN).help("simpo: target reward margin γ.");
     def("desirable_weight", Type.DOUBLE, "1").on(TRAIN).min(0).help("kto: weight of desirable (chosen) responses.");
     def("undesirable_weight", Type.DOUBLE, "1").on(TRAIN).min(0).help("kto: weight of undesirable (rejected) responses.");
-    def("ref_model", Type.PATH, null).on(TRAIN).mustExist().label("DIR").defaultHelp("the initial policy")
-        .help("dpo, ipo, kto: the reference model (HF causal LM); its log-probs are computed once at the start.");
+    def("ref_model", Type.PATH, null).on(TRAIN, PREPARE).mustExist().label("DIR").defaultHelp("the initial policy")
+        .help("dpo, ipo, kto: the reference model (HF causal LM); its log-probs are computed once at the start. "
+            + "prepare: compute them into the cache (train --dataset <cache> then uses them; a different --ref_model is refused).");
 
     // ---- bookkeeping ----
     // ---- LoRA (TRL's ModelConfig / PEFT's LoraConfig names) ----

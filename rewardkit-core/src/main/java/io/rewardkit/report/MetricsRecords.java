@@ -31,7 +31,7 @@ public final class MetricsRecords {
 
   /** Fields that differ between two runs of the same inputs. */
   public static final Set<String> WALL_CLOCK = Set.of("timestamp", "elapsed_s", "tokens_per_s", "eval_runtime",
-      "eval_tokens_per_s", "train_runtime");
+      "eval_tokens_per_s", "train_runtime", "pairs_per_s");
 
   /** A new record of a kind; callers add the payload and global_step, then {@link #stamp}. */
   public static Map<String, Object> start(String kind) {

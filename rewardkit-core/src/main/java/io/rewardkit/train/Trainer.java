@@ -325,7 +325,7 @@ public final class Trainer {
    * SHA-256 of the options that determine the result: everything but where outputs go and whether
    * this invocation resumes or writes a report, so a resumed run has its original run's fingerprint.
    */
-  static String optionsFingerprint(ObjectNode options) {
+  public static String optionsFingerprint(ObjectNode options) {
     ObjectNode o = options.deepCopy();
     o.remove(List.of("output_dir", "resume", "report"));
     try {
@@ -547,32 +547,8 @@ public final class Trainer {
     }
   }
 
-  /**
-   * The checkpoint --resume continues from: the newest intact one of the output directory (damaged
-   * newer ones are reported and skipped), or the one named. Never a checkpoint that fails its
-   * checksums; an output directory without one is an error.
-   */
   private Path resumeCheckpoint(Path dir) {
-    if (cfg.resume == null || cfg.resume.isEmpty() || cfg.resume.equals("false")) return null;
-    if (cfg.resume.equals("latest") || cfg.resume.equals("true")) {
-      Optional<Path> l = Checkpoints.newestIntact(dir, console);
-      if (l.isPresent()) return l.get();
-      if (!Checkpoints.list(dir).isEmpty()) {
-        throw new RewardKitException("--resume: every checkpoint in " + cfg.outputDir + " is damaged (see above); nothing to resume from");
-      }
-      boolean started = Files.exists(dir.resolve("train_config.json")) || Files.exists(dir.resolve("metrics.jsonl"));
-      throw new RewardKitException("--resume: " + cfg.outputDir + " holds no checkpoint to resume from"
-          + (started ? " (the run there stopped before its first checkpoint: start it again without --resume)"
-              : " (check --output_dir; without --resume a new run starts there)"));
-    }
-    Path p = Path.of(cfg.resume);
-    if (!Files.isRegularFile(p.resolve(Checkpoints.TRAINER_STATE))) {
-      throw new RewardKitException("--resume " + p + ": not a checkpoint (no " + Checkpoints.TRAINER_STATE + ")");
-    }
-    Optional<String> bad = Checkpoints.verify(p);
-    if (bad.isPresent() && bad.get().equals(Checkpoints.LEGACY)) console.println("  " + p.getFileName() + ": " + bad.get());
-    else if (bad.isPresent()) throw new RewardKitException("--resume " + p + ": checkpoint is damaged: " + bad.get());
-    return p;
+    return ResumePoint.checkpoint(cfg, dir, console);
   }
 
   /**
@@ -581,28 +557,13 @@ public final class Trainer {
    * eval data must have the fingerprints recorded there. Allowed changes are applied and logged.
    */
   private void checkSameRun(ObjectNode st, Path ckpt) {
-    if (st.get("config") instanceof ObjectNode saved) {
-      List<String> refused = new ArrayList<>();
-      for (TrainConfig.Difference d : TrainConfig.differences(saved, cfg)) {
-        if (d.mayChange()) console.println("  resume: " + d + " (applied)");
-        else refused.add(d.toString());
-      }
-      if (!refused.isEmpty()) {
-        throw new RewardKitException("--resume " + ckpt + ": options differ from the run being resumed: " + String.join(", ", refused)
-            + " (only " + TrainConfig.mayChangeOnResume() + " may change; a different run needs another --output_dir)");
-      }
-    }
+    ResumePoint.checkOptions(st, ckpt, cfg, console);
     if (st.get("data_fingerprint") instanceof ObjectNode fp) {
       Map<String, Object> now = dataFingerprint();
       for (String k : List.of("train", "eval")) {
-        String before = fp.path(k).asText(null);
         Object after = now.get(k);
-        if (before != null && !before.equals(after)) {
-          throw new RewardKitException("--resume " + ckpt + ": the " + (k.equals("train") ? "training" : "evaluation")
-              + " data differs from the run's (the files' content, --eval_split or --layout changed; fingerprint "
-              + before.substring(0, Math.min(12, before.length())) + " -> "
-              + (after == null ? "none" : after.toString().substring(0, 12)) + ")");
-        }
+        ResumePoint.checkData(ckpt, k.equals("train") ? "training" : "evaluation", fp.path(k).asText(null),
+            after == null ? null : after.toString());
       }
     }
   }
