@@ -261,7 +261,25 @@ st_train() {
   else
     echo "KEY hh-rlhf run skipped: no $SHARED/data"
   fi
+  # LoRA (--use_peft, the CUDA low-rank GEMMs) on the default run's CPU checkpoint as the frozen base, on 64 pairs
+  # of its copy task, against the same run on CPU. Last, so it cannot starve the runs above. The dry run has no
+  # base: its cuda run must refuse (no device) before reading one, so any existing directory stands in.
+  local base="$W/runs/default-cpu/final"; [[ $dry == 1 ]] && base="$W"
+  copy_pairs 64 > "$W/copy-pairs.jsonl"
+  train_pair lora "" --model_name_or_path "$base" --tokenizer byte --max_length 64 --dataset "$W/copy-pairs.jsonl" \
+    --eval_split 0.25 --use_peft --lora_r 8 --lora_alpha 16 --learning_rate 1e-3 --max_steps 20 || rc=1
   return $rc
+}
+
+# copy_pairs N: N preference pairs of the embedded default's task ("copy abc:" -> "abc" chosen over a one-letter
+# edit), as JSONL, seeded (awk's srand(7)).
+copy_pairs() {
+  awk -v n="$1" 'BEGIN { srand(7); s = "abcdefgh"
+    for (i = 0; i < n; i++) {
+      w = ""; for (k = 0; k < 3; k++) w = w substr(s, int(rand() * 8) + 1, 1)
+      p = int(rand() * 3) + 1; c = substr(s, int(rand() * 8) + 1, 1); if (c == substr(w, p, 1)) c = (c == "a" ? "b" : "a")
+      printf "{\"prompt\": \"copy %s:\", \"chosen\": \"%s\", \"rejected\": \"%s\"}\n", w, w, substr(w, 1, p - 1) c substr(w, p + 1)
+    } }'
 }
 
 train_pair() {  # TAG _ OPTIONS...: cuda run, then the same on cpu; on the dry run cuda must refuse cleanly

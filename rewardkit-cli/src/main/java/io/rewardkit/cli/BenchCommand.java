@@ -75,9 +75,6 @@ public final class BenchCommand implements Callable<Integer> {
     Map<String, Object> run = RunInfo.collect("rewardkit " + String.join(" ", spec.root().commandLine().getParseResult().originalArgs()));
     io.rewardkit.bench.TrainStep.Factory factory = RewardModelStep::create;
     if (v.getBool("use_peft")) {
-      if (!v.getString("device").equals("cpu")) {
-        throw new UsageException("bench --use_peft runs on --device cpu only (the LoRA kernels have no CUDA version yet)");
-      }
       factory = RewardModelStep.lora(new io.rewardkit.model.lora.LoraConfig(v.getInt("lora_r"), v.getInt("lora_alpha"),
           v.getDouble("lora_dropout"), io.rewardkit.model.lora.LoraConfig.parseTargets(v.getString("lora_target_modules"),
           "--lora_target_modules"), v.getBool("use_rslora")));

@@ -310,10 +310,6 @@ public final class RunSetup {
   public static RewardModel model(TrainConfig c, Tokenizer tok, Backend backend) {
     if (c.modelNameOrPath != null) {
       ModelConfig.load(Path.of(c.modelNameOrPath)).checkMaxLength(c.maxLength, "--max_length");
-      if (c.usePeft && backend.device() != io.rewardkit.kernels.Device.CPU) {
-        throw new RewardKitException("--use_peft runs on the CPU backend only in this version (the LoRA kernels have no CUDA"
-            + " version yet): use --device cpu");
-      }
       return RewardModel.fromPretrained(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed, !c.usePeft);
     }
     ModelConfig mc = c.initConfig != null ? ModelConfig.load(Path.of(c.initConfig))
@@ -570,10 +566,6 @@ public final class RunSetup {
    * the adapter's score head in place of the base's. The base is loaded frozen (no gradient memory).
    */
   public static RewardModel withAdapter(PeftAdapter.Info info, Path base, Backend backend) {
-    if (backend.device() != io.rewardkit.kernels.Device.CPU) {
-      throw new RewardKitException(info.dir() + ": LoRA adapters run on the CPU backend only in this version: use --device cpu,"
-          + " or `rewardkit export --merge` for a full checkpoint every backend reads");
-    }
     RewardModel model = RewardModel.fromPretrained(base, backend, backend.computeType(), 0L, false);
     try {
       PeftAdapter.checkBase(info, model.config(), base);

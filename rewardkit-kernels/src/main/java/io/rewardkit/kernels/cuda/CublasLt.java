@@ -88,6 +88,7 @@ final class CublasLt implements AutoCloseable {
   private final Map<Key, Plan> plans = new HashMap<>();
   private final FloatPointer one = new FloatPointer(1f);
   private final FloatPointer zero = new FloatPointer(0f);
+  private final FloatPointer alphaBuf = new FloatPointer(1f);
   private final LongPointer biasAddress = new LongPointer(1);
 
   CublasLt(long streamAddress, long workspace, long workspaceBytes) {
@@ -152,6 +153,16 @@ final class CublasLt implements AutoCloseable {
    */
   void matmul(boolean transA, boolean transB, long m, long n, long k, long a, long lda, long b, long ldb,
       long d, long ldd, boolean outF32, long bias, boolean accumulate) {
+    matmul(transA, transB, m, n, k, 1f, a, lda, b, ldb, d, ldd, outF32, bias, accumulate);
+  }
+
+  /**
+   * Column-major D[m, n] = alpha·op(A)·op(B) (+ D when accumulate, i.e. beta = 1, in place) (+ bias[m]).
+   * alpha is a host scalar (the default pointer mode): cuBLASLt reads it when the call is enqueued, so the one
+   * buffer is reused by every call. The plan does not depend on alpha.
+   */
+  void matmul(boolean transA, boolean transB, long m, long n, long k, float alpha, long a, long lda, long b, long ldb,
+      long d, long ldd, boolean outF32, long bias, boolean accumulate) {
     Key key = new Key(transA ? CUBLAS_OP_T : CUBLAS_OP_N, transB ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, lda, ldb, ldd,
         outF32 ? CUDA_R_32F : CUDA_R_16BF, bias != 0, accumulate);
     Plan p = plan(key);
@@ -160,7 +171,12 @@ final class CublasLt implements AutoCloseable {
       check(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, biasAddress, 8), "set BIAS_POINTER");
     }
     Raw dp = new Raw(d);
-    check(cublasLtMatmul(handle, p.desc, one, new Raw(a), p.a, new Raw(b), p.b, accumulate ? one : zero, dp, p.c, dp,
+    FloatPointer alphaPtr = one;
+    if (alpha != 1f) {
+      alphaBuf.put(0, alpha);
+      alphaPtr = alphaBuf;
+    }
+    check(cublasLtMatmul(handle, p.desc, alphaPtr, new Raw(a), p.a, new Raw(b), p.b, accumulate ? one : zero, dp, p.c, dp,
         p.c, p.heuristic.algo(), new Raw(workspace), workspaceBytes, stream), "cublasLtMatmul");
   }
 

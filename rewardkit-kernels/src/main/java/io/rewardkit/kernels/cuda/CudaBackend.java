@@ -351,6 +351,72 @@ public final class CudaBackend implements Backend {
     }
   }
 
+  // ---- LoRA: the low-rank path beside a frozen linear, as cuBLASLt GEMMs (LoraGemms) -------------
+
+  /**
+   * u = x · aᵀ (bf16, overwritten), then out += scale · u · bᵀ accumulated in place into the base linear's bf16
+   * output by a second GEMM (alpha = scale, beta = 1; why not the base GEMM's epilogue: {@link LoraGemms}).
+   * out, u, x, a, b BF16.
+   */
+  @Override public void loraForward(Tensor out, Tensor u, Tensor x, Tensor a, Tensor b, double scale) {
+    String op = "lora_forward";
+    long[] s = loraShape(op, a, b, x);
+    long rank = s[0], in = s[1], outF = s[2], tokens = s[3];
+    Shapes.require(op, out.numel() == tokens * outF && u.numel() == tokens * rank,
+        "out " + out + ", u " + u + ", x " + x + ", a " + a + ", b " + b);
+    for (Tensor t : new Tensor[] {out, u, x, a, b}) dtype(op, "out/u/x/a/b", t, DType.BF16);
+    runGemms(op, LoraGemms.forward(tokens, in, outF, rank, scale), x, a, b, u, out, null, null, null, null, null);
+  }
+
+  /**
+   * du = scale · dOut · b (BF16 scratch, overwritten); db += scale · dOutᵀ · u and da += duᵀ · x (F32 parameter
+   * gradients, accumulated by beta = 1); dx += du · a (BF16, accumulated onto the base linear's dx; skipped when
+   * null). dOut, x, u, a, b BF16.
+   */
+  @Override public void loraBackward(Tensor dx, Tensor da, Tensor db, Tensor du, Tensor dOut, Tensor x, Tensor u, Tensor a,
+      Tensor b, double scale) {
+    String op = "lora_backward";
+    long[] s = loraShape(op, a, b, x);
+    long rank = s[0], in = s[1], outF = s[2], tokens = s[3];
+    Shapes.require(op, dOut.numel() == tokens * outF && u.numel() == tokens * rank && du.numel() == tokens * rank
+        && da.numel() == a.numel() && db.numel() == b.numel() && (dx == null || dx.numel() == x.numel()),
+        "dx " + dx + ", da " + da + ", db " + db + ", du " + du + ", dOut " + dOut + ", x " + x + ", u " + u + ", a " + a + ", b " + b);
+    for (Tensor t : new Tensor[] {du, dOut, x, u, a, b}) dtype(op, "du/dOut/x/u/a/b", t, DType.BF16);
+    dtype(op, "da (a parameter gradient)", da, DType.F32); dtype(op, "db (a parameter gradient)", db, DType.F32);
+    if (dx != null) dtype(op, "dx", dx, DType.BF16);
+    runGemms(op, LoraGemms.backward(tokens, in, outF, rank, scale, dx != null), x, a, b, u, null, dOut, du, dx, da, db);
+  }
+
+  /** {rank, in, out, tokens} of a LoRA call, checked as the CPU backend checks them. */
+  private static long[] loraShape(String op, Tensor a, Tensor b, Tensor x) {
+    Shapes.require(op, a.rank() == 2 && b.rank() == 2 && a.dim(0) == b.dim(1) && a.numel() > 0 && b.numel() > 0,
+        "a " + a + " must be [r, I] and b " + b + " [O, r]");
+    long rank = a.dim(0), in = a.dim(1), tokens = x.numel() / in;
+    Shapes.require(op, x.numel() == tokens * in, "x " + x + " is not [T, " + in + "]");
+    return new long[] {rank, in, b.dim(0), tokens};
+  }
+
+  private void runGemms(String op, java.util.List<LoraGemms.Gemm> gemms, Tensor x, Tensor a, Tensor b, Tensor u, Tensor out,
+      Tensor dOut, Tensor du, Tensor dx, Tensor da, Tensor db) {
+    for (LoraGemms.Gemm g : gemms) {
+      long pa = dev(operand(g.a(), x, a, b, u, out, dOut, du, dx, da, db), op);
+      long pb = dev(operand(g.b(), x, a, b, u, out, dOut, du, dx, da, db), op);
+      long pd = dev(operand(g.d(), x, a, b, u, out, dOut, du, dx, da, db), op);
+      blas.matmul(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), pa, g.lda(), pb, g.ldb(), pd, g.ldd(), g.outF32(), 0,
+          g.accumulate());
+    }
+  }
+
+  private static Tensor operand(LoraGemms.Operand o, Tensor x, Tensor a, Tensor b, Tensor u, Tensor out, Tensor dOut,
+      Tensor du, Tensor dx, Tensor da, Tensor db) {
+    Tensor t = switch (o) {
+      case X -> x; case A -> a; case B -> b; case U -> u; case OUT -> out; case DOUT -> dOut; case DU -> du; case DX -> dx;
+      case DA -> da; case DB -> db;
+    };
+    if (t == null) throw new IllegalStateException("LoRA GEMM plan reads " + o + ", which this call did not pass");
+    return t;
+  }
+
   private void rope(String op, Tensor x, Tensor positions, Tensor cos, Tensor sin, int inverse) {
     long hd = x.dim(-1), tokens = positions.numel(), heads = x.numel() / Math.max(1, tokens * hd);
     long half = hd / 2, maxPos = cos.numel() / Math.max(1, half);
