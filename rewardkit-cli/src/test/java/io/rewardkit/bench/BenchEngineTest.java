@@ -16,9 +16,9 @@ class BenchEngineTest {
   static final ModelShape TINY = new ModelShape("tiny", "qwen2", 64, 2, 4, 2, 96, 500, true, 10000.0, 1e-6, 4096, false);
 
   private static BenchConfig config(int warmup, int steps) {
-    // one thread: a tiny model's kernels are shorter than a thread barrier (and the test machine is shared)
+    // --threads 0: the test leaves the process-wide thread count as it is (other tests in this JVM depend on it)
     return new BenchConfig(TINY, "cpu", LengthProfile.HH_RLHF, null, null, 8, 2048, 512, true,
-        warmup, steps, 42, 0, 64, DataOptions.defaults(), 1);
+        warmup, steps, 42, 0, 64, DataOptions.defaults(), 0);
   }
 
   @Test
