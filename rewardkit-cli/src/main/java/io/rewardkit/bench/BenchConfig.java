@@ -18,6 +18,7 @@ package io.rewardkit.bench;
  * @param peakTflops    dense peak to quote MFU against (GPU); 0 = from the device name
  * @param gemmSize      M=N=K of the ceiling GEMM
  * @param dataOptions   how {@code data} is read and encoded (keys, format, template, truncation)
+ * @param threads       CPU threads as {@code train --threads} (0: all cores)
  */
 public record BenchConfig(
     ModelShape shape,
@@ -34,7 +35,16 @@ public record BenchConfig(
     long seed,
     double peakTflops,
     int gemmSize,
-    io.rewardkit.data.DataOptions dataOptions) {
+    io.rewardkit.data.DataOptions dataOptions,
+    int threads) {
+
+  /** All cores (--threads 0). */
+  public BenchConfig(ModelShape shape, String device, LengthProfile profile, java.nio.file.Path data, java.nio.file.Path tokenizer,
+      int pairsPerStep, int tokenBudget, int maxLength, boolean sharedPrefix, int warmupSteps, int steps, long seed,
+      double peakTflops, int gemmSize, io.rewardkit.data.DataOptions dataOptions) {
+    this(shape, device, profile, data, tokenizer, pairsPerStep, tokenBudget, maxLength, sharedPrefix, warmupSteps, steps, seed,
+        peakTflops, gemmSize, dataOptions, 0);
+  }
 
   /** Without data options: the registry's defaults at this max length, bad records skipped. */
   public BenchConfig(ModelShape shape, String device, LengthProfile profile, java.nio.file.Path data, java.nio.file.Path tokenizer,
@@ -54,6 +64,7 @@ public record BenchConfig(
     }
     if (warmupSteps < 0 || steps <= 0) throw new IllegalArgumentException("--warmup must be >= 0 and --steps > 0");
     if (gemmSize < 64) throw new IllegalArgumentException("gemm size must be >= 64");
+    if (threads < 0) throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
     if (data != null && tokenizer == null) throw new IllegalArgumentException("--dataset needs --tokenizer");
   }
 

@@ -1,9 +1,20 @@
 package io.rewardkit.bench;
 
+import io.rewardkit.config.Cmd;
+import io.rewardkit.config.OptionValues;
+import io.rewardkit.data.DataOptions;
+import io.rewardkit.data.DataOptions.Layout;
+import io.rewardkit.data.EncodedDataset;
+import io.rewardkit.data.EncodedPair;
 import io.rewardkit.data.PackedBatch;
+import io.rewardkit.data.Packer;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backends;
 import io.rewardkit.kernels.Device;
+import io.rewardkit.train.ModelAdapter;
+import io.rewardkit.train.RunSetup;
+import io.rewardkit.train.TrainConfig;
+import io.rewardkit.train.TrainingStep;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -12,20 +23,32 @@ import java.util.Map;
 
 /**
  * End-to-end training throughput: builds the model of a {@link ModelShape} on a backend, feeds it
- * packed synthetic pairs for warm-up and timed steps, and reports tokens/s, pairs/s, the step-time
- * breakdown by op family, MFU ({@link FlopModel}), peak memory, packing efficiency and the share of
- * the step spent in the JVM rather than in backend ops.
+ * packed pairs for warm-up and timed steps, and reports tokens/s, pairs/s, the spread of the step times,
+ * the step-time breakdown by op family, MFU ({@link FlopModel}), peak memory, packing efficiency and the
+ * share of the step spent in the JVM rather than in backend ops.
  *
- * <p>Packing is done before timing: the trainer packs on a background thread, and the data pipeline
- * has its own benchmark. Every op goes through {@link TimedBackend}, so the breakdown adds up to the
- * time spent inside the backend; the rest of the wall time is host (JVM) overhead: model code, the
- * optimizer loop's Java side, JNI crossings. On a GPU that remainder is the time the device idles.
+ * <p>What is timed is training's own code: each step is a {@link TrainingStep} (the class {@code train}
+ * runs, with train's loss, AdamW settings and clipping from a {@link TrainConfig}) over micro-batches
+ * packed by the data pipeline's {@link Packer} in train's layout. The learning rate is constant (a
+ * schedule changes a scalar, not the work). Packing is done before timing: the trainer packs an epoch
+ * before its steps, and the data pipeline has its own benchmark. Every op goes through
+ * {@link TimedBackend}, so the breakdown adds up to the time spent inside the backend; the rest of the
+ * wall time is host (JVM) overhead: model code, the optimizer's Java side, JNI crossings. On a GPU that
+ * remainder is the time the device idles.
  */
 public final class BenchEngine {
-  private final TrainStep.Factory factory;
+  private final BenchModels.Factory factory;
+  private final TrainConfig train;
 
-  public BenchEngine(TrainStep.Factory factory) {
+  /** With train's default options (loss, optimizer, clipping, learning rate). */
+  public BenchEngine(BenchModels.Factory factory) {
+    this(factory, TrainConfig.from(new OptionValues(Cmd.TRAIN)));
+  }
+
+  /** Steps as a training run with these options takes them (its loss, AdamW settings, clipping, learning rate). */
+  public BenchEngine(BenchModels.Factory factory, TrainConfig train) {
     this.factory = factory;
+    this.train = train;
   }
 
   /** The pairs a run with this config consumes, in order (also what the PyTorch peer trains on). */
@@ -34,19 +57,61 @@ public final class BenchEngine {
     return SyntheticPairs.generate(c.profile(), c.totalPairs(), c.shape().vocabSize(), c.maxLength(), c.seed());
   }
 
-  /** Splits the pairs into steps and each step into micro-batches. */
+  /**
+   * Splits the pairs into steps and packs each step's pairs with {@link Packer} (through
+   * {@link EncodedDataset#batches}) in the config's layout and token budget; step {@code s} packs with seed
+   * {@code seed + s}. Pair {@code i} of the run has id {@code i}.
+   */
   public static List<List<PackedBatch>> plan(BenchConfig c, List<PairTokens> pairs) {
     List<List<PackedBatch>> steps = new ArrayList<>();
     for (int s = 0; s < c.warmupSteps() + c.steps(); s++) {
       int from = s * c.pairsPerStep();
-      steps.add(PairPacker.pack(pairs.subList(from, from + c.pairsPerStep()), c.tokenBudget(), c.sharedPrefix(), from,
-          c.seed() + s));
+      steps.add(pack(pairs.subList(from, from + c.pairsPerStep()), packing(c).withSeed(c.seed() + s), from));
     }
     return steps;
   }
 
+  /** The data options that pack a run's steps: its layout and token budget. */
+  static DataOptions packing(BenchConfig c) {
+    return c.dataOptions().withLayout(c.sharedPrefix() ? Layout.SHARED_PREFIX : Layout.SEPARATE)
+        .withMaxTokensPerBatch(c.tokenBudget()).withSeed(c.seed());
+  }
+
+  /** The pairs packed as a training epoch packs them (options' layout, budget, seed); pair k gets id firstPairId + k. */
+  public static List<PackedBatch> pack(List<PairTokens> pairs, DataOptions options, long firstPairId) {
+    List<EncodedPair> encoded = new ArrayList<>(pairs.size());
+    for (int k = 0; k < pairs.size(); k++) {
+      PairTokens p = pairs.get(k);
+      int size = options.layout() == Layout.SHARED_PREFIX ? p.sharedTokens() : p.rowTokens();
+      if (size > options.maxTokensPerBatch()) {
+        throw new IllegalArgumentException("pair " + (firstPairId + k) + " needs " + size + " tokens, more than the token budget "
+            + options.maxTokensPerBatch() + " (raise --max_tokens_per_batch or lower --max_length)");
+      }
+      encoded.add(p.toEncoded(firstPairId + k));
+    }
+    return EncodedDataset.of(encoded, options).batches(0);
+  }
+
+  /** The step a run times: train's {@link TrainingStep} built from this engine's training options. */
+  TrainingStep trainingStep(ModelAdapter model) {
+    return TrainingStep.of(train, model);
+  }
+
+  /**
+   * Step {@code index} of the run: {@link TrainingStep#run} at the options' learning rate. Returns the step's loss; a
+   * non-finite loss or gradient norm stops the run with an IllegalStateException naming the step.
+   */
+  double step(TrainingStep step, List<PackedBatch> batches, int index) {
+    try {
+      return step.run(batches, train.learningRate).loss();
+    } catch (TrainingStep.NonFinite e) {
+      throw new IllegalStateException(e.getMessage() + " at step " + index, e);
+    }
+  }
+
   public BenchResult run(BenchConfig c) {
     try (Backend raw = Backends.select(c.device())) {
+      RunSetup.applyThreads(c.threads(), raw);
       boolean cuda = raw.device() == Device.CUDA;
       Ceilings before = measureCeilings(c, cuda);
       List<List<PackedBatch>> plan = plan(c, pairs(c));
@@ -60,17 +125,18 @@ public final class BenchEngine {
         double firstLoss = Double.NaN, lastLoss = Double.NaN;
         long realTokens = 0, rowTokens = 0, visible = 0, microBatches = 0;
         double flops = 0;
-        try (TrainStep step = factory.create(c.shape(), timed, c.seed())) {
+        ModelAdapter model = factory.create(c.shape(), timed, c.seed());
+        try {
+          TrainingStep step = trainingStep(model);
           clock.flush(discard);
           for (int s = 0; s < plan.size(); s++) {
             List<PackedBatch> batches = plan.get(s);
             boolean timedStep = s >= c.warmupSteps();
             long t0 = System.nanoTime();
-            double loss = step.run(batches);
+            double loss = step(step, batches, s);
             raw.synchronize();
             long dt = System.nanoTime() - t0;
             clock.flush(timedStep ? measured : discard);
-            if (!Double.isFinite(loss)) throw new IllegalStateException("loss is " + loss + " at step " + s);
             if (s == 0) firstLoss = loss;
             lastLoss = loss;
             if (!timedStep) continue;
@@ -83,6 +149,8 @@ public final class BenchEngine {
               microBatches++;
             }
           }
+        } finally {
+          model.model().close();
         }
         for (int s = c.warmupSteps(); s < plan.size(); s++) {
           for (PackedBatch b : plan.get(s)) rowTokens += pairRowTokens(b);
@@ -136,6 +204,7 @@ public final class BenchEngine {
     m.put("warmup_steps", c.warmupSteps()); // read by benchmarks/peers/hf_peer.py
     m.put("steps", c.steps());
     m.put("seed", c.seed());
+    m.put("threads", c.threads());
     return m;
   }
 }

@@ -61,12 +61,25 @@ public record BenchResult(
   /** Share of the wall time not spent inside any backend op. */
   public double hostShare() { return Math.max(0, 1.0 - (double) ops.totalNanos() / wallNanos); }
 
-  public double medianStepMs() {
+  public double medianStepMs() { return stepPercentileMs(50); }
+
+  /**
+   * The q-th percentile (0..100) of the timed step times in ms, linearly interpolated between the sorted
+   * steps (numpy's default): 0 is the fastest step, 100 the slowest, 50 the median.
+   */
+  public double stepPercentileMs(double q) {
     long[] s = stepNanos.clone();
     Arrays.sort(s);
-    int n = s.length;
-    return (n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0) * 1e-6;
+    double at = q / 100.0 * (s.length - 1);
+    int lo = (int) Math.floor(at), hi = (int) Math.ceil(at);
+    return (s[lo] + (at - lo) * (s[hi] - s[lo])) * 1e-6;
   }
+
+  /** Interquartile range of the step times (75th - 25th percentile), ms. */
+  public double stepIqrMs() { return stepPercentileMs(75) - stepPercentileMs(25); }
+
+  /** Real tokens per second of the median step: mean tokens per timed step over the median step time. */
+  public double medianTokensPerSecond() { return realTokens / (double) stepNanos.length / (medianStepMs() * 1e-3); }
 
   public double meanStepMs() { return wallNanos * 1e-6 / stepNanos.length; }
 
@@ -91,6 +104,12 @@ public record BenchResult(
     t.put("pairs_per_s", pairsPerSecond());
     t.put("step_ms_mean", meanStepMs());
     t.put("step_ms_median", medianStepMs());
+    t.put("step_ms_p25", stepPercentileMs(25));
+    t.put("step_ms_p75", stepPercentileMs(75));
+    t.put("step_ms_iqr", stepIqrMs());
+    t.put("step_ms_min", stepPercentileMs(0));
+    t.put("step_ms_max", stepPercentileMs(100));
+    t.put("median_step_real_tokens_per_s", medianTokensPerSecond());
     t.put("step_ms", Arrays.stream(stepNanos).mapToDouble(x -> x * 1e-6).toArray());
     t.put("model_tflops_per_s", modelFlopsPerSecond() / 1e12);
     t.put("mfu", mfu());
@@ -138,13 +157,15 @@ public record BenchResult(
     BenchConfig c = config;
     sb.append(String.format(Locale.ROOT, "rewardkit bench: %s (%d layers, %.0fM non-embedding params) on %s%n",
         c.shape().name(), c.shape().numLayers(), c.shape().nonEmbeddingParameters() / 1e6, backend));
-    sb.append(String.format(Locale.ROOT, "pairs %s, %d pairs/step, token budget %d, %s layout, %d warm-up + %d timed steps%n%n",
+    sb.append(String.format(Locale.ROOT, "pairs %s, %d pairs/step, token budget %d, %s layout, %d warm-up + %d timed steps, %s%n%n",
         c.pairsSource(), c.pairsPerStep(), c.tokenBudget(), c.sharedPrefix() ? "shared-prefix" : "separate",
-        c.warmupSteps(), c.steps()));
-    row(sb, "real tokens/s", fmt(tokensPerSecond(), 0));
+        c.warmupSteps(), c.steps(), c.threads() > 0 ? "--threads " + c.threads() : "all cores"));
+    row(sb, "real tokens/s", fmt(tokensPerSecond(), 0) + "  (" + fmt(medianTokensPerSecond(), 0) + " at the median step)");
     row(sb, "pair-row tokens/s", fmt(rowTokensPerSecond(), 0) + "  (prompt counted per response, as a padding trainer sees it)");
     row(sb, "pairs/s", fmt(pairsPerSecond(), 2));
-    row(sb, "step time", fmt(meanStepMs(), 1) + " ms mean, " + fmt(medianStepMs(), 1) + " ms median");
+    row(sb, "step time", fmt(medianStepMs(), 1) + " ms median, IQR " + fmt(stepIqrMs(), 1) + " ms ("
+        + fmt(stepPercentileMs(25), 1) + " - " + fmt(stepPercentileMs(75), 1) + "), min " + fmt(stepPercentileMs(0), 1)
+        + ", max " + fmt(stepPercentileMs(100), 1) + ", mean " + fmt(meanStepMs(), 1) + " ms");
     row(sb, "model FLOP rate", fmt(modelFlopsPerSecond() / 1e9, 1) + " GFLOP/s");
     row(sb, "MFU", Double.isNaN(mfu()) ? "n/a (unknown peak: pass --peak-tflops)"
         : pct(mfu()) + " of " + fmt(ceilings.peakFlops() / 1e9, 1) + " GFLOP/s (" + ceilings.peakSource() + ")");

@@ -67,10 +67,12 @@ public record ModelShape(
 
   /**
    * A registered shape by name (case-insensitive), optionally with a layer override:
-   * {@code Qwen2.5-0.5B} or {@code Qwen2.5-0.5B:4L} (the same widths, 4 layers; for affordable CPU runs).
+   * {@code Qwen2.5-0.5B} or {@code Qwen2.5-0.5B:4L} (the same widths, 4 layers; for affordable CPU runs), or the path
+   * of a Hugging Face {@code config.json} ending in {@code .json} ({@link #fromConfigFile}).
    */
   public static ModelShape byName(String spec) {
     String s = spec.trim();
+    if (s.endsWith(".json")) return fromConfigFile(java.nio.file.Path.of(s));
     int layers = -1;
     int colon = s.lastIndexOf(':');
     if (colon > 0) {
@@ -86,6 +88,40 @@ public record ModelShape(
     ModelShape base = REGISTRY.get(s.toLowerCase(Locale.ROOT));
     if (base == null) throw new IllegalArgumentException("unknown model shape '" + s + "'; known: " + String.join(", ", names()));
     return layers < 0 ? base : base.withLayers(layers);
+  }
+
+  /**
+   * The shape of a Hugging Face {@code config.json} (as {@code train --init_config} reads it, e.g.
+   * {@code examples/qwen2-tiny-config.json}); named by its file name. Missing keys are errors naming the file and key.
+   */
+  public static ModelShape fromConfigFile(java.nio.file.Path file) {
+    com.fasterxml.jackson.databind.JsonNode n;
+    try {
+      n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("shape " + file + ": " + e.getMessage());
+    }
+    if (n == null || !n.isObject()) throw new IllegalArgumentException("shape " + file + ": not a JSON object");
+    String type = n.path("model_type").asText("");
+    if (!type.equals("qwen2") && !type.equals("llama")) {
+      throw new IllegalArgumentException("shape " + file + ": model_type '" + type + "' (qwen2 or llama)");
+    }
+    int heads = required(n, file, "num_attention_heads");
+    int hidden = required(n, file, "hidden_size");
+    if (n.has("head_dim") && n.get("head_dim").asInt() * heads != hidden) {
+      throw new IllegalArgumentException("shape " + file + ": head_dim " + n.get("head_dim").asInt()
+          + " is not hidden_size / num_attention_heads (not a shape bench can build)");
+    }
+    return new ModelShape(file.getFileName().toString(), type, hidden, required(n, file, "num_hidden_layers"), heads,
+        n.path("num_key_value_heads").asInt(heads), required(n, file, "intermediate_size"), required(n, file, "vocab_size"),
+        type.equals("qwen2") || n.path("attention_bias").asBoolean(false), n.path("rope_theta").asDouble(10000.0),
+        n.path("rms_norm_eps").asDouble(1e-6), n.path("max_position_embeddings").asInt(4096),
+        n.path("tie_word_embeddings").asBoolean(false));
+  }
+
+  private static int required(com.fasterxml.jackson.databind.JsonNode n, java.nio.file.Path file, String key) {
+    if (!n.path(key).canConvertToInt()) throw new IllegalArgumentException("shape " + file + ": " + key + " missing or not an integer");
+    return n.get(key).asInt();
   }
 
   public static List<String> names() { return REGISTRY.values().stream().map(ModelShape::name).toList(); }

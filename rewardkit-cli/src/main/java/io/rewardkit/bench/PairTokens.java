@@ -15,6 +15,20 @@ public record PairTokens(int[] prompt, int[] chosen, int[] rejected) {
     }
   }
 
+  /**
+   * This pair as the data pipeline holds it (responses without their readout token), with id {@code pairId};
+   * both responses must end with the same readout token.
+   */
+  public io.rewardkit.data.EncodedPair toEncoded(long pairId) {
+    int readout = chosen[chosen.length - 1];
+    if (rejected[rejected.length - 1] != readout) {
+      throw new IllegalArgumentException("pair " + pairId + ": the responses end with different readout tokens ("
+          + readout + ", " + rejected[rejected.length - 1] + ")");
+    }
+    return new io.rewardkit.data.EncodedPair(prompt, java.util.Arrays.copyOf(chosen, chosen.length - 1),
+        java.util.Arrays.copyOf(rejected, rejected.length - 1), readout, 0f, 0, pairId);
+  }
+
   /** Tokens of the two rows a padding trainer builds: (prompt+chosen) + (prompt+rejected). */
   public int rowTokens() { return 2 * prompt.length + chosen.length + rejected.length; }
 

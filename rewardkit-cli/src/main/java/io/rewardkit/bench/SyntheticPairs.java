@@ -4,7 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
-/** Seeded synthetic preference pairs: lengths from a {@link LengthProfile}, uniformly random token ids. */
+/**
+ * Seeded synthetic preference pairs: lengths from a {@link LengthProfile}, uniformly random token ids, each response
+ * ending with one fixed readout token ({@link #readoutToken}) as a dataset's responses do.
+ */
 public final class SyntheticPairs {
   private SyntheticPairs() {}
 
@@ -21,7 +24,7 @@ public final class SyntheticPairs {
     List<PairTokens> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       int[] len = fit(profile.sample(rng), maxTokens);
-      out.add(new PairTokens(ids(rng, len[0], vocabSize), ids(rng, len[1], vocabSize), ids(rng, len[2], vocabSize)));
+      out.add(new PairTokens(ids(rng, len[0], vocabSize), response(rng, len[1], vocabSize), response(rng, len[2], vocabSize)));
     }
     return out;
   }
@@ -38,6 +41,16 @@ public final class SyntheticPairs {
     }
     return new int[] {p, c, r};
   }
+
+  /** n - 1 random ids, then the readout token {@link #readoutToken}. */
+  private static int[] response(SplittableRandom rng, int n, int vocab) {
+    int[] a = ids(rng, n, vocab);
+    a[n - 1] = readoutToken(vocab);
+    return a;
+  }
+
+  /** The token every synthetic response ends with (the reward is read there, as at a dataset's readout token). */
+  public static int readoutToken(int vocabSize) { return vocabSize - 1; }
 
   private static int[] ids(SplittableRandom rng, int n, int vocab) {
     int[] a = new int[n];

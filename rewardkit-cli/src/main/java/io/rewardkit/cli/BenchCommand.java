@@ -5,11 +5,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.rewardkit.RewardKitException;
 import io.rewardkit.bench.BenchConfig;
 import io.rewardkit.bench.BenchEngine;
+import io.rewardkit.bench.BenchModels;
 import io.rewardkit.bench.BenchResult;
 import io.rewardkit.bench.LengthProfile;
 import io.rewardkit.bench.ModelShape;
 import io.rewardkit.bench.PeerExport;
-import io.rewardkit.bench.RewardModelStep;
 import io.rewardkit.bench.RunInfo;
 import io.rewardkit.UsageException;
 import io.rewardkit.config.Cmd;
@@ -33,10 +33,13 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
     description = {
         "Measure end-to-end reward-model training throughput.",
-        "Real tokens/s, pairs/s, step-time breakdown by op family, MFU, peak memory,",
-        "packing efficiency and host (JVM) overhead, on synthetic preference pairs or on",
-        "the pairs of a --dataset read as train reads it (bad records skipped). Synthetic",
-        "pairs: --max_length caps a whole pair."})
+        "Times train's own step (io.rewardkit.train.TrainingStep: train's default loss,",
+        "AdamW and clipping) on micro-batches packed by train's packer in train's layout.",
+        "Real tokens/s, the step times' median, IQR, min and max, pairs/s, step-time",
+        "breakdown by op family, MFU, peak memory, packing efficiency and host (JVM)",
+        "overhead, on synthetic preference pairs or on the pairs of a --dataset read as",
+        "train reads it (bad records skipped). Synthetic pairs: --max_length caps a whole",
+        "pair. --shape also takes a config.json path (e.g. examples/qwen2-tiny-config.json)."})
 public final class BenchCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -62,7 +65,7 @@ public final class BenchCommand implements Callable<Integer> {
           LengthProfile.parse(v.getString("lengths")), data, tokenizer, v.getInt("pairs_per_step"),
           v.getInt("max_tokens_per_batch"), v.getInt("max_length"), v.getString("layout").equals("shared_prefix"),
           v.getInt("warmup"), v.getInt("steps"), v.getLong("seed"), v.getDouble("peak_tflops"), v.getInt("gemm_size"),
-          dataOptions);
+          dataOptions, v.getInt("threads"));
     } catch (IllegalArgumentException e) {
       throw new UsageException("bench: " + e.getMessage());
     }
@@ -73,9 +76,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
     // Collected before the run: the date and load average are those of the start.
     Map<String, Object> run = RunInfo.collect("rewardkit " + String.join(" ", spec.root().commandLine().getParseResult().originalArgs()));
-    io.rewardkit.bench.TrainStep.Factory factory = RewardModelStep::create;
+    BenchModels.Factory factory = BenchModels::full;
     if (v.getBool("use_peft")) {
-      factory = RewardModelStep.lora(new io.rewardkit.model.lora.LoraConfig(v.getInt("lora_r"), v.getInt("lora_alpha"),
+      factory = BenchModels.lora(new io.rewardkit.model.lora.LoraConfig(v.getInt("lora_r"), v.getInt("lora_alpha"),
           v.getDouble("lora_dropout"), io.rewardkit.model.lora.LoraConfig.parseTargets(v.getString("lora_target_modules"),
           "--lora_target_modules"), v.getBool("use_rslora")));
       System.out.println("bench: LoRA r " + v.getInt("lora_r") + " on " + v.getString("lora_target_modules")

@@ -4,52 +4,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rewardkit.data.DataOptions;
 import io.rewardkit.data.PackedBatch;
-import io.rewardkit.kernels.Backend;
-import io.rewardkit.kernels.DType;
-import io.rewardkit.kernels.Tensor;
-import java.util.ArrayList;
+import io.rewardkit.train.ModelAdapter;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The engine's accounting, driven by a stand-in step that runs one real backend op per micro-batch. */
+/** The engine's accounting, on a tiny model trained by the real step. */
 class BenchEngineTest {
+  static final ModelShape TINY = new ModelShape("tiny", "qwen2", 64, 2, 4, 2, 96, 500, true, 10000.0, 1e-6, 4096, false);
 
   private static BenchConfig config(int warmup, int steps) {
-    return new BenchConfig(ModelShape.QWEN25_05B.withLayers(1), "cpu", LengthProfile.HH_RLHF, null, null, 8, 2048, 512, true,
-        warmup, steps, 42, 0, 64);
-  }
-
-  /** Normalises a [T, 64] buffer per micro-batch and records what it was given. */
-  private static final class NormStep implements TrainStep {
-    final Backend backend;
-    final List<Integer> tokensSeen = new ArrayList<>();
-    double loss = 0.7;
-
-    NormStep(Backend backend) { this.backend = backend; }
-
-    @Override public double run(List<PackedBatch> batches) {
-      for (PackedBatch b : batches) {
-        Tensor x = backend.allocate(DType.F32, b.numTokens(), 64);
-        Tensor out = backend.allocate(DType.F32, b.numTokens(), 64), rstd = backend.allocate(DType.F32, b.numTokens());
-        Tensor w = backend.allocate(DType.F32, 64);
-        backend.rmsnormForward(out, rstd, x, w, 1e-6);
-        tokensSeen.add(b.numTokens());
-      }
-      return loss -= 0.1;
-    }
+    // --threads 0: the test leaves the process-wide thread count as it is (other tests in this JVM depend on it)
+    return new BenchConfig(TINY, "cpu", LengthProfile.HH_RLHF, null, null, 8, 2048, 512, true,
+        warmup, steps, 42, 0, 64, DataOptions.defaults(), 0);
   }
 
   @Test
   void countsOnlyTimedStepsAndAccountsEveryToken() {
     BenchConfig c = config(2, 3);
-    List<NormStep> made = new ArrayList<>();
-    BenchResult r = new BenchEngine((shape, backend, seed) -> {
-      NormStep s = new NormStep(backend);
-      made.add(s);
-      return s;
-    }).run(c);
+    BenchResult r = new BenchEngine(BenchModels::full).run(c);
 
     List<List<PackedBatch>> plan = BenchEngine.plan(c, BenchEngine.pairs(c));
     long timedTokens = 0, timedBatches = 0;
@@ -59,39 +34,61 @@ class BenchEngineTest {
         timedBatches++;
       }
     }
-    int allBatches = plan.stream().mapToInt(List::size).sum();
-    assertEquals(allBatches, made.get(0).tokensSeen.size(), "every planned micro-batch ran");
     assertEquals(timedTokens, r.realTokens());
     assertEquals(timedBatches, r.microBatches());
     assertEquals(3, r.stepNanos().length);
-    assertEquals(timedBatches, r.ops().asMap().get("rmsnorm.fwd")[1], "warm-up ops are not counted");
+    assertEquals(timedBatches, r.ops().asMap().get("loss.fwd+bwd")[1], "one loss per timed micro-batch; warm-up ops are not counted");
+    assertEquals(3, r.ops().asMap().get("optimizer.grad_norm")[1], "one gradient norm per timed step");
     assertTrue(r.rowTokens() > r.realTokens(), "the prompt counts twice as padded rows");
     assertEquals(3.0 * 8 / r.seconds(), r.pairsPerSecond(), 1e-9);
     assertTrue(r.packingEfficiency() > 0 && r.packingEfficiency() <= 1);
     assertTrue(r.hostShare() >= 0 && r.hostShare() <= 1);
     assertTrue(r.peakBytes() > 0);
-    assertEquals(0.6, r.firstLoss(), 1e-12);
-    assertEquals(0.2, r.lastLoss(), 1e-12);
+    // Rewards start near 0 (init std 0.02), so the pairwise loss starts near ln 2.
+    assertEquals(Math.log(2), r.firstLoss(), 0.05);
+    assertTrue(Double.isFinite(r.lastLoss()) && r.lastLoss() != r.firstLoss());
+    assertTrue(r.stepPercentileMs(0) <= r.stepPercentileMs(25) && r.stepPercentileMs(25) <= r.medianStepMs()
+        && r.medianStepMs() <= r.stepPercentileMs(75) && r.stepPercentileMs(75) <= r.stepPercentileMs(100));
 
     Map<String, Object> json = r.toMap();
     assertTrue(((Map<?, ?>) json.get("breakdown")).containsKey("rmsnorm"));
     assertTrue(((Map<?, ?>) json.get("breakdown")).containsKey("host_jvm"));
+    assertTrue(((Map<?, ?>) json.get("throughput")).containsKey("step_ms_iqr"));
     String table = r.table();
-    assertTrue(table.contains("real tokens/s") && table.contains("rmsnorm"), table);
+    assertTrue(table.contains("real tokens/s") && table.contains("rmsnorm") && table.contains("IQR"), table);
+  }
+
+  @Test
+  void percentilesInterpolateBetweenSortedSteps() {
+    BenchResult r = new BenchResult(config(0, 4), "cpu", null, null, null, new long[] {4_000_000, 1_000_000, 3_000_000, 2_000_000},
+        new OpTimes(), 1000, 1000, 0, 4, 0, 10_000_000, 0, "", -1, 0, 0);
+    assertEquals(1.0, r.stepPercentileMs(0), 1e-12);
+    assertEquals(4.0, r.stepPercentileMs(100), 1e-12);
+    assertEquals(2.5, r.medianStepMs(), 1e-12);
+    assertEquals(1.75, r.stepPercentileMs(25), 1e-12);
+    assertEquals(3.25, r.stepPercentileMs(75), 1e-12);
+    assertEquals(1.5, r.stepIqrMs(), 1e-12);
+    assertEquals(250 / 2.5e-3, r.medianTokensPerSecond(), 1e-6);
   }
 
   @Test
   void aNonFiniteLossStopsTheRun() {
     IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> new BenchEngine((shape, backend, seed) -> batches -> Double.NaN).run(config(0, 1)));
-    assertTrue(e.getMessage().contains("loss is NaN"), e.getMessage());
+        () -> new BenchEngine((shape, backend, seed) -> {
+          ModelAdapter m = BenchModels.full(shape, backend, seed);
+          float[] nan = new float[(int) m.weightArena().numel()];
+          java.util.Arrays.fill(nan, Float.NaN);
+          backend.upload(m.weightArena(), nan);
+          return m;
+        }).run(config(0, 1)));
+    assertTrue(e.getMessage().contains("loss is NaN at step 0"), e.getMessage());
   }
 
   @Test
   void pairRowTokensCountThePromptTwice() {
-    PackedBatch b = PairPacker.batch(List.of(new PairTokens(new int[5], new int[2], new int[3])), true, 0);
+    PackedBatch b = OneBatch.of(List.of(new PairTokens(new int[5], new int[2], new int[3])), true);
     assertEquals(15, BenchEngine.pairRowTokens(b));
-    PackedBatch s = PairPacker.batch(List.of(new PairTokens(new int[5], new int[2], new int[3])), false, 0);
+    PackedBatch s = OneBatch.of(List.of(new PairTokens(new int[5], new int[2], new int[3])), false);
     assertEquals(15, BenchEngine.pairRowTokens(s));
   }
 

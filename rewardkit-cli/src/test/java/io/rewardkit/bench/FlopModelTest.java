@@ -26,7 +26,7 @@ class FlopModelTest {
   void visiblePairsMatchTheMask() {
     List<PairTokens> pairs = SyntheticPairs.generate(LengthProfile.HH_RLHF, 6, 50, 400, 11);
     for (boolean shared : new boolean[] {true, false}) {
-      PackedBatch b = PairPacker.batch(pairs, shared, 0);
+      PackedBatch b = OneBatch.of(pairs, shared);
       assertEquals(bruteForce(b), FlopModel.visiblePairs(b), shared ? "shared" : "separate");
     }
   }
@@ -34,7 +34,7 @@ class FlopModelTest {
   @Test
   void closedFormForOneSharedPrefixPair() {
     int p = 7, c = 4, r = 5;
-    PackedBatch b = PairPacker.batch(List.of(new PairTokens(new int[p], new int[c], new int[r])), true, 0);
+    PackedBatch b = OneBatch.of(List.of(new PairTokens(new int[p], new int[c], new int[r])), true);
     long expected = p * (p + 1) / 2 + (long) c * p + c * (c + 1) / 2 + (long) r * p + r * (r + 1) / 2;
     assertEquals(expected, FlopModel.visiblePairs(b));
   }
@@ -42,7 +42,7 @@ class FlopModelTest {
   @Test
   void trainingFlopsIsSixNPlusTheAttentionTerm() {
     ModelShape m = ModelShape.QWEN25_05B.withLayers(2);
-    PackedBatch b = PairPacker.batch(List.of(new PairTokens(new int[10], new int[5], new int[5])), false, 0);
+    PackedBatch b = OneBatch.of(List.of(new PairTokens(new int[10], new int[5], new int[5])), false);
     long visible = 2 * (15L * 16 / 2);
     double expected = 6.0 * m.nonEmbeddingParameters() * 30 + 12.0 * 2 * 14 * 64 * visible;
     assertEquals(expected, FlopModel.trainingFlops(m, b), expected * 1e-12);

@@ -61,4 +61,36 @@ class ModelShapeTest {
     assertEquals(2, q.get("num_hidden_layers"));
     assertEquals("qwen2", q.get("model_type"));
   }
+
+  @Test
+  void registeredShapesParseAsRewardKitConfigs() {
+    for (ModelShape s : ModelShape.all()) {
+      io.rewardkit.model.ModelConfig c = BenchModels.modelConfig(s);
+      assertEquals(s.hiddenSize(), c.hiddenSize(), s.name());
+      assertEquals(s.numKvHeads(), c.numKeyValueHeads(), s.name());
+      assertEquals(s.headDim(), c.headDim(), s.name());
+      assertEquals(s.attentionBias(), c.qkvBias(), s.name());
+      assertEquals(s.ropeTheta(), c.ropeTheta(), s.name());
+    }
+  }
+
+  @Test
+  void aConfigFileIsTheShapeTrainBuildsFromIt() throws Exception {
+    java.nio.file.Path file = java.nio.file.Path.of("examples/qwen2-tiny-config.json");
+    ModelShape s = ModelShape.byName(file.toString());
+    io.rewardkit.model.ModelConfig fromShape = BenchModels.modelConfig(s);
+    io.rewardkit.model.ModelConfig trainReads = io.rewardkit.model.ModelConfig.load(file);
+    assertEquals(trainReads.hiddenSize(), fromShape.hiddenSize());
+    assertEquals(trainReads.numHiddenLayers(), fromShape.numHiddenLayers());
+    assertEquals(trainReads.intermediateSize(), fromShape.intermediateSize());
+    assertEquals(trainReads.numKeyValueHeads(), fromShape.numKeyValueHeads());
+    assertEquals(trainReads.vocabSize(), fromShape.vocabSize());
+    assertEquals(trainReads.qkvBias(), fromShape.qkvBias());
+    assertEquals(trainReads.ropeTheta(), fromShape.ropeTheta());
+    assertEquals(trainReads.rmsNormEps(), fromShape.rmsNormEps());
+    // README: "a random-initialised 19.8M-parameter Qwen2-style model"
+    assertEquals(19.8e6, s.totalParameters(), 0.05e6);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelShape.byName("/nonexistent/config.json"));
+    assertTrue(e.getMessage().contains("/nonexistent/config.json"), e.getMessage());
+  }
 }

@@ -208,7 +208,7 @@ public final class Options {
     def("save_total_limit", Type.INT, "2").on(TRAIN).resumable().help("Checkpoints kept (<= 0: all).");
     def("device", Type.STRING, "cpu").on(TRAIN, EVAL, SCORE, SERVE, BENCH).choices("cpu", "cuda", "auto")
         .help("Compute backend, chosen once at start.");
-    def("threads", Type.INT, "0").on(TRAIN, EVAL, SCORE, SERVE).resumable().min(0)
+    def("threads", Type.INT, "0").on(TRAIN, EVAL, SCORE, SERVE, BENCH).resumable().min(0)
         .help("CPU threads (0: all cores; the embedded default run uses 1, serve 1 for models under 5M "
             + "non-embedding parameters, whose kernels are shorter than a thread barrier).");
     def("resume", Type.STRING, null).on(TRAIN).label("CHECKPOINT").optionalValue("latest").alias("resume_from_checkpoint").defaultHelp("off")
@@ -251,13 +251,14 @@ public final class Options {
         .help("Merge the LoRA adapter of --model into its base (W + scaling * B A) and write a full *ForSequenceClassification checkpoint.");
 
     // ---- bench ----
-    def("shape", Type.STRING, "Qwen2.5-0.5B").on(BENCH).label("NAME[:nL]")
-        .help("Model shape: Qwen2.5-0.5B, Qwen2.5-1.5B, Qwen2.5-7B, Llama-3-8B; :<n>L changes the layer count.");
+    def("shape", Type.STRING, "Qwen2.5-0.5B").on(BENCH).label("NAME[:nL]|CONFIG.json")
+        .help("Model shape: Qwen2.5-0.5B, Qwen2.5-1.5B, Qwen2.5-7B, Llama-3-8B; :<n>L changes the layer count; or an HF "
+            + "config.json (as train --init_config).");
     def("lengths", Type.STRING, "hh-rlhf").on(BENCH).choices("hh-rlhf", "ultrafeedback")
         .help("Synthetic length distribution (without --dataset): short or long responses.");
     def("pairs_per_step", Type.INT, "32").on(BENCH).min(1).oldName("pairs-per-step").help("Pairs per optimizer step.");
-    def("warmup", Type.INT, "2").on(BENCH).min(0).help("Untimed warm-up steps.");
-    def("steps", Type.INT, "5").on(BENCH).min(1).help("Timed steps.");
+    def("warmup", Type.INT, "3").on(BENCH).min(0).help("Untimed warm-up steps (JIT, allocator).");
+    def("steps", Type.INT, "10").on(BENCH).min(1).help("Timed steps (the report gives their median, IQR, min and max).");
     def("peak_tflops", Type.DOUBLE, "0").on(BENCH).min(0).oldName("peak-tflops")
         .help("Dense bf16 peak for MFU on GPU (0: look up the device name).");
     def("gemm_size", Type.INT, "2048").on(BENCH).min(64).oldName("gemm-size").help("M=N=K of the ceiling GEMM.");

@@ -61,6 +61,25 @@ public final class EncodedDataset {
     return DataPipeline.fromRecords(records, tok, options, "memory", drops);
   }
 
+  /**
+   * Pairs that are already tokenized (the benchmark's synthetic or pre-loaded pairs) as a dataset that packs
+   * exactly as a training set does: {@link #batches(int)} uses {@code options}' layout, token budget and seed.
+   * Every pair must carry the same readout token; pair ids are the pairs' own. There is no read report.
+   */
+  public static EncodedDataset of(List<EncodedPair> pairs, DataOptions options) {
+    if (pairs.isEmpty()) throw new IllegalArgumentException("no pairs");
+    int readout = pairs.get(0).readoutToken();
+    Builder b = new Builder();
+    for (EncodedPair p : pairs) {
+      if (p.readoutToken() != readout) {
+        throw new IllegalArgumentException("pair " + p.pairId() + " has readout token " + p.readoutToken() + ", pair "
+            + pairs.get(0).pairId() + " has " + readout + " (one readout token per dataset)");
+      }
+      b.add(p, p.pairId());
+    }
+    return b.build(options, readout, new DataReport(List.of(), "none", "none", readout));
+  }
+
   public DataOptions options() { return options; }
   public DataReport report() { return report; }
   public int size() { return promptLen.length; }

@@ -8,8 +8,6 @@ import io.rewardkit.eval.EvalResult;
 import io.rewardkit.eval.Evaluator;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backend.RewardLossSpec;
-import io.rewardkit.kernels.DType;
-import io.rewardkit.kernels.Tensor;
 import io.rewardkit.model.TrainableModel;
 import io.rewardkit.report.MetricsRecords;
 import io.rewardkit.report.TrainingReport;
@@ -25,8 +23,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The training loop: micro-batches → fused loss → backward → gradient accumulation → global-norm
- * clipping → AdamW with a warmup schedule; logging, evaluation, atomic checkpoints and exact resume.
+ * The training loop around {@link TrainingStep} (micro-batches → fused loss → backward → gradient accumulation →
+ * global-norm clipping → AdamW) with a warmup schedule; logging, evaluation, atomic checkpoints and exact resume.
  *
  * <p>Determinism: the data order is a function of (seed, epoch), the CPU kernels are deterministic
  * and every piece of loop state (optimizer moments, master weights, step, data position, logging
@@ -187,8 +185,8 @@ public final class Trainer {
     outputDir = run.work();
     long total = totalSteps();
     LrSchedule schedule = LrSchedule.of(cfg, total);
-    AdamWOptimizer opt = new AdamWOptimizer(model, cfg.adamBeta1, cfg.adamBeta2, cfg.adamEpsilon,
-        cfg.weightDecay);
+    TrainingStep step = TrainingStep.of(cfg, model).afterMicroBatch(() -> pause("rewardkit.test.stepDelayMs"));
+    AdamWOptimizer opt = step.optimizer();
     if (resumed != null) restore(state, resumed, opt);
     Checkpoints.writeJson(outputDir.resolve("train_config.json"), TrainConfig.MAPPER.readTree(cfg.toJson()));
     long params = 0;
@@ -221,13 +219,17 @@ public final class Trainer {
         }
         int end = Math.min(batches.size(), batchInEpoch + cfg.gradientAccumulationSteps);
         List<PackedBatch> group = batches.subList(batchInEpoch, end);
-        double[] s = trainStep(group);
+        double lr = schedule.lr(globalStep);
+        TrainingStep.Outcome out;
+        try {
+          out = step.run(group, lr);
+        } catch (TrainingStep.NonFinite e) {
+          throw diverged(e.getMessage(), e.batches());
+        }
+        double[] s = out.stats();
+        double norm = out.gradNorm();
         stepTokens = 0;
         for (PackedBatch b : group) stepTokens += b.numTokens();
-        double norm = opt.gradNorm();
-        if (!Double.isFinite(norm)) throw diverged("gradient norm is " + norm, group);
-        double lr = schedule.lr(globalStep);
-        opt.update(lr, AdamWOptimizer.clipScale(norm, cfg.maxGradNorm));
         globalStep++;
         batchInEpoch = end;
         numTokens += stepTokens;
@@ -366,44 +368,6 @@ public final class Trainer {
   private double epochProgress() {
     int n = batchesOf(epoch).size();
     return epoch + (double) batchInEpoch / n;
-  }
-
-  /** Forward, loss and backward over one optimizer step's micro-batches; returns the step's pair-weighted stats. */
-  private double[] trainStep(List<PackedBatch> group) {
-    int pairs = 0;
-    for (PackedBatch b : group) pairs += b.numPairs();
-    if (pairs == 0) throw new RewardKitException("step " + (globalStep + 1) + " has no pairs");
-    model.zeroGrad();
-    double[] agg = new double[RewardLossSpec.NUM_STATS];
-    agg[RewardLossSpec.MIN_REWARD] = Double.POSITIVE_INFINITY;
-    agg[RewardLossSpec.MAX_REWARD] = Double.NEGATIVE_INFINITY;
-    for (PackedBatch b : group) {
-      int p = b.numPairs();
-      if (p == 0) continue;
-      Tensor rewards = model.forward(b);
-      double[] s;
-      try (Tensor c = backend.allocate(DType.I32, p); Tensor r = backend.allocate(DType.I32, p);
-           Tensor m = backend.allocate(rewards.dtype(), p); Tensor d = backend.allocate(rewards.dtype(), rewards.numel())) {
-        backend.upload(c, b.chosen());
-        backend.upload(r, b.rejected());
-        backend.upload(m, b.margins());
-        // Each micro-batch's gradient is weighted by its share of the step's pairs: the step
-        // minimises the mean loss over all its pairs, however they were split.
-        s = backend.rewardLoss(rewards, c, r, m, d, spec, (double) p / pairs);
-        if (!Double.isFinite(s[RewardLossSpec.LOSS])) throw diverged("loss is " + s[RewardLossSpec.LOSS], List.of(b));
-        model.backward(d);
-      }
-      pause("rewardkit.test.stepDelayMs");
-      double w = (double) p / pairs;
-      for (int k : new int[] {RewardLossSpec.LOSS, RewardLossSpec.PAIR_LOSS, RewardLossSpec.PENALTY, RewardLossSpec.CENTER,
-          RewardLossSpec.ACCURACY, RewardLossSpec.MARGIN, RewardLossSpec.MEAN_REWARD, RewardLossSpec.CHOSEN_MEAN,
-          RewardLossSpec.REJECTED_MEAN}) {
-        agg[k] += w * s[k];
-      }
-      agg[RewardLossSpec.MIN_REWARD] = Math.min(agg[RewardLossSpec.MIN_REWARD], s[RewardLossSpec.MIN_REWARD]);
-      agg[RewardLossSpec.MAX_REWARD] = Math.max(agg[RewardLossSpec.MAX_REWARD], s[RewardLossSpec.MAX_REWARD]);
-    }
-    return agg;
   }
 
   private TrainingDivergedException diverged(String what, List<PackedBatch> batches) {
