@@ -16,12 +16,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A reward does not depend on the batch it was packed into: the same sequence scored alone and at
- * every position among 63 others of varied lengths (one varlen batch) gives the same reward. The
- * issue asks for 1e-6 on CPU; the CPU backend gives bit-identical rows (see
- * CpuBackend.rowInvariantRows), so the test asks for equality: a 1e-6 bound would not see the
- * last-bit differences of the small-matrix GEMM path on this test model's small rewards.
+ * every position among 63 others of varied lengths (one varlen batch) gives the same reward, within
+ * the 1e-6 the serving issue set for CPU. Not bit for bit: OpenBLAS rounds a row's last bit by its
+ * position inside a 12-row micro-tile (measured on the Haswell kernel: positions 0-5 and 6-11 of
+ * each 12 differ), and a sequence's offset in the batch moves its rows between those positions
+ * (see CpuBackend.linearForward). A leak between sequences or an offset bug moves rewards by far
+ * more than 1e-6.
  */
 class BatchInvarianceTest {
+  static final double TOLERANCE = 1e-6;
+
   @Test void rewardAloneEqualsRewardAmong63Others() throws Exception {
     try (Backend be = Backends.select("cpu")) {
       RunSetup.Loaded m = RunSetup.open(ServeTestSupport.model(), be);
@@ -37,16 +41,16 @@ class BatchInvarianceTest {
         for (int i = 0; i < seqs.size(); i++) {
           float alone = model.score(Packer.sequences(List.of(seqs.get(i)), rt))[0];
           worst = Math.max(worst, Math.abs(alone - all[i]));
-          assertEquals(alone, all[i], 0.0, "sequence " + i + " (" + seqs.get(i).length + " tokens)");
+          assertEquals(alone, all[i], TOLERANCE, "sequence " + i + " (" + seqs.get(i).length + " tokens)");
         }
         // a reversed order gives each sequence other neighbours and offsets
         List<int[]> rev = new ArrayList<>(seqs);
         java.util.Collections.reverse(rev);
         float[] back = model.score(Packer.sequences(rev, rt));
-        for (int i = 0; i < seqs.size(); i++) assertEquals(all[i], back[seqs.size() - 1 - i], 0.0);
+        for (int i = 0; i < seqs.size(); i++) assertEquals(all[i], back[seqs.size() - 1 - i], TOLERANCE);
         PackedBatch b = Packer.sequences(seqs, rt);
         assertEquals(64, b.numSequences());
-        assertTrue(worst == 0);
+        assertTrue(worst <= TOLERANCE, "worst " + worst);
       }
     }
   }

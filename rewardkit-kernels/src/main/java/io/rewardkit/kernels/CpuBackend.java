@@ -196,6 +196,10 @@ public final class CpuBackend implements Backend {
    * whole tile (and past the small-matrix bound): every row is computed in a full tile, whatever the row count.
    * The GEMM's row stripes over threads start on multiples of the same tile (gemm.cpp), so the thread count does
    * not change a row either.
+   *
+   * <p>What this does not give: a row's bits still depend on its position inside a tile (on the Haswell kernel,
+   * positions 0-5 and 6-11 of each 12 round differently), so a sequence packed at another offset can differ in
+   * the last bit (a reward alone vs among others: within 1e-6, BatchInvarianceTest).
    */
   static int rowInvariantRows(int tokens, int out, int in) {
     if (in < 32 || (long) tokens * out > 1200 || (double) tokens * out * in > 1e6) return tokens;
