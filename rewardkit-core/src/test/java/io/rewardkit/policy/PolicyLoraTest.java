@@ -224,6 +224,51 @@ class PolicyLoraTest {
     assertEquals(List.of("q_proj", "down_proj"), JSON.convertValue(cfg.get("target_modules"), List.class));
   }
 
+  /**
+   * The adapters' gradients of L = Σ g · response log-prob sums + Σ gp · prompt sums (float64, both layouts, tied and
+   * untied heads) against central finite differences, with the base and the LM head frozen: no gradient buffers there.
+   */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({"true,false", "true,true", "false,false", "false,true"})
+  void adapterGradientsMatchFiniteDifferencesWithBaseAndHeadFrozen(boolean tied, boolean shared, @TempDir Path tmp) throws Exception {
+    String json = PolicyModelTest.TIED_CONFIG.replace("\"tie_word_embeddings\": true", "\"tie_word_embeddings\": " + tied);
+    io.rewardkit.model.ModelConfig cfg = io.rewardkit.model.ModelConfig.parse(json, "test config");
+    Path dir = tmp.resolve("base");
+    try (PolicyModel m = PolicyModel.randomInit(cfg, CPU, DType.F64, 5)) {
+      m.saveHf(dir);
+    }
+    try (PolicyModel m = PolicyModel.fromPretrained(dir, CPU, DType.F64, false)) {
+      for (io.rewardkit.model.Parameter p : m.decoder().parameters()) {
+        if (!p.hfName().equals("score.weight")) assertNull(p.grad(), p.hfName() + " is frozen");
+      }
+      assertNull(m.lmHeadGrad(), "the LM head is frozen");
+      LoraAdapters ad = new LoraAdapters(m.config(), new LoraConfig(2, 3, 0, EnumSet.allOf(LinearModule.class), false), CPU, DType.F64);
+      ad.initialize(3);
+      java.util.SplittableRandom rng = new java.util.SplittableRandom(9);
+      for (LoraAdapters.Pair pr : ad.pairs()) {  // B away from zero, so that A has a gradient too
+        double[] v = new double[Math.toIntExact(pr.b.numel())];
+        for (int i = 0; i < v.length; i++) v[i] = rng.nextGaussian() * 0.5;
+        CPU.upload(pr.b.weight(), v);
+      }
+      m.attach(ad);
+      PackedBatch b = PolicyBatches.pack(PolicyModelTest.PAIRS, shared);
+      PolicyTargets t = PolicyTargets.of(b, PolicyBatches.promptLengths(PolicyModelTest.PAIRS));
+      double[] g = new double[t.numResponses()], gp = new double[t.numResponses()];
+      for (int i = 0; i < g.length; i++) { g[i] = rng.nextDouble() - 0.5; gp[i] = rng.nextDouble() - 0.5; }
+      m.zeroGrad();
+      m.forward(b, t);
+      m.backward(g, gp);
+      for (TrainableModel.Param p : m.params()) {
+        io.rewardkit.kernels.GradCheck.check(p.name() + " tied=" + tied + " shared=" + shared, p.weight(), p.grad(), () -> {
+          PolicyHead.Logps lp = m.forward(b, t);
+          double sum = 0;
+          for (int i = 0; i < g.length; i++) sum += g[i] * lp.response()[i] + gp[i] * lp.prompt()[i];
+          return sum;
+        }, 12, 7);
+      }
+    }
+  }
+
   /** A policy's adapter is not a reward model's, nor the other way round; errors name the file and field. */
   @Test
   void adapterTaskIsChecked(@TempDir Path tmp) throws Exception {
