@@ -27,12 +27,15 @@ import picocli.CommandLine.Command;
  * {@code rewardkit export --merge}: a LoRA adapter directory (RewardKit's or PEFT's) merged into its
  * base model, written as a full HF {@code *ForSequenceClassification} checkpoint (config.json,
  * model.safetensors with the adapter's score head, tokenizer files, rewardkit.json) that every
- * backend, transformers and vLLM read without PEFT.
+ * backend, transformers and vLLM read without PEFT; a policy's CAUSAL_LM adapter ({@code train --task ...
+ * --use_peft}) as a full {@code *ForCausalLM} ({@link io.rewardkit.policy.PolicyAdapter#export}).
  */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Write a LoRA adapter merged into its base model as a full checkpoint.",
         "--model is an adapter directory (adapter_config.json; its base_model_name_or_path",
-        "must be on this machine), e.g. runs/x/final of a --use_peft run."})
+        "must be on this machine), e.g. runs/x/final of a --use_peft run: a reward",
+        "model's (SEQ_CLS) becomes a *ForSequenceClassification, a policy's (CAUSAL_LM,",
+        "train --task ... --use_peft) a *ForCausalLM."})
 public final class ExportCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -50,6 +53,12 @@ public final class ExportCommand implements Callable<Integer> {
     }
     if (Files.exists(out) && (!Files.isDirectory(out) || Files.list(out).findAny().isPresent())) {
       throw new UsageException("--output_dir " + out + " exists and is not empty: give a new directory");
+    }
+    if (PeftAdapter.task(in) == PeftAdapter.Task.CAUSAL_LM) {  // a policy's (train --task ... --use_peft)
+      try (Backend backend = Backends.select("cpu")) {
+        System.out.println(io.rewardkit.policy.PolicyAdapter.export(in, out, v.getString("save_dtype"), backend));
+      }
+      return 0;
     }
     try (Backend backend = Backends.select("cpu")) {
       RunSetup.Loaded m = RunSetup.open(in, backend);

@@ -189,7 +189,8 @@ public final class Options {
     // ---- LoRA (TRL's ModelConfig / PEFT's LoraConfig names) ----
     def("use_peft", Type.BOOL, "false").on(TRAIN, BENCH)
         .help("Train LoRA adapters on a frozen --model_name_or_path and the score head in full; checkpoints and final/ "
-            + "are PEFT adapter directories (adapter_config.json, adapter_model.safetensors with the head). bench: time LoRA steps.");
+            + "are PEFT adapter directories (adapter_config.json, adapter_model.safetensors with the head). With --task: "
+            + "adapters only (LM head frozen), a CAUSAL_LM adapter. bench: time LoRA steps.");
     def("lora_r", Type.INT, "16").on(TRAIN, BENCH).min(1).label("R").help("LoRA rank (with --use_peft).");
     def("lora_alpha", Type.INT, "32").on(TRAIN, BENCH).min(1)
         .help("LoRA alpha: the low-rank path is scaled by lora_alpha / lora_r (lora_alpha / sqrt(lora_r) with --use_rslora).");
