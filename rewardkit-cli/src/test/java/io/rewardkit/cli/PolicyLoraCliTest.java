@@ -54,7 +54,7 @@ class PolicyLoraCliTest {
     byte[] baseWeights = Files.readAllBytes(base.resolve("model.safetensors")), baseConfig = Files.readAllBytes(base.resolve("config.json"));
     Path out = tmp.resolve("dpo");
     CliRun.Run r = CliRun.run("train", "--task", "dpo", "--use_peft", "--lora_r", "8", "--model_name_or_path", base.toString(),
-        "--tokenizer", "byte", "--dataset", syntheticPairs(tmp, 2200).toString(), "--eval_split", "0.1", "--max_steps", "24",
+        "--tokenizer", "byte", "--dataset", syntheticPairs(tmp, 2200).toString(), "--eval_split", "0.1", "--max_steps", "48",
         "--logging_steps", "8", "--save_steps", "8", "--save_total_limit", "1", "--learning_rate", "1e-2", "--report", "false",
         "--output_dir", out.toString());
     assertEquals(0, r.code(), r.err());
@@ -69,9 +69,9 @@ class PolicyLoraCliTest {
     assertEquals(8, start.get("model").get("lora").get("r").asInt(), start.toString());
 
     assertEquals(Set.of(PeftAdapter.CONFIG, PeftAdapter.WEIGHTS, "checksums.json"), names(out.resolve("final")));
-    assertEquals(Set.of("checkpoint-24", "final", "metrics.jsonl", "ref_logps_eval.json", "ref_logps_train.json"), names(out));
+    assertEquals(Set.of("checkpoint-48", "final", "metrics.jsonl", "ref_logps_eval.json", "ref_logps_train.json"), names(out));
     assertEquals(Set.of(PeftAdapter.CONFIG, PeftAdapter.WEIGHTS, "checksums.json", Checkpoints.OPTIMIZER, Checkpoints.TRAINER_STATE,
-        PolicyTrainer.REF_TRAIN, PolicyTrainer.REF_EVAL), names(out.resolve("checkpoint-24")));
+        PolicyTrainer.REF_TRAIN, PolicyTrainer.REF_EVAL), names(out.resolve("checkpoint-48")));
     JsonNode cfg = JSON.readTree(out.resolve("final").resolve(PeftAdapter.CONFIG).toFile());
     assertEquals("CAUSAL_LM", cfg.get("task_type").asText());
     assertEquals(base.toAbsolutePath().normalize().toString(), cfg.get("base_model_name_or_path").asText());

@@ -263,4 +263,19 @@ class PolicyTrainCliTest {
     assertEquals(2, r.code());
     assertTrue(r.err().contains("--task"), r.err());
   }
+
+  /** A policy trained from an HF model with its own tokenizer carries that tokenizer in every checkpoint and final/. */
+  @Test
+  void checkpointsCarryTheTokenizerFiles(@TempDir Path tmp) throws Exception {
+    Path base = Path.of("rewardkit-cli/src/test/resources/parity/qwen2-causal/base"), out = tmp.resolve("run");
+    CliRun.Run r = CliRun.run("train", "--task", "simpo", "--model_name_or_path", base.toString(), "--dataset",
+        "examples/rewardbench-sample.jsonl", "--max_length", "256", "--truncation", "prompt_left", "--on_bad_record", "skip",
+        "--max_steps", "1", "--report", "false", "--output_dir", out.toString());
+    assertEquals(0, r.code(), r.err());
+    for (String dir : List.of("final", "checkpoint-1")) {
+      for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+        assertArrayEquals(Files.readAllBytes(base.resolve(f)), Files.readAllBytes(out.resolve(dir).resolve(f)), dir + "/" + f);
+      }
+    }
+  }
 }

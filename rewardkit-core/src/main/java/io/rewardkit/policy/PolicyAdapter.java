@@ -10,8 +10,6 @@ import io.rewardkit.train.SaveDtype;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * A policy's PEFT {@code CAUSAL_LM} LoRA adapter directory (what {@code train --task ... --use_peft} writes, or PEFT
@@ -58,9 +56,7 @@ public final class PolicyAdapter {
       Path tokDir = Files.isRegularFile(adapterDir.resolve("tokenizer.json")) ? adapterDir : Path.of(base);
       Checkpoints.writeAtomically(out, dir -> {
         m.saveHf(dir, SaveDtype.storage(dtype));
-        Map<String, Path> files = new LinkedHashMap<>();
-        for (String f : RunSetup.TOKENIZER_FILES) if (Files.isRegularFile(tokDir.resolve(f))) files.put(f, tokDir.resolve(f));
-        Checkpoints.copyFiles(files, dir);
+        Checkpoints.copyFiles(RunSetup.tokenizerFiles(tokDir), dir);
       });
       return "export: " + adapterDir + " (CAUSAL_LM LoRA r " + r + ", " + targets + ") merged into " + base + " -> " + out
           + " (" + dtype + ", full " + m.config().family().causalLmArchitecture() + " checkpoint, "

@@ -173,7 +173,8 @@ public final class PolicyRun {
       if (spec.needsReference()) model.put("reference", cached != null ? cached.reference() : referenceName(c));
       info.put("model", model);
       if (!data.trainNames().isEmpty()) info.put("datasets", data.trainNames());
-      PolicyTrainer trainer = new PolicyTrainer(c, policy, data.train(), data.eval(), refTrain, refEval, out).in(run).describe(info);
+      PolicyTrainer trainer = new PolicyTrainer(c, policy, data.train(), data.eval(), refTrain, refEval, out).in(run).describe(info)
+          .withTokenizerFiles(RunSetup.tokenizerFiles(tok));
       if (resumed != null) trainer.resumeFrom(resumed, state);
       PolicyTrainer.Result r = trainer.train(work);
       run.promote(out);

@@ -111,6 +111,16 @@ public final class PolicyTrainer {
   /** Model, datasets and data counts for the run_start record (copied as given). */
   public PolicyTrainer describe(Map<String, Object> info) { this.runInfo = info; return this; }
 
+  /** The tokenizer's files (name -> source) copied into every checkpoint and final/, so AutoTokenizer loads them. */
+  public PolicyTrainer withTokenizerFiles(Map<String, Path> files) { this.tokenizerFiles = Map.copyOf(files); return this; }
+
+  private Map<String, Path> tokenizerFiles = Map.of();
+
+  private void savePolicy(Path dir) throws IOException {
+    policy.save(dir);
+    Checkpoints.copyFiles(tokenizerFiles, dir);
+  }
+
   /** The loss configuration of a run's options (TRL's names). */
   public static PreferenceLossSpec spec(TrainConfig c) {
     int type = PreferenceLossSpec.TASKS.indexOf(c.task);
@@ -273,7 +283,7 @@ public final class PolicyTrainer {
       history = List.copyOf(log.history());
     }
     Path fin = work.resolve("final");
-    Checkpoints.writeAtomically(fin, policy::save);
+    Checkpoints.writeAtomically(fin, this::savePolicy);
     double secs = (System.nanoTime() - t0) / 1e9;
     if (c.report) {
       Path html = PolicyReport.write(work.resolve("report"), history, "RewardKit policy training report (--task " + c.task + ")");
@@ -444,7 +454,7 @@ public final class PolicyTrainer {
   private void saveCheckpoint(Path work, AdamWOptimizer opt, AdamWOptimizer headOpt, long total) throws IOException {
     Path target = work.resolve("checkpoint-" + step);
     Checkpoints.writeAtomically(target, dir -> {
-      policy.save(dir);
+      savePolicy(dir);
       opt.save(dir.resolve(Checkpoints.OPTIMIZER));
       if (headOpt != null) headOpt.save(dir.resolve(HEAD_OPTIMIZER));
       if (refTrain != null) refTrain.save(dir.resolve(REF_TRAIN));

@@ -359,13 +359,21 @@ public final class RunSetup {
 
   private static String fmt(double v) { return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v); }
 
-  public static CheckpointContent content(TrainConfig c, Tokenizer tok, DataOptions o, EncodedDataset train) {
+  /** An HF tokenizer's files (name -> path) a checkpoint carries; none for the byte tokenizer. */
+  public static Map<String, Path> tokenizerFiles(Tokenizer tok) {
+    return tok instanceof HfTokenizer hf ? tokenizerFiles(hf.directory()) : new LinkedHashMap<>();
+  }
+
+  /** The tokenizer files (name -> path) present in dir. */
+  public static Map<String, Path> tokenizerFiles(Path dir) {
     Map<String, Path> files = new LinkedHashMap<>();
-    Path tokDir = null;
-    if (tok instanceof HfTokenizer hf) {
-      tokDir = hf.directory();
-      for (String f : TOKENIZER_FILES) if (Files.isRegularFile(tokDir.resolve(f))) files.put(f, tokDir.resolve(f));
-    }
+    for (String f : TOKENIZER_FILES) if (Files.isRegularFile(dir.resolve(f))) files.put(f, dir.resolve(f));
+    return files;
+  }
+
+  public static CheckpointContent content(TrainConfig c, Tokenizer tok, DataOptions o, EncodedDataset train) {
+    Map<String, Path> files = tokenizerFiles(tok);
+    Path tokDir = tok instanceof HfTokenizer hf ? hf.directory() : null;
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("tokenizer", tok instanceof ByteTokenizer ? "byte" : "hf");
     if (tok instanceof ByteTokenizer) {
