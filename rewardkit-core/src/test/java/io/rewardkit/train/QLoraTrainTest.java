@@ -111,8 +111,9 @@ class QLoraTrainTest {
     LoraTrainTest.Run r = LoraTrainTest.run(c);
     try (RewardModel m = r.model()) {
       Trainer.Result res = r.trainer().train();
-      // 60 held-out pairs: chance is 0.5 (one standard error 0.065)
-      assertTrue(res.finalEval().accuracy() >= 0.8, "held-out accuracy " + res.finalEval().accuracy());
+      // 60 held-out pairs: chance is 0.5 (one standard error 0.065); this run gets 0.93, the same run with every layer
+      // computing with layer 0's NF4 weights 0.78
+      assertTrue(res.finalEval().accuracy() >= 0.85, "held-out accuracy " + res.finalEval().accuracy());
     }
   }
 }
