@@ -39,6 +39,7 @@ class QLoraCliTest {
     assertTrue(t.out().contains("its decoder linears are NF4"), t.out());
     assertTrue(t.out().contains("eval accuracy "), "the run evaluates:\n" + t.out());
     assertTrue(t.out().contains("final-merged/     the adapter merged onto"), t.out());
+    assertTrue(Files.readString(out.resolve("final/rewardkit.json")).contains("\"qlora\""), "the manifest says the base was 4-bit");
     Path merged = out.resolve("final-merged");
     assertTrue(Files.isRegularFile(merged.resolve("model.safetensors")));
 

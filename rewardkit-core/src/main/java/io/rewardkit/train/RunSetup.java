@@ -380,6 +380,11 @@ public final class RunSetup {
     m.put("readout", readoutManifest(tok, o, train.readoutToken(), pad));
     Map<String, Object> data = new LinkedHashMap<>(o.values());
     m.put("data", data);
+    if (c.loadIn4bit) {
+      // adapter_config.json has no field for this (PEFT keeps it in the base's quantization_config), so say it here
+      m.put("qlora", "the adapter was trained on --model_name_or_path with every decoder linear stored as NF4 (--load_in_4bit,"
+          + " double quantisation, blocks of 64); rewardkit eval, score and export --merge apply it to the base's original weights");
+    }
     // LoRA adapters are small: auto keeps them float32 whatever the base's dtype (PEFT's default too)
     String saveDtype = c.usePeft && (c.saveDtype == null || c.saveDtype.equals("auto")) ? "float32" : c.saveDtype;
     return new CheckpointContent(files, pad, m, SaveDtype.resolve(saveDtype, c.modelNameOrPath));
