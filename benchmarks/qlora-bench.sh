@@ -11,7 +11,8 @@ RK=${RK:-./rewardkit}
 LAYERS=${LAYERS:-4}
 TOKENS=${TOKENS:-2048}
 STEPS=${STEPS:-2}
-TINY_STEPS=${TINY_STEPS:-40}
+TINY_STEPS=${TINY_STEPS:--1}   # -1: one epoch
+PARTS=${PARTS:-A B}
 DATA=../shared/data/hh-rlhf-harmless/pairs-2000.jsonl
 TOK=../shared/fixtures/tokenizers/qwen3
 mkdir -p "$OUT"
@@ -22,6 +23,7 @@ tail -n 200 $DATA > "$OUT/heldout.jsonl"
   --max_tokens_per_batch "$TOKENS" --output_dir "$OUT/cache" | tail -1
 
 # ---- A ----
+if [[ " $PARTS " == *" A "* ]]; then
 sed "s/\"num_hidden_layers\": 24/\"num_hidden_layers\": $LAYERS/" examples/shapes/qwen2.5-0.5b-config.json > "$OUT/config-${LAYERS}L.json"
 [[ -d $OUT/base05/final ]] || $RK train --init_config "$OUT/config-${LAYERS}L.json" --dataset "$OUT/cache" --learning_rate 0 \
   --max_steps 1 --save_steps 0 --report false --output_dir "$OUT/base05" > /dev/null
@@ -45,8 +47,10 @@ end = [r for r in recs if r.get("record") == "run_end"][-1]
 print("steps %d, train_runtime %.1f s, %.1f s/step" % (end["global_step"], end["train_runtime"], end["train_runtime"] / end["global_step"]))
 PY
 done
+fi
 
 # ---- B ----
+if [[ " $PARTS " == *" B "* ]]; then
 [[ -d $OUT/tiny/final ]] || $RK train --init_config examples/qwen2-tiny-config.json --dataset "$OUT/cache" --learning_rate 0 \
   --max_steps 1 --save_steps 0 --report false --output_dir "$OUT/tiny" > /dev/null
 python3 - "$OUT/heldout.jsonl" "$OUT/heldout-score.jsonl" <<'PY'
@@ -76,10 +80,14 @@ python3 - "$OUT/b-lora-scores.jsonl" "$OUT/b-qlora-scores.jsonl" <<'PY'
 import json, sys
 a = [json.loads(l)["rewards"] for l in open(sys.argv[1])]
 b = [json.loads(l)["rewards"] for l in open(sys.argv[2])]
+# pairs with a response over --max_length get null rewards in both: left out
+keep = [i for i in range(len(a)) if None not in a[i] and None not in b[i]]
+a, b = [a[i] for i in keep], [b[i] for i in keep]
 d = [abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb)]
 spread = [abs(x) for ra in a for x in ra]
 print("pairs %d; mean |reward_qlora - reward_lora| %.4f (max %.4f); mean |reward_lora| %.4f; score accuracy lora %.4f qlora %.4f" % (
     len(a), sum(d) / len(d), max(d), sum(spread) / len(spread),
     sum(r[0] > r[1] for r in a) / len(a), sum(r[0] > r[1] for r in b) / len(b)))
 PY
+fi
 echo "== done $(date -u +%FT%TZ) $(uptime)"
