@@ -1,4 +1,4 @@
-// Alternating A/B timing of the CPU attention and SwiGLU kernels: the working tree's (namespace rk) against a
+// Alternating A/B timing of the CPU attention, SwiGLU and RMSNorm kernels: the working tree's (namespace rk) against a
 // base revision's (the same sources compiled with -Drk=rk_base, see run.sh). On a shared machine the two builds
 // see the same load because they alternate call by call; the figure to read is the ratio of the minima.
 //   usage: kernels_ab <reps>      (prints one markdown table)
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rewardkit/attention.h"
+#include "rewardkit/rmsnorm.h"
 #include "rewardkit/swiglu.h"
 
 namespace rk_base {
@@ -22,6 +23,9 @@ void attention_backward(float*, float*, float*, const float*, const float*, cons
                         int64_t, int64_t, int64_t, double);
 void swiglu_forward(float*, const float*, const float*, int64_t);
 void swiglu_backward(float*, float*, const float*, const float*, const float*, int64_t);
+struct RmsNormParams;  // the same layout as rk::RmsNormParams (one header, compiled twice)
+void rmsnorm_forward(float*, float*, const float*, const float*, const RmsNormParams&);
+void rmsnorm_backward(float*, float*, const float*, const float*, const float*, const float*, const RmsNormParams&);
 }  // namespace rk_base
 
 namespace {
@@ -113,13 +117,30 @@ int main(int argc, char** argv) {
       if (b == 0) rk_base::swiglu_backward(dg[0].data(), du[0].data(), go.data(), gate.data(), up.data(), n);
       else rk::swiglu_backward(dg[1].data(), du[1].data(), go.data(), gate.data(), up.data(), n);
     };
+    const int64_t D = s.hq * s.hd;  // hidden size
+    const rk::RmsNormParams rp{T, D, 1e-6};
+    const auto& rpb = reinterpret_cast<const rk_base::RmsNormParams&>(rp);
+    std::vector<float> rx(static_cast<size_t>(T * D)), rw(static_cast<size_t>(D)), rg(rx.size()), ro[2], rs[2], rdx[2], rdw[2];
+    fill(rx, 8, 3.0f), fill(rw, 9, 1.0f), fill(rg, 10, 1.0f);
+    for (int b = 0; b < 2; ++b) ro[b].resize(rx.size()), rs[b].resize(size_t(T)), rdx[b].resize(rx.size()), rdw[b].resize(size_t(D));
+    auto rfwd = [&](int b) {
+      if (b == 0) rk_base::rmsnorm_forward(ro[0].data(), rs[0].data(), rx.data(), rw.data(), rpb);
+      else rk::rmsnorm_forward(ro[1].data(), rs[1].data(), rx.data(), rw.data(), rp);
+    };
+    auto rbwd = [&](int b) {  // dw accumulates: cleared first (a memset of D floats, negligible)
+      std::fill(rdw[b].begin(), rdw[b].end(), 0.0f);
+      if (b == 0) rk_base::rmsnorm_backward(rdx[0].data(), rdw[0].data(), rg.data(), rx.data(), rw.data(), rs[0].data(), rpb);
+      else rk::rmsnorm_backward(rdx[1].data(), rdw[1].data(), rg.data(), rx.data(), rw.data(), rs[1].data(), rp);
+    };
     struct Op { const char* name; std::function<void(int)> run; std::function<double()> diff; };
     const std::vector<Op> ops = {
         {"attention.fwd", fwd, [&] { return max_rel_diff(o[0], o[1]); }},
         {"attention.bwd", bwd, [&] { return std::max({max_rel_diff(dq[0], dq[1]), max_rel_diff(dk[0], dk[1]),
                                                       max_rel_diff(dv[0], dv[1])}); }},
         {"swiglu.fwd", sfwd, [&] { return max_rel_diff(so[0], so[1]); }},
-        {"swiglu.bwd", sbwd, [&] { return std::max(max_rel_diff(dg[0], dg[1]), max_rel_diff(du[0], du[1])); }}};
+        {"swiglu.bwd", sbwd, [&] { return std::max(max_rel_diff(dg[0], dg[1]), max_rel_diff(du[0], du[1])); }},
+        {"rmsnorm.fwd", rfwd, [&] { return max_rel_diff(ro[0], ro[1]); }},
+        {"rmsnorm.bwd", rbwd, [&] { return std::max(max_rel_diff(rdx[0], rdx[1]), max_rel_diff(rdw[0], rdw[1])); }}};
     for (const Op& op : ops) {
       std::vector<double> t[2];
       op.run(0), op.run(1);  // warm-up (and outputs for the diff)

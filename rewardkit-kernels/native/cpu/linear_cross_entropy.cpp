@@ -132,7 +132,9 @@ void backward(T* dhidden, T* dweight, const T* dlogp, const T* lse, const T* hid
     }
     for (int64_t i = 0; i < n; ++i) std::memcpy(dhidden + r[i] * D, dh.data() + i * D, sizeof(T) * size_t(D));
   }
-  // Pass 2, dweight: each vocab chunk owns its rows and walks the active tokens in order.
+  // Pass 2, dweight: each vocab chunk owns its rows and walks the active tokens in order. A frozen head (LoRA
+  // policies) passes no dweight and skips the pass, half the backward's logits work.
+  if (dweight == nullptr) return;
   const int64_t v_chunks = (V + VC - 1) / VC;
 #pragma omp parallel for schedule(dynamic, 1) if (v_chunks > 1)
   for (int64_t vc = 0; vc < v_chunks; ++vc) {
@@ -170,7 +172,7 @@ void backward(T* dhidden, T* dweight, const T* dlogp, const T* lse, const T* hid
                                      const T* weight, const int32_t* targets, int64_t tokens, int64_t dim,        \
                                      int64_t vocab, int64_t token_chunk, int64_t vocab_chunk) {                   \
     RK_REQUIRE("linear_cross_entropy_backward",                                                                   \
-               tokens == 0 || (dhidden && dweight && dlogp && lse && hidden && weight && targets), "null buffer"); \
+               tokens == 0 || (dhidden && dlogp && lse && hidden && weight && targets), "null buffer");         \
     backward(dhidden, dweight, dlogp, lse, hidden, weight, targets,                                               \
              params(tokens, dim, vocab, token_chunk, vocab_chunk));                                               \
   }

@@ -40,38 +40,41 @@ void backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, const
 // time into a stack buffer, then one fused pass for the products. Same formulas as the templates above.
 constexpr int64_t kChunk = 512;
 
-void forward(float* out, const float* gate, const float* up, const SwigluParams& p) {
-  const int64_t chunks = (p.n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (p.n > 32768)
+// Runs body(i0, m, e) over chunks of kChunk elements, e[0..m) = exp(-gate[i0..i0+m)) (threads over chunks
+// for large n): the one place the chunking and the vectorised exp live for both directions.
+template <typename Body>
+void for_each_exp_chunk(const float* gate, int64_t n, Body body) {
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (n > 32768)
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i0 = c * kChunk, m = std::min(kChunk, p.n - i0);
+    const int64_t i0 = c * kChunk, m = std::min(kChunk, n - i0);
     alignas(64) float e[kChunk];
     for (int64_t i = 0; i < m; ++i) e[i] = -gate[i0 + i];
     vec_exp_f32(e, e, m);
+    body(i0, m, e);
+  }
+}
+
+void forward(float* out, const float* gate, const float* up, const SwigluParams& p) {
+  for_each_exp_chunk(gate, p.n, [&](int64_t i0, int64_t m, const float* e) {
 #pragma omp simd
     for (int64_t i = 0; i < m; ++i) {
       const float g = gate[i0 + i];
       out[i0 + i] = g * (1.0f / (1.0f + e[i])) * up[i0 + i];
     }
-  }
+  });
 }
 
 void backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
               const SwigluParams& p) {
-  const int64_t chunks = (p.n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (p.n > 32768)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i0 = c * kChunk, m = std::min(kChunk, p.n - i0);
-    alignas(64) float e[kChunk];
-    for (int64_t i = 0; i < m; ++i) e[i] = -gate[i0 + i];
-    vec_exp_f32(e, e, m);
+  for_each_exp_chunk(gate, p.n, [&](int64_t i0, int64_t m, const float* e) {
 #pragma omp simd
     for (int64_t i = 0; i < m; ++i) {
       const float g = gate[i0 + i], sg = 1.0f / (1.0f + e[i]), go = dout[i0 + i];
       dgate[i0 + i] = go * up[i0 + i] * sg * (1.0f + g * (1.0f - sg));
       dup[i0 + i] = go * g * sg;
     }
-  }
+  });
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ void linear_cross_entropy_forward(double* logp, double* lse, const double* hidde
                                   const int32_t* targets, int64_t tokens, int64_t dim, int64_t vocab,
                                   int64_t token_chunk, int64_t vocab_chunk);
 
-// dhidden: [T, D] (overwritten)   dweight: [V, D] (accumulated)   dlogp, lse: [T] (lse from the forward)
+// dhidden: [T, D] (overwritten)   dweight: [V, D] (accumulated; null: a frozen head, no weight gradient)
+// dlogp, lse: [T] (lse from the forward)
 void linear_cross_entropy_backward(float* dhidden, float* dweight, const float* dlogp, const float* lse,
                                    const float* hidden, const float* weight, const int32_t* targets,
                                    int64_t tokens, int64_t dim, int64_t vocab, int64_t token_chunk,

@@ -27,12 +27,15 @@ import picocli.CommandLine.Command;
  * {@code rewardkit export --merge}: a LoRA adapter directory (RewardKit's or PEFT's) merged into its
  * base model, written as a full HF {@code *ForSequenceClassification} checkpoint (config.json,
  * model.safetensors with the adapter's score head, tokenizer files, rewardkit.json) that every
- * backend, transformers and vLLM read without PEFT.
+ * backend, transformers and vLLM read without PEFT; a policy's CAUSAL_LM adapter ({@code train --task ...
+ * --use_peft}) as a full {@code *ForCausalLM} ({@link io.rewardkit.policy.PolicyAdapter#export}).
  */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Write a LoRA adapter merged into its base model as a full checkpoint.",
         "--model is an adapter directory (adapter_config.json; its base_model_name_or_path",
-        "must be on this machine), e.g. runs/x/final of a --use_peft run."})
+        "must be on this machine), e.g. runs/x/final of a --use_peft run: a reward",
+        "model's (SEQ_CLS) becomes a *ForSequenceClassification, a policy's (CAUSAL_LM,",
+        "train --task ... --use_peft) a *ForCausalLM."})
 public final class ExportCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -51,15 +54,21 @@ public final class ExportCommand implements Callable<Integer> {
     if (Files.exists(out) && (!Files.isDirectory(out) || Files.list(out).findAny().isPresent())) {
       throw new UsageException("--output_dir " + out + " exists and is not empty: give a new directory");
     }
+    if (PeftAdapter.task(in) == PeftAdapter.Task.CAUSAL_LM) {  // a policy's (train --task ... --use_peft)
+      try (Backend backend = Backends.select("cpu")) {
+        System.out.println(io.rewardkit.policy.PolicyAdapter.export(in, out, v.getString("save_dtype"), backend));
+      }
+      return 0;
+    }
     System.out.println(merge(in, out, v.getString("save_dtype"), System.err));
     return 0;
   }
 
   /**
-   * Merges the adapter directory {@code in} onto its base as {@code base_model_name_or_path} names it (the
-   * original weights, read from disk) and writes the full checkpoint to {@code out} (replaced if present).
-   * Also what {@code train --merge_lora} runs on its final/, so the two write the same bytes. Returns the summary line;
-   * notices go to {@code notices}.
+   * Merges the reward-model (SEQ_CLS) adapter directory {@code in} onto its base as {@code base_model_name_or_path}
+   * names it (the original weights, read from disk) and writes the full checkpoint to {@code out} (replaced if
+   * present). Also what {@code train --merge_lora} runs on its final/, so the two write the same bytes. Returns the
+   * summary line; notices go to {@code notices}.
    */
   static String merge(Path in, Path out, String saveDtype, java.io.PrintStream notices) throws java.io.IOException {
     try (Backend backend = Backends.select("cpu")) {

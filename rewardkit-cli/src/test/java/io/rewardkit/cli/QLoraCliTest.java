@@ -78,6 +78,12 @@ class QLoraCliTest {
     r = run(train(tmp.resolve("d"), "--merge_lora"));
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("--merge_lora") && r.err().contains("--use_peft"), r.err());
-    for (String d : List.of("a", "b", "c", "d")) assertFalse(Files.exists(tmp.resolve(d)), "nothing written for " + d);
+    r = run(train(tmp.resolve("e"), "--use_peft", "--load_in_4bit", "--task", "dpo"));
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("--load_in_4bit") && r.err().contains("--task"), r.err());
+    r = run(train(tmp.resolve("f"), "--use_peft", "--merge_lora", "--task", "dpo"));
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("--merge_lora") && r.err().contains("--task"), r.err());
+    for (String d : List.of("a", "b", "c", "d", "e", "f")) assertFalse(Files.exists(tmp.resolve(d)), "nothing written for " + d);
   }
 }

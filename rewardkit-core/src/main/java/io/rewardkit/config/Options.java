@@ -189,7 +189,8 @@ public final class Options {
     // ---- LoRA (TRL's ModelConfig / PEFT's LoraConfig names) ----
     def("use_peft", Type.BOOL, "false").on(TRAIN, BENCH)
         .help("Train LoRA adapters on a frozen --model_name_or_path and the score head in full; checkpoints and final/ "
-            + "are PEFT adapter directories (adapter_config.json, adapter_model.safetensors with the head). bench: time LoRA steps.");
+            + "are PEFT adapter directories (adapter_config.json, adapter_model.safetensors with the head). With --task: "
+            + "adapters only (LM head frozen), a CAUSAL_LM adapter. bench: time LoRA steps.");
     def("lora_r", Type.INT, "16").on(TRAIN, BENCH).min(1).label("R").help("LoRA rank (with --use_peft).");
     def("lora_alpha", Type.INT, "32").on(TRAIN, BENCH).min(1)
         .help("LoRA alpha: the low-rank path is scaled by lora_alpha / lora_r (lora_alpha / sqrt(lora_r) with --use_rslora).");
@@ -316,6 +317,11 @@ public final class Options {
           "--load_in_4bit quantises the frozen base of a LoRA run: give --use_peft with it (QLoRA), or drop --load_in_4bit"),
       new Rule(List.of("merge_lora", "use_peft"), v -> !v.getBool("merge_lora") || v.getBool("use_peft"),
           "--merge_lora merges LoRA adapters: give --use_peft with it, or drop --merge_lora"),
+      new Rule(List.of("load_in_4bit", "task"), v -> !v.getBool("load_in_4bit") || v.getString("task").equals("reward"),
+          "--load_in_4bit (QLoRA) is implemented for reward models only (--task reward), not for policies: drop it with --task"),
+      new Rule(List.of("merge_lora", "task"), v -> !v.getBool("merge_lora") || v.getString("task").equals("reward"),
+          "--merge_lora is implemented for reward models only (--task reward): for a policy adapter run"
+              + " `rewardkit export --model <output_dir>/final --merge --output_dir DIR`"),
       new Rule(List.of("penalty_lower", "penalty_upper"), v -> v.getDouble("penalty_lower") < v.getDouble("penalty_upper"),
           "--penalty_lower must be < --penalty_upper"));
 

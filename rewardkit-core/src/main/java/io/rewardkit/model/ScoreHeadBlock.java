@@ -64,6 +64,6 @@ final class ScoreHeadBlock {
   void backwardNormed(Activations a, int t, Tensor dXNorm) {
     Tensor xL = Activations.rows(a.x(layers), t, d);
     Tensor dres = Activations.rows(a.dres, t, d);
-    be.rmsnormBackward(dres, finalNorm.grad(), dXNorm, xL, finalNorm.weight(), a.rstdF.view(0, t));
+    be.rmsnormBackward(dres, lin.normGrad(finalNorm), dXNorm, xL, finalNorm.weight(), a.rstdF.view(0, t));  // frozen: sink
   }
 }

@@ -11,6 +11,8 @@ import io.rewardkit.model.RewardModel;
 import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
 import io.rewardkit.model.safetensors.SafetensorsFile;
 import io.rewardkit.model.TrainableModel;
+import io.rewardkit.model.lora.LoraAdapters;
+import io.rewardkit.model.lora.PeftAdapter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,6 +24,10 @@ import java.util.SplittableRandom;
  * there) and the LM head, {@code lm_head.weight} [V, D] or, when the config says {@code tie_word_embeddings}, the
  * embedding matrix itself (its gradient then collects both uses). The reward model's score head is not part of a
  * policy: it is neither trained nor saved. Log-probs come from {@link PolicyHead} (fused linear cross-entropy).
+ *
+ * <p>With a frozen base ({@code trainBase} false) and {@link #attach LoRA adapters} only the adapters train: no
+ * gradient or optimizer memory for the decoder, and the LM head (tied or not) is frozen too, as PEFT leaves it for
+ * {@code CAUSAL_LM} (its backward computes the hidden states' gradient only).
  */
 public final class PolicyModel implements AutoCloseable {
   static final String LM_HEAD = "lm_head.weight";
@@ -34,7 +40,8 @@ public final class PolicyModel implements AutoCloseable {
   private final PolicyHead head;
   private Tensor xNorm;           // final normed hidden [T, D] of the last forward
   private Tensor dXNorm;          // [cap, D] scratch
-  private final List<TrainableModel.Param> params;
+  private List<TrainableModel.Param> params;
+  private LoraAdapters adapters;  // null: the whole policy trains
 
   private PolicyModel(RewardModel decoder, Tensor untiedWeight) {
     this.decoder = decoder;
@@ -42,14 +49,17 @@ public final class PolicyModel implements AutoCloseable {
     Parameter embed = decoder.parameters().stream().filter(p -> p.hfName().equals(EMBED)).findFirst().orElseThrow();
     Backend be = decoder.backend();
     this.lmWeight = tied ? embed.weight() : untiedWeight;
-    this.lmGrad = tied ? embed.grad() : be.allocate(untiedWeight.dtype() == DType.F64 ? DType.F64 : DType.F32,
+    // a frozen base has no embedding gradient (tied) and gets no lm_head one (untied): null skips the kernel's dW pass
+    this.lmGrad = tied || !decoder.trainsBase() ? embed.grad() : be.allocate(untiedWeight.dtype() == DType.F64 ? DType.F64 : DType.F32,
         untiedWeight.shape());
     this.head = new PolicyHead(be, decoder.dtype());
     List<TrainableModel.Param> ps = new ArrayList<>();
-    for (Parameter p : decoder.parameters()) {
-      if (!p.hfName().equals("score.weight")) ps.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
+    if (decoder.trainsBase()) {
+      for (Parameter p : decoder.parameters()) {
+        if (!p.hfName().equals("score.weight")) ps.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
+      }
+      if (!tied) ps.add(new TrainableModel.Param(LM_HEAD, lmWeight, lmGrad, true));
     }
-    if (!tied) ps.add(new TrainableModel.Param(LM_HEAD, lmWeight, lmGrad, true));
     this.params = List.copyOf(ps);
   }
 
@@ -75,7 +85,12 @@ public final class PolicyModel implements AutoCloseable {
    * error naming the file).
    */
   public static PolicyModel fromPretrained(Path dir, Backend backend, DType dtype) {
-    RewardModel m = RewardModel.fromPretrained(dir, backend, dtype, 0L);
+    return fromPretrained(dir, backend, dtype, true);
+  }
+
+  /** As above; {@code trainBase} false: a frozen base (no gradients), for {@link #attach LoRA adapters}. */
+  public static PolicyModel fromPretrained(Path dir, Backend backend, DType dtype, boolean trainBase) {
+    RewardModel m = RewardModel.fromPretrained(dir, backend, dtype, 0L, trainBase);
     if (m.config().tieWordEmbeddings()) return new PolicyModel(m, null);
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
       if (!ckpt.has(LM_HEAD)) {
@@ -113,12 +128,46 @@ public final class PolicyModel implements AutoCloseable {
 
   public boolean tied() { return tied; }
 
-  /** Trainable parameters with HF names: the decoder's (no score head) and, untied, {@code lm_head.weight}. */
+  /**
+   * Trainable parameters with HF names: the decoder's (no score head) and, untied, {@code lm_head.weight}; with
+   * adapters, their lora_A/lora_B only (PEFT's saved names).
+   */
   public List<TrainableModel.Param> params() { return params; }
+
+  /**
+   * Installs {@code ad} (initialised or loaded) on this frozen policy's decoder, or adopts it when already installed
+   * there ({@link io.rewardkit.train.RunSetup#lora}); closed with the policy from here on.
+   * The reward model's unused score head moves into the adapters' arena as {@link LoraAdapters#attachTo} does for
+   * reward models; a policy never computes its gradient, so it stays zero and outside {@link #params()}.
+   */
+  public void attach(LoraAdapters ad) {
+    if (decoder.trainsBase()) throw new IllegalStateException("LoRA adapters need a frozen base (fromPretrained(..., false))");
+    if (adapters != null) throw new IllegalStateException("adapters already attached");
+    if (decoder.linearHook() != ad) ad.attachTo(decoder);  // RunSetup.lora installs them itself
+    this.adapters = ad;
+    List<TrainableModel.Param> ps = new ArrayList<>();
+    for (Parameter p : ad.parameters()) ps.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
+    this.params = List.copyOf(ps);
+  }
+
+  /** The attached adapters, or null (the whole policy trains). */
+  public LoraAdapters adapters() { return adapters; }
+
+  /**
+   * Folds the adapters into the base weights ({@link io.rewardkit.model.lora.LoraMerge}: PEFT's merge_and_unload)
+   * and frees them; the policy then computes without them what it computed with them, up to one rounding.
+   */
+  public void mergeAdapters() {
+    if (adapters == null) throw new IllegalStateException("no adapters to merge");
+    io.rewardkit.model.lora.LoraMerge.merge(decoder, adapters);
+    adapters = null;
+    params = List.of();
+  }
 
   public void zeroGrad() {
     decoder.zeroGrad();
-    if (!tied) backend().zero(lmGrad);
+    if (lmGrad != null && !tied) backend().zero(lmGrad);
+    if (adapters != null) adapters.zeroGrad();
   }
 
   /** Training forward: the log-probs of {@code t}'s entries in {@code batch}; keeps what {@link #backward} needs. */
@@ -141,13 +190,29 @@ public final class PolicyModel implements AutoCloseable {
   }
 
   /**
+   * What the run trains, into {@code dir}: with adapters a PEFT {@code CAUSAL_LM} adapter directory (fp32
+   * adapter_config.json and adapter_model.safetensors, nothing else: the base is the base), else {@link #saveHf}.
+   */
+  public void save(Path dir) throws java.io.IOException {
+    if (adapters == null) {
+      saveHf(dir);
+    } else {
+      PeftAdapter.write(dir, PeftAdapter.Task.CAUSAL_LM, adapters, null, backend(), io.rewardkit.model.safetensors.StDType.F32);
+    }
+  }
+
+  /**
    * Writes an HF {@code <Family>ForCausalLM} checkpoint (see {@link io.rewardkit.model.CausalLmCheckpoint}), fp32,
    * or bf16 when the model computes in bf16.
    */
   public void saveHf(Path dir) {
-    io.rewardkit.model.CausalLmCheckpoint.save(decoder, tied ? null : lmWeight, dir,
-        dtype() == DType.BF16 ? io.rewardkit.model.safetensors.StDType.BF16 : io.rewardkit.model.safetensors.StDType.F32,
-        RewardModel.DEFAULT_SHARD_BYTES);
+    saveHf(dir, dtype() == DType.BF16 ? io.rewardkit.model.safetensors.StDType.BF16 : io.rewardkit.model.safetensors.StDType.F32);
+  }
+
+  /** As above, stored as {@code storeAs}. */
+  public void saveHf(Path dir, io.rewardkit.model.safetensors.StDType storeAs) {
+    if (adapters != null) throw new IllegalStateException("unmerged LoRA adapters: save() writes them, mergeAdapters() folds them in");
+    io.rewardkit.model.CausalLmCheckpoint.save(decoder, tied ? null : lmWeight, dir, storeAs, RewardModel.DEFAULT_SHARD_BYTES);
   }
 
   /** The decoder (for saving and for the parameter arena). */
@@ -164,8 +229,8 @@ public final class PolicyModel implements AutoCloseable {
     if (dXNorm != null) dXNorm.close();
     if (!tied) {
       lmWeight.close();
-      lmGrad.close();
+      if (lmGrad != null) lmGrad.close();
     }
-    decoder.close();
+    decoder.close();  // and the adapters, its linear hook
   }
 }

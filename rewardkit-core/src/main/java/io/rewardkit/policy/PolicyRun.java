@@ -10,6 +10,8 @@ import io.rewardkit.kernels.Backends;
 import io.rewardkit.kernels.DType;
 import io.rewardkit.kernels.PreferenceLossSpec;
 import io.rewardkit.model.ModelConfig;
+import io.rewardkit.model.lora.LoraAdapters;
+import io.rewardkit.model.lora.LoraConfig;
 import io.rewardkit.train.Checkpoints;
 import io.rewardkit.train.ResumePoint;
 import io.rewardkit.train.RunDirectory;
@@ -30,15 +32,16 @@ import java.util.Map;
  * policy's own starting point; its log-probs are computed once, written beside the run
  * ({@code ref_logps_train.json}, {@code ref_logps_eval.json}) and into every checkpoint, and the reference closed
  * before the policy trains. A resumed run reads them back from its checkpoint instead of recomputing them.
+ *
+ * <p>{@code --use_peft}: LoRA adapters (PEFT's init, {@code --lora_*}) on a frozen {@code --model_name_or_path}, LM head
+ * frozen too (PEFT's CAUSAL_LM default); checkpoints and final/ hold a PEFT CAUSAL_LM adapter directory. The reference
+ * without {@code --ref_model} is the base itself, which is what the adapted policy starts as (lora_B = 0), as TRL
+ * takes a PEFT model's reference with its adapters disabled.
  */
 public final class PolicyRun {
   private PolicyRun() {}
 
   public static int run(TrainConfig c, PrintStream out) throws Exception {
-    if (c.usePeft) {
-      throw new UsageException("--use_peft is not available for --task " + c.task + " yet (reward training only): "
-          + "the policy trains every weight");
-    }
     PreferenceLossSpec spec = PolicyTrainer.spec(c);
     try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
       if (backend.computeType() != DType.F32) {
@@ -159,7 +162,11 @@ public final class PolicyRun {
       model.put("model_type", mc.family().causalLmArchitecture());
       long params = 0;
       for (var p : policy.params()) params += p.weight().numel();
-      model.put("parameters", params);
+      model.put("parameters", params);  // trainable: with LoRA the adapters'
+      if (policy.adapters() != null) {
+        out.println(loraLine(policy));
+        model.put("lora", loraInfo(policy.adapters()));
+      }
       model.put("num_hidden_layers", mc.numHiddenLayers());
       model.put("hidden_size", mc.hiddenSize());
       model.put("vocab_size", mc.vocabSize());
@@ -172,9 +179,14 @@ public final class PolicyRun {
       run.promote(out);
       out.printf(Locale.ROOT, "done: %d steps, %,d tokens in %.1f s (%.0f tokens/s)%n", r.steps(), r.tokens(), r.seconds(),
           r.tokens() / r.seconds());
-      out.println("outputs in " + Path.of(c.outputDir).toAbsolutePath().normalize() + ": final/ (HF "
-          + mc.family().causalLmArchitecture() + "), checkpoint-*/, metrics.jsonl" + (c.report ? ", report/" : "")
-          + (spec.needsReference() ? ", ref_logps_*.json" : ""));
+      Path outDir = Path.of(c.outputDir).toAbsolutePath().normalize();
+      out.println("outputs in " + outDir + ": final/ (" + (policy.adapters() != null ? "PEFT CAUSAL_LM LoRA adapter for "
+          + policy.adapters().baseModel() : "HF " + mc.family().causalLmArchitecture()) + "), checkpoint-*/, metrics.jsonl"
+          + (c.report ? ", report/" : "") + (spec.needsReference() ? ", ref_logps_*.json" : ""));
+      if (policy.adapters() != null) {
+        out.println("merge it into a full " + mc.family().causalLmArchitecture() + ": rewardkit export --model "
+            + outDir.resolve("final") + " --merge --output_dir DIR");
+      }
     }
     return 0;
   }
@@ -185,6 +197,32 @@ public final class PolicyRun {
     Path p = Path.of(c.dataset.get(0));
     return io.rewardkit.data.PreparedCache.isCache(p) ? CachedReference.read(p) : null;
   }
+
+  /** One line on a LoRA policy's adapters (printed at the start). */
+  static String loraLine(PolicyModel policy) {
+    LoraAdapters ad = policy.adapters();
+    LoraConfig lc = ad.config();
+    long total = ad.numParameters();
+    for (io.rewardkit.model.Parameter p : policy.decoder().parameters()) if (!p.hfName().equals("score.weight")) total += p.numel();
+    if (!policy.tied()) total += policy.lmHeadWeight().numel();
+    return String.format(Locale.ROOT, "lora: r %d, alpha %s, scaling %.4g%s, %s on %d layers: %,d trainable parameters of %,d;"
+        + " the base and the LM head (%s) are frozen", lc.r(), num(lc.alpha()), lc.scaling(), lc.useRslora() ? " (rslora)" : "",
+        String.join(",", lc.targetNames()), policy.config().numHiddenLayers(), ad.numParameters(), total,
+        policy.tied() ? "tied" : "untied");
+  }
+
+  private static Map<String, Object> loraInfo(LoraAdapters ad) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("r", ad.config().r());
+    m.put("lora_alpha", ad.config().alpha());
+    m.put("use_rslora", ad.config().useRslora());
+    m.put("target_modules", ad.config().targetNames());
+    m.put("base_model_name_or_path", ad.baseModel());
+    m.put("frozen", "base and LM head");
+    return m;
+  }
+
+  private static String num(double v) { return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v); }
 
   /** The reference's identity as the stored log-probs name it. */
   static String referenceName(TrainConfig c) {
@@ -205,10 +243,24 @@ public final class PolicyRun {
     return r;
   }
 
-  /** The policy's starting point, or the reference (--ref_model, else the same starting point). */
+  /**
+   * The policy's starting point (with --use_peft: the frozen base with fresh adapters), or the reference
+   * (--ref_model, else the base: the same starting point), loaded frozen as it only runs forward.
+   */
   private static PolicyModel start(TrainConfig c, ModelConfig mc, Backend backend, boolean reference, String refDir) {
-    if (reference && refDir != null) return PolicyModel.fromPretrained(Path.of(refDir), backend, DType.F32);
-    if (c.modelNameOrPath != null) return PolicyModel.fromPretrained(Path.of(c.modelNameOrPath), backend, DType.F32);
+    if (reference && refDir != null) return PolicyModel.fromPretrained(Path.of(refDir), backend, DType.F32, false);
+    if (c.modelNameOrPath != null) {
+      PolicyModel m = PolicyModel.fromPretrained(Path.of(c.modelNameOrPath), backend, DType.F32, !reference && !c.usePeft);
+      if (!reference && c.usePeft) {
+        try {
+          m.attach(RunSetup.lora(c, m.decoder()));
+        } catch (RuntimeException e) {
+          m.close();
+          throw e;
+        }
+      }
+      return m;
+    }
     if (mc.vocabSize() < 1) throw new RewardKitException("model config has no vocabulary");
     return PolicyModel.randomInit(mc, backend, DType.F32, c.seed);
   }

@@ -39,7 +39,7 @@ import java.util.Map;
  * ({@link ReferenceLogps}), backward, global-norm clipping and AdamW. Logs TRL's metric names to
  * {@code metrics.jsonl}, evaluates held-out pairs (preference accuracy by implicit reward, log-prob margins) every
  * {@code --eval_steps} and at the end, saves {@code checkpoint-<step>/} every {@code --save_steps} and at the end
- * (HF {@code *ForCausalLM}, optimizer state, loop state, the reference log-probs; at most
+ * (HF {@code *ForCausalLM} or, with LoRA, the PEFT adapter; optimizer state, loop state, the reference log-probs; at most
  * {@code --save_total_limit} kept), writes {@code final/} and the report.
  *
  * <p>Resume is exact: the data order is a function of (seed, epoch), the CPU kernels are deterministic and every
@@ -151,14 +151,20 @@ public final class PolicyTrainer {
     long total = totalSteps();
     LrSchedule lr = LrSchedule.of(c, total);
     // The arena optimizer works on one parameter arena: the decoder's (its unused score head included: zero
-    // gradient, never saved), and the untied lm_head as a second one; one global norm over both.
+    // gradient, never saved), and the untied lm_head as a second one; one global norm over both. With LoRA: the
+    // adapters' arena alone (base and LM head frozen; the moved score head's slot there has zero gradient).
+    io.rewardkit.model.lora.LoraAdapters ad = policy.adapters();
     List<TrainableModel.Param> decoderParams = new ArrayList<>();
-    for (io.rewardkit.model.Parameter p : policy.decoder().parameters()) {
-      decoderParams.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
+    if (ad == null) {
+      for (io.rewardkit.model.Parameter p : policy.decoder().parameters()) {
+        decoderParams.add(new TrainableModel.Param(p.hfName(), p.weight(), p.grad(), p.decay()));
+      }
     }
-    AdamWOptimizer opt = new AdamWOptimizer(be, policy.decoder().weights(), policy.decoder().grads(), decoderParams,
-        c.adamBeta1, c.adamBeta2, c.adamEpsilon, c.weightDecay);
-    AdamWOptimizer headOpt = policy.tied() ? null : new AdamWOptimizer(be, policy.lmHeadWeight(), policy.lmHeadGrad(),
+    AdamWOptimizer opt = ad != null
+        ? new AdamWOptimizer(be, ad.weights(), ad.grads(), policy.params(), c.adamBeta1, c.adamBeta2, c.adamEpsilon, c.weightDecay)
+        : new AdamWOptimizer(be, policy.decoder().weights(), policy.decoder().grads(), decoderParams,
+            c.adamBeta1, c.adamBeta2, c.adamEpsilon, c.weightDecay);
+    AdamWOptimizer headOpt = policy.tied() || ad != null ? null : new AdamWOptimizer(be, policy.lmHeadWeight(), policy.lmHeadGrad(),
         List.of(new TrainableModel.Param("lm_head.weight", policy.lmHeadWeight(), policy.lmHeadGrad(), true)),
         c.adamBeta1, c.adamBeta2, c.adamEpsilon, c.weightDecay);
     if (resumed != null) restore(opt, headOpt);
@@ -267,7 +273,7 @@ public final class PolicyTrainer {
       history = List.copyOf(log.history());
     }
     Path fin = work.resolve("final");
-    Checkpoints.writeAtomically(fin, policy::saveHf);
+    Checkpoints.writeAtomically(fin, policy::save);
     double secs = (System.nanoTime() - t0) / 1e9;
     if (c.report) {
       Path html = PolicyReport.write(work.resolve("report"), history, "RewardKit policy training report (--task " + c.task + ")");
@@ -438,7 +444,7 @@ public final class PolicyTrainer {
   private void saveCheckpoint(Path work, AdamWOptimizer opt, AdamWOptimizer headOpt, long total) throws IOException {
     Path target = work.resolve("checkpoint-" + step);
     Checkpoints.writeAtomically(target, dir -> {
-      policy.saveHf(dir);
+      policy.save(dir);
       opt.save(dir.resolve(Checkpoints.OPTIMIZER));
       if (headOpt != null) headOpt.save(dir.resolve(HEAD_OPTIMIZER));
       if (refTrain != null) refTrain.save(dir.resolve(REF_TRAIN));

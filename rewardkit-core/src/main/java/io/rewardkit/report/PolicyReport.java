@@ -31,30 +31,30 @@ public final class PolicyReport {
     List<Map<String, Object>> evals = MetricsRecords.ofKind(metrics, MetricsRecords.EVAL);
     Map<String, Object> start = MetricsRecords.last(metrics, MetricsRecords.RUN_START);
     Map<String, Object> end = MetricsRecords.last(metrics, MetricsRecords.RUN_END);
-    Map<String, Object> options = map(start == null ? null : start.get("options"));
+    Map<String, Object> options = TrainingReport.map(start == null ? null : start.get("options"));
 
     List<String[]> images = new ArrayList<>();
-    save(Charts.lineChart("Loss", "optimizer step", "loss", true, List.of(
+    TrainingReport.save(Charts.lineChart("Loss", "optimizer step", "loss", true, List.of(
         TrainingReport.series("train loss (logging-window mean)", train, "loss", Charts.BLUE, Charts.Style.LINE),
         TrainingReport.series("eval loss", evals, "eval_loss", Charts.ORANGE, Charts.Style.POINTS)), Double.NaN, Double.NaN),
         dir, "loss.png", images);
-    save(Charts.lineChart("Preference accuracy by implicit reward", "optimizer step", "rewards/accuracies", true, List.of(
+    TrainingReport.save(Charts.lineChart("Preference accuracy by implicit reward", "optimizer step", "rewards/accuracies", true, List.of(
         TrainingReport.series("train (logging-window mean)", train, "rewards/accuracies", Charts.BLUE, Charts.Style.LINE),
         TrainingReport.series("eval", evals, "eval_rewards/accuracies", Charts.ORANGE, Charts.Style.POINTS),
         Charts.reference("chance (0.5)", 0.5, Charts.GREY)), 0, 1.03), dir, "accuracy.png", images);
-    save(Charts.lineChart("Implicit rewards", "optimizer step", "reward", true, List.of(
+    TrainingReport.save(Charts.lineChart("Implicit rewards", "optimizer step", "reward", true, List.of(
         TrainingReport.series("rewards/chosen (train)", train, "rewards/chosen", Charts.BLUE, Charts.Style.LINE),
         TrainingReport.series("rewards/rejected (train)", train, "rewards/rejected", Charts.RED, Charts.Style.LINE),
         TrainingReport.series("rewards/margins (train)", train, "rewards/margins", Charts.GREEN, Charts.Style.LINE),
         TrainingReport.series("eval_rewards/margins", evals, "eval_rewards/margins", Charts.ORANGE, Charts.Style.POINTS)),
         Double.NaN, Double.NaN), dir, "rewards.png", images);
-    save(Charts.lineChart("Policy log-probs (Σ over the response)", "optimizer step", "log-prob", true, List.of(
+    TrainingReport.save(Charts.lineChart("Policy log-probs (Σ over the response)", "optimizer step", "log-prob", true, List.of(
         TrainingReport.series("logps/chosen (train)", train, "logps/chosen", Charts.BLUE, Charts.Style.LINE),
         TrainingReport.series("logps/rejected (train)", train, "logps/rejected", Charts.RED, Charts.Style.LINE),
         TrainingReport.series("eval_logps/chosen", evals, "eval_logps/chosen", Charts.ORANGE, Charts.Style.POINTS),
         TrainingReport.series("eval_logps/rejected", evals, "eval_logps/rejected", Charts.GREY, Charts.Style.POINTS)),
         Double.NaN, Double.NaN), dir, "logps.png", images);
-    save(Charts.lineChart("Learning rate", "optimizer step", "learning rate", true, List.of(
+    TrainingReport.save(Charts.lineChart("Learning rate", "optimizer step", "learning rate", true, List.of(
         TrainingReport.series("learning rate", train, "learning_rate", Charts.GREEN, Charts.Style.LINE)), 0, Double.NaN),
         dir, "learning_rate.png", images);
     List<Charts.Series> gn = new ArrayList<>(List.of(
@@ -62,30 +62,13 @@ public final class PolicyReport {
     if (options.get("max_grad_norm") instanceof Number clip && clip.doubleValue() > 0) {
       gn.add(Charts.reference("max_grad_norm (" + clip + ")", clip.doubleValue(), Charts.GREY));
     }
-    save(Charts.lineChart("Gradient norm", "optimizer step", "global L2 norm", true, gn, 0, Double.NaN),
+    TrainingReport.save(Charts.lineChart("Gradient norm", "optimizer step", "global L2 norm", true, gn, 0, Double.NaN),
         dir, "grad_norm.png", images);
 
-    StringBuilder html = new StringBuilder();
-    html.append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").append(escape(title)).append("</title>")
-        .append("<style>body{font-family:sans-serif;max-width:1320px;margin:1.5em auto;color:#222;padding:0 1em}"
-            + "h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.2em 0 .4em}"
-            + "table{border-collapse:collapse;font-size:14px}td,th{padding:3px 12px 3px 0;text-align:left;vertical-align:top}"
-            + "th{color:#555;font-weight:normal;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}"
-            + ".charts{display:flex;flex-wrap:wrap;gap:12px}.charts img{border:1px solid #ddd;width:640px;max-width:100%}"
-            + ".sub{color:#666;margin-top:0}code{font-size:13px}</style></head><body>")
-        .append("<h1>").append(escape(title)).append("</h1>");
-    Object out = options.get("output_dir");
-    if (out != null) html.append("<p class=\"sub\">run <code>").append(escape(String.valueOf(out))).append("</code></p>");
+    StringBuilder html = TrainingReport.pageHead(title, options);
     html.append(TrainingReport.header(metrics, start, end, options));
     html.append(evalTable(MetricsRecords.last(metrics, MetricsRecords.EVAL)));
-    html.append("<h2>Charts</h2><div class=\"charts\">");
-    for (String[] img : images) {
-      html.append("<img alt=\"").append(img[0]).append("\" src=\"data:image/png;base64,").append(img[1]).append("\">");
-    }
-    html.append("</div></body></html>\n");
-    Path index = dir.resolve("index.html");
-    AtomicFiles.writeString(index, html.toString());
-    return index;
+    return TrainingReport.writePage(html, images, dir);
   }
 
   /** The last eval record's metrics (wall-clock fields left out). */
@@ -103,17 +86,6 @@ public final class PolicyReport {
     return sb.append("</table>").toString();
   }
 
-  private static void save(BufferedImage img, Path dir, String name, List<String[]> images) throws IOException {
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    ImageIO.write(img, "png", buf);
-    AtomicFiles.write(dir.resolve(name), o -> buf.writeTo(o));
-    images.add(new String[] {name, Base64.getEncoder().encodeToString(buf.toByteArray())});
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> map(Object o) {
-    return o instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
-  }
 
   private static String escape(String s) {
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");

@@ -82,6 +82,14 @@ public final class TrainingReport {
           dir, "accuracy_by_length.png", images);
     }
 
+    StringBuilder html = pageHead(title, options);
+    html.append(header(metrics, start, end, options));
+    html.append(evalTables(finalEval, end, MetricsRecords.last(metrics, MetricsRecords.EVAL)));
+    return writePage(html, images, dir);
+  }
+
+  /** The page's head, styles, title and run line, shared by the reward-model and policy reports. */
+  static StringBuilder pageHead(String title, Map<String, Object> options) {
     StringBuilder html = new StringBuilder();
     html.append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").append(escape(title)).append("</title>")
         .append("<style>body{font-family:sans-serif;max-width:1320px;margin:1.5em auto;color:#222;padding:0 1em}"
@@ -94,8 +102,11 @@ public final class TrainingReport {
         .append("<h1>").append(escape(title)).append("</h1>");
     Object out = options.get("output_dir");
     if (out != null) html.append("<p class=\"sub\">run <code>").append(escape(String.valueOf(out))).append("</code></p>");
-    html.append(header(metrics, start, end, options));
-    html.append(evalTables(finalEval, end, MetricsRecords.last(metrics, MetricsRecords.EVAL)));
+    return html;
+  }
+
+  /** Appends the charts (inline PNGs), closes the page and writes dir/index.html atomically. */
+  static Path writePage(StringBuilder html, List<String[]> images, Path dir) throws IOException {
     html.append("<h2>Charts</h2><div class=\"charts\">");
     for (String[] img : images) {
       html.append("<img alt=\"").append(img[0]).append("\" src=\"data:image/png;base64,").append(img[1]).append("\">");
@@ -228,15 +239,16 @@ public final class TrainingReport {
     return new Charts.Series(name, x, y, color, style);
   }
 
-  private static void save(BufferedImage img, Path dir, String name, List<String[]> images) throws IOException {
+  /** Writes a chart as dir/name (atomically) and keeps it for the page. */
+  static void save(BufferedImage img, Path dir, String name, List<String[]> images) throws IOException {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     ImageIO.write(img, "png", buf);
-    Files.write(dir.resolve(name), buf.toByteArray());
+    AtomicFiles.write(dir.resolve(name), o -> buf.writeTo(o));
     images.add(new String[] {name, Base64.getEncoder().encodeToString(buf.toByteArray())});
   }
 
   @SuppressWarnings("unchecked")
-  private static Map<String, Object> map(Object o) {
+  static Map<String, Object> map(Object o) {
     return o instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
   }
 

@@ -555,7 +555,7 @@ public final class RunSetup {
   }
 
   /** The base model directory an adapter names (adapter_config.json base_model_name_or_path), which must be on disk. */
-  static Path adapterBase(PeftAdapter.Info info) {
+  public static Path adapterBase(PeftAdapter.Info info) {
     Path cf = info.dir().resolve(PeftAdapter.CONFIG);
     if (info.baseModel() == null) {
       throw new RewardKitException(cf + ": field 'base_model_name_or_path' is empty: the adapter does not say which base model it belongs to");

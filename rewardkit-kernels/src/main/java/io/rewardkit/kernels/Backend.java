@@ -148,7 +148,10 @@ public interface Backend extends AutoCloseable {
    */
   void linearCrossEntropyForward(Tensor logp, Tensor lse, Tensor hidden, Tensor w, Tensor targets);
 
-  /** dHidden [T, D] overwritten (zero for ignored tokens); dw [V, D] accumulated; dLogp, lse [T] as the forward's. */
+  /**
+   * dHidden [T, D] overwritten (zero for ignored tokens); dw [V, D] accumulated, or null for a frozen head (LoRA
+   * policies; CPU backend only so far); dLogp, lse [T] as the forward's.
+   */
   void linearCrossEntropyBackward(Tensor dHidden, Tensor dw, Tensor dLogp, Tensor lse, Tensor hidden, Tensor w,
       Tensor targets);
 

@@ -453,13 +453,13 @@ public final class CpuBackend implements Backend {
       Tensor w, Tensor targets) {
     long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
     Shapes.require("linear_cross_entropy_backward", dim > 0 && hidden.numel() == tokens * dim
-        && dHidden.numel() == hidden.numel() && dw.numel() == w.numel() && dLogp.numel() == tokens
+        && dHidden.numel() == hidden.numel() && (dw == null || dw.numel() == w.numel()) && dLogp.numel() == tokens
         && lse.numel() == tokens && targets.dtype() == DType.I32,
         "dHidden " + dHidden + ", dw " + dw + ", dLogp " + dLogp + ", lse " + lse + ", hidden " + hidden + ", w " + w);
     switch (Shapes.floatType("linear_cross_entropy_backward", dHidden, dw, dLogp, lse, hidden, w)) {
-      case F32 -> LinearCrossEntropy.linear_cross_entropy_backward(dHidden.f32(), dw.f32(), dLogp.f32(), lse.f32(),
+      case F32 -> LinearCrossEntropy.linear_cross_entropy_backward(dHidden.f32(), f32(dw), dLogp.f32(), lse.f32(),
           hidden.f32(), w.f32(), targets.i32(), tokens, dim, vocab, 0, 0);
-      case F64 -> LinearCrossEntropy.linear_cross_entropy_backward(dHidden.f64(), dw.f64(), dLogp.f64(), lse.f64(),
+      case F64 -> LinearCrossEntropy.linear_cross_entropy_backward(dHidden.f64(), f64(dw), dLogp.f64(), lse.f64(),
           hidden.f64(), w.f64(), targets.i32(), tokens, dim, vocab, 0, 0);
       default -> throw Shapes.unsupported("linear_cross_entropy_backward", dHidden.dtype());
     }

@@ -412,6 +412,21 @@ class AttentionTest {
     for (int e = 0; e < width; e++) dst.setDouble((long) dstRow * width + e, src.getDouble((long) srcRow * width + e));
   }
 
+  /** The F32 forward and backward on the F64 case's inputs rounded to float (dq/dk/dv start as junk: overwrite). */
+  private record F32Run(Io io, Tensor dq, Tensor dk, Tensor dv) {}
+
+  private F32Run runF32(Case c, Io io, Tensor dOut, VarlenLayout layout) {
+    Io io32 = new Io(toF32(io.q()), toF32(io.k()), toF32(io.v()),
+        Tensor.host(DType.F32, c.tokens(), c.hq(), c.hd()), Tensor.host(DType.F32, c.hq(), c.tokens()));
+    Tensor dq = junk(DType.F32, c.tokens(), c.hq(), c.hd());
+    Tensor dk = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
+    Tensor dv = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
+    cpu.attentionForward(io32.out(), io32.lse(), io32.q(), io32.k(), io32.v(), layout, c.scale());
+    cpu.attentionBackward(dq, dk, dv, toF32(dOut), io32.q(), io32.k(), io32.v(), io32.out(), io32.lse(), layout,
+        c.scale());
+    return new F32Run(io32, dq, dk, dv);
+  }
+
   /** F32 against F64 on the same inputs, including a sequence over 64 tokens and peaky scores. */
   @Test
   void float32AgreesWithFloat64() {
@@ -422,14 +437,9 @@ class AttentionTest {
     Tensor dOut = GradCheck.random(rng, 1.0, c.tokens(), c.hq(), c.hd());
     Tensor[] g64 = runBoth(c, io, dOut);
 
-    Io io32 = new Io(toF32(io.q()), toF32(io.k()), toF32(io.v()),
-        Tensor.host(DType.F32, c.tokens(), c.hq(), c.hd()), Tensor.host(DType.F32, c.hq(), c.tokens()));
-    Tensor dq = junk(DType.F32, c.tokens(), c.hq(), c.hd());
-    Tensor dk = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
-    Tensor dv = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
-    cpu.attentionForward(io32.out(), io32.lse(), io32.q(), io32.k(), io32.v(), layout, c.scale());
-    cpu.attentionBackward(dq, dk, dv, toF32(dOut), io32.q(), io32.k(), io32.v(), io32.out(), io32.lse(), layout,
-        c.scale());
+    F32Run f = runF32(c, io, dOut, layout);
+    Io io32 = f.io();
+    Tensor dq = f.dq(), dk = f.dk(), dv = f.dv();
     // Stated tolerances (absolute): 1e-5 for out and lse, 5e-5 for gradients. Measured worst
     // errors on this case: out 8e-7, lse 1.4e-6, dq 7e-7, dk 1.2e-6, dv 3.6e-6.
     assertClose("f32 out", io.out().toDoubleArray(), io32.out().toDoubleArray(), 1e-5);
@@ -451,14 +461,9 @@ class AttentionTest {
     VarlenLayout layout = c.layout();
     Tensor dOut = GradCheck.random(rng, 1.0, c.tokens(), c.hq(), c.hd());
     Tensor[] g64 = runBoth(c, io, dOut);
-    Io io32 = new Io(toF32(io.q()), toF32(io.k()), toF32(io.v()),
-        Tensor.host(DType.F32, c.tokens(), c.hq(), c.hd()), Tensor.host(DType.F32, c.hq(), c.tokens()));
-    Tensor dq = junk(DType.F32, c.tokens(), c.hq(), c.hd());
-    Tensor dk = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
-    Tensor dv = junk(DType.F32, c.tokens(), c.hkv(), c.hd());
-    cpu.attentionForward(io32.out(), io32.lse(), io32.q(), io32.k(), io32.v(), layout, c.scale());
-    cpu.attentionBackward(dq, dk, dv, toF32(dOut), io32.q(), io32.k(), io32.v(), io32.out(), io32.lse(), layout,
-        c.scale());
+    F32Run f = runF32(c, io, dOut, layout);
+    Io io32 = f.io();
+    Tensor dq = f.dq(), dk = f.dk(), dv = f.dv();
     assertClose("f32 out", io.out().toDoubleArray(), io32.out().toDoubleArray(), 2e-5 * maxAbs(io.out()));
     assertClose("f32 lse", io.lse().toDoubleArray(), io32.lse().toDoubleArray(), 2e-5 * maxAbs(io.lse()));
     assertClose("f32 dq", g64[0].toDoubleArray(), dq.toDoubleArray(), 1e-4 * maxAbs(g64[0]));

@@ -112,6 +112,22 @@ class LinearCrossEntropyTest {
     }
   }
 
+  /** A frozen head (LoRA policies) passes no dw: the hidden states' gradient is the same, bit for bit. */
+  @Test
+  void frozenHeadWithoutWeightGradientGivesTheSameHiddenGradient() {
+    SplittableRandom rng = new SplittableRandom(11);
+    int tokens = 17, dim = 6, vocab = 53;
+    Tensor h = GradCheck.random(rng, 2.0, tokens, dim), w = GradCheck.random(rng, 2.0, vocab, dim);
+    Tensor y = targets(rng, tokens, vocab), g = GradCheck.random(rng, 1.0, tokens);
+    Tensor logp = Tensor.host(DType.F64, tokens), lse = Tensor.host(DType.F64, tokens);
+    cpu.linearCrossEntropyForward(logp, lse, h, w, y);
+    Tensor dh = Tensor.host(DType.F64, tokens, dim), dw = Tensor.host(DType.F64, vocab, dim), dhFrozen = Tensor.host(DType.F64, tokens, dim);
+    cpu.linearCrossEntropyBackward(dh, dw, g, lse, h, w, y);
+    cpu.linearCrossEntropyBackward(dhFrozen, null, g, lse, h, w, y);
+    assertArrayEquals(dh.toDoubleArray(), dhFrozen.toDoubleArray(), 0.0);
+    assertTrue(java.util.Arrays.stream(dh.toDoubleArray()).anyMatch(x -> x != 0));
+  }
+
   @Test
   void targetOutsideTheVocabularyIsNamed() {
     Tensor h = Tensor.hostOf(new double[6], 2, 3), w = Tensor.hostOf(new double[15], 5, 3);

@@ -549,6 +549,7 @@ public final class CudaBackend implements Backend {
   @Override public void linearCrossEntropyBackward(Tensor dHidden, Tensor dw, Tensor dLogp, Tensor lse, Tensor hidden,
       Tensor w, Tensor targets) {
     String op = "linear_cross_entropy_backward";
+    if (dw == null) throw new IllegalArgumentException(op + ": a frozen head (null dw) runs on the CPU backend only so far");
     long dim = w.rank() == 2 ? w.dim(1) : 0, vocab = w.rank() == 2 ? w.dim(0) : 0, tokens = targets.numel();
     Shapes.require(op, dim > 0 && hidden.numel() == tokens * dim && dHidden.numel() == hidden.numel()
         && dw.numel() == w.numel() && dLogp.numel() == tokens && lse.numel() == tokens,
