@@ -60,14 +60,25 @@ public final class ExportCommand implements Callable<Integer> {
       }
       return 0;
     }
+    System.out.println(merge(in, out, v.getString("save_dtype"), System.err));
+    return 0;
+  }
+
+  /**
+   * Merges the reward-model (SEQ_CLS) adapter directory {@code in} onto its base as {@code base_model_name_or_path}
+   * names it (the original weights, read from disk) and writes the full checkpoint to {@code out} (replaced if
+   * present). Also what {@code train --merge_lora} runs on its final/, so the two write the same bytes. Returns the
+   * summary line; notices go to {@code notices}.
+   */
+  static String merge(Path in, Path out, String saveDtype, java.io.PrintStream notices) throws java.io.IOException {
     try (Backend backend = Backends.select("cpu")) {
       RunSetup.Loaded m = RunSetup.open(in, backend);
-      if (m.notice() != null) System.err.println(m.notice());
+      if (m.notice() != null) notices.println(m.notice());
       try (RewardModel model = m.model(); var tok = m.tokenizer()) {
         LoraAdapters ad = (LoraAdapters) model.linearHook();
         String base = ad.baseModel();
         LoraMerge.merge(model, ad);
-        String dtype = SaveDtype.resolve(v.getString("save_dtype"), base);
+        String dtype = SaveDtype.resolve(saveDtype, base);
         PadToken pad = pad(m.manifest());
         Path tokDir = Files.isRegularFile(in.resolve("tokenizer.json")) ? in : Path.of(base);
         Checkpoints.writeAtomically(out, dir -> {
@@ -85,11 +96,10 @@ public final class ExportCommand implements Callable<Integer> {
             Checkpoints.writeJson(dir.resolve(Checkpoints.MANIFEST), man);
           }
         });
-        System.out.println("export: " + in + " (LoRA r " + ad.config().r() + ", " + String.join(",", ad.config().targetNames())
-            + ") merged into " + base + " -> " + out + " (" + dtype + ", full *ForSequenceClassification checkpoint)");
+        return "export: " + in + " (LoRA r " + ad.config().r() + ", " + String.join(",", ad.config().targetNames())
+            + ") merged into " + base + " -> " + out + " (" + dtype + ", full *ForSequenceClassification checkpoint)";
       }
     }
-    return 0;
   }
 
   /** The pad token a RewardKit manifest records (never the reward token), or null (the base config's stays). */

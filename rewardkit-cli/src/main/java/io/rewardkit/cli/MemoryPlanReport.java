@@ -25,14 +25,14 @@ final class MemoryPlanReport {
 
   private final record Ctx(TrainConfig c, ModelConfig mc, Device device, MemoryPlan.Available avail) {}
 
-  /** The estimate of the run as configured: full fine-tuning, or LoRA with --use_peft (QLoRA training is not in this build). */
+  /** The estimate of the run as configured: full fine-tuning, LoRA with --use_peft, QLoRA with --load_in_4bit too. */
   static Estimate ofRun(TrainConfig c, ModelConfig mc, Device device) {
     if (c.usePeft) {
       java.util.Set<String> targets = new java.util.HashSet<>();
       if (c.loraTargetModules == null || c.loraTargetModules.equals("all-linear")) targets.addAll(MemoryPlan.LINEAR_MODULES);
       else for (String t : c.loraTargetModules.split(",")) targets.add(t.trim());
-      return MemoryPlan.estimate(mc, device, Mode.LORA, new MemoryPlan.Lora(c.loraR, targets), c.gradientCheckpointing,
-          c.maxTokensPerBatch);
+      return MemoryPlan.estimate(mc, device, c.loadIn4bit ? Mode.QLORA : Mode.LORA, new MemoryPlan.Lora(c.loraR, targets),
+          c.gradientCheckpointing, c.maxTokensPerBatch);
     }
     return MemoryPlan.estimate(mc, device, Mode.FULL, null, c.gradientCheckpointing, c.maxTokensPerBatch);
   }
@@ -115,12 +115,12 @@ final class MemoryPlanReport {
     }
     MemoryPlan.Lora lora = MemoryPlan.Lora.allLinear(PLAN_LORA_R);
     for (Mode m : new Mode[] {Mode.LORA, Mode.QLORA}) {
-      if (m == Mode.LORA && x.c().usePeft) continue;  // already the run's mode
+      if (m == Mode.LORA && x.c().usePeft || m == Mode.QLORA && x.c().loadIn4bit) continue;  // already the run's mode
       for (boolean withCk : new boolean[] {false, true}) {
         Estimate e = MemoryPlan.estimate(x.mc(), x.device(), m, lora, withCk, tokens);
         if (e.total() <= avail) {
-          String how = m == Mode.LORA ? "--use_peft --lora_r " + PLAN_LORA_R + (withCk ? " --gradient_checkpointing" : "") + " (LoRA, "
-              : e.label() + " (QLoRA training is not in this build yet; ";
+          String how = "--use_peft" + (m == Mode.QLORA ? " --load_in_4bit" : "") + " --lora_r " + PLAN_LORA_R
+              + (withCk ? " --gradient_checkpointing" : "") + " (" + m.label() + ", ";
           s.add(how + MemoryPlan.gib(e.total()) + ")");
           break;
         }

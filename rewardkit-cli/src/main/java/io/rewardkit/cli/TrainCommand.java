@@ -50,6 +50,9 @@ public final class TrainCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** Where --merge_lora writes the merged checkpoint, beside final/ (the adapter, as in every LoRA run). */
+  static final String MERGED_DIR = "final-merged";
+
   /**
    * The run's options: registry defaults, then --config, then the command line; under them the
    * run's saved options on --resume (the Trainer refuses changes outside the registry's resumable
@@ -102,6 +105,7 @@ public final class TrainCommand implements Callable<Integer> {
       MemoryPlanReport.requireFits(c, mc, backend.device(), avail);
       // Locked before the data is read: a second writer fails at once, not after minutes of loading.
       try (RunDirectory run = RunDirectory.acquire(Path.of(c.outputDir))) {
+        Trainer.Result result;
         RunSetup.applyThreads(c, backend);
         DataOptions options = RunSetup.dataOptions(c);
         RunSetup.Data data = RunSetup.data(c, tok, options);
@@ -115,12 +119,18 @@ public final class TrainCommand implements Callable<Integer> {
           model.setGradientCheckpointing(c.gradientCheckpointing);
           LoraAdapters lora = RunSetup.lora(c, model);
           if (lora != null) System.out.println(RunSetup.loraLine(lora, model));
-          Trainer.Result r = new Trainer(c, new ModelAdapter(model, lora), train, eval, content, System.out).in(run)
+          result = new Trainer(c, new ModelAdapter(model, lora), train, eval, content, System.out).in(run)
               .describe(RunSetup.describe(c, model, tok, data)).train();
-          summarize(c, r, embedded);
         } catch (OutOfMemoryError e) {
           throw new RewardKitException(MemoryAdvice.training(mc, backend.device(), c.gradientCheckpointing, c.maxTokensPerBatch, e), e);
         }
+        // after the trained model is freed: the merge loads the original base again (never the 4-bit copy)
+        if (c.mergeLora) {
+          Path out = result.outputDir().toAbsolutePath().normalize();
+          System.out.println(ExportCommand.merge(out.resolve("final"), out.resolve(MERGED_DIR), c.saveDtype, System.out)
+              .replaceFirst("^export: ", "merge_lora: "));
+        }
+        summarize(c, result, embedded);
       }
     }
     return 0;
@@ -167,6 +177,10 @@ public final class TrainCommand implements Callable<Integer> {
     if (c.usePeft) {
       System.out.println("  final/            PEFT LoRA adapter (adapter_config.json, adapter_model.safetensors with the score head,"
           + " rewardkit.json); `rewardkit export --model " + out.resolve("final") + " --merge --output_dir DIR` writes it merged");
+      if (c.mergeLora) {
+        System.out.println("  " + MERGED_DIR + "/     the adapter merged onto " + c.modelNameOrPath + " (its original weights):"
+            + " a full *ForSequenceClassification checkpoint (--merge_lora)");
+      }
     } else {
       System.out.println("  final/            HF-loadable reward model (config.json, model.safetensors, rewardkit.json)");
     }

@@ -60,7 +60,7 @@ class MemoryPlanCliTest {
     assertEquals(1, r.code(), r.out() + r.err());
     String first = r.err().lines().findFirst().orElseThrow();
     assertTrue(first.startsWith("error: this run (full) needs ") && first.contains("but 40.00 GiB is available"), first);
-    assertTrue(first.contains("would fit with: ") && first.contains("QLoRA r16"), first);
+    assertTrue(first.contains("would fit with: ") && first.contains("--use_peft --load_in_4bit --lora_r 16 --gradient_checkpointing (QLoRA, "), first);
     assertTrue(r.err().contains("\ntotal "), "the table follows:\n" + r.err());
     assertTrue(r.out().startsWith("memory plan (cpu, full, 8192 tokens/batch): weights 28.19 GiB"), r.out());
     assertTrue(r.out().contains("DOES NOT FIT"), r.out());

@@ -202,6 +202,21 @@ public final class Options {
             + String.join(",", LoraTargets.NAMES))
         .help("Linear modules that get adapters: all-linear (every linear of the decoder layers, as PEFT) or e.g. q_proj,v_proj.");
     def("use_rslora", Type.BOOL, "false").on(TRAIN, BENCH).help("rsLoRA: scale by lora_alpha / sqrt(lora_r) instead of lora_alpha / lora_r.");
+    // ---- QLoRA (TRL's ModelConfig / transformers' BitsAndBytesConfig names) ----
+    def("load_in_4bit", Type.BOOL, "false").on(TRAIN)
+        .help("QLoRA (with --use_peft): store every decoder linear of the frozen base as 4-bit NF4 with double "
+            + "quantisation (bitsandbytes' format, blocks of 64), dequantised one layer at a time for the GEMM; the "
+            + "adapters, score head, embeddings and norms stay in the compute dtype.");
+    def("bnb_4bit_quant_type", Type.STRING, "nf4").on(TRAIN).label("nf4")
+        .check(v -> v.equals("nf4"), "only nf4 is implemented (not fp4)")
+        .help("4-bit data type of --load_in_4bit: nf4 (the only one implemented).");
+    def("bnb_4bit_use_double_quant", Type.BOOL, "true").on(TRAIN)
+        .check(v -> (Boolean) v, "only true is implemented (the per-64 absmax values are themselves 8-bit quantised)")
+        .help("Double quantisation of --load_in_4bit's block scales (bitsandbytes' compress_statistics); only true.");
+    def("merge_lora", Type.BOOL, "false").on(TRAIN)
+        .help("With --use_peft: after training also write <output_dir>/final-merged, the adapter merged onto the "
+            + "original --model_name_or_path weights (re-read from disk, never the 4-bit copy) as a full "
+            + "*ForSequenceClassification checkpoint, byte for byte what `rewardkit export --merge` writes from final/.");
 
     def("logging_steps", Type.INT, "10").on(TRAIN).resumable().min(1).help("Log metrics every N optimizer steps.");
     def("eval_steps", Type.INT, "0").on(TRAIN).resumable().min(0).help("Evaluate every N steps (0: at the end only).");
@@ -298,6 +313,15 @@ public final class Options {
           "give --resume or --overwrite_output_dir, not both"),
       new Rule(List.of("use_peft", "model_name_or_path"), v -> !v.getBool("use_peft") || v.get("model_name_or_path") != null,
           "--use_peft trains adapters for a base model on disk: give --model_name_or_path (the adapter refers to it)"),
+      new Rule(List.of("load_in_4bit", "use_peft"), v -> !v.getBool("load_in_4bit") || v.getBool("use_peft"),
+          "--load_in_4bit quantises the frozen base of a LoRA run: give --use_peft with it (QLoRA), or drop --load_in_4bit"),
+      new Rule(List.of("merge_lora", "use_peft"), v -> !v.getBool("merge_lora") || v.getBool("use_peft"),
+          "--merge_lora merges LoRA adapters: give --use_peft with it, or drop --merge_lora"),
+      new Rule(List.of("load_in_4bit", "task"), v -> !v.getBool("load_in_4bit") || v.getString("task").equals("reward"),
+          "--load_in_4bit (QLoRA) is implemented for reward models only (--task reward), not for policies: drop it with --task"),
+      new Rule(List.of("merge_lora", "task"), v -> !v.getBool("merge_lora") || v.getString("task").equals("reward"),
+          "--merge_lora is implemented for reward models only (--task reward): for a policy adapter run"
+              + " `rewardkit export --model <output_dir>/final --merge --output_dir DIR`"),
       new Rule(List.of("penalty_lower", "penalty_upper"), v -> v.getDouble("penalty_lower") < v.getDouble("penalty_upper"),
           "--penalty_lower must be < --penalty_upper"));
 

@@ -6,6 +6,7 @@ import io.rewardkit.RewardKitException;
 import io.rewardkit.io.AtomicFiles;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.Nf4Weight;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
 import io.rewardkit.model.safetensors.SafetensorsFile;
@@ -29,14 +30,21 @@ final class HfCheckpoint {
 
   /** See {@link RewardModel#fromPretrained(Path, Backend, DType, long, boolean)}. */
   static RewardModel load(Path hfDir, Backend backend, DType dtype, long seed, boolean trainBase) {
+    return load(hfDir, backend, dtype, seed, trainBase, Set.of());
+  }
+
+  /** As above; the decoder linears of {@code nf4} are quantised to NF4 as they are read (see {@link RewardModel#fromPretrained4bit}). */
+  static RewardModel load(Path hfDir, Backend backend, DType dtype, long seed, boolean trainBase, Set<LinearModule> nf4) {
     ModelConfig cfg = ModelConfig.load(hfDir);
     boolean seqCls = architectures(cfg).stream().anyMatch(a -> a.endsWith("ForSequenceClassification"));
     RewardModel m = new RewardModel(cfg, backend, dtype, (Files.isDirectory(hfDir) ? hfDir.resolve("config.json") : hfDir).toString(),
-        trainBase);
+        trainBase, nf4);
     ModelParameters params = m.params();
+    List<ModelParameters.Spec> nf4Specs = ModelParameters.nf4Specs(cfg, nf4);
     try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(hfDir)) {
       Set<String> expected = new LinkedHashSet<>();
       for (Parameter p : params.all) expected.add(p.hfName());
+      for (ModelParameters.Spec s : nf4Specs) expected.add(s.name());
       List<String> unknown = new ArrayList<>();
       for (String name : ckpt.names()) {
         if (expected.contains(name)) continue;
@@ -65,6 +73,18 @@ final class HfCheckpoint {
               + Arrays.toString(e.shape()) + ", expected " + Arrays.toString(p.weight().shape()) + " for this config");
         }
         read(ckpt.file(p.hfName()), p, backend, dtype);
+      }
+      for (ModelParameters.Spec s : nf4Specs) {
+        SafetensorsFile.Entry e = ckpt.entry(s.name());
+        if (!Arrays.equals(e.shape(), s.shape())) {
+          throw new RewardKitException(ckpt.file(s.name()).path() + ": tensor '" + s.name() + "' has shape "
+              + Arrays.toString(e.shape()) + ", expected " + Arrays.toString(s.shape()) + " for this config");
+        }
+        // one dense tensor at a time: read (checked for non-finite values), quantise, free
+        try (Tensor dense = backend.allocate(dtype, s.shape())) {
+          read(ckpt.file(s.name()), new Parameter(s.name(), dense, null, false), backend, dtype);
+          params.nf4[ModelParameters.layerOf(s.name())][ModelParameters.linearOf(s.name()).ordinal()] = Nf4Weight.quantize(backend, dense);
+        }
       }
       if (initScore) new ParameterInit(backend, dtype).normal(params.score, 1.0 / Math.sqrt(cfg.hiddenSize() + 1.0), seed);
     } catch (RuntimeException e) {

@@ -18,8 +18,9 @@ import java.util.Set;
  * narrower (CUDA), activations exactly as {@link Activations} sizes them. LoRA: the base is frozen (no
  * gradient, no optimizer state), each target linear [O, I] gains PEFT's {@code lora_A} [r, I] and
  * {@code lora_B} [O, r], and the {@code score} head is trained in full ({@code modules_to_save}).
- * QLoRA: the target linears are stored NF4 with double quantisation ({@link Nf4Weight#storageBytes}),
- * the rest of the base in the compute dtype, one layer's weight dequantised at a time.
+ * QLoRA: every decoder linear (targeted or not, as bitsandbytes' {@code load_in_4bit}) is stored NF4 with
+ * double quantisation ({@link Nf4Weight#storageBytes}), the rest of the base in the compute dtype, and one
+ * scratch the size of the largest linear holds the weight being dequantised for its GEMM.
  */
 public final class MemoryPlan {
   private MemoryPlan() {}
@@ -100,11 +101,12 @@ public final class MemoryPlan {
       if (mode != Mode.FULL && module != null && lora.targets().contains(module)) {
         long o = s.shape()[0], in = s.shape()[1];
         loraParams += (long) lora.r() * (in + o);
-        if (mode == Mode.QLORA) {
-          nf4Bytes += Nf4Weight.storageBytes(n);
-          quantised += n;
-          biggestTarget = Math.max(biggestTarget, n);
-        }
+      }
+      // QLoRA stores every decoder linear NF4, targeted or not (as bitsandbytes' load_in_4bit does)
+      if (mode == Mode.QLORA && module != null) {
+        nf4Bytes += Nf4Weight.storageBytes(n);
+        quantised += n;
+        biggestTarget = Math.max(biggestTarget, n);
       }
     }
     long score = cfg.hiddenSize();
@@ -128,7 +130,7 @@ public final class MemoryPlan {
     } else {
       ws = CPU_RUNTIME_BYTES;
     }
-    ws += biggestTarget * e;  // QLoRA: one layer's weight dequantised for the GEMM
+    ws += biggestTarget * e;  // QLoRA: the shared dequantisation scratch (largest linear)
     return new Estimate(mode, mode == Mode.FULL ? null : lora, checkpointing, trainable, weights, grads, optimizer, masters, act, ws);
   }
 

@@ -2,10 +2,13 @@ package io.rewardkit.model;
 
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.DType;
+import io.rewardkit.kernels.Nf4Weight;
 import io.rewardkit.kernels.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The parameters of a reward model in two flat arenas (llm.c style): one tensor holds every
@@ -48,6 +51,13 @@ final class ModelParameters {
   final Parameter finalNorm; // [D]
   Parameter score;           // [1, D]; lives in another arena after rebindScore
   Parameter scoreHome;       // the score's slot in these arenas
+  /**
+   * QLoRA: the decoder linears stored NF4 instead of in the arena, [layer][LinearModule ordinal] (null
+   * where dense). Their {@link Layer} entries are Parameters with a null weight and grad, and they are
+   * not in {@link #all}. Filled by the loader.
+   */
+  final Nf4Weight[][] nf4;
+  final Set<LinearModule> nf4Modules;
 
   /** Parameter kinds, for init: what a fresh parameter holds. */
   enum Kind { MATRIX, NORM, BIAS, SCORE }
@@ -92,6 +102,17 @@ final class ModelParameters {
    * memory is spent on gradients nothing will use.
    */
   ModelParameters(ModelConfig cfg, Backend backend, DType dtype, boolean baseGrads) {
+    this(cfg, backend, dtype, baseGrads, Set.of());
+  }
+
+  /**
+   * As above; the decoder linears of {@code nf4Modules} (frozen base only) get no arena slot: the
+   * loader stores them as {@link Nf4Weight}s in {@link #nf4}, so their dense copy never exists in full.
+   */
+  ModelParameters(ModelConfig cfg, Backend backend, DType dtype, boolean baseGrads, Set<LinearModule> nf4Modules) {
+    if (baseGrads && !nf4Modules.isEmpty()) throw new IllegalArgumentException("an NF4 base is frozen: it cannot train");
+    this.nf4Modules = nf4Modules.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(nf4Modules));
+    this.nf4 = new Nf4Weight[cfg.numHiddenLayers()][LinearModule.values().length];
     List<Spec> specs = specs(cfg);
     long[] offsets = new long[specs.size()];
     long total = 0;
@@ -99,7 +120,7 @@ final class ModelParameters {
     // module order, so AdamW runs one fused call per group over one contiguous span.
     for (boolean decayGroup : new boolean[] {true, false}) {
       for (int i = 0; i < specs.size(); i++) {
-        if (decays(specs.get(i).kind()) != decayGroup) continue;
+        if (decays(specs.get(i).kind()) != decayGroup || quantised(specs.get(i).name())) continue;
         offsets[i] = total;
         total = Math.addExact(total, (specs.get(i).numel() + ALIGN - 1) / ALIGN * ALIGN);
       }
@@ -112,10 +133,14 @@ final class ModelParameters {
     List<Parameter> list = new ArrayList<>(specs.size());
     for (int i = 0; i < specs.size(); i++) {
       Spec s = specs.get(i);
+      if (quantised(s.name())) {
+        list.add(new Parameter(s.name(), null, null, decays(s.kind())));
+        continue;
+      }
       Tensor grad = baseGrads ? grads.view(offsets[i], s.shape()) : s.kind() == Kind.SCORE ? grads.view(0, s.shape()) : null;
       list.add(new Parameter(s.name(), weights.view(offsets[i], s.shape()), grad, decays(s.kind())));
     }
-    this.all = Collections.unmodifiableList(list);
+    this.all = Collections.unmodifiableList(list.stream().filter(p -> p.weight() != null).toList());
 
     int i = 0;
     this.embed = list.get(i++);
@@ -144,6 +169,44 @@ final class ModelParameters {
     if (i != list.size()) throw new IllegalStateException("parameter layout mismatch");
   }
 
+  /** The module a decoder linear's weight belongs to ("model.layers.3.mlp.up_proj.weight": UP_PROJ), or null. */
+  static LinearModule linearOf(String hfName) {
+    if (!hfName.startsWith("model.layers.") || !hfName.endsWith("_proj.weight")) return null;
+    String stem = hfName.substring(0, hfName.length() - ".weight".length());
+    return LinearModule.byHfName(stem.substring(stem.lastIndexOf('.') + 1));
+  }
+
+  /** The layer index of a "model.layers.N.*" name. */
+  static int layerOf(String hfName) {
+    int from = "model.layers.".length();
+    return Integer.parseInt(hfName.substring(from, hfName.indexOf('.', from)));
+  }
+
+  boolean quantised(String hfName) {
+    LinearModule m = linearOf(hfName);
+    return m != null && nf4Modules.contains(m);
+  }
+
+  /** The specs stored NF4 (HF module order). */
+  static List<Spec> nf4Specs(ModelConfig cfg, Set<LinearModule> modules) {
+    List<Spec> out = new ArrayList<>();
+    for (Spec s : specs(cfg)) {
+      LinearModule m = linearOf(s.name());
+      if (m != null && modules.contains(m)) out.add(s);
+    }
+    return out;
+  }
+
+  /** Frees the NF4 weights. */
+  void closeNf4() {
+    for (Nf4Weight[] row : nf4) {
+      for (int j = 0; j < row.length; j++) {
+        if (row[j] != null) row[j].close();
+        row[j] = null;
+      }
+    }
+  }
+
   /** Weight decay applies to matrices (and the score head), not to norm weights and biases (HF/TRL default). */
   static boolean decays(Kind kind) { return kind == Kind.MATRIX || kind == Kind.SCORE; }
 
@@ -156,10 +219,11 @@ final class ModelParameters {
     score = next;
   }
 
-  /** Total parameter count (without alignment padding). */
+  /** Total parameter count (without alignment padding), NF4-stored linears included. */
   long count() {
     long n = 0;
     for (Parameter p : all) n += p.numel();
+    for (Nf4Weight[] row : nf4) for (Nf4Weight w : row) if (w != null) n += w.numel();
     return n;
   }
 }

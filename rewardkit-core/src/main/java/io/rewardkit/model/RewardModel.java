@@ -7,8 +7,11 @@ import io.rewardkit.kernels.RopeTables;
 import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.VarlenLayout;
 import io.rewardkit.model.safetensors.StDType;
+import io.rewardkit.kernels.Nf4Weight;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A decoder-only transformer (Llama / Qwen2 / Qwen3 / Mistral) with a scalar score head: the
@@ -53,13 +56,18 @@ public final class RewardModel implements AutoCloseable {
 
   /** {@code trainBase} false: a frozen base (LoRA), only the score head has gradients. */
   RewardModel(ModelConfig cfg, Backend be, DType dtype, String source, boolean trainBase) {
+    this(cfg, be, dtype, source, trainBase, Set.of());
+  }
+
+  /** As above; the decoder linears of {@code nf4} (frozen base only) are stored NF4 by the loader (QLoRA). */
+  RewardModel(ModelConfig cfg, Backend be, DType dtype, String source, boolean trainBase, Set<LinearModule> nf4) {
     if (!dtype.isFloating()) throw new IllegalArgumentException("model dtype must be floating, got " + dtype);
     cfg.requireSupportedBy(be, source);  // before any weight is allocated on the device
     this.cfg = cfg;
     this.be = be;
     this.dtype = dtype;
-    this.params = new ModelParameters(cfg, be, dtype, trainBase);
-    this.lin = new LinearPath(cfg, be, dtype, trainBase);
+    this.params = new ModelParameters(cfg, be, dtype, trainBase, nf4);
+    this.lin = new LinearPath(cfg, be, dtype, trainBase, params);
     this.embedding = new EmbeddingBlock(cfg, be, params.embed);
     this.layers = new DecoderLayerBlock[cfg.numHiddenLayers()];
     for (int l = 0; l < layers.length; l++) layers[l] = new DecoderLayerBlock(cfg, be, params.layers[l], l, lin);
@@ -117,7 +125,30 @@ public final class RewardModel implements AutoCloseable {
     return HfCheckpoint.load(hfDir, backend, dtype, seed, trainBase);
   }
 
+  /**
+   * QLoRA's base ({@code --load_in_4bit}): every decoder linear (q/k/v/o/gate/up/down_proj) of the HF
+   * checkpoint is quantised to NF4 with double quantisation as it is read, one tensor at a time, so its
+   * dense copy never exists in full; embeddings, norms, biases and the score head stay in {@code dtype}.
+   * The base is frozen (LoRA adapters train on it through {@link #setLinearHook}).
+   */
+  public static RewardModel fromPretrained4bit(Path hfDir, Backend backend, DType dtype, long seed) {
+    return HfCheckpoint.load(hfDir, backend, dtype, seed, false, EnumSet.allOf(LinearModule.class));
+  }
+
   ModelParameters params() { return params; }
+
+  /** The NF4 weight of a decoder linear, or null where it is dense. */
+  public Nf4Weight nf4Weight(int layer, LinearModule m) { return params.nf4[layer][m.ordinal()]; }
+
+  /** Whether decoder linears are stored NF4 (QLoRA). */
+  public boolean hasNf4Base() { return !params.nf4Modules.isEmpty(); }
+
+  /** Bytes of the NF4 weights and the shared dequantisation scratch. */
+  public long nf4Bytes() {
+    long n = lin.nf4ScratchBytes();
+    for (Nf4Weight[] row : params.nf4) for (Nf4Weight w : row) if (w != null) n += w.bytes();
+    return n;
+  }
 
   // ---- accessors ------------------------------------------------------------------------------
 
@@ -128,7 +159,10 @@ public final class RewardModel implements AutoCloseable {
   /** The dtype of weights, grads and activations. */
   public DType dtype() { return dtype; }
 
-  /** Every parameter, in a stable order (embedding, layers in HF module order, final norm, score). */
+  /**
+   * Every parameter, in a stable order (embedding, layers in HF module order, final norm, score); NF4-stored
+   * linears ({@link #nf4Weight}) are not among them.
+   */
   public List<Parameter> parameters() { return params.all; }
 
   /** All weights as one flat tensor; each {@link Parameter#weight()} is a view of it. */
@@ -363,6 +397,10 @@ public final class RewardModel implements AutoCloseable {
    * either the old checkpoint or the complete new one.
    */
   public void saveHf(Path dir, StDType storeAs, long shardBytes) {
+    if (hasNf4Base()) {
+      throw new IllegalStateException("a model with a 4-bit base is not saved as a checkpoint: save its adapter, or merge it"
+          + " onto the original base weights");
+    }
     HfCheckpoint.save(this, dir, storeAs, shardBytes);
   }
 
@@ -380,6 +418,7 @@ public final class RewardModel implements AutoCloseable {
     if (sin != null) sin.close();
     params.weights.close();
     params.grads.close();
+    params.closeNf4();
     lin.close();
   }
 }

@@ -310,6 +310,7 @@ public final class RunSetup {
   public static RewardModel model(TrainConfig c, Tokenizer tok, Backend backend) {
     if (c.modelNameOrPath != null) {
       ModelConfig.load(Path.of(c.modelNameOrPath)).checkMaxLength(c.maxLength, "--max_length");
+      if (c.loadIn4bit) return RewardModel.fromPretrained4bit(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed);
       return RewardModel.fromPretrained(Path.of(c.modelNameOrPath), backend, backend.computeType(), c.seed, !c.usePeft);
     }
     ModelConfig mc = c.initConfig != null ? ModelConfig.load(Path.of(c.initConfig))
@@ -352,9 +353,11 @@ public final class RunSetup {
     LoraConfig lc = ad.config();
     long head = model.scoreHead().numel();
     return String.format(java.util.Locale.ROOT, "lora: r %d, alpha %s, scaling %.4g%s, %s on %d layers: %,d trainable parameters"
-        + " (adapters %,d + score head %,d) of %,d; the base is frozen", lc.r(), fmt(lc.alpha()), lc.scaling(),
+        + " (adapters %,d + score head %,d) of %,d; the base is frozen%s", lc.r(), fmt(lc.alpha()), lc.scaling(),
         lc.useRslora() ? " (rslora)" : "", String.join(",", lc.targetNames()), model.config().numHiddenLayers(),
-        ad.numParameters() + head, ad.numParameters(), head, model.numParameters());
+        ad.numParameters() + head, ad.numParameters(), head, model.numParameters(),
+        model.hasNf4Base() ? String.format(java.util.Locale.ROOT, " and its decoder linears are NF4 (QLoRA: %s with the"
+            + " shared dequantisation scratch)", io.rewardkit.model.MemoryPlan.gib(model.nf4Bytes())) : "");
   }
 
   private static String fmt(double v) { return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v); }
@@ -385,6 +388,11 @@ public final class RunSetup {
     m.put("readout", readoutManifest(tok, o, train.readoutToken(), pad));
     Map<String, Object> data = new LinkedHashMap<>(o.values());
     m.put("data", data);
+    if (c.loadIn4bit) {
+      // adapter_config.json has no field for this (PEFT keeps it in the base's quantization_config), so say it here
+      m.put("qlora", "the adapter was trained on --model_name_or_path with every decoder linear stored as NF4 (--load_in_4bit,"
+          + " double quantisation, blocks of 64); rewardkit eval, score and export --merge apply it to the base's original weights");
+    }
     // LoRA adapters are small: auto keeps them float32 whatever the base's dtype (PEFT's default too)
     String saveDtype = c.usePeft && (c.saveDtype == null || c.saveDtype.equals("auto")) ? "float32" : c.saveDtype;
     return new CheckpointContent(files, pad, m, SaveDtype.resolve(saveDtype, c.modelNameOrPath));

@@ -82,6 +82,14 @@ public final class TrainConfig {
   public double loraDropout;         // only 0
   public String loraTargetModules;   // all-linear | q_proj,v_proj,...
   public boolean useRslora;
+  // ---- QLoRA ----
+  @com.fasterxml.jackson.annotation.JsonProperty("load_in_4bit")
+  public boolean loadIn4bit;         // the frozen base's decoder linears stored NF4
+  @com.fasterxml.jackson.annotation.JsonProperty("bnb_4bit_quant_type")
+  public String bnb4bitQuantType;    // only nf4
+  @com.fasterxml.jackson.annotation.JsonProperty("bnb_4bit_use_double_quant")
+  public boolean bnb4bitUseDoubleQuant;  // only true
+  public boolean mergeLora;          // also write final-merged/ at the end
   // ---- loss ----
   public String lossType;     // ranking | focal
   public double focalGamma;

@@ -98,4 +98,16 @@ class MemoryPlanTest {
     // the frozen base has no gradient or optimizer state: only LoRA and the score head do
     assertEquals(4 * lo.trainableParams(), lo.gradients());
   }
+
+  /** QLoRA stores every decoder linear NF4, also those without an adapter (bitsandbytes' load_in_4bit; what the model loads). */
+  @Test
+  void qloraQuantisesEveryDecoderLinearWhateverTheTargets() {
+    ModelConfig mc = config("examples/shapes/llama-3.1-8b-config.json");
+    Estimate all = MemoryPlan.estimate(mc, Device.CUDA, Mode.QLORA, Lora.allLinear(16), false, 4096);
+    Estimate qv = MemoryPlan.estimate(mc, Device.CUDA, Mode.QLORA, new Lora(16, java.util.Set.of("q_proj", "v_proj")), false, 4096);
+    long fewerAdapters = all.trainableParams() - qv.trainableParams();
+    assertTrue(fewerAdapters > 0);
+    assertEquals(all.weights() - 2 * fewerAdapters, qv.weights(), "only the adapters differ (bf16)");
+    assertEquals(all.workspace(), qv.workspace(), "the scratch is the largest linear either way");
+  }
 }

@@ -16,6 +16,10 @@ public final class LoraMerge {
    * computed with them, up to that rounding.
    */
   public static void merge(RewardModel model, LoraAdapters ad) {
+    if (model.hasNf4Base()) {
+      throw new IllegalStateException("merging onto a 4-bit base would bake its quantisation error into the weights:"
+          + " load the original base weights and merge there");
+    }
     Backend be = model.backend();
     Map<String, Parameter> byName = new HashMap<>();
     for (Parameter p : model.parameters()) byName.put(p.hfName(), p);
