@@ -2,7 +2,9 @@
 # QLoRA on CPU (issue 18), two parts; run from the repository root with ../shared present, outputs under $OUT.
 #  A. The memory plan beside peak RSS (GNU time) and step time for full, LoRA, QLoRA and LoRA + checkpointing at the
 #     Qwen2.5-0.5B widths cut to LAYERS decoder layers (random init saved as an HF checkpoint), STEPS steps each.
-#  B. QLoRA vs LoRA on the same data from the same tiny random-init base (examples/qwen2-tiny-config.json):
+#  B. QLoRA vs LoRA on the same data from the same tiny base (examples/qwen2-tiny-config.json): random init, or with
+#     BASE_LR > 0 a base first trained in full for one epoch on the first half of the training pairs (the adapters then
+#     train on the second half), so that the 4-bit base carries learned weights:
 #     held-out accuracy (the run's final eval; QLoRA's on its 4-bit model) and, per held-out pair, the rewards both
 #     adapters give on the original base (`rewardkit score`): mean |difference| and accuracy.
 set -euo pipefail
@@ -13,6 +15,7 @@ TOKENS=${TOKENS:-2048}
 STEPS=${STEPS:-2}
 TINY_STEPS=${TINY_STEPS:--1}   # -1: one epoch
 PARTS=${PARTS:-A B}
+BASE_LR=${BASE_LR:-0}          # B: 0 = random-init base; e.g. 1e-3 = a base trained in full first
 DATA=../shared/data/hh-rlhf-harmless/pairs-2000.jsonl
 TOK=../shared/fixtures/tokenizers/qwen3
 mkdir -p "$OUT"
@@ -51,8 +54,23 @@ fi
 
 # ---- B ----
 if [[ " $PARTS " == *" B "* ]]; then
-[[ -d $OUT/tiny/final ]] || $RK train --init_config examples/qwen2-tiny-config.json --dataset "$OUT/cache" --learning_rate 0 \
-  --max_steps 1 --save_steps 0 --report false --output_dir "$OUT/tiny" > /dev/null
+adapter_data="$OUT/cache"
+if [[ $BASE_LR == 0 ]]; then
+  [[ -d $OUT/tiny/final ]] || $RK train --init_config examples/qwen2-tiny-config.json --dataset "$OUT/cache" --learning_rate 0 \
+    --max_steps 1 --save_steps 0 --report false --output_dir "$OUT/tiny" > /dev/null
+else
+  head -n 900 "$OUT/train.jsonl" > "$OUT/train-base.jsonl"
+  tail -n 900 "$OUT/train.jsonl" > "$OUT/train-adapters.jsonl"
+  for half in base adapters; do
+    [[ -d $OUT/cache-$half ]] || $RK prepare --dataset "$OUT/train-$half.jsonl" --tokenizer $TOK --on_bad_record skip \
+      --max_length 512 --max_tokens_per_batch "$TOKENS" --output_dir "$OUT/cache-$half" | tail -1
+  done
+  adapter_data="$OUT/cache-adapters"
+  echo "== B base (full fine-tuning, lr $BASE_LR) $(date -u +%FT%TZ) $(uptime)"
+  [[ -d $OUT/tiny/final ]] || $RK train --init_config examples/qwen2-tiny-config.json --dataset "$OUT/cache-base" \
+    --eval_dataset "$OUT/heldout.jsonl" --learning_rate "$BASE_LR" --lr_scheduler_type cosine --warmup_ratio 0.1 \
+    --logging_steps 10 --save_steps 0 --report false --output_dir "$OUT/tiny" | grep '^done'
+fi
 python3 - "$OUT/heldout.jsonl" "$OUT/heldout-score.jsonl" <<'PY'
 import json, re, sys
 # hh-rlhf: chosen and rejected share the dialogue up to the last "\n\nAssistant:"; score takes it as messages
@@ -71,15 +89,19 @@ for mode in lora qlora; do
   echo "== B $mode $(date -u +%FT%TZ) $(uptime)"
   flags=(--use_peft --lora_r 16 --lora_alpha 32)
   [[ $mode == qlora ]] && flags+=(--load_in_4bit)
-  $RK train --model_name_or_path "$OUT/tiny/final" --dataset "$OUT/cache" --eval_dataset "$OUT/heldout.jsonl" \
+  $RK train --model_name_or_path "$OUT/tiny/final" --dataset "$adapter_data" --eval_dataset "$OUT/heldout.jsonl" \
     --max_steps "$TINY_STEPS" --learning_rate 1e-3 --lr_scheduler_type cosine --warmup_ratio 0.1 --logging_steps 10 \
     --save_steps 0 --report false --overwrite_output_dir --output_dir "$OUT/b-$mode" "${flags[@]}" | grep '^done'
   $RK score --model "$OUT/b-$mode" --input "$OUT/heldout-score.jsonl" --output "$OUT/b-$mode-scores.jsonl" 2>&1 | tail -1
 done
-python3 - "$OUT/b-lora-scores.jsonl" "$OUT/b-qlora-scores.jsonl" <<'PY'
+$RK score --model "$OUT/tiny/final" --input "$OUT/heldout-score.jsonl" --output "$OUT/b-base-scores.jsonl" 2>&1 | tail -1
+python3 - "$OUT/b-lora-scores.jsonl" "$OUT/b-qlora-scores.jsonl" "$OUT/b-base-scores.jsonl" <<'PY'
 import json, sys
 a = [json.loads(l)["rewards"] for l in open(sys.argv[1])]
 b = [json.loads(l)["rewards"] for l in open(sys.argv[2])]
+base = [json.loads(l)["rewards"] for l in open(sys.argv[3])]
+ok = [r for r in base if None not in r]
+print("base alone: score accuracy %.4f on %d pairs" % (sum(r[0] > r[1] for r in ok) / len(ok), len(ok)))
 # pairs with a response over --max_length get null rewards in both: left out
 keep = [i for i in range(len(a)) if None not in a[i] and None not in b[i]]
 a, b = [a[i] for i in keep], [b[i] for i in keep]
