@@ -34,6 +34,8 @@ import tempfile
 
 import torch
 
+from peft_roundtrip import keep_adapter_only  # the same adapter tidy-up as the reward-model goldens
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RES = os.path.join(ROOT, "rewardkit-core/src/test/resources")
 UNTIED_BASE = "trl/policy"
@@ -129,13 +131,7 @@ def main():
         d = os.path.join(args.out, name)
         shutil.rmtree(d, ignore_errors=True)
         make(d)
-        for f in os.listdir(d):  # save_pretrained may add a README.md model card: keep only the adapter
-            if f not in ("adapter_config.json", "adapter_model.safetensors"):
-                os.remove(os.path.join(d, f))
-        cfg_path = os.path.join(d, "adapter_config.json")
-        cfg = json.load(open(cfg_path))
-        cfg["base_model_name_or_path"] = base
-        json.dump(cfg, open(cfg_path, "w"), indent=2)
+        keep_adapter_only(d, base)
         # PeftModel resolves base_model_name_or_path only for the config; the base is given loaded
         model = PeftModel.from_pretrained(load(base), d).eval()
         trips = triples(vocab, 100 + i)

@@ -87,6 +87,18 @@ def peft_adapter(out, **lora_kwargs):
     model.save_pretrained(out)
 
 
+def keep_adapter_only(d, base):
+    """Leaves only the adapter's two files in d (save_pretrained may add a README.md model card) and names its base
+    as the Java tests resolve it."""
+    for f in os.listdir(d):
+        if f not in ("adapter_config.json", "adapter_model.safetensors"):
+            os.remove(os.path.join(d, f))
+    cfg_path = os.path.join(d, "adapter_config.json")
+    cfg = json.load(open(cfg_path))
+    cfg["base_model_name_or_path"] = base
+    json.dump(cfg, open(cfg_path, "w"), indent=2)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -112,13 +124,7 @@ def main():
         d = os.path.join(args.out, name)
         shutil.rmtree(d, ignore_errors=True)
         make(d)
-        for f in os.listdir(d):  # save_pretrained may add a README.md model card: keep only the adapter
-            if f not in ("adapter_config.json", "adapter_model.safetensors"):
-                os.remove(os.path.join(d, f))
-        cfg_path = os.path.join(d, "adapter_config.json")
-        cfg = json.load(open(cfg_path))
-        cfg["base_model_name_or_path"] = "peft/base"
-        json.dump(cfg, open(cfg_path, "w"), indent=2)
+        keep_adapter_only(d, "peft/base")
         model = PeftModel.from_pretrained(load_base(), d).eval()
         r = rewards(model, seqs)
         merged = rewards(model.merge_and_unload().eval(), seqs)

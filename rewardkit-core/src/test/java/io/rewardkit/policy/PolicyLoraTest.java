@@ -15,6 +15,7 @@ import io.rewardkit.model.TrainableModel;
 import io.rewardkit.model.lora.LoraAdapters;
 import io.rewardkit.model.lora.LoraConfig;
 import io.rewardkit.model.lora.PeftAdapter;
+import io.rewardkit.model.lora.PeftRoundTripTest;
 import io.rewardkit.model.safetensors.SafetensorsCheckpoint;
 import io.rewardkit.model.safetensors.SafetensorsFile;
 import java.nio.file.Files;
@@ -54,13 +55,7 @@ class PolicyLoraTest {
 
   /** A copy of a golden adapter whose adapter_config.json names its base by its path here. */
   private static Path adapter(String name, Path tmp) throws Exception {
-    Path src = resources.resolve("peft_policy").resolve(name), dst = tmp.resolve(name);
-    Files.createDirectories(dst);
-    Files.copy(src.resolve(PeftAdapter.WEIGHTS), dst.resolve(PeftAdapter.WEIGHTS));
-    ObjectNode cfg = (ObjectNode) JSON.readTree(src.resolve(PeftAdapter.CONFIG).toFile());
-    cfg.put("base_model_name_or_path", base(name).toString());
-    JSON.writeValue(dst.resolve(PeftAdapter.CONFIG).toFile(), cfg);
-    return dst;
+    return PeftRoundTripTest.copyAdapter(resources.resolve("peft_policy").resolve(name), tmp.resolve(name), base(name));
   }
 
   private static Path base(String name) { return resources.resolve(golden.get("cases").get(name).get("base").asText()); }

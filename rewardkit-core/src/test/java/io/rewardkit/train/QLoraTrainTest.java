@@ -76,30 +76,7 @@ class QLoraTrainTest {
 
   @Test
   void resumeWithA4bitBaseIsBitExact() throws Exception {
-    TrainConfig a = config(tmp.resolve("a").toString());
-    LoraTrainTest.Run ra = LoraTrainTest.run(a);
-    try (RewardModel m = ra.model()) {
-      ra.trainer().train();
-    }
-    TrainConfig b = config(tmp.resolve("b").toString());
-    LoraTrainTest.Run rb = LoraTrainTest.run(b);
-    try (RewardModel m = rb.model()) {
-      assertThrows(IllegalStateException.class, () -> rb.trainer().onStep((step, mm) -> {
-        if (step == 3) throw new IllegalStateException("simulated crash");
-      }).train());
-    }
-    assertEquals(2, Checkpoints.stepOf(Checkpoints.latest(tmp.resolve("b")).orElseThrow()));
-    b.resume = "latest";
-    LoraTrainTest.Run rc = LoraTrainTest.run(b);
-    try (RewardModel m = rc.model()) {
-      rc.trainer().train();
-    }
-    TrainerTest.assertSameRun(tmp.resolve("a"), tmp.resolve("b"));
-    for (String f : List.of(PeftAdapter.WEIGHTS, PeftAdapter.CONFIG)) {
-      assertArrayEquals(Files.readAllBytes(tmp.resolve("a/final").resolve(f)), Files.readAllBytes(tmp.resolve("b/final").resolve(f)), f);
-    }
-    assertArrayEquals(Files.readAllBytes(tmp.resolve("a/checkpoint-6").resolve(Checkpoints.OPTIMIZER)),
-        Files.readAllBytes(tmp.resolve("b/checkpoint-6").resolve(Checkpoints.OPTIMIZER)));
+    LoraTrainTest.assertResumeIsBitExact(config(tmp.resolve("a").toString()), config(tmp.resolve("b").toString()), tmp);
   }
 
   @Test

@@ -34,7 +34,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * adapters RewardKit wrote, read by PEFT, and adapters PEFT wrote, read by RewardKit, give PEFT's rewards;
  * merged into the base they give PEFT's merge_and_unload() rewards; an adapter without its head is refused.
  */
-class PeftRoundTripTest {
+public class PeftRoundTripTest {
   private static final Backend CPU = new CpuBackend();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static Path resources;
@@ -51,11 +51,15 @@ class PeftRoundTripTest {
 
   /** A copy of a golden adapter whose adapter_config.json names the base by its path here (the goldens say "peft/base"). */
   static Path adapter(String name, Path tmp) throws Exception {
-    Path src = resources.resolve("peft").resolve(name), dst = tmp.resolve(name);
+    return copyAdapter(resources.resolve("peft").resolve(name), tmp.resolve(name), resources.resolve(golden.get("base").asText()));
+  }
+
+  /** Copies the adapter directory src to dst with base_model_name_or_path set to base (goldens name bases relatively). */
+  public static Path copyAdapter(Path src, Path dst, Path base) throws Exception {
     Files.createDirectories(dst);
     Files.copy(src.resolve(PeftAdapter.WEIGHTS), dst.resolve(PeftAdapter.WEIGHTS));
     ObjectNode cfg = (ObjectNode) JSON.readTree(src.resolve(PeftAdapter.CONFIG).toFile());
-    cfg.put("base_model_name_or_path", resources.resolve(golden.get("base").asText()).toString());
+    cfg.put("base_model_name_or_path", base.toString());
     JSON.writeValue(dst.resolve(PeftAdapter.CONFIG).toFile(), cfg);
     return dst;
   }
