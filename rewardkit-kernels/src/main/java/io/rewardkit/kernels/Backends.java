@@ -16,7 +16,7 @@ public final class Backends {
   public static Backend select(String device) {
     String d = device == null ? "auto" : device.toLowerCase(Locale.ROOT);
     return switch (d) {
-      case "cpu" -> new CpuBackend();
+      case "cpu" -> cpu();
       case "cuda", "gpu" -> CudaSupport.open();
       case "auto" -> auto();
       default -> throw new IllegalArgumentException("--device must be cpu, cuda or auto, got '" + device + "'");
@@ -24,14 +24,20 @@ public final class Backends {
   }
 
   private static Backend auto() {
-    if (!CudaSupport.probe().available()) return new CpuBackend();
+    if (!CudaSupport.probe().available()) return cpu();
     try {
       return CudaSupport.open();
     } catch (BackendUnavailableException e) {
       System.err.println("rewardkit: --device auto: a GPU is present but " + e.getMessage().replaceFirst("^--device cuda: ", "")
           + "; using the CPU");
-      return new CpuBackend();
+      return cpu();
     }
+  }
+
+  private static Backend cpu() {
+    String note = CpuBlas.coreTypeNotice();
+    if (note != null) System.err.println("rewardkit: " + note);
+    return new CpuBackend();
   }
 
   /** Lines for {@code rewardkit info}: CPU, GPU and driver, and every CUDA library with path and version. */
@@ -39,6 +45,8 @@ public final class Backends {
     List<String> lines = new ArrayList<>();
     lines.add("cpu:  available, " + Runtime.getRuntime().availableProcessors() + " threads, GEMM via OpenBLAS "
         + CpuBlas.version());
+    String note = CpuBlas.coreTypeNotice();
+    if (note != null) lines.add("  " + note);
     CudaSupport.Probe probe = CudaSupport.probe();
     lines.add(probe.available() ? "cuda: " + probe.detail() : "cuda: no CUDA device (" + probe.detail() + ")");
     CudaLibraries.Report libs = CudaLibraries.preload();

@@ -56,6 +56,44 @@ public final class CpuBlas {
     return OpenBlasQuery.numThreads();
   }
 
+  /**
+   * A one-line note when OPENBLAS_CORETYPE in the environment holds OpenBLAS to kernels narrower than the CPU runs
+   * (e.g. {@code Haswell}, AVX2, on an AVX-512 CPU), else null. The setting is the environment's own and is kept;
+   * the note says what it costs (sgemm at 113 vs 208 GFLOP/s on one AMD EPYC Zen 4 core, benchmarks/RESULTS.md).
+   */
+  public static String coreTypeNotice() {
+    String core;
+    try {
+      load();
+      core = OpenBlasQuery.coreName();
+    } catch (Throwable t) {
+      return null;
+    }
+    return coreTypeNotice(System.getenv("OPENBLAS_CORETYPE"), core == null ? null : core.trim(), cpuFlags());
+  }
+
+  /** The rule of {@link #coreTypeNotice()}: {@code flags} is the CPU's flag list (as in /proc/cpuinfo). */
+  static String coreTypeNotice(String coreTypeEnv, String core, String flags) {
+    if (coreTypeEnv == null || coreTypeEnv.isBlank() || core == null || flags == null) return null;
+    boolean cpuAvx512 = (" " + flags + " ").contains(" avx512f ");
+    if (!cpuAvx512 || AVX512_CORES.contains(core.toLowerCase(java.util.Locale.ROOT))) return null;
+    return "note: OPENBLAS_CORETYPE=" + coreTypeEnv.trim() + " (set in the environment) holds OpenBLAS to its " + core
+        + " kernels on this AVX-512 CPU; unset it to let OpenBLAS pick its AVX-512 kernels (about 2x the fp32 GEMM"
+        + " speed measured on AMD EPYC Zen 4)";
+  }
+
+  /** OpenBLAS 0.3.x core names whose sgemm kernels use AVX-512 (Zen 4/5 run the Cooperlake or SkylakeX ones). */
+  private static final java.util.Set<String> AVX512_CORES = java.util.Set.of("skylakex", "cooperlake", "sapphirerapids");
+
+  /** The first "flags" line of /proc/cpuinfo, or null (not Linux, unreadable). */
+  private static String cpuFlags() {
+    try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+      return lines.filter(l -> l.startsWith("flags")).findFirst().map(l -> l.substring(l.indexOf(':') + 1)).orElse(null);
+    } catch (java.io.IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
   /** E.g. {@code 0.3.31 (Haswell kernels, 1 thread per GEMM stripe, 2 OpenMP threads)}, or why OpenBLAS is unavailable. */
   public static String version() {
     try {
