@@ -4,12 +4,14 @@
 #   benchmarks/peers/trl_vs_rk_cpu.sh            # one command: both shapes, RK, TRL, RK, TRL each, 2 threads
 #
 # Env: THREADS (default 2), TINY_STEPS (default 62: one epoch of the 1749 train pairs), BIG_STEPS (default 20),
-# SHAPES ("tiny big"), PYTHON (a python3 with torch, transformers, trl and datasets), OUT (results folder,
+# SHAPES ("tiny big"), REPS (2), RK_VARIANTS (RewardKit runs per rep, default "env": the environment as it is;
+# "own-blas": OPENBLAS_CORETYPE unset so OpenBLAS picks its kernels for this CPU; "bf16": --bf16 true;
+# "own-blas-bf16": both), PYTHON (a python3 with torch, transformers, trl and datasets), OUT (results folder,
 # default benchmarks/peers/out/trl-cpu-<stamp>, gitignored).
 # Shapes: examples/qwen2-tiny-config.json (19.8M parameters) and examples/shapes/qwen2.5-0.5b-config.json cut to
 # 2 layers. Data: the 2000 shared hh-rlhf pairs (../shared), prepared once with the Qwen3 tokenizer fixture at
 # --max_length 512. Both trainers start from one HF checkpoint made by transformers with a fixed seed
-# (trl_cpu.py init) and hold out the same 10 % of pairs. The runs alternate (RK, TRL, RK, TRL) so that a change
+# (trl_cpu.py init) and hold out the same 10 % of pairs. The runs alternate (RK variants, TRL, RK variants, TRL) so a change
 # of machine load hits both; the table gives each run, the median ratio and `uptime` before and after.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,6 +21,8 @@ threads="${THREADS:-2}"
 tiny_steps="${TINY_STEPS:-62}"
 big_steps="${BIG_STEPS:-20}"
 shapes="${SHAPES:-tiny big}"
+reps="${REPS:-2}"
+variants="${RK_VARIANTS:-env}"
 out="${OUT:-benchmarks/peers/out/trl-cpu-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
 "$python" -c "import torch, transformers, trl, datasets" 2>/dev/null \
@@ -45,7 +49,7 @@ summary="$out/summary.md"
 {
   echo "uptime before: $(uptime)"
   echo
-  echo "| shape | run | RK real tok/s | TRL real tok/s | ratio | RK slots/s | TRL slots/s | per-slot RK/PyTorch | TRL padding eff. | RK eval acc | TRL eval acc | load (1 min) |"
+  echo "| shape | run, RK variant | RK real tok/s | TRL real tok/s | ratio | RK slots/s | TRL slots/s | per-slot RK/PyTorch | TRL padding eff. | RK eval acc | TRL eval acc | load (1 min) after RK / before TRL |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } > "$summary"
 
@@ -58,16 +62,30 @@ for shape in $shapes; do
   init="$out/$shape-init"
   [[ -f "$init/config.json" ]] || "$python" benchmarks/peers/trl_cpu.py init --config "$cfg" --seed 0 --out "$init" \
     --tokenizer ../shared/fixtures/tokenizers/qwen3 > "$out/$shape-init.log"
-  for rep in 1 2; do
-    rk="$out/$shape-rk-$rep"
-    rm -rf "$rk"
-    ./rewardkit train --model_name_or_path "$init" --dataset "$cache" --eval_split 0.1 --learning_rate 1e-3 \
-      --lr_scheduler_type cosine --warmup_ratio 0.1 --max_steps "$steps" --save_steps 0 --threads "$threads" \
-      --output_dir "$rk" > "$rk.log" 2>&1
+  for rep in $(seq 1 "$reps"); do
+    # RewardKit's variants first, then TRL: each rep alternates the two trainers
+    for variant in $variants; do
+      case "$variant" in
+        env) rk_env=(); rk_args=() ;;                                   # the environment as it is
+        own-blas) rk_env=(-u OPENBLAS_CORETYPE); rk_args=() ;;          # OpenBLAS picks its kernels for this CPU
+        bf16) rk_env=(); rk_args=(--bf16 true) ;;                       # bf16 GEMMs (AVX512-BF16)
+        own-blas-bf16) rk_env=(-u OPENBLAS_CORETYPE); rk_args=(--bf16 true) ;;
+        *) echo "trl_vs_rk_cpu.sh: unknown RK variant $variant (env, own-blas, bf16, own-blas-bf16)" >&2; exit 2 ;;
+      esac
+      rk="$out/$shape-rk-$variant-$rep"
+      rm -rf "$rk"
+      env "${rk_env[@]}" ./rewardkit train --model_name_or_path "$init" --dataset "$cache" --eval_split 0.1 \
+        --learning_rate 1e-3 --lr_scheduler_type cosine --warmup_ratio 0.1 --max_steps "$steps" --save_steps 0 \
+        --threads "$threads" "${rk_args[@]}" --output_dir "$rk" > "$rk.log" 2>&1
+      echo "$(cut -d' ' -f1 /proc/loadavg)" > "$rk.load"
+    done
     load=$(cut -d' ' -f1 /proc/loadavg)
     "$python" benchmarks/peers/trl_cpu.py train --model "$init" --cache "$cache" --eval_split 0.1 --threads "$threads" \
       --max_steps "$steps" --output_dir "$out/$shape-trl-$rep" --json "$out/$shape-trl-$rep.json" > "$out/$shape-trl-$rep.log" 2>&1
-    "$python" - "$rk/metrics.jsonl" "$out/$shape-trl-$rep.json" "$eff" "$shape" "$rep" "$load" >> "$summary" <<'PY'
+    for variant in $variants; do
+      rk="$out/$shape-rk-$variant-$rep"
+      "$python" - "$rk/metrics.jsonl" "$out/$shape-trl-$rep.json" "$eff" "$shape" "$rep $variant" "$(cat "$rk.load") / $load" \
+        >> "$summary" <<'PY'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 train = [r for r in recs if r.get("record") == "train"][-1]
@@ -82,7 +100,8 @@ print(f"| {sys.argv[4]} | {sys.argv[5]} | {rk_tps:.0f} | {trl['real_tokens_per_s
       f"{trl['slots_per_s']:.0f} | {per_slot:.2f} | {trl['padding_efficiency']:.3f} | "
       f"{end['final'].get('eval_accuracy', float('nan')):.3f} | {trl['eval_accuracy']:.3f} | {sys.argv[6]} |")
 PY
-    tail -n 1 "$summary"
+      tail -n 1 "$summary"
+    done
   done
 done
 echo >> "$summary"
