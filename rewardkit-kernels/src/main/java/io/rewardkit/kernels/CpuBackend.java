@@ -409,23 +409,15 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  @Override public void addInPlace(Tensor acc, Tensor x) {
-    long n = acc.numel();
-    Shapes.require("add", x.numel() == n, "acc " + acc + ", x " + x);
-    switch (Shapes.floatType("add", acc, x)) {
-      case F32 -> Add.add_inplace(acc.f32(), x.f32(), n);
-      case F64 -> Add.add_inplace(acc.f64(), x.f64(), n);
-      default -> throw Shapes.unsupported("add", acc.dtype());
-    }
-  }
+  @Override public void addInPlace(Tensor acc, Tensor x) { add(acc, acc, x); }
 
   @Override public void add(Tensor out, Tensor a, Tensor b) {
     long n = out.numel();
-    Shapes.require("add_out", a.numel() == n && b.numel() == n, "out " + out + ", a " + a + ", b " + b);
-    switch (Shapes.floatType("add_out", out, a, b)) {
+    Shapes.require("add", a.numel() == n && b.numel() == n, "out " + out + ", a " + a + ", b " + b);
+    switch (Shapes.floatType("add", out, a, b)) {
       case F32 -> Add.add_out(out.f32(), a.f32(), b.f32(), n);
       case F64 -> Add.add_out(out.f64(), a.f64(), b.f64(), n);
-      default -> throw Shapes.unsupported("add_out", out.dtype());
+      default -> throw Shapes.unsupported("add", out.dtype());
     }
   }
 

@@ -514,18 +514,10 @@ public final class CudaBackend implements Backend {
     CudaOps.swiglu_backward(dev(dGate, op), dev(dUp, op), dev(dOut, op), dev(gate, op), dev(up, op), n, stream);
   }
 
-  @Override public void addInPlace(Tensor acc, Tensor x) {
-    String op = "add";
-    Shapes.require(op, acc.numel() == x.numel() && acc.dtype() == x.dtype(), "acc " + acc + ", x " + x);
-    switch (acc.dtype()) {
-      case BF16 -> CudaOps.add_inplace_bf16(dev(acc, op), dev(x, op), acc.numel(), stream);
-      case F32 -> CudaOps.add_inplace_f32(dev(acc, op), dev(x, op), acc.numel(), stream);
-      default -> throw Shapes.unsupported(op, acc.dtype());
-    }
-  }
+  @Override public void addInPlace(Tensor acc, Tensor x) { add(acc, acc, x); }
 
   @Override public void add(Tensor out, Tensor a, Tensor b) {
-    String op = "add_out";
+    String op = "add";
     Shapes.require(op, a.numel() == out.numel() && b.numel() == out.numel() && a.dtype() == out.dtype()
         && b.dtype() == out.dtype(), "out " + out + ", a " + a + ", b " + b);
     switch (out.dtype()) {

@@ -62,10 +62,6 @@ public final class CudaOps {
       @Cast("const rk::cuda::bf16_bits*") long dout, @Cast("const rk::cuda::bf16_bits*") long gate,
       @Cast("const rk::cuda::bf16_bits*") long up, @Cast("int64_t") long n, @Cast("void*") long stream);
 
-  public static native void add_inplace_bf16(@Cast("rk::cuda::bf16_bits*") long acc, @Cast("const rk::cuda::bf16_bits*") long x,
-      @Cast("int64_t") long n, @Cast("void*") long stream);
-  public static native void add_inplace_f32(@Cast("float*") long acc, @Cast("const float*") long x,
-      @Cast("int64_t") long n, @Cast("void*") long stream);
   public static native void add_out_bf16(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long a,
       @Cast("const rk::cuda::bf16_bits*") long b, @Cast("int64_t") long n, @Cast("void*") long stream);
   public static native void add_out_f32(@Cast("float*") long out, @Cast("const float*") long a,
