@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -81,6 +82,69 @@ static void rmsnorm(int rows, int dim) {
   check("rmsnorm rstd" + s, rstd, rr, 1e-5);
   check("rmsnorm dx" + s, from_bits(dx), rdx, 1.0 / 64);
   check("rmsnorm dw" + s, dw, rdw, 1.0 / 128);
+}
+
+// The fused residual ops (residual_rmsnorm_forward, rmsnorm_backward with p.accumulate, add_out) against the
+// unfused calls they replace: bit-identical (same bf16 roundings), and the sum against a double reference.
+static void same_bits(const std::string& what, const std::vector<bf16_bits>& got, const std::vector<bf16_bits>& ref) {
+  size_t bad = 0;
+  for (size_t i = 0; i < ref.size(); ++i) bad += got[i] != ref[i];
+  std::printf("  %-28s %zu of %zu elements differ from the unfused path %s\n", what.c_str(), bad, ref.size(), bad ? "FAIL" : "ok");
+  if (bad) ++failures;
+}
+static void same_floats(const std::string& what, const std::vector<float>& got, const std::vector<float>& ref) {
+  size_t bad = 0;
+  for (size_t i = 0; i < ref.size(); ++i) bad += std::memcmp(&got[i], &ref[i], sizeof(float)) != 0;
+  std::printf("  %-28s %zu of %zu elements differ from the unfused path %s\n", what.c_str(), bad, ref.size(), bad ? "FAIL" : "ok");
+  if (bad) ++failures;
+}
+
+static void fused_residual(int rows, int dim) {
+  const size_t n = (size_t)rows * dim;
+  auto x = randn(n, 1.5), delta = randn(n, 0.5), w = randn(dim, 1), dy = randn(n, 1), dres = randn(n, 1);
+  auto xb = to_bits(x), db = to_bits(delta), wb = to_bits(w), dyb = to_bits(dy), drb = to_bits(dres);
+  const rk::RmsNormParams rp{rows, dim, 1e-6};
+  // unfused: y = x; y += delta; rmsnorm(y)
+  std::vector<bf16_bits> yRef = xb, outRef(n), y(n), out(n);
+  std::vector<float> rstdRef(rows), rstd(rows);
+  add_inplace_bf16(yRef.data(), db.data(), (int64_t)n, nullptr);
+  rmsnorm_forward(outRef.data(), rstdRef.data(), yRef.data(), wb.data(), rp, nullptr);
+  residual_rmsnorm_forward(y.data(), out.data(), rstd.data(), xb.data(), db.data(), wb.data(), rp, nullptr);
+  const std::string s = " [" + std::to_string(rows) + "x" + std::to_string(dim) + "]";
+  same_bits("residual y" + s, y, yRef);
+  same_bits("residual out" + s, out, outRef);
+  same_floats("residual rstd" + s, rstd, rstdRef);
+  std::vector<double> ry(n);
+  for (size_t i = 0; i < n; ++i) ry[i] = (double)x[i] + delta[i];
+  check("residual y vs double" + s, from_bits(y), ry, 1.0 / 128);
+  // y aliasing x
+  std::vector<bf16_bits> xy = xb, out2(n);
+  residual_rmsnorm_forward(xy.data(), out2.data(), rstd.data(), xy.data(), db.data(), wb.data(), rp, nullptr);
+  same_bits("residual y in place" + s, xy, yRef);
+  same_bits("residual out (y in place)" + s, out2, outRef);
+
+  // backward: overwrite into a scratch + add_inplace_bf16 vs accumulate
+  std::vector<float> ws((size_t)column_reduce_chunks() * dim), dwRef(dim, 0.25f), dw(dim, 0.25f);
+  std::vector<bf16_bits> scratch(n), dxRef = drb, dx = drb;
+  rmsnorm_backward(scratch.data(), dwRef.data(), dyb.data(), yRef.data(), wb.data(), rstdRef.data(), ws.data(), rp, nullptr);
+  add_inplace_bf16(dxRef.data(), scratch.data(), (int64_t)n, nullptr);
+  rk::RmsNormParams acc = rp;
+  acc.accumulate = true;
+  rmsnorm_backward(dx.data(), dw.data(), dyb.data(), yRef.data(), wb.data(), rstdRef.data(), ws.data(), acc, nullptr);
+  same_bits("rmsnorm dx accumulate" + s, dx, dxRef);
+  same_floats("rmsnorm dw (accumulate)" + s, dw, dwRef);
+
+  // three-operand add vs add_inplace, bf16 and f32, out aliasing a
+  std::vector<bf16_bits> sum(n), sumRef = xb;
+  add_inplace_bf16(sumRef.data(), db.data(), (int64_t)n, nullptr);
+  add_out_bf16(sum.data(), xb.data(), db.data(), (int64_t)n, nullptr);
+  same_bits("add_out bf16" + s, sum, sumRef);
+  std::vector<float> fa = x, fb = delta, fo(n), fRef = x;
+  add_inplace_f32(fRef.data(), fb.data(), (int64_t)n, nullptr);
+  add_out_f32(fo.data(), fa.data(), fb.data(), (int64_t)n, nullptr);
+  same_floats("add_out f32" + s, fo, fRef);
+  add_out_f32(fa.data(), fa.data(), fb.data(), (int64_t)n, nullptr);
+  same_floats("add_out f32 into a" + s, fa, fRef);
 }
 
 static void embedding(int tokens, int vocab, int dim) {
@@ -324,6 +388,11 @@ static void preference_loss(int type) {
 int main() {
   rmsnorm(37, 200);
   rmsnorm(3, 1000);
+  fused_residual(1, 1);
+  fused_residual(5, 13);
+  fused_residual(4, 33);
+  fused_residual(37, 200);
+  fused_residual(3, 896);
   embedding(300, 7, 64);
   embedding(37, 1031, 200);
   rope(37, 3, 64, 50);

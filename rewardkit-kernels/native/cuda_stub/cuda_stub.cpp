@@ -56,6 +56,10 @@ void embedding_backward(float*, const bf16_bits*, const int32_t*, const rk::Embe
 void rmsnorm_forward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const rk::RmsNormParams&, void*) {
   unavailable("rmsnorm_forward");
 }
+void residual_rmsnorm_forward(bf16_bits*, bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const bf16_bits*,
+                              const rk::RmsNormParams&, void*) {
+  unavailable("residual_rmsnorm_forward");
+}
 void rmsnorm_backward(bf16_bits*, float*, const bf16_bits*, const bf16_bits*, const bf16_bits*, const float*,
                       float*, const rk::RmsNormParams&, void*) {
   unavailable("rmsnorm_backward");
@@ -73,6 +77,8 @@ void swiglu_backward(bf16_bits*, bf16_bits*, const bf16_bits*, const bf16_bits*,
 }
 void add_inplace_bf16(bf16_bits*, const bf16_bits*, int64_t, void*) { unavailable("add_inplace_bf16"); }
 void add_inplace_f32(float*, const float*, int64_t, void*) { unavailable("add_inplace_f32"); }
+void add_out_bf16(bf16_bits*, const bf16_bits*, const bf16_bits*, int64_t, void*) { unavailable("add_out_bf16"); }
+void add_out_f32(float*, const float*, const float*, int64_t, void*) { unavailable("add_out_f32"); }
 void bias_add_forward(bf16_bits*, const bf16_bits*, const rk::BiasParams&, void*) { unavailable("bias_add_forward"); }
 void bias_add_backward(float*, const bf16_bits*, float*, const rk::BiasParams&, void*) { unavailable("bias_add_backward"); }
 void score_forward(float*, const bf16_bits*, const int32_t*, const bf16_bits*, const rk::ScoreParams&, void*) {

@@ -42,7 +42,12 @@ void embedding_backward(float* dtable, const bf16_bits* dout, const int32_t* ids
 // out [N, D] = x * rstd * w;  rstd [N] fp32 saved;  x [N, D];  w [D]
 void rmsnorm_forward(bf16_bits* out, float* rstd, const bf16_bits* x, const bf16_bits* w,
                      const rk::RmsNormParams& p, void* stream);
-// dx [N, D] overwritten; dw [D] fp32 accumulated; workspace float[column_reduce_chunks() * D]
+// Residual add + norm in one pass: y [N, D] = bf16(x + delta) (as add_inplace_bf16), out and rstd as
+// rmsnorm_forward of y (the same row code, so bit-identical to the two calls). y may alias x.
+void residual_rmsnorm_forward(bf16_bits* y, bf16_bits* out, float* rstd, const bf16_bits* x, const bf16_bits* delta,
+                              const bf16_bits* w, const rk::RmsNormParams& p, void* stream);
+// dx [N, D] overwritten (p.accumulate: dx = bf16(dx + bf16(gradient)), as overwrite + add_inplace_bf16);
+// dw [D] fp32 accumulated; workspace float[column_reduce_chunks() * D]
 void rmsnorm_backward(bf16_bits* dx, float* dw, const bf16_bits* dout, const bf16_bits* x,
                       const bf16_bits* w, const float* rstd, float* workspace,
                       const rk::RmsNormParams& p, void* stream);
@@ -66,6 +71,9 @@ void swiglu_backward(bf16_bits* dgate, bf16_bits* dup, const bf16_bits* dout, co
 // acc [N] += x [N]
 void add_inplace_bf16(bf16_bits* acc, const bf16_bits* x, int64_t n, void* stream);
 void add_inplace_f32(float* acc, const float* x, int64_t n, void* stream);
+// out [N] = a [N] + b [N] (out may alias a or b)
+void add_out_bf16(bf16_bits* out, const bf16_bits* a, const bf16_bits* b, int64_t n, void* stream);
+void add_out_f32(float* out, const float* a, const float* b, int64_t n, void* stream);
 
 // ---- bias.cu ----------------------------------------------------------------------------------
 // out [T, O] += bias [O]

@@ -40,7 +40,9 @@ public class HotPathOpsBenchmark {
       "linear_qkv.fwd", "linear_qkv.bwd", "linear_o.fwd", "linear_o.bwd",
       "linear_up.fwd", "linear_up.bwd", "linear_down.fwd", "linear_down.bwd",
       "rope.fwd", "rope.bwd", "attention.fwd", "attention.bwd", "swiglu.fwd", "swiglu.bwd",
-      "add.fwd", "score.fwd", "score.bwd", "loss.fwd+bwd", "optimizer.adamw", "optimizer.grad_norm"})
+      "add.fwd", "score.fwd", "score.bwd", "loss.fwd+bwd", "optimizer.adamw", "optimizer.grad_norm",
+      "residual_rmsnorm.fwd", "residual_rmsnorm_unfused.fwd", "rmsnorm_acc.bwd", "rmsnorm_acc_unfused.bwd",
+      "add3.fwd", "add3_unfused.fwd"})
   public String op;
 
   @Param({"Qwen2.5-0.5B"})

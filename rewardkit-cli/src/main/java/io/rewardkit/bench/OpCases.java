@@ -17,6 +17,12 @@ import java.util.SplittableRandom;
  * {@code tokens}), plain causal. Linear ops are named by projection: {@code linear_qkv} (D → (Hq+2Hkv)·hd,
  * with bias when the model has one), {@code linear_o} (Hq·hd → D), {@code linear_up} (D → F, one of gate
  * and up), {@code linear_down} (F → D). Optimizer ops run on one layer's worth of parameters.
+ *
+ * <p>The fused residual chains of the decoder layer (issue 17) come in pairs, the fused op and the unfused calls it
+ * replaced, charged the same minimum bytes so their roofline shares compare directly: {@code residual_rmsnorm}
+ * (y = x + δ, out = rmsnorm(y); unfused: copy, addInPlace, rmsnormForward), {@code rmsnorm_acc} (the norm backward
+ * adding into the residual gradient; unfused: into a scratch, then addInPlace) and {@code add3} (out = a + b;
+ * unfused: copy, addInPlace).
  */
 public final class OpCases {
   private OpCases() {}
@@ -27,7 +33,9 @@ public final class OpCases {
       "linear_qkv.fwd", "linear_qkv.bwd", "linear_o.fwd", "linear_o.bwd",
       "linear_up.fwd", "linear_up.bwd", "linear_down.fwd", "linear_down.bwd",
       "rope.fwd", "rope.bwd", "attention.fwd", "attention.bwd", "swiglu.fwd", "swiglu.bwd",
-      "add.fwd", "score.fwd", "score.bwd", "loss.fwd+bwd", "optimizer.adamw", "optimizer.grad_norm");
+      "add.fwd", "score.fwd", "score.bwd", "loss.fwd+bwd", "optimizer.adamw", "optimizer.grad_norm",
+      "residual_rmsnorm.fwd", "residual_rmsnorm_unfused.fwd", "rmsnorm_acc.bwd", "rmsnorm_acc_unfused.bwd",
+      "add3.fwd", "add3_unfused.fwd");
 
   /**
    * The work of one call: {@code flops} (multiply-adds count 2) and minimum {@code bytes} moved, and
@@ -62,7 +70,9 @@ public final class OpCases {
           (4 * t * hq * hd + 4 * t * m.kvWidth()) * e, true);
       case "swiglu.fwd" -> mem(3 * t * f * e);
       case "swiglu.bwd" -> mem(5 * t * f * e);
-      case "add.fwd" -> mem(3 * t * d * e);
+      case "add.fwd", "add3.fwd", "add3_unfused.fwd" -> mem(3 * t * d * e);
+      case "residual_rmsnorm.fwd", "residual_rmsnorm_unfused.fwd" -> mem(4 * t * d * e + d * e + 4 * t);
+      case "rmsnorm_acc.bwd", "rmsnorm_acc_unfused.bwd" -> mem(4 * t * d * e + 2 * d * e + 4 * t);
       case "score.fwd" -> mem(r * d * e + d * e);
       case "score.bwd" -> mem(t * d * e + r * d * e);
       case "loss.fwd+bwd" -> mem(3.0 * r * e);
@@ -171,6 +181,35 @@ public final class OpCases {
       case "add.fwd" -> {
         Tensor acc = fill.uniform(dt, 1, t, d), x = fill.uniform(dt, 1e-3, t, d);
         return () -> b.addInPlace(acc, x);
+      }
+      case "add3.fwd", "add3_unfused.fwd" -> {
+        Tensor a = fill.uniform(dt, 1, t, d), x = fill.uniform(dt, 1e-3, t, d), out = b.allocate(dt, t, d);
+        if (op.equals("add3.fwd")) return () -> b.add(out, a, x);
+        return () -> {
+          b.copy(out, a);
+          b.addInPlace(out, x);
+        };
+      }
+      case "residual_rmsnorm.fwd", "residual_rmsnorm_unfused.fwd" -> {
+        Tensor x = fill.uniform(dt, 1, t, d), delta = fill.uniform(dt, 0.1, t, d), w = fill.uniform(dt, 1, d);
+        Tensor y = b.allocate(dt, t, d), out = b.allocate(dt, t, d), rstd = b.allocate(rstdType(dt), t);
+        if (op.equals("residual_rmsnorm.fwd")) return () -> b.residualRmsnormForward(y, out, rstd, x, delta, w, m.rmsNormEps());
+        return () -> {
+          b.copy(y, x);
+          b.addInPlace(y, delta);
+          b.rmsnormForward(out, rstd, y, w, m.rmsNormEps());
+        };
+      }
+      case "rmsnorm_acc.bwd", "rmsnorm_acc_unfused.bwd" -> {
+        Tensor x = fill.uniform(dt, 1, t, d), w = fill.uniform(dt, 1, d), dOut = fill.uniform(dt, 1, t, d);
+        Tensor rstd = b.allocate(rstdType(dt), t), dw = b.allocate(rstdType(dt), d), dres = fill.uniform(dt, 1e-3, t, d);
+        b.rmsnormForward(b.allocate(dt, t, d), rstd, x, w, m.rmsNormEps());
+        if (op.equals("rmsnorm_acc.bwd")) return () -> b.rmsnormBackward(dres, dw, dOut, x, w, rstd, true);
+        Tensor scratch = b.allocate(dt, t, d);
+        return () -> {
+          b.rmsnormBackward(scratch, dw, dOut, x, w, rstd);
+          b.addInPlace(dres, scratch);
+        };
       }
       case "score.fwd", "score.bwd" -> {
         int r = readouts(t, seqlen);

@@ -14,7 +14,7 @@ import java.util.Set;
  * decorator, so ops added to the interface later are timed without touching this class.
  *
  * <p>Keys: {@code embeddingForward} -> {@code embedding.fwd}, {@code linearBackward} -> {@code linear.bwd},
- * {@code addInPlace} -> {@code add.fwd}, {@code adamwUpdate} -> {@code optimizer.adamw}; other methods by name ({@code upload}, {@code copy}, ...) go to family
+ * {@code addInPlace} and {@code add} -> {@code add.fwd}, {@code adamwUpdate} -> {@code optimizer.adamw}; other methods by name ({@code upload}, {@code copy}, ...) go to family
  * {@code memory}. Accessors ({@code name}, {@code device}, ...) and {@code synchronize} are not timed:
  * waiting is not work.
  */
@@ -28,6 +28,7 @@ public final class TimedBackend {
   // Ops whose names do not say their family and direction.
   private static final Map<String, String> NAMED = Map.of(
       "addInPlace", "add.fwd",
+      "add", "add.fwd",
       "rewardLoss", "loss.fwd+bwd",
       "adamwUpdate", "optimizer.adamw",
       "gradSumSquares", "optimizer.grad_norm");

@@ -9,6 +9,10 @@ import io.rewardkit.kernels.VarlenLayout;
  * {@code input_layernorm → q/k/v proj (+bias) → [qwen3: per-head q_norm/k_norm] → rope → varlen causal
  * GQA attention → o_proj → +x → post_attention_layernorm → gate/up → swiglu → down → +}.
  * Backward recomputes the cheap normed inputs and the swiglu output instead of keeping them per layer.
+ * The residual adds are fused into the ops around them (one pass over [T, D] each, bit-identical to the
+ * separate copy/add/norm calls): +x with post_attention_layernorm ({@link Backend#residualRmsnormForward}), the
+ * final + as a three-operand {@link Backend#add}, and in backward the residual gradient sums into each norm's
+ * backward ({@link Backend#rmsnormBackward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, boolean) accumulateDx}).
  */
 final class DecoderLayerBlock {
   private final Backend be;
@@ -89,20 +93,17 @@ final class DecoderLayerBlock {
     be.ropeForward(k, pos, cos, sin);
     be.attentionForward(att, a.lse[s].view(0, hq, t), q, k, v, layout, scale);
     lin.forward(layer, LinearModule.O_PROJ, tmp, att.reshape(t, hq * hd), w.o(), w.oBias(), a.training);
-    be.copy(xMid, xIn);
-    be.addInPlace(xMid, tmp);
 
-    // MLP block
+    // MLP block: xMid = xIn + tmp, ln = post_attention_layernorm(xMid), in one pass
     Tensor gate = Activations.rows(a.gate[s], t, f);
     Tensor up = Activations.rows(a.up[s], t, f);
-    be.rmsnormForward(ln, a.rstd2[s].view(0, t), xMid, w.postNorm().weight(), eps);
+    be.residualRmsnormForward(xMid, ln, a.rstd2[s].view(0, t), xIn, tmp, w.postNorm().weight(), eps);
     lin.forward(layer, LinearModule.GATE_PROJ, gate, ln, w.gate(), null, a.training);
     lin.forward(layer, LinearModule.UP_PROJ, up, ln, w.up(), null, a.training);
     if (recompute) return;
     be.swigluForward(h, gate, up);
     lin.forward(layer, LinearModule.DOWN_PROJ, tmp, h, w.down(), null, a.training);
-    be.copy(xOut, xMid);
-    be.addInPlace(xOut, tmp);
+    be.add(xOut, xMid, tmp);
   }
 
   /**
@@ -141,8 +142,8 @@ final class DecoderLayerBlock {
     lin.backward(layer, LinearModule.GATE_PROJ, dln, dgate, ln, w.gate(), null);
     lin.backward(layer, LinearModule.UP_PROJ, dtmp, dup, ln, w.up(), null);
     be.addInPlace(dln, dtmp);
-    be.rmsnormBackward(dtmp, lin.normGrad(w.postNorm()), dln, xMid, w.postNorm().weight(), a.rstd2[s].view(0, t));
-    be.addInPlace(dres, dtmp);                                                        // now dL/dxMid
+    be.rmsnormBackward(dres, lin.normGrad(w.postNorm()), dln, xMid, w.postNorm().weight(), a.rstd2[s].view(0, t),
+        true);                                                                         // now dL/dxMid
 
     // attention block
     lin.backward(layer, LinearModule.O_PROJ, datt.reshape(t, hq * hd), dres, att.reshape(t, hq * hd), w.o(), w.oBias());
@@ -167,8 +168,8 @@ final class DecoderLayerBlock {
     be.addInPlace(dln, dtmp);
     lin.backward(layer, LinearModule.V_PROJ, dtmp, dv.reshape(t, hkv * hd), ln, w.v(), w.vBias());
     be.addInPlace(dln, dtmp);
-    be.rmsnormBackward(dtmp, lin.normGrad(w.inputNorm()), dln, xIn, w.inputNorm().weight(), a.rstd1[s].view(0, t));
-    be.addInPlace(dres, dtmp);                                                        // now dL/dxIn
+    be.rmsnormBackward(dres, lin.normGrad(w.inputNorm()), dln, xIn, w.inputNorm().weight(), a.rstd1[s].view(0, t),
+        true);                                                                         // now dL/dxIn
   }
 
 }

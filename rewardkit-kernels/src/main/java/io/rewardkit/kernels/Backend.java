@@ -68,7 +68,25 @@ public interface Backend extends AutoCloseable {
   void rmsnormForward(Tensor out, Tensor rstd, Tensor x, Tensor w, double eps);
 
   /** dx [N, D] overwritten; dw [D] accumulated. */
-  void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd);
+  default void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd) {
+    rmsnormBackward(dx, dw, dOut, x, w, rstd, false);
+  }
+
+  /**
+   * {@link #rmsnormBackward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)} with {@code accumulateDx}: dx += the
+   * gradient instead of dx = (a residual stream's gradient gathers the norm's branch in the same pass). Each
+   * element's gradient is rounded to the dtype first and then added, so the result is bit-identical to the
+   * overwrite into a scratch followed by {@link #addInPlace}(dx, scratch).
+   */
+  void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd, boolean accumulateDx);
+
+  /**
+   * The residual add fused with the norm after it: y = x + delta (the next residual, written out), out = y · rstd · w,
+   * rstd [N] — one pass over the rows instead of copy, add and norm, with the same roundings as
+   * {@link #copy}(y, x), {@link #addInPlace}(y, delta), {@link #rmsnormForward}(out, rstd, y, w, eps), so the result
+   * is bit-identical to those three calls. y, out, x, delta [N, D]; w [D]; y may be x itself.
+   */
+  void residualRmsnormForward(Tensor y, Tensor out, Tensor rstd, Tensor x, Tensor delta, Tensor w, double eps);
 
   /** out = x · wᵀ + bias.  out [T, O], x [T, I], w [O, I] (HF layout), bias [O] or null. */
   void linearForward(Tensor out, Tensor x, Tensor w, Tensor bias);
@@ -133,6 +151,12 @@ public interface Backend extends AutoCloseable {
 
   /** acc += x, same shape (residual connections and gradient sums). */
   void addInPlace(Tensor acc, Tensor x);
+
+  /**
+   * out = a + b, same shape and dtype (a residual into a new buffer: one pass instead of {@link #copy} and
+   * {@link #addInPlace}, with the same rounding). out may be a or b.
+   */
+  void add(Tensor out, Tensor a, Tensor b);
 
   /** rewards[r] = hidden[readout[r], :] · w.  rewards [R], hidden [T, D], readout I32 [R], w [D] (score.weight row). */
   void scoreForward(Tensor rewards, Tensor hidden, Tensor readout, Tensor w);

@@ -97,12 +97,29 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  @Override public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd) {
+  @Override public void residualRmsnormForward(Tensor y, Tensor out, Tensor rstd, Tensor x, Tensor delta, Tensor w,
+      double eps) {
+    long dim = w.numel(), rows = x.numel() / dim;
+    Shapes.require("residual_rmsnorm", x.numel() == rows * dim && delta.numel() == x.numel() && y.numel() == x.numel()
+        && out.numel() == x.numel() && rstd.numel() == rows,
+        "y " + y + ", out " + out + ", x " + x + ", delta " + delta + ", w " + w + ", rstd " + rstd);
+    DType type = Shapes.floatType("residual_rmsnorm", y, out, rstd, x, delta, w);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, eps)) {
+      switch (type) {
+        case F32 -> RmsNorm.residual_rmsnorm_forward(y.f32(), out.f32(), rstd.f32(), x.f32(), delta.f32(), w.f32(), p);
+        case F64 -> RmsNorm.residual_rmsnorm_forward(y.f64(), out.f64(), rstd.f64(), x.f64(), delta.f64(), w.f64(), p);
+        default -> throw Shapes.unsupported("residual_rmsnorm", y.dtype());
+      }
+    }
+  }
+
+  @Override public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd,
+      boolean accumulateDx) {
     long dim = w.numel(), rows = x.numel() / dim;
     Shapes.require("rmsnorm_backward", dx.numel() == x.numel() && dOut.numel() == x.numel()
         && dw.numel() == dim && rstd.numel() == rows, "dx " + dx + ", x " + x + ", w " + w);
     DType type = Shapes.floatType("rmsnorm_backward", dx, dw, dOut, x, w, rstd);
-    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, 0)) {
+    try (RmsNormParams p = OpParams.rmsnormBackward(rows, dim, accumulateDx)) {
       switch (type) {
         case F32 -> RmsNorm.rmsnorm_backward(dx.f32(), dw.f32(), dOut.f32(), x.f32(), w.f32(), rstd.f32(), p);
         case F64 -> RmsNorm.rmsnorm_backward(dx.f64(), dw.f64(), dOut.f64(), x.f64(), w.f64(), rstd.f64(), p);
@@ -392,13 +409,15 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  @Override public void addInPlace(Tensor acc, Tensor x) {
-    long n = acc.numel();
-    Shapes.require("add", x.numel() == n, "acc " + acc + ", x " + x);
-    switch (Shapes.floatType("add", acc, x)) {
-      case F32 -> Add.add_inplace(acc.f32(), x.f32(), n);
-      case F64 -> Add.add_inplace(acc.f64(), x.f64(), n);
-      default -> throw Shapes.unsupported("add", acc.dtype());
+  @Override public void addInPlace(Tensor acc, Tensor x) { add(acc, acc, x); }
+
+  @Override public void add(Tensor out, Tensor a, Tensor b) {
+    long n = out.numel();
+    Shapes.require("add", a.numel() == n && b.numel() == n, "out " + out + ", a " + a + ", b " + b);
+    switch (Shapes.floatType("add", out, a, b)) {
+      case F32 -> Add.add_out(out.f32(), a.f32(), b.f32(), n);
+      case F64 -> Add.add_out(out.f64(), a.f64(), b.f64(), n);
+      default -> throw Shapes.unsupported("add", out.dtype());
     }
   }
 

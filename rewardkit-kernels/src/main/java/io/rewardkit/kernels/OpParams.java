@@ -22,7 +22,12 @@ public final class OpParams {
 
   /** RMSNorm sizes: N rows of D (eps is used by the forward only). */
   public static RmsNormParams rmsnorm(long rows, long dim, double eps) {
-    return new RmsNormParams().rows(rows).dim(dim).eps(eps);
+    return new RmsNormParams().rows(rows).dim(dim).eps(eps).accumulate(false);
+  }
+
+  /** RMSNorm backward sizes, with dx overwritten ({@code accumulate} false) or added to. */
+  public static RmsNormParams rmsnormBackward(long rows, long dim, boolean accumulate) {
+    return rmsnorm(rows, dim, 0).accumulate(accumulate);
   }
 
   /** Rotary sizes: x [T, H, hd], tables [maxPos, hd/2]. */

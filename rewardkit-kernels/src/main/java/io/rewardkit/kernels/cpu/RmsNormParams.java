@@ -23,4 +23,5 @@ public class RmsNormParams extends Pointer {
   public native @Cast("int64_t") long rows(); public native RmsNormParams rows(long setter);
   public native @Cast("int64_t") long dim(); public native RmsNormParams dim(long setter);
   public native double eps(); public native RmsNormParams eps(double setter);
+  public native @Cast("bool") boolean accumulate(); public native RmsNormParams accumulate(boolean setter);
 }

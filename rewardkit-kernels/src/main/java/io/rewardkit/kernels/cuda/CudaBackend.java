@@ -289,7 +289,23 @@ public final class CudaBackend implements Backend {
     }
   }
 
-  @Override public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd) {
+  @Override public void residualRmsnormForward(Tensor y, Tensor out, Tensor rstd, Tensor x, Tensor delta, Tensor w,
+      double eps) {
+    String op = "residual_rmsnorm";
+    long dim = w.numel(), rows = x.numel() / dim;
+    Shapes.require(op, x.numel() == rows * dim && delta.numel() == x.numel() && y.numel() == x.numel()
+        && out.numel() == x.numel() && rstd.numel() == rows,
+        "y " + y + ", out " + out + ", x " + x + ", delta " + delta + ", w " + w + ", rstd " + rstd);
+    dtype(op, "y", y, DType.BF16); dtype(op, "out", out, DType.BF16); dtype(op, "x", x, DType.BF16);
+    dtype(op, "delta", delta, DType.BF16); dtype(op, "w", w, DType.BF16); dtype(op, "rstd", rstd, DType.F32);
+    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, eps)) {
+      CudaOps.residual_rmsnorm_forward(dev(y, op), dev(out, op), dev(rstd, op), dev(x, op), dev(delta, op), dev(w, op), p,
+          stream);
+    }
+  }
+
+  @Override public void rmsnormBackward(Tensor dx, Tensor dw, Tensor dOut, Tensor x, Tensor w, Tensor rstd,
+      boolean accumulateDx) {
     String op = "rmsnorm_backward";
     long dim = w.numel(), rows = x.numel() / dim;
     Shapes.require(op, dx.numel() == x.numel() && dOut.numel() == x.numel() && dw.numel() == dim && rstd.numel() == rows,
@@ -297,7 +313,7 @@ public final class CudaBackend implements Backend {
     dtype(op, "dx", dx, DType.BF16); dtype(op, "dOut", dOut, DType.BF16); dtype(op, "x", x, DType.BF16);
     dtype(op, "w", w, DType.BF16); dtype(op, "dw (a parameter gradient)", dw, DType.F32); dtype(op, "rstd", rstd, DType.F32);
     long ws = scratch((long) CudaOps.column_reduce_chunks() * dim * 4);
-    try (RmsNormParams p = OpParams.rmsnorm(rows, dim, 0)) {
+    try (RmsNormParams p = OpParams.rmsnormBackward(rows, dim, accumulateDx)) {
       CudaOps.rmsnorm_backward(dev(dx, op), dev(dw, op), dev(dOut, op), dev(x, op), dev(w, op), dev(rstd, op), ws, p,
           stream);
     }
@@ -498,13 +514,16 @@ public final class CudaBackend implements Backend {
     CudaOps.swiglu_backward(dev(dGate, op), dev(dUp, op), dev(dOut, op), dev(gate, op), dev(up, op), n, stream);
   }
 
-  @Override public void addInPlace(Tensor acc, Tensor x) {
+  @Override public void addInPlace(Tensor acc, Tensor x) { add(acc, acc, x); }
+
+  @Override public void add(Tensor out, Tensor a, Tensor b) {
     String op = "add";
-    Shapes.require(op, acc.numel() == x.numel() && acc.dtype() == x.dtype(), "acc " + acc + ", x " + x);
-    switch (acc.dtype()) {
-      case BF16 -> CudaOps.add_inplace_bf16(dev(acc, op), dev(x, op), acc.numel(), stream);
-      case F32 -> CudaOps.add_inplace_f32(dev(acc, op), dev(x, op), acc.numel(), stream);
-      default -> throw Shapes.unsupported(op, acc.dtype());
+    Shapes.require(op, a.numel() == out.numel() && b.numel() == out.numel() && a.dtype() == out.dtype()
+        && b.dtype() == out.dtype(), "out " + out + ", a " + a + ", b " + b);
+    switch (out.dtype()) {
+      case BF16 -> CudaOps.add_out_bf16(dev(out, op), dev(a, op), dev(b, op), out.numel(), stream);
+      case F32 -> CudaOps.add_out_f32(dev(out, op), dev(a, op), dev(b, op), out.numel(), stream);
+      default -> throw Shapes.unsupported(op, out.dtype());
     }
   }
 

@@ -40,6 +40,10 @@ public final class CudaOps {
   public static native void rmsnorm_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("float*") long rstd,
       @Cast("const rk::cuda::bf16_bits*") long x, @Cast("const rk::cuda::bf16_bits*") long w,
       @Const @ByRef RmsNormParams p, @Cast("void*") long stream);
+  public static native void residual_rmsnorm_forward(@Cast("rk::cuda::bf16_bits*") long y,
+      @Cast("rk::cuda::bf16_bits*") long out, @Cast("float*") long rstd, @Cast("const rk::cuda::bf16_bits*") long x,
+      @Cast("const rk::cuda::bf16_bits*") long delta, @Cast("const rk::cuda::bf16_bits*") long w,
+      @Const @ByRef RmsNormParams p, @Cast("void*") long stream);
   public static native void rmsnorm_backward(@Cast("rk::cuda::bf16_bits*") long dx, @Cast("float*") long dw,
       @Cast("const rk::cuda::bf16_bits*") long dout, @Cast("const rk::cuda::bf16_bits*") long x,
       @Cast("const rk::cuda::bf16_bits*") long w, @Cast("const float*") long rstd, @Cast("float*") long workspace,
@@ -58,10 +62,10 @@ public final class CudaOps {
       @Cast("const rk::cuda::bf16_bits*") long dout, @Cast("const rk::cuda::bf16_bits*") long gate,
       @Cast("const rk::cuda::bf16_bits*") long up, @Cast("int64_t") long n, @Cast("void*") long stream);
 
-  public static native void add_inplace_bf16(@Cast("rk::cuda::bf16_bits*") long acc, @Cast("const rk::cuda::bf16_bits*") long x,
-      @Cast("int64_t") long n, @Cast("void*") long stream);
-  public static native void add_inplace_f32(@Cast("float*") long acc, @Cast("const float*") long x,
-      @Cast("int64_t") long n, @Cast("void*") long stream);
+  public static native void add_out_bf16(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long a,
+      @Cast("const rk::cuda::bf16_bits*") long b, @Cast("int64_t") long n, @Cast("void*") long stream);
+  public static native void add_out_f32(@Cast("float*") long out, @Cast("const float*") long a,
+      @Cast("const float*") long b, @Cast("int64_t") long n, @Cast("void*") long stream);
 
   public static native void bias_add_forward(@Cast("rk::cuda::bf16_bits*") long out, @Cast("const rk::cuda::bf16_bits*") long bias,
       @Const @ByRef BiasParams p, @Cast("void*") long stream);

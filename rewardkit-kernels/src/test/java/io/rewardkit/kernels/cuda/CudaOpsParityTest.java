@@ -46,6 +46,41 @@ class CudaOpsParityTest extends CudaTestBase {
     assertClose("rmsnorm dw (accumulated)", cdw.toFloatArray(), gpu.downloadFloats(gdw), REDUCTION);
   }
 
+  /**
+   * The fused residual ops on the GPU against the unfused GPU calls they replace (copy + addInPlace + rmsnormForward,
+   * rmsnormBackward into a scratch + addInPlace, copy + addInPlace): bit-identical bf16/fp32 results.
+   */
+  @ParameterizedTest
+  @CsvSource({"37, 200", "1, 1", "5, 13", "129, 1000"})
+  void fusedResidualOpsMatchTheUnfusedCallsBitForBit(int rows, int dim) {
+    float[] x = randomBf16(rnd, rows * dim, 1.5), delta = randomBf16(rnd, rows * dim, 0.5), w = randomBf16(rnd, dim, 1.0);
+    float[] dy = randomBf16(rnd, rows * dim, 1.0), dres = randomBf16(rnd, rows * dim, 1.0);
+    Tensor gx = bf16(gpu, x, rows, dim), gd = bf16(gpu, delta, rows, dim), gw = bf16(gpu, w, dim);
+    Tensor yRef = gpu.allocate(DType.BF16, rows, dim), outRef = gpu.allocate(DType.BF16, rows, dim);
+    Tensor rstdRef = gpu.allocate(DType.F32, rows);
+    gpu.copy(yRef, gx);
+    gpu.addInPlace(yRef, gd);
+    gpu.rmsnormForward(outRef, rstdRef, yRef, gw, 1e-6);
+    Tensor y = gpu.allocate(DType.BF16, rows, dim), out = gpu.allocate(DType.BF16, rows, dim), rstd = gpu.allocate(DType.F32, rows);
+    gpu.residualRmsnormForward(y, out, rstd, gx, gd, gw, 1e-6);
+    assertArrayEquals(gpu.downloadFloats(yRef), gpu.downloadFloats(y), "residual y");
+    assertArrayEquals(gpu.downloadFloats(outRef), gpu.downloadFloats(out), "residual out");
+    assertArrayEquals(gpu.downloadFloats(rstdRef), gpu.downloadFloats(rstd), "residual rstd");
+
+    Tensor gdy = bf16(gpu, dy, rows, dim), scratch = gpu.allocate(DType.BF16, rows, dim);
+    Tensor dxRef = bf16(gpu, dres, rows, dim), dx = bf16(gpu, dres, rows, dim);
+    Tensor dwRef = gpu.allocate(DType.F32, dim), dw = gpu.allocate(DType.F32, dim);
+    gpu.rmsnormBackward(scratch, dwRef, gdy, yRef, gw, rstdRef);
+    gpu.addInPlace(dxRef, scratch);
+    gpu.rmsnormBackward(dx, dw, gdy, yRef, gw, rstdRef, true);
+    assertArrayEquals(gpu.downloadFloats(dxRef), gpu.downloadFloats(dx), "rmsnorm dx (accumulated)");
+    assertArrayEquals(gpu.downloadFloats(dwRef), gpu.downloadFloats(dw), "rmsnorm dw");
+
+    Tensor sum = gpu.allocate(DType.BF16, rows, dim);
+    gpu.add(sum, gx, gd);
+    assertArrayEquals(gpu.downloadFloats(yRef), gpu.downloadFloats(sum), "add");
+  }
+
   @ParameterizedTest
   @CsvSource({"37, 101, 200", "300, 7, 64"})
   void embedding(int tokens, int vocab, int dim) {
