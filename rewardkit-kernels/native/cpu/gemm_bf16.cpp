@@ -95,7 +95,10 @@ RK_BF16_TARGET void pack_panel(const View& v, long i0, long ni, long k, uint32_t
         __mmask16 m = mask_of(ni - w);
         __m256i lo = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, r0 + w));
         __m256i hi = has1 ? (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, r1 + w)) : _mm256_setzero_si256();
-        __m512i pair = _mm512_or_si512(_mm512_cvtepu16_epi32(lo), _mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16));
+        // (maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized on their _mm512_undefined operand)
+        const __mmask16 all = 0xFFFF;
+        __m512i pair = _mm512_or_si512(_mm512_maskz_cvtepu16_epi32(all, lo),
+                                       _mm512_maskz_slli_epi32(all, _mm512_maskz_cvtepu16_epi32(all, hi), 16));
         _mm512_mask_storeu_epi32(out + t * W + w, mask_of(W - w), pair);
       }
     }

@@ -14,23 +14,31 @@ public final class Backends {
    * why on stderr when a GPU was there; {@code cuda} fails with the reason when not.
    */
   public static Backend select(String device) {
+    return select(device, false);
+  }
+
+  /**
+   * The same; {@code bf16Matmuls} ({@code --bf16}) gives the CPU backend bf16 GEMMs in the linears where the CPU has
+   * AVX512-BF16 (else a warning and fp32: {@link CpuBackend#CpuBackend(boolean)}). CUDA computes in bf16 anyway.
+   */
+  public static Backend select(String device, boolean bf16Matmuls) {
     String d = device == null ? "auto" : device.toLowerCase(Locale.ROOT);
     return switch (d) {
-      case "cpu" -> new CpuBackend();
+      case "cpu" -> new CpuBackend(bf16Matmuls);
       case "cuda", "gpu" -> CudaSupport.open();
-      case "auto" -> auto();
+      case "auto" -> auto(bf16Matmuls);
       default -> throw new IllegalArgumentException("--device must be cpu, cuda or auto, got '" + device + "'");
     };
   }
 
-  private static Backend auto() {
-    if (!CudaSupport.probe().available()) return new CpuBackend();
+  private static Backend auto(boolean bf16Matmuls) {
+    if (!CudaSupport.probe().available()) return new CpuBackend(bf16Matmuls);
     try {
       return CudaSupport.open();
     } catch (BackendUnavailableException e) {
       System.err.println("rewardkit: --device auto: a GPU is present but " + e.getMessage().replaceFirst("^--device cuda: ", "")
           + "; using the CPU");
-      return new CpuBackend();
+      return new CpuBackend(bf16Matmuls);
     }
   }
 
