@@ -21,9 +21,10 @@ import org.junit.jupiter.api.Test;
  */
 class Bf16GemmTest {
   private static final double U = 0x1p-24;  // unit roundoff of fp32
-  // m, n, k: single rows/columns/depth, odd K, tails of the 12 x 32 tile on both sides, exact tiles, long K.
+  // m, n, k: single rows/columns/depth, odd K, row tails, column tails of 1-16 and 17-31 (both zmm halves), exact
+  // tiles, long K.
   private static final int[][] SHAPES = {
-      {1, 1, 1}, {1, 37, 5}, {13, 1, 9}, {25, 33, 1}, {47, 65, 31}, {12, 32, 64}, {100, 97, 130}, {250, 70, 257},
+      {1, 1, 1}, {1, 37, 5}, {13, 1, 9}, {25, 31, 1}, {47, 50, 31}, {12, 32, 64}, {100, 97, 130}, {250, 70, 257},
       {61, 300, 1000},
   };
 
