@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.rewardkit.data.PackedBatch;
 import io.rewardkit.kernels.CpuBackend;
 import io.rewardkit.kernels.CpuBlas;
-import io.rewardkit.kernels.DType;
-import io.rewardkit.kernels.Tensor;
 import io.rewardkit.kernels.cpu.CpuThreads;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -73,17 +71,8 @@ class Bf16MatmulModelTest {
     }
   }
 
-  /** A fresh model from a fixed seed: one forward and backward; returns the rewards and the gradients. */
   private static float[][] step(CpuBackend be, PackedBatch batch) {
-    try (RewardModel m = RewardModel.randomInit(CFG, be, DType.F32, 21)) {
-      m.zeroGrad();
-      float[] r = be.downloadFloats(m.forward(batch));
-      SplittableRandom rng = new SplittableRandom(4);
-      float[] g = new float[r.length];
-      for (int i = 0; i < g.length; i++) g[i] = (float) (2 * rng.nextDouble() - 1);
-      m.backward(Tensor.hostOf(g, g.length));
-      return new float[][] {r, m.grads().toFloatArray()};
-    }
+    return ThreadCountDeterminismTest.step(be, CFG, batch);
   }
 
   private static double relRms(float[] want, float[] got) {
