@@ -66,10 +66,18 @@ class Bf16CliTest {
   }
 
   @Test
-  void usageErrorsExitTwoAndNameTheOption() {
+  void usageErrorsExitTwoAndNameTheOption() throws Exception {
     Run cuda = run("train", "--device", "cuda", "--bf16", "false", "--output_dir", tmp.resolve("x").toString());
     assertEquals(2, cuda.code(), cuda.err());
     assertTrue(cuda.err().startsWith("error: --bf16 false is not available with --device cuda"), cuda.err());
+    // given in a --config file: the same; not given: CUDA's default bf16 is no conflict (the GPU proof script's runs)
+    Path yaml = tmp.resolve("cuda.yaml");
+    Files.writeString(yaml, "device: cuda\nbf16: false\n");
+    Run fromYaml = run("train", "--config", yaml.toString(), "--output_dir", tmp.resolve("y").toString());
+    assertEquals(2, fromYaml.code(), fromYaml.err());
+    assertTrue(fromYaml.err().contains("--bf16 false is not available with --device cuda"), fromYaml.err());
+    Run plain = run("train", "--device", "cuda", "--dry_run", "--output_dir", tmp.resolve("z").toString());
+    assertFalse(plain.err().contains("--bf16"), plain.err());
     Run bad = run("bench", "--bf16", "maybe");
     assertEquals(2, bad.code(), bad.err());
     assertTrue(bad.err().contains("--bf16"), bad.err());

@@ -298,9 +298,6 @@ public final class Options {
   private record Rule(List<String> names, Predicate<OptionValues> ok, String message) {}
 
   private static final List<Rule> RULES = List.of(
-      new Rule(List.of("bf16", "device"), v -> !(v.given("bf16") && !v.getBool("bf16") && v.getString("device").equals("cuda")),
-          "--bf16 false is not available with --device cuda: the CUDA backend always computes in bf16 with fp32 master "
-              + "weights (fp32 GEMMs: --device cpu)"),
       new Rule(List.of("max_length", "max_tokens_per_batch"),
           v -> (long) v.getInt("max_tokens_per_batch") >= 2L * v.getInt("max_length"),
           "--max_tokens_per_batch must be >= 2 x --max_length so that every kept pair fits in one batch"),
@@ -442,7 +439,25 @@ public final class Options {
         throw new UsageException(v.cmd().cliName() + " needs --" + name);
       }
     }
-    for (Rule r : RULES) {
+    check(RULES, v);
+  }
+
+  /**
+   * Rules about what the user gave, not defaults: checked where that is known (the command line with --config,
+   * {@link #validateGiven}); a saved or rebuilt config marks every option given.
+   */
+  private static final List<Rule> GIVEN_RULES = List.of(
+      new Rule(List.of("bf16", "device"), v -> !(v.given("bf16") && !v.getBool("bf16") && v.getString("device").equals("cuda")),
+          "--bf16 false is not available with --device cuda: the CUDA backend always computes in bf16 with fp32 master "
+              + "weights (fp32 GEMMs: --device cpu)"));
+
+  /** The rules about given options (see {@link #GIVEN_RULES}); call with the values as the user gave them. */
+  public static void validateGiven(OptionValues v) {
+    check(GIVEN_RULES, v);
+  }
+
+  private static void check(List<Rule> rules, OptionValues v) {
+    for (Rule r : rules) {
       boolean applies = true;
       for (String n : r.names()) applies &= get(n).takes(v.cmd());
       if (applies && !r.ok().test(v)) {

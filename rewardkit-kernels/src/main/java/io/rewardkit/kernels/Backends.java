@@ -46,7 +46,7 @@ public final class Backends {
   public static List<String> describe() {
     List<String> lines = new ArrayList<>();
     lines.add("cpu:  available, " + Runtime.getRuntime().availableProcessors() + " threads, GEMM via OpenBLAS "
-        + CpuBlas.version());
+        + CpuBlas.version() + "; --bf16 GEMMs: " + (CpuBlas.bf16Supported() ? "yes (AVX512-BF16)" : "no (no AVX512-BF16: fp32)"));
     CudaSupport.Probe probe = CudaSupport.probe();
     lines.add(probe.available() ? "cuda: " + probe.detail() : "cuda: no CUDA device (" + probe.detail() + ")");
     CudaLibraries.Report libs = CudaLibraries.preload();
