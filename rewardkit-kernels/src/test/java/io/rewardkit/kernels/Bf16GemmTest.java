@@ -8,6 +8,7 @@ import io.rewardkit.kernels.cpu.GemmBf16;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.FloatPointer;
 import org.junit.jupiter.api.Test;
@@ -16,8 +17,8 @@ import org.junit.jupiter.api.Test;
  * The bf16 GEMM (rewardkit/gemm_bf16.h): the AVX-512 kernel equals the scalar reference bit for bit (same bf16
  * rounding, same per-lane order acc += a[k+1]·b[k+1], acc += a[k]·b[k] that vdpbf16ps follows on this CPU), both
  * stay within the fp32 summation bound of the float64 product of the bf16-rounded inputs, results do not depend on
- * threads, stripes or row offset, and a CPU without AVX512-BF16 (or with it disabled) leaves the backend on fp32
- * with one warning. Kernel tests skip on CPUs without AVX512-BF16; the reference and fallback tests run anywhere.
+ * threads, stripes or row offset, and a CPU without AVX512-BF16 (or with it disabled: the setter, or
+ * RK_DISABLE_AVX512BF16=1 in a child JVM) leaves the backend on fp32 with one warning. Kernel tests skip on CPUs without AVX512-BF16; the reference and fallback tests run anywhere.
  */
 class Bf16GemmTest {
   private static final double U = 0x1p-24;  // unit roundoff of fp32
@@ -154,6 +155,37 @@ class Bf16GemmTest {
       assertEquals("fp32", plain.matmulPrecision());
       assertEquals(CpuBlas.bf16Supported() ? "bf16" : "fp32", asked.matmulPrecision());
     }
+  }
+
+  /** RK_DISABLE_AVX512BF16=1 in the environment (read at the first check) turns the kernel off: a child JVM. */
+  @Test
+  void theEnvironmentVariableTurnsTheKernelOff() throws Exception {
+    assertEquals("false", childSays("1"));
+    assertEquals(String.valueOf(CpuBlas.bf16Supported()), childSays("0"));
+  }
+
+  /** Prints CpuBlas.bf16Supported() (run by {@link #childSays} in a child JVM). */
+  public static final class Probe {
+    public static void main(String[] args) {
+      System.out.println("bf16Supported=" + CpuBlas.bf16Supported());
+    }
+  }
+
+  private static String childSays(String disable) throws Exception {
+    java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+        "-cp", System.getProperty("java.class.path")));
+    String cache = System.getProperty("org.bytedeco.javacpp.cachedir");
+    if (cache != null) cmd.add("-Dorg.bytedeco.javacpp.cachedir=" + cache);
+    cmd.add(Probe.class.getName());
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("RK_DISABLE_AVX512BF16", disable);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), out);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("bf16Supported=(true|false)").matcher(out);
+    assertTrue(m.find(), out);
+    return m.group(1);
   }
 
   @Test
