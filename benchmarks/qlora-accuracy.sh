@@ -12,25 +12,7 @@ RK=${RK:-./rewardkit}
 STEPS=${STEPS:-200}
 mkdir -p "$OUT"
 echo "== start $(date -u +%FT%TZ) $(uptime)"
-python3 - "$OUT" <<'PY'
-import json, random, sys
-# the embedded task's distribution (train/SyntheticTask.java): copy 3 letters of 8; rejected changes one letter
-def gen(n, seed):
-    r = random.Random(seed); a = "abcdefgh"; out = []
-    for _ in range(n):
-        s = [r.choice(a) for _ in range(3)]
-        w = list(s); at = r.randrange(3)
-        w[at] = r.choice([c for c in a if c != s[at]])
-        out.append({"prompt": "copy " + "".join(s) + ":", "chosen": "".join(s), "rejected": "".join(w)})
-    return out
-d = sys.argv[1]
-for name, n, seed in [("synth-train", 6000, 11), ("synth-eval", 500, 12)]:
-    with open(f"{d}/{name}.jsonl", "w") as f:
-        for e in gen(n, seed): f.write(json.dumps(e) + "\n")
-with open(f"{d}/synth-score.jsonl", "w") as f:
-    for l in open(f"{d}/synth-eval.jsonl"):
-        r = json.loads(l); f.write(json.dumps({"prompt": r["prompt"], "responses": [r["chosen"], r["rejected"]]}) + "\n")
-PY
+python3 "$(dirname "$0")/synth_copy_pairs.py" "$OUT"   # synth-train/eval/score.jsonl
 $RK train --output_dir "$OUT/base" --report false --overwrite_output_dir | grep '^done'
 $RK train --output_dir "$OUT/half" --max_steps 80 --report false --overwrite_output_dir | grep '^done'
 common=(--dataset "$OUT/synth-train.jsonl" --eval_dataset "$OUT/synth-eval.jsonl" --tokenizer byte --max_length 48

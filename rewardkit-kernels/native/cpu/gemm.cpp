@@ -34,17 +34,7 @@ constexpr long kColAlign = 16;
 void check(long m, long n, long k, long lda, long ldb, long ldc, bool trans_a, bool trans_b, const void* a,
            const void* b, const void* c) {
   RK_REQUIRE("sgemm", g_sgemm.load() != nullptr, "cblas_sgemm not set (call set_blas_sgemm after loading OpenBLAS)");
-  RK_REQUIRE("sgemm", m >= 0 && n >= 0 && k >= 0 && m <= INT_MAX && n <= INT_MAX && k <= INT_MAX,
-             "sizes M " + std::to_string(m) + ", N " + std::to_string(n) + ", K " + std::to_string(k)
-                 + " must be in [0, 2^31)");
-  long min_lda = std::max(1L, trans_a ? m : k), min_ldb = std::max(1L, trans_b ? k : n), min_ldc = std::max(1L, n);
-  RK_REQUIRE("sgemm", lda >= min_lda && ldb >= min_ldb && ldc >= min_ldc && lda <= INT_MAX && ldb <= INT_MAX
-             && ldc <= INT_MAX,
-             "leading dimensions lda " + std::to_string(lda) + ", ldb " + std::to_string(ldb) + ", ldc "
-                 + std::to_string(ldc) + " below the row lengths " + std::to_string(min_lda) + ", "
-                 + std::to_string(min_ldb) + ", " + std::to_string(min_ldc));
-  RK_REQUIRE("sgemm", m == 0 || n == 0 || (c != nullptr && (k == 0 || (a != nullptr && b != nullptr))),
-             "null matrix pointer");
+  gemm_check_args("sgemm", m, n, k, lda, ldb, ldc, trans_a, trans_b, a, b, c);
 }
 
 void call(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
@@ -53,18 +43,7 @@ void call(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const
                  a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-struct Plan {
-  int stripes;
-  bool rows;
-  long chunk;
-};
-
-// Equal stripes rounded up to the alignment (the last one takes the rest); fewer if the dimension runs out.
-Plan plan_for(int stripes, long dim, long align, bool rows) {
-  long chunk = (dim + stripes - 1) / stripes;
-  chunk = (chunk + align - 1) / align * align;
-  return Plan{(int)std::max(1L, (dim + chunk - 1) / chunk), rows, chunk};
-}
+using Plan = StripePlan;
 
 void run_plan(const Plan& p, bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a,
               long lda, const float* b, long ldb, float beta, float* c, long ldc) {
@@ -86,22 +65,43 @@ void run_plan(const Plan& p, bool trans_a, bool trans_b, long m, long n, long k,
   }
 }
 
+}  // namespace
+
+void gemm_check_args(const char* op, long m, long n, long k, long lda, long ldb, long ldc, bool trans_a,
+                     bool trans_b, const void* a, const void* b, const void* c) {
+  RK_REQUIRE(op, m >= 0 && n >= 0 && k >= 0 && m <= INT_MAX && n <= INT_MAX && k <= INT_MAX,
+             "sizes M " + std::to_string(m) + ", N " + std::to_string(n) + ", K " + std::to_string(k)
+                 + " must be in [0, 2^31)");
+  long min_lda = std::max(1L, trans_a ? m : k), min_ldb = std::max(1L, trans_b ? k : n), min_ldc = std::max(1L, n);
+  RK_REQUIRE(op, lda >= min_lda && ldb >= min_ldb && ldc >= min_ldc && lda <= INT_MAX && ldb <= INT_MAX
+             && ldc <= INT_MAX,
+             "leading dimensions lda " + std::to_string(lda) + ", ldb " + std::to_string(ldb) + ", ldc "
+                 + std::to_string(ldc) + " below the row lengths " + std::to_string(min_lda) + ", "
+                 + std::to_string(min_ldb) + ", " + std::to_string(min_ldc));
+  RK_REQUIRE(op, m == 0 || n == 0 || (c != nullptr && (k == 0 || (a != nullptr && b != nullptr))),
+             "null matrix pointer");
+}
+
+StripePlan stripe_plan_for(int stripes, long dim, long align, bool rows) {
+  long chunk = (dim + stripes - 1) / stripes;
+  chunk = (chunk + align - 1) / align * align;
+  return StripePlan{(int)std::max(1L, (dim + chunk - 1) / chunk), rows, chunk};
+}
+
 // The plan for `threads` threads: row stripes when the rows carry the split, else column stripes if allowed.
-Plan auto_plan(long m, long n, long k, int threads, bool allow_cols) {
-  if (threads <= 1 || m <= 0 || n <= 0 || k <= 0) return Plan{1, true, m};
+StripePlan stripe_plan(long m, long n, long k, int threads, bool allow_cols, long col_align) {
+  if (threads <= 1 || m <= 0 || n <= 0 || k <= 0) return StripePlan{1, true, m};
   long by_work = (long)((double)m * n * k / kMinStripeWork);
   long want = std::min((long)threads, by_work);
-  if (want <= 1) return Plan{1, true, m};
-  Plan rows = plan_for((int)std::min(want, m / kRowAlign + (m % kRowAlign ? 1 : 0)), m, kRowAlign, true);
+  if (want <= 1) return StripePlan{1, true, m};
+  StripePlan rows = stripe_plan_for((int)std::min(want, m / kRowAlign + (m % kRowAlign ? 1 : 0)), m, kRowAlign, true);
   if (!allow_cols) return rows;
-  Plan cols = plan_for((int)std::min(want, n / kColAlign + (n % kColAlign ? 1 : 0)), n, kColAlign, false);
+  StripePlan cols = stripe_plan_for((int)std::min(want, n / col_align + (n % col_align ? 1 : 0)), n, col_align, false);
   // The largest stripe sets the time: its share of the work, rows unless columns are strictly better.
   double rows_share = rows.stripes <= 1 ? 1.0 : (double)std::min(rows.chunk, m) / m;
   double cols_share = cols.stripes <= 1 ? 1.0 : (double)std::min(cols.chunk, n) / n;
   return cols_share < rows_share ? cols : rows;
 }
-
-}  // namespace
 
 void set_blas_sgemm(void* cblas_sgemm_address) {
   RK_REQUIRE("set_blas_sgemm", cblas_sgemm_address != nullptr, "null address of cblas_sgemm");
@@ -109,7 +109,7 @@ void set_blas_sgemm(void* cblas_sgemm_address) {
 }
 
 int sgemm_stripes(long m, long n, long k, int threads, bool allow_cols) {
-  Plan p = auto_plan(m, n, k, threads, allow_cols);
+  Plan p = stripe_plan(m, n, k, threads, allow_cols, kColAlign);
   return p.rows ? p.stripes : -p.stripes;
 }
 
@@ -119,7 +119,7 @@ void sgemm(bool allow_cols, bool trans_a, bool trans_b, long m, long n, long k, 
   if (m == 0 || n == 0) return;
   // Inside a parallel region (a caller's own team) the GEMM stays on the calling thread.
   int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  run_plan(auto_plan(m, n, k, threads, allow_cols), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  run_plan(stripe_plan(m, n, k, threads, allow_cols, kColAlign), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void sgemm_striped(int stripes, bool rows, bool trans_a, bool trans_b, long m, long n, long k, float alpha,
@@ -127,7 +127,7 @@ void sgemm_striped(int stripes, bool rows, bool trans_a, bool trans_b, long m, l
   RK_REQUIRE("sgemm_striped", stripes >= 1, "stripes must be >= 1, got " + std::to_string(stripes));
   check(m, n, k, lda, ldb, ldc, trans_a, trans_b, a, b, c);
   if (m == 0 || n == 0) return;
-  run_plan(plan_for(stripes, rows ? m : n, rows ? kRowAlign : kColAlign, rows), trans_a, trans_b, m, n, k, alpha, a,
+  run_plan(stripe_plan_for(stripes, rows ? m : n, rows ? kRowAlign : kColAlign, rows), trans_a, trans_b, m, n, k, alpha, a,
            lda, b, ldb, beta, c, ldc);
 }
 

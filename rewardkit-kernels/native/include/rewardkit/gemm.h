@@ -23,6 +23,23 @@ void set_blas_sgemm(void* cblas_sgemm_address);
 // stripes (multiples of 16) only when allow_cols and they split further.
 int sgemm_stripes(long m, long n, long k, int threads, bool allow_cols);
 
+// The stripe plan itself, shared with bf16_gemm (gemm_bf16.h): `stripes` stripes of `chunk` rows (rows) or
+// columns of C, the last one taking the rest. stripe_plan: the plan above for `threads` threads, column
+// stripes on multiples of col_align (sgemm: 16). stripe_plan_for: `stripes` (>= 1) equal stripes rounded up to
+// multiples of `align`, fewer if the dimension runs out.
+struct StripePlan {
+  int stripes;
+  bool rows;
+  long chunk;
+};
+StripePlan stripe_plan(long m, long n, long k, int threads, bool allow_cols, long col_align);
+StripePlan stripe_plan_for(int stripes, long dim, long align, bool rows);
+
+// Throws (as `op`) unless the sizes are in [0, 2^31), the leading dimensions cover the rows and the pointers
+// are non-null where read: the argument check of sgemm and bf16_gemm.
+void gemm_check_args(const char* op, long m, long n, long k, long lda, long ldb, long ldc, bool trans_a,
+                     bool trans_b, const void* a, const void* b, const void* c);
+
 // C = alpha · op(A) · op(B) + beta · C on the calling thread's OpenMP thread count (omp_get_max_threads).
 // Row stripes give the bits of one whole call, so each row's result is independent of the other rows; column
 // stripes (allow_cols) are deterministic for a fixed thread count but may differ from one call in the last bits.

@@ -19,6 +19,7 @@ package io.rewardkit.bench;
  * @param gemmSize      M=N=K of the ceiling GEMM
  * @param dataOptions   how {@code data} is read and encoded (keys, format, template, truncation)
  * @param threads       CPU threads as {@code train --threads} (0: all cores)
+ * @param bf16          {@code --bf16}: the CPU linears' GEMMs in bf16 with fp32 accumulation (where the CPU has it)
  */
 public record BenchConfig(
     ModelShape shape,
@@ -36,7 +37,16 @@ public record BenchConfig(
     double peakTflops,
     int gemmSize,
     io.rewardkit.data.DataOptions dataOptions,
-    int threads) {
+    int threads,
+    boolean bf16) {
+
+  /** fp32 GEMMs on CPU (--bf16 false). */
+  public BenchConfig(ModelShape shape, String device, LengthProfile profile, java.nio.file.Path data, java.nio.file.Path tokenizer,
+      int pairsPerStep, int tokenBudget, int maxLength, boolean sharedPrefix, int warmupSteps, int steps, long seed,
+      double peakTflops, int gemmSize, io.rewardkit.data.DataOptions dataOptions, int threads) {
+    this(shape, device, profile, data, tokenizer, pairsPerStep, tokenBudget, maxLength, sharedPrefix, warmupSteps, steps, seed,
+        peakTflops, gemmSize, dataOptions, threads, false);
+  }
 
   /** All cores (--threads 0). */
   public BenchConfig(ModelShape shape, String device, LengthProfile profile, java.nio.file.Path data, java.nio.file.Path tokenizer,

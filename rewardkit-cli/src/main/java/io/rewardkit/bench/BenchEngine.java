@@ -110,7 +110,7 @@ public final class BenchEngine {
   }
 
   public BenchResult run(BenchConfig c) {
-    try (Backend raw = Backends.select(c.device())) {
+    try (Backend raw = Backends.select(c.device(), c.bf16())) {
       RunSetup.applyThreads(c.threads(), raw);
       boolean cuda = raw.device() == Device.CUDA;
       Ceilings before = measureCeilings(c, cuda);
@@ -158,7 +158,7 @@ public final class BenchEngine {
         long wall = Arrays.stream(stepNanos).sum();
         long peakBytes = memory.peakBytes();
         Ceilings after = measureCeilings(c, cuda);
-        return new BenchResult(c, raw.name(), before.max(after), before, after, stepNanos, measured, realTokens, rowTokens, visible,
+        return new BenchResult(c, raw.name(), raw.matmulPrecision(), before.max(after), before, after, stepNanos, measured, realTokens, rowTokens, visible,
             microBatches, flops, wall, peakBytes, memory.describe(), MemoryProbe.peakRssBytes(),
             firstLoss, lastLoss);
       }
@@ -205,6 +205,7 @@ public final class BenchEngine {
     m.put("steps", c.steps());
     m.put("seed", c.seed());
     m.put("threads", c.threads());
+    m.put("bf16", c.bf16());
     return m;
   }
 }

@@ -10,6 +10,7 @@ import java.util.Map;
  *
  * @param config        the run's settings
  * @param backend       backend name
+ * @param matmulPrecision the linears' GEMM precision in effect ("fp32" or "bf16", {@code Backend#matmulPrecision})
  * @param ceilings      the higher of the ceilings measured before and after the timed steps
  * @param ceilingsBefore ceilings measured before the timed steps
  * @param ceilingsAfter  ceilings measured after them
@@ -30,6 +31,7 @@ import java.util.Map;
 public record BenchResult(
     BenchConfig config,
     String backend,
+    String matmulPrecision,
     Ceilings ceilings,
     Ceilings ceilingsBefore,
     Ceilings ceilingsAfter,
@@ -95,6 +97,7 @@ public record BenchResult(
     model.put("total_params", config.shape().totalParameters());
     m.put("model", model);
     m.put("backend", backend);
+    m.put("matmul_precision", matmulPrecision);
     m.put("ceilings", ceilings.toMap());
     m.put("ceilings_before", ceilingsBefore.toMap());
     m.put("ceilings_after", ceilingsAfter.toMap());

@@ -21,7 +21,7 @@ import java.util.Set;
 public final class TimedBackend {
   private TimedBackend() {}
 
-  private static final Set<String> UNTIMED = Set.of("name", "device", "computeType", "synchronize", "close",
+  private static final Set<String> UNTIMED = Set.of("name", "device", "computeType", "matmulPrecision", "synchronize", "close",
       "hashCode", "equals", "toString");
   private static final Set<String> MEMORY = Set.of("allocate", "upload", "downloadFloats", "downloadDoubles",
       "downloadInts", "copy", "zero");

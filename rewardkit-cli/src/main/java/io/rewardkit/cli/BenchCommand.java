@@ -65,7 +65,7 @@ public final class BenchCommand implements Callable<Integer> {
           LengthProfile.parse(v.getString("lengths")), data, tokenizer, v.getInt("pairs_per_step"),
           v.getInt("max_tokens_per_batch"), v.getInt("max_length"), v.getString("layout").equals("shared_prefix"),
           v.getInt("warmup"), v.getInt("steps"), v.getLong("seed"), v.getDouble("peak_tflops"), v.getInt("gemm_size"),
-          dataOptions, v.getInt("threads"));
+          dataOptions, v.getInt("threads"), v.getBool("bf16"));
     } catch (IllegalArgumentException e) {
       throw new UsageException("bench: " + e.getMessage());
     }

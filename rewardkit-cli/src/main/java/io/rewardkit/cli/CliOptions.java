@@ -106,6 +106,7 @@ final class CliOptions {
     }
     for (String n : notes) err.println("note: " + n);
     err.flush();
+    Options.validateGiven(v);
     Options.validate(v);
     return v;
   }

@@ -46,7 +46,7 @@ public final class EvalCommand implements Callable<Integer> {
     OptionValues v = CliOptions.values(Cmd.EVAL, spec, spec.commandLine().getErr());
     List<String> dataset = v.getList("dataset");
     Path outputJson = v.get("output_json") == null ? null : Path.of(v.getString("output_json"));
-    try (Backend backend = Backends.select(v.getString("device"))) {
+    try (Backend backend = Backends.select(v.getString("device"), v.getBool("bf16"))) {
       RunSetup.applyThreads(v.getInt("threads"), backend);
       RunSetup.Loaded m = RunSetup.open(Path.of(v.getString("model")), backend);
       if (m.notice() != null) System.err.println(m.notice());

@@ -25,8 +25,16 @@ final class MemoryPlanReport {
 
   private final record Ctx(TrainConfig c, ModelConfig mc, Device device, MemoryPlan.Available avail) {}
 
-  /** The estimate of the run as configured: full fine-tuning, LoRA with --use_peft, QLoRA with --load_in_4bit too. */
+  /**
+   * The estimate of the run as configured: full fine-tuning, LoRA with --use_peft, QLoRA with --load_in_4bit too; on
+   * CPU with --bf16 plus the bf16 GEMM's packing buffers.
+   */
   static Estimate ofRun(TrainConfig c, ModelConfig mc, Device device) {
+    Estimate e = modeEstimate(c, mc, device);
+    return c.bf16 && device == Device.CPU ? e.plusWorkspace(MemoryPlan.bf16PackingBytes(mc, c.maxTokensPerBatch)) : e;
+  }
+
+  private static Estimate modeEstimate(TrainConfig c, ModelConfig mc, Device device) {
     if (c.usePeft) {
       java.util.Set<String> targets = new java.util.HashSet<>();
       if (c.loraTargetModules == null || c.loraTargetModules.equals("all-linear")) targets.addAll(MemoryPlan.LINEAR_MODULES);

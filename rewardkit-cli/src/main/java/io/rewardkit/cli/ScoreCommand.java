@@ -72,7 +72,7 @@ public final class ScoreCommand implements Callable<Integer> {
       rows.add(n);
       items.add(new Scorer.Item(input + ":" + lineNo, n.get("prompt"), responses));
     }
-    try (Backend backend = Backends.select(v.getString("device"))) {
+    try (Backend backend = Backends.select(v.getString("device"), v.getBool("bf16"))) {
       RunSetup.applyThreads(v.getInt("threads"), backend);
       RunSetup.Loaded m = RunSetup.open(model, backend);
       if (m.notice() != null) System.err.println(m.notice());

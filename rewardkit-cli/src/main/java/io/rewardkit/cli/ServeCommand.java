@@ -67,7 +67,7 @@ public final class ServeCommand implements Callable<Integer> {
       key = System.getenv(API_KEY_ENV);
       if (key == null || key.isBlank()) throw usage("--api_key env: $" + API_KEY_ENV + " is not set");
     }
-    try (Backend backend = Backends.select(device)) {
+    try (Backend backend = Backends.select(device, v.getBool("bf16"))) {
       RunSetup.Loaded m = RunSetup.open(model, backend);
       try (var mm = m.model(); var tok = m.tokenizer()) {
         if (m.notice() != null) spec.commandLine().getErr().println(m.notice()); // an HF model without rewardkit.json: how it is read

@@ -45,7 +45,7 @@ import picocli.CommandLine.Command;
         "tokenizer, tiny model). With a prepared cache as --dataset, the data options and",
         "the tokenizer default to the cache's. TRL / OpenRLHF names are accepted where the",
         "meaning is the same; their options RewardKit does not take",
-        "(--per_device_train_batch_size, --report_to, --bf16, ...) print what to use instead."})
+        "(--per_device_train_batch_size, --report_to, --fp16, ...) print what to use instead."})
 public final class TrainCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -95,7 +95,7 @@ public final class TrainCommand implements Callable<Integer> {
           + "tokenizer, synthetic task: does the response copy the prompt's string exactly?)");
     }
     if (c.dryRun) return dryRun(c);
-    try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
+    try (Backend backend = Backends.select(c.device, c.bf16); Tokenizer tok = RunSetup.tokenizer(c)) {
       ModelConfig mc = RunSetup.modelConfig(c);
       RunSetup.checkFits(c, mc, tok);
       // The plan, and a run that cannot fit stopped, before anything is loaded.

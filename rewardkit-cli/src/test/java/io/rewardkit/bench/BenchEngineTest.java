@@ -60,7 +60,7 @@ class BenchEngineTest {
 
   @Test
   void percentilesInterpolateBetweenSortedSteps() {
-    BenchResult r = new BenchResult(config(0, 4), "cpu", null, null, null, new long[] {4_000_000, 1_000_000, 3_000_000, 2_000_000},
+    BenchResult r = new BenchResult(config(0, 4), "cpu", "fp32", null, null, null, new long[] {4_000_000, 1_000_000, 3_000_000, 2_000_000},
         new OpTimes(), 1000, 1000, 0, 4, 0, 10_000_000, 0, "", -1, 0, 0);
     assertEquals(1.0, r.stepPercentileMs(0), 1e-12);
     assertEquals(4.0, r.stepPercentileMs(100), 1e-12);

@@ -144,6 +144,7 @@ class CliUsageTest {
         "per_device_eval_batch_size: 8",
         "gradient_checkpointing: true",
         "bf16: true",
+        "fp16: true",
         "report_to: wandb",
         "eval_strategy: steps",
         "resume_from_checkpoint: false",
@@ -154,7 +155,9 @@ class CliUsageTest {
     assertEquals(0, r.code(), r.err());
     // gradient_checkpointing is RewardKit's own option now (taken, not explained away)
     assertFalse(r.err().contains("gradient_checkpointing is ignored"), r.err());
-    for (String k : List.of("per_device_train_batch_size", "per_device_eval_batch_size", "bf16",
+    // so is bf16 (bf16 GEMMs on AVX512-BF16 CPUs)
+    assertFalse(r.err().contains("bf16 is ignored"), r.err());
+    for (String k : List.of("per_device_train_batch_size", "per_device_eval_batch_size", "fp16",
         "report_to", "eval_strategy")) {
       assertTrue(r.err().contains(": " + k + " is ignored: "), k + " explained in:\n" + r.err());
     }
@@ -164,13 +167,14 @@ class CliUsageTest {
     assertClean(r.err());
     String saved = Files.readString(tmp.resolve("run/train_config.json"));
     assertTrue(saved.contains("\"learning_rate\" : 0.001") && saved.contains("\"max_length\" : 48"), saved);
+    assertTrue(saved.contains("\"bf16\" : true"), saved);
 
     // the same names on the command line
     Run cli = run(concat(new String[] {"train", "--output_dir", tmp.resolve("run2").toString(), "--per_device_train_batch_size", "8",
-        "--bf16", "--report_to", "none", "--resume_from_checkpoint", "false"}, SHORT));
+        "--fp16", "--report_to", "none", "--resume_from_checkpoint", "false"}, SHORT));
     assertEquals(0, cli.code(), cli.err());
     assertTrue(cli.err().contains("note: --per_device_train_batch_size is ignored: RewardKit packs pairs"), cli.err());
-    assertTrue(cli.err().contains("note: --bf16 is ignored: not selectable"), cli.err());
+    assertTrue(cli.err().contains("note: --fp16 is ignored: not available"), cli.err());
   }
 
   /** The closing summary lists report/index.html only when the run wrote one (--report false writes none). */

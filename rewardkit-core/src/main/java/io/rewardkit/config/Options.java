@@ -224,6 +224,10 @@ public final class Options {
     def("save_total_limit", Type.INT, "2").on(TRAIN).resumable().help("Checkpoints kept (<= 0: all).");
     def("device", Type.STRING, "cpu").on(TRAIN, EVAL, SCORE, SERVE, BENCH).choices("cpu", "cuda", "auto")
         .help("Compute backend, chosen once at start.");
+    def("bf16", Type.BOOL, "false").on(TRAIN, EVAL, SCORE, SERVE, BENCH)
+        .help("CPU: the decoder linears' GEMMs (forward, dX, dW) in bf16 with fp32 accumulation and fp32 master "
+            + "weights, as on the GPU, where the CPU has AVX512-BF16 (else a warning and fp32); everything else stays "
+            + "fp32. CUDA always computes in bf16, so --bf16 false with --device cuda is refused.");
     def("threads", Type.INT, "0").on(TRAIN, EVAL, SCORE, SERVE, BENCH).resumable().min(0)
         .help("CPU threads (0: all cores; the embedded default run uses 1, serve 1 for models under 5M "
             + "non-embedding parameters, whose kernels are shorter than a thread barrier).");
@@ -344,8 +348,7 @@ public final class Options {
         + "(--report false skips the report); no wandb/tensorboard integration");
     m.put("logging_dir", "metrics go to <output_dir>/metrics.jsonl");
     m.put("use_wandb", "RewardKit writes metrics.jsonl and report/index.html to --output_dir");
-    m.put("bf16", "not selectable: the CPU backend trains in fp32, CUDA in bf16 with fp32 master weights (--device)");
-    m.put("fp16", "not available: the CPU backend trains in fp32, CUDA in bf16 with fp32 master weights (--device)");
+    m.put("fp16", "not available: CPU trains in fp32 (bf16 GEMMs with --bf16 on AVX512-BF16 CPUs), CUDA in bf16 with fp32 master weights (--device)");
     m.put("tf32", "not selectable: matrix precision follows the backend (--device)");
     m.put("eval_strategy", "evaluation runs every --eval_steps steps (0: at the end only)");
     m.put("evaluation_strategy", "evaluation runs every --eval_steps steps (0: at the end only)");
@@ -436,7 +439,25 @@ public final class Options {
         throw new UsageException(v.cmd().cliName() + " needs --" + name);
       }
     }
-    for (Rule r : RULES) {
+    check(RULES, v);
+  }
+
+  /**
+   * Rules about what the user gave, not defaults: checked where that is known (the command line with --config,
+   * {@link #validateGiven}); a saved or rebuilt config marks every option given.
+   */
+  private static final List<Rule> GIVEN_RULES = List.of(
+      new Rule(List.of("bf16", "device"), v -> !(v.given("bf16") && !v.getBool("bf16") && v.getString("device").equals("cuda")),
+          "--bf16 false is not available with --device cuda: the CUDA backend always computes in bf16 with fp32 master "
+              + "weights (fp32 GEMMs: --device cpu)"));
+
+  /** The rules about given options (see {@link #GIVEN_RULES}); call with the values as the user gave them. */
+  public static void validateGiven(OptionValues v) {
+    check(GIVEN_RULES, v);
+  }
+
+  private static void check(List<Rule> rules, OptionValues v) {
+    for (Rule r : rules) {
       boolean applies = true;
       for (String n : r.names()) applies &= get(n).takes(v.cmd());
       if (applies && !r.ok().test(v)) {

@@ -66,6 +66,12 @@ public final class MemoryPlan {
       long optimizerState, long masterWeights, long activations, long workspace) {
     public long total() { return weights + gradients + optimizerState + masterWeights + activations + workspace; }
 
+    /** The same with {@code bytes} more workspace. */
+    public Estimate plusWorkspace(long bytes) {
+      return new Estimate(mode, lora, checkpointing, trainableParams, weights, gradients, optimizerState, masterWeights,
+          activations, workspace + bytes);
+    }
+
     /** Column header, e.g. "full", "LoRA r16 + ckpt". */
     public String label() {
       return mode.label() + (mode == Mode.FULL ? "" : " " + lora.label()) + (checkpointing ? " + ckpt" : "");
@@ -132,6 +138,20 @@ public final class MemoryPlan {
     }
     ws += biggestTarget * e;  // QLoRA: the shared dequantisation scratch (largest linear)
     return new Estimate(mode, mode == Mode.FULL ? null : lora, checkpointing, trainable, weights, grads, optimizer, masters, act, ws);
+  }
+
+  /**
+   * CPU with {@code --bf16}: the bf16 GEMM's packing buffers (gemm_bf16.h: 2 bytes per element of op(A) and op(B), kept
+   * by the training thread), sized by the largest GEMM of a decoder linear (forward, dX or dW) at {@code tokens}.
+   */
+  public static long bf16PackingBytes(ModelConfig cfg, int tokens) {
+    long t = tokens, d = cfg.hiddenSize(), f = cfg.intermediateSize(), q = cfg.qDim(), kv = cfg.kvDim();
+    long most = 0;
+    for (long[] oi : new long[][] {{q, d}, {kv, d}, {d, q}, {f, d}, {d, f}}) {
+      long o = oi[0], i = oi[1];
+      most = Math.max(most, Math.max(i * (t + o), Math.max(o * (t + i), t * (o + i))));  // fwd K=i, dX K=o, dW K=T
+    }
+    return 2 * most;
   }
 
   /** "q_proj" for "model.layers.3.self_attn.q_proj.weight", null for parameters LoRA cannot target. */

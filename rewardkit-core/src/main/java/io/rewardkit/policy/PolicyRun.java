@@ -43,7 +43,7 @@ public final class PolicyRun {
 
   public static int run(TrainConfig c, PrintStream out) throws Exception {
     PreferenceLossSpec spec = PolicyTrainer.spec(c);
-    try (Backend backend = Backends.select(c.device); Tokenizer tok = RunSetup.tokenizer(c)) {
+    try (Backend backend = Backends.select(c.device, c.bf16); Tokenizer tok = RunSetup.tokenizer(c)) {
       if (backend.computeType() != DType.F32) {
         throw new UsageException("--task " + c.task + " runs on the CPU backend only so far: use --device cpu");
       }

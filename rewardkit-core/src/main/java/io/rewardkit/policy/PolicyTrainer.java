@@ -298,6 +298,7 @@ public final class PolicyTrainer {
     m.put("rewardkit_version", BuildInfo.version());
     m.put("commit", BuildInfo.commit());
     m.put("backend", policy.backend().name());
+    m.put("matmul_precision", policy.backend().matmulPrecision());
     if (c.threads > 0) m.put("threads", c.threads);
     m.put("task", c.task);
     m.put("layout", layout.name().toLowerCase(Locale.ROOT));

@@ -115,6 +115,7 @@ public final class TrainConfig {
   public int saveTotalLimit;          // checkpoints kept (<= 0: all)
   public long seed;
   public String device;
+  public boolean bf16;                // CPU: the linears' GEMMs in bf16 (AVX512-BF16), fp32 accumulation
   public int threads;                 // CPU threads (0: all cores; the embedded default uses 1)
   public String resume;                   // "latest" or a checkpoint path
   public boolean overwriteOutputDir;      // replace a run already in output_dir (once this one has a checkpoint)

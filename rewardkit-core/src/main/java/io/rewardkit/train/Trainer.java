@@ -301,6 +301,7 @@ public final class Trainer {
     m.put("rewardkit_version", BuildInfo.version());
     m.put("commit", BuildInfo.commit());
     m.put("backend", backend.name());
+    m.put("matmul_precision", backend.matmulPrecision());
     if (cfg.threads > 0) m.put("threads", cfg.threads);
     Map<String, Object> modelInfo = new LinkedHashMap<>();
     if (runInfo.get("model") instanceof Map<?, ?> given) given.forEach((k, v) -> modelInfo.put(String.valueOf(k), v));

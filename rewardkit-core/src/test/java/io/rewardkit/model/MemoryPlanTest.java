@@ -83,6 +83,16 @@ class MemoryPlanTest {
   }
 
   @Test
+  void bf16PackingBuffersAreTheLargestLinearGemmsOperandsInBf16() {
+    ModelConfig mc = config("examples/shapes/qwen2.5-0.5b-config.json");
+    // the MLP: down's forward (K 4864, M 2048 tokens, N 896) and gate/up's dX (K 4864, M 2048, N 896) tie
+    assertEquals(2L * 4864 * (2048 + 896), MemoryPlan.bf16PackingBytes(mc, 2048));
+    Estimate e = MemoryPlan.estimate(mc, Device.CPU, Mode.FULL, null, false, 2048);
+    assertEquals(e.workspace() + 1000, e.plusWorkspace(1000).workspace());
+    assertEquals(e.total() + 1000, e.plusWorkspace(1000).total());
+  }
+
+  @Test
   void qloraStoresTheTargetLinearsInNf4() {
     ModelConfig mc = config("examples/shapes/llama-3.1-8b-config.json");
     Lora lora = Lora.allLinear(16);

@@ -34,7 +34,7 @@ class ThreadCountDeterminismTest {
     try {
       CpuThreads.set(2);
       assertEquals(2, Gemm.sgemm_stripes(batch.numTokens(), 352, 128, 2, false), "the MLP GEMMs are striped");
-      float[][] a = step(cfg, batch), b = step(cfg, batch);
+      float[][] a = step(CPU, cfg, batch), b = step(CPU, cfg, batch);
       assertArrayEquals(a[0], b[0], "rewards, 2 threads, run 2");
       int nonZero = 0;
       for (int i = 0; i < a[1].length; i++) {
@@ -43,7 +43,7 @@ class ThreadCountDeterminismTest {
       }
       assertTrue(nonZero > a[1].length / 2, nonZero + " of " + a[1].length + " gradients non-zero");
       CpuThreads.set(1);
-      float[][] one = step(cfg, batch);
+      float[][] one = step(CPU, cfg, batch);
       assertArrayEquals(one[0], a[0], "rewards at 1 thread vs 2");
     } finally {
       CpuThreads.set(before);
@@ -51,10 +51,10 @@ class ThreadCountDeterminismTest {
   }
 
   /** A fresh model from a fixed seed: one forward and backward; returns the rewards and the gradients. */
-  private static float[][] step(ModelConfig cfg, PackedBatch batch) {
-    try (RewardModel m = RewardModel.randomInit(cfg, CPU, DType.F32, 21)) {
+  static float[][] step(Backend be, ModelConfig cfg, PackedBatch batch) {
+    try (RewardModel m = RewardModel.randomInit(cfg, be, DType.F32, 21)) {
       m.zeroGrad();
-      float[] r = CPU.downloadFloats(m.forward(batch));
+      float[] r = be.downloadFloats(m.forward(batch));
       SplittableRandom rng = new SplittableRandom(4);
       float[] g = new float[r.length];
       for (int i = 0; i < g.length; i++) g[i] = (float) (2 * rng.nextDouble() - 1);

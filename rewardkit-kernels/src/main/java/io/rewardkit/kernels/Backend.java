@@ -23,6 +23,12 @@ public interface Backend extends AutoCloseable {
   DType computeType();
 
   /**
+   * The precision of the linear layers' GEMM operands: "bf16" (bf16 operands, fp32 accumulation: the CUDA backend,
+   * the CPU backend with bf16 matmuls) or "fp32". For the startup line, metrics and bench records.
+   */
+  default String matmulPrecision() { return computeType() == DType.BF16 ? "bf16" : "fp32"; }
+
+  /**
    * Why this backend cannot run attention with these shapes (one line, naming the limit), or null
    * when it can. Checked when a model is built, so an unsupported config fails at load, not mid-step.
    */

@@ -14,37 +14,45 @@ public final class Backends {
    * why on stderr when a GPU was there; {@code cuda} fails with the reason when not.
    */
   public static Backend select(String device) {
+    return select(device, false);
+  }
+
+  /**
+   * The same; {@code bf16Matmuls} ({@code --bf16}) gives the CPU backend bf16 GEMMs in the linears where the CPU has
+   * AVX512-BF16 (else a warning and fp32: {@link CpuBackend#CpuBackend(boolean)}). CUDA computes in bf16 anyway.
+   */
+  public static Backend select(String device, boolean bf16Matmuls) {
     String d = device == null ? "auto" : device.toLowerCase(Locale.ROOT);
     return switch (d) {
-      case "cpu" -> cpu();
+      case "cpu" -> cpu(bf16Matmuls);
       case "cuda", "gpu" -> CudaSupport.open();
-      case "auto" -> auto();
+      case "auto" -> auto(bf16Matmuls);
       default -> throw new IllegalArgumentException("--device must be cpu, cuda or auto, got '" + device + "'");
     };
   }
 
-  private static Backend auto() {
-    if (!CudaSupport.probe().available()) return cpu();
+  private static Backend auto(boolean bf16Matmuls) {
+    if (!CudaSupport.probe().available()) return cpu(bf16Matmuls);
     try {
       return CudaSupport.open();
     } catch (BackendUnavailableException e) {
       System.err.println("rewardkit: --device auto: a GPU is present but " + e.getMessage().replaceFirst("^--device cuda: ", "")
           + "; using the CPU");
-      return cpu();
+      return cpu(bf16Matmuls);
     }
   }
 
-  private static Backend cpu() {
+  private static Backend cpu(boolean bf16Matmuls) {
     String note = CpuBlas.coreTypeNotice();
     if (note != null) System.err.println("rewardkit: " + note);
-    return new CpuBackend();
+    return new CpuBackend(bf16Matmuls);
   }
 
   /** Lines for {@code rewardkit info}: CPU, GPU and driver, and every CUDA library with path and version. */
   public static List<String> describe() {
     List<String> lines = new ArrayList<>();
     lines.add("cpu:  available, " + Runtime.getRuntime().availableProcessors() + " threads, GEMM via OpenBLAS "
-        + CpuBlas.version());
+        + CpuBlas.version() + "; --bf16 GEMMs: " + (CpuBlas.bf16Supported() ? "yes (AVX512-BF16)" : "no (no AVX512-BF16: fp32)"));
     String note = CpuBlas.coreTypeNotice();
     if (note != null) lines.add("  " + note);
     CudaSupport.Probe probe = CudaSupport.probe();

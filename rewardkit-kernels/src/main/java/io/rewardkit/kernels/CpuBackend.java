@@ -28,12 +28,35 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  */
 public final class CpuBackend implements Backend {
 
+  /** The warning printed (stderr, once per backend) when bf16 matmuls are asked for on a CPU without AVX512-BF16. */
+  public static final String NO_BF16_WARNING = "rewardkit: this CPU has no AVX512-BF16; matmuls stay fp32";
+
+  /** True: the F32 linear GEMMs run in bf16 with fp32 accumulation ({@link CpuBlas#bf16Gemm}). */
+  private final boolean bf16;
+
+  /** fp32 GEMMs everywhere. */
   public CpuBackend() {
-    RewardKitCpu.load();
-    CpuBlas.load();
+    this(false);
   }
 
-  @Override public String name() { return "cpu (" + Runtime.getRuntime().availableProcessors() + " threads, OpenBLAS)"; }
+  /**
+   * With {@code bf16Matmuls} the decoder linears ({@link #linearForward}, both GEMMs of {@link #linearBackward}) on
+   * F32 tensors use the bf16 GEMM when the CPU has AVX512-BF16; elsewhere {@link #NO_BF16_WARNING} goes to stderr
+   * and they stay fp32. Everything else (attention, norms, score head, LM head, optimizer, F64) is fp32 either way.
+   */
+  public CpuBackend(boolean bf16Matmuls) {
+    RewardKitCpu.load();
+    CpuBlas.load();
+    this.bf16 = bf16Matmuls && CpuBlas.bf16Supported();
+    if (bf16Matmuls && !bf16) System.err.println(NO_BF16_WARNING);
+  }
+
+  @Override public String name() {
+    return "cpu (" + Runtime.getRuntime().availableProcessors() + " threads, OpenBLAS" + (bf16 ? ", bf16 matmuls" : "") + ")";
+  }
+
+  /** The linears' GEMM precision in effect: "bf16" (bf16 operands, fp32 accumulation) or "fp32". */
+  @Override public String matmulPrecision() { return bf16 ? "bf16" : "fp32"; }
   @Override public Device device() { return Device.CPU; }
   @Override public DType computeType() { return DType.F32; }
 
@@ -169,7 +192,13 @@ public final class CpuBackend implements Backend {
     if (type != DType.F32 && type != DType.F64) throw Shapes.unsupported("linear", type);
     if (tokens == 0) return;
     // out[T, O] = x[T, I] · w[O, I]ᵀ
-    if (type == DType.F32) {
+    if (type == DType.F32 && bf16) {
+      // Every row is summed in one fixed order whatever the row count or offset: no padding needed.
+      CpuBlas.bf16Gemm(false, false, true, t, o, i, 1f, x.f32(), i, w.f32(), i, 0f, out.f32(), o);
+      if (bias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_forward(out.f32(), bias.f32(), p); }
+      }
+    } else if (type == DType.F32) {
       // Whole row tiles in place, the last (t % ROW_TILE) rows through a zero-padded call (see rowInvariantRows).
       int start = t / ROW_TILE * ROW_TILE;
       if (start > 0 && rowInvariantRows(start, o, i) == start) {
@@ -246,7 +275,13 @@ public final class CpuBackend implements Backend {
     if (tokens == 0) {  // nothing to accumulate; an empty dx needs no writes
       return;
     }
-    if (type == DType.F32) {
+    if (type == DType.F32 && bf16) {
+      if (dx != null) CpuBlas.bf16Gemm(false, false, false, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
+      if (dw != null) CpuBlas.bf16Gemm(true, true, false, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
+      if (dBias != null) {
+        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f32(), dOut.f32(), p); }
+      }
+    } else if (type == DType.F32) {
       // dx[T, I] = dOut[T, O] · w[O, I]   (beta 0: overwrite)
       if (dx != null) CpuBlas.sgemm(false, false, false, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
       // dw[O, I] += dOut[T, O]ᵀ · x[T, I]   (beta 1: accumulate)

@@ -2,6 +2,7 @@ package io.rewardkit.kernels;
 
 import io.rewardkit.kernels.cpu.CpuThreads;
 import io.rewardkit.kernels.cpu.Gemm;
+import io.rewardkit.kernels.cpu.GemmBf16;
 import io.rewardkit.kernels.cpu.OpenBlasQuery;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
 import org.bytedeco.javacpp.FloatPointer;
@@ -45,6 +46,31 @@ public final class CpuBlas {
   public static void sgemm(boolean allowColumns, boolean transA, boolean transB, long m, long n, long k, float alpha,
       FloatPointer a, long lda, FloatPointer b, long ldb, float beta, FloatPointer c, long ldc) {
     Gemm.sgemm(allowColumns, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /**
+   * Whether {@link #bf16Gemm} runs here: the CPU has AVX512-BF16 (and AVX512F/BW/VL, zmm state enabled by the OS)
+   * and it was not disabled (environment RK_DISABLE_AVX512BF16=1 at the first call, or {@link #setBf16Disabled}).
+   */
+  public static boolean bf16Supported() {
+    RewardKitCpu.load();
+    return GemmBf16.bf16_gemm_supported();
+  }
+
+  /** For tests: make {@link #bf16Supported} answer false (true) or ask the CPU again (false). */
+  public static void setBf16Disabled(boolean disabled) {
+    RewardKitCpu.load();
+    GemmBf16.set_bf16_gemm_disabled(disabled);
+  }
+
+  /**
+   * The same product as {@link #sgemm} with op(A) and op(B) rounded to bf16 and fp32 accumulation (AVX512-BF16;
+   * throws where {@link #bf16Supported} is false). Each element of C is summed in one fixed k order, so results do
+   * not depend on the thread count, the stripe plan ({@code allowColumns}) or the other rows.
+   */
+  public static void bf16Gemm(boolean allowColumns, boolean transA, boolean transB, long m, long n, long k, float alpha,
+      FloatPointer a, long lda, FloatPointer b, long ldb, float beta, FloatPointer c, long ldc) {
+    GemmBf16.bf16_gemm(allowColumns, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 
   /**
