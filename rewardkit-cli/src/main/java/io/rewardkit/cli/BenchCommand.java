@@ -86,6 +86,8 @@ public final class BenchCommand implements Callable<Integer> {
     }
     BenchResult result = new BenchEngine(factory).run(config);
     System.out.print(result.table());
+    String blasNote = result.backend().startsWith("cpu") ? io.rewardkit.kernels.CpuBlas.coreTypeNotice() : null;
+    if (blasNote != null) System.out.println(blasNote);
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("run", run);
     report.putAll(result.toMap());

@@ -195,6 +195,8 @@ public final class Trainer {
         params, backend.name() + (cfg.threads > 0 ? " using " + cfg.threads + (cfg.threads == 1 ? " thread" : " threads") : ""),
         train.numPairs(), batchesOf(0).size(),
         eval == null ? "no eval set" : String.format("%,d eval pairs", eval.numPairs()));
+    String blasNote = backend.device() == io.rewardkit.kernels.Device.CPU ? io.rewardkit.kernels.CpuBlas.coreTypeNotice() : null;
+    if (blasNote != null) console.println("  " + blasNote);
     console.printf("  %d optimizer steps (%d warmup), gradient accumulation %d, lr %.3g (%s), loss %s%s -> %s%n",
         total, schedule.warmupSteps(), cfg.gradientAccumulationSteps, cfg.learningRate, cfg.lrSchedulerType,
         cfg.lossType, spec.penaltyType() == RewardLossSpec.NO_PENALTY ? "" : " + " + cfg.penaltyType,

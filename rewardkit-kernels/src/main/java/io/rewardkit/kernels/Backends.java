@@ -24,7 +24,7 @@ public final class Backends {
   public static Backend select(String device, boolean bf16Matmuls) {
     String d = device == null ? "auto" : device.toLowerCase(Locale.ROOT);
     return switch (d) {
-      case "cpu" -> cpu(bf16Matmuls);
+      case "cpu" -> new CpuBackend(bf16Matmuls);
       case "cuda", "gpu" -> CudaSupport.open();
       case "auto" -> auto(bf16Matmuls);
       default -> throw new IllegalArgumentException("--device must be cpu, cuda or auto, got '" + device + "'");
@@ -32,20 +32,14 @@ public final class Backends {
   }
 
   private static Backend auto(boolean bf16Matmuls) {
-    if (!CudaSupport.probe().available()) return cpu(bf16Matmuls);
+    if (!CudaSupport.probe().available()) return new CpuBackend(bf16Matmuls);
     try {
       return CudaSupport.open();
     } catch (BackendUnavailableException e) {
       System.err.println("rewardkit: --device auto: a GPU is present but " + e.getMessage().replaceFirst("^--device cuda: ", "")
           + "; using the CPU");
-      return cpu(bf16Matmuls);
+      return new CpuBackend(bf16Matmuls);
     }
-  }
-
-  private static Backend cpu(boolean bf16Matmuls) {
-    String note = CpuBlas.coreTypeNotice();
-    if (note != null) System.err.println("rewardkit: " + note);
-    return new CpuBackend(bf16Matmuls);
   }
 
   /** Lines for {@code rewardkit info}: CPU, GPU and driver, and every CUDA library with path and version. */
