@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench vs train (issues 13 and 17): does `rewardkit bench` measure what `rewardkit train` does? Both run the tiny
 # Qwen2 shape (examples/qwen2-tiny-config.json) on the shared hh-rlhf pairs with the Qwen3 tokenizer, the same
-# --threads, layout (train's default), token budget and max length; bench takes train's mean pairs per micro-batch
-# as --pairs_per_step. Train's steady state is the median tokens_per_s of its logging windows after the first
+# --threads, layout (train's default), token budget and max length; bench times train's steps (--pairs_per_step 0:
+# one micro-batch per step, filled to the budget by train's packer). Train's steady state is the median tokens_per_s of its logging windows after the first
 # (metrics.jsonl); bench's figure is its real tokens/s over the timed steps. Appends one row to
 # benchmarks/results/bench-vs-train.md. Run from the repository root with ../shared present.
 #   THREADS=2 STEPS=120 ./benchmarks/bench-vs-train.sh
@@ -36,7 +36,7 @@ print(statistics.median(windows), round(d["train_pairs"] / d["train_micro_batche
 PY
 )
 $RK bench --device cpu --shape $CFG --dataset $DATA --tokenizer $TOK --max_length $MAXLEN --max_tokens_per_batch $BUDGET \
-  --layout $layout --threads $THREADS --pairs_per_step $pairs_per_batch --warmup 3 --steps $BENCH_STEPS \
+  --layout $layout --threads $THREADS --pairs_per_step 0 --warmup 3 --steps $BENCH_STEPS \
   --output_json $OUT/bench.json > $OUT/bench.log
 read -r bench_tps bench_median_tps iqr median <<<"$(python3 -c "
 import json; t = json.load(open('$OUT/bench.json'))['throughput']

@@ -8,7 +8,8 @@ package io.rewardkit.bench;
  * @param profile       synthetic length distribution of the pairs (ignored when {@code data} is given)
  * @param data          preference dataset to take the pairs from, or null for synthetic pairs
  * @param tokenizer     tokenizer for {@code data} (tokenizer.json or its folder)
- * @param pairsPerStep  preference pairs per optimizer step (split into micro-batches by the token budget)
+ * @param pairsPerStep  preference pairs per optimizer step (split into micro-batches by the token budget); 0: train's
+ *                      steps, one micro-batch per step filled to the token budget by train's packer
  * @param tokenBudget   max packed tokens per micro-batch
  * @param maxLength     max tokens per pair (as one shared-prefix sequence); longer pairs are truncated
  * @param sharedPrefix  pack each pair as one [prompt | chosen | rejected] sequence (else two sequences)
@@ -65,7 +66,7 @@ public record BenchConfig(
   }
 
   public BenchConfig {
-    if (pairsPerStep <= 0) throw new IllegalArgumentException("--pairs_per_step must be positive, got " + pairsPerStep);
+    if (pairsPerStep < 0) throw new IllegalArgumentException("--pairs_per_step must be >= 0, got " + pairsPerStep);
     if (tokenBudget <= 0) throw new IllegalArgumentException("--max_tokens_per_batch must be positive, got " + tokenBudget);
     if (maxLength < 8) throw new IllegalArgumentException("--max_length must be >= 8, got " + maxLength);
     if (!sharedPrefix && 2 * maxLength > tokenBudget || sharedPrefix && maxLength > tokenBudget) {
@@ -81,6 +82,12 @@ public record BenchConfig(
   /** What the pairs are: the length profile, or {@code dataset:<file>}. */
   public String pairsSource() { return data == null ? profile.id() : "dataset:" + data.getFileName(); }
 
-  /** Pairs the run consumes: warm-up and timed steps each take {@link #pairsPerStep} fresh pairs. */
-  public int totalPairs() { return (warmupSteps + steps) * pairsPerStep; }
+  /** Whether steps are train's (one budget-filled micro-batch each) rather than a fixed number of pairs. */
+  public boolean trainSteps() { return pairsPerStep == 0; }
+
+  /** Pairs the run consumes: warm-up and timed steps each take {@link #pairsPerStep} fresh pairs (not for train's steps). */
+  public int totalPairs() {
+    if (trainSteps()) throw new IllegalStateException("train's steps take as many pairs as fill the budget (BenchEngine.plan)");
+    return (warmupSteps + steps) * pairsPerStep;
+  }
 }

@@ -53,8 +53,40 @@ public final class BenchEngine {
 
   /** The pairs a run with this config consumes, in order (also what the PyTorch peer trains on). */
   public static List<PairTokens> pairs(BenchConfig c) {
-    if (c.data() != null) return DatasetPairs.load(c.data(), c.tokenizer(), c.dataOptions().withMaxLength(c.maxLength()), c.totalPairs(), c.shape().vocabSize());
-    return SyntheticPairs.generate(c.profile(), c.totalPairs(), c.shape().vocabSize(), c.maxLength(), c.seed());
+    return pairs(c, c.totalPairs());
+  }
+
+  /** The run's first {@code count} pairs (fewer when the dataset holds fewer). */
+  static List<PairTokens> pairs(BenchConfig c, int count) {
+    if (c.data() != null) return DatasetPairs.load(c.data(), c.tokenizer(), c.dataOptions().withMaxLength(c.maxLength()), count, c.shape().vocabSize());
+    return SyntheticPairs.generate(c.profile(), count, c.shape().vocabSize(), c.maxLength(), c.seed());
+  }
+
+  /**
+   * The run's steps. With {@code --pairs_per_step N}: {@link #plan(BenchConfig, List)}. With 0 (the default), the
+   * steps train takes: the pairs are packed as train packs an epoch (its packer, layout, budget and seed) and each
+   * step is one budget-filled micro-batch. The pool of pairs grows until it fills a quarter more micro-batches than
+   * the run needs, so the steps are not the epoch's under-filled tail.
+   */
+  public static List<List<PackedBatch>> plan(BenchConfig c) {
+    if (!c.trainSteps()) return plan(c, pairs(c));
+    int need = c.warmupSteps() + c.steps();
+    int count = need * Math.max(16, 2 * c.tokenBudget() / c.maxLength());
+    while (true) {
+      List<PairTokens> pool = pairs(c, count);
+      List<PackedBatch> batches = pack(pool, packing(c), 0);
+      boolean exhausted = pool.size() < count;
+      if (batches.size() >= need + need / 4 || exhausted) {
+        if (batches.size() < need) {
+          throw new IllegalArgumentException("the " + pool.size() + " pairs of " + c.pairsSource() + " fill only " + batches.size()
+              + " micro-batches of " + c.tokenBudget() + " tokens; --warmup + --steps need " + need);
+        }
+        List<List<PackedBatch>> steps = new ArrayList<>(need);
+        for (int s = 0; s < need; s++) steps.add(List.of(batches.get(s)));
+        return steps;
+      }
+      count *= 2;
+    }
   }
 
   /**
@@ -114,7 +146,7 @@ public final class BenchEngine {
       RunSetup.applyThreads(c.threads(), raw);
       boolean cuda = raw.device() == Device.CUDA;
       Ceilings before = measureCeilings(c, cuda);
-      List<List<PackedBatch>> plan = plan(c, pairs(c));
+      List<List<PackedBatch>> plan = plan(c);
 
       MemoryProbe memory = cuda ? CudaBench.memoryProbe() : new MemoryProbe.Host();
       try (OpClock clock = cuda ? CudaBench.eventClock(raw) : new OpClock.Host()) {
@@ -123,7 +155,7 @@ public final class BenchEngine {
         OpTimes discard = new OpTimes(), measured = new OpTimes();
         long[] stepNanos = new long[c.steps()];
         double firstLoss = Double.NaN, lastLoss = Double.NaN;
-        long realTokens = 0, rowTokens = 0, visible = 0, microBatches = 0;
+        long realTokens = 0, rowTokens = 0, visible = 0, microBatches = 0, timedPairs = 0;
         double flops = 0;
         ModelAdapter model = factory.create(c.shape(), timed, c.seed());
         try {
@@ -143,6 +175,7 @@ public final class BenchEngine {
             stepNanos[s - c.warmupSteps()] = dt;
             for (PackedBatch b : batches) {
               realTokens += b.numTokens();
+              timedPairs += b.numPairs();
               long v = FlopModel.visiblePairs(b);
               visible += v;
               flops += 6.0 * c.shape().nonEmbeddingParameters() * b.numTokens() + FlopModel.attentionTrainingFlops(c.shape(), v);
@@ -159,7 +192,7 @@ public final class BenchEngine {
         long peakBytes = memory.peakBytes();
         Ceilings after = measureCeilings(c, cuda);
         return new BenchResult(c, raw.name(), raw.matmulPrecision(), before.max(after), before, after, stepNanos, measured, realTokens, rowTokens, visible,
-            microBatches, flops, wall, peakBytes, memory.describe(), MemoryProbe.peakRssBytes(),
+            microBatches, timedPairs, flops, wall, peakBytes, memory.describe(), MemoryProbe.peakRssBytes(),
             firstLoss, lastLoss);
       }
     }
@@ -197,7 +230,7 @@ public final class BenchEngine {
     m.put("shape", c.shape().name());
     m.put("device", c.device());
     m.put("lengths", c.pairsSource());
-    m.put("pairs_per_step", c.pairsPerStep());
+    m.put("pairs_per_step", c.trainSteps() ? "train (one budget-filled micro-batch per step)" : c.pairsPerStep());
     m.put("max_tokens_per_batch", c.tokenBudget());
     m.put("max_length", c.maxLength());
     m.put("layout", c.sharedPrefix() ? "shared_prefix" : "separate");

@@ -41,6 +41,7 @@ public record BenchResult(
     long rowTokens,
     long visiblePairs,
     long microBatches,
+    long timedPairs,
     double modelFlops,
     long wallNanos,
     long peakBytes,
@@ -52,7 +53,7 @@ public record BenchResult(
   public double seconds() { return wallNanos * 1e-9; }
   public double tokensPerSecond() { return realTokens / seconds(); }
   public double rowTokensPerSecond() { return rowTokens / seconds(); }
-  public double pairsPerSecond() { return (double) config.steps() * config.pairsPerStep() / seconds(); }
+  public double pairsPerSecond() { return timedPairs / seconds(); }
   public double modelFlopsPerSecond() { return modelFlops / seconds(); }
   /** Model FLOP/s over the dense peak ({@link Ceilings#peakFlops()}); NaN when the peak is unknown. */
   public double mfu() { return modelFlopsPerSecond() / ceilings.peakFlops(); }
@@ -160,8 +161,9 @@ public record BenchResult(
     BenchConfig c = config;
     sb.append(String.format(Locale.ROOT, "rewardkit bench: %s (%d layers, %.0fM non-embedding params) on %s%n",
         c.shape().name(), c.shape().numLayers(), c.shape().nonEmbeddingParameters() / 1e6, backend));
-    sb.append(String.format(Locale.ROOT, "pairs %s, %d pairs/step, token budget %d, %s layout, %d warm-up + %d timed steps, %s%n%n",
-        c.pairsSource(), c.pairsPerStep(), c.tokenBudget(), c.sharedPrefix() ? "shared-prefix" : "separate",
+    sb.append(String.format(Locale.ROOT, "pairs %s, %s, token budget %d, %s layout, %d warm-up + %d timed steps, %s%n%n",
+        c.pairsSource(), c.trainSteps() ? "train's steps (one budget-filled micro-batch each)" : c.pairsPerStep() + " pairs/step",
+        c.tokenBudget(), c.sharedPrefix() ? "shared-prefix" : "separate",
         c.warmupSteps(), c.steps(), c.threads() > 0 ? "--threads " + c.threads() : "all cores"));
     row(sb, "real tokens/s", fmt(tokensPerSecond(), 0) + "  (" + fmt(medianTokensPerSecond(), 0) + " at the median step)");
     row(sb, "pair-row tokens/s", fmt(rowTokensPerSecond(), 0) + "  (prompt counted per response, as a padding trainer sees it)");

@@ -70,6 +70,9 @@ public final class BenchCommand implements Callable<Integer> {
       throw new UsageException("bench: " + e.getMessage());
     }
     if (exportPeer != null) {
+      if (config.trainSteps()) {
+        throw new UsageException("bench: --export_peer needs --pairs_per_step N (the peer's batch of N pairs per step)");
+      }
       PeerExport.write(exportPeer, config, BenchEngine.pairs(config));
       System.out.println("wrote " + exportPeer.resolve("config.json") + ", pairs.jsonl (" + config.totalPairs() + " pairs), run.json");
       return 0;

@@ -26,7 +26,7 @@ class BenchEngineTest {
     BenchConfig c = config(2, 3);
     BenchResult r = new BenchEngine(BenchModels::full).run(c);
 
-    List<List<PackedBatch>> plan = BenchEngine.plan(c, BenchEngine.pairs(c));
+    List<List<PackedBatch>> plan = BenchEngine.plan(c);
     long timedTokens = 0, timedBatches = 0;
     for (int s = 2; s < 5; s++) {
       for (PackedBatch b : plan.get(s)) {
@@ -59,9 +59,33 @@ class BenchEngineTest {
   }
 
   @Test
+  void trainStepsAreTheFirstBudgetFilledMicroBatchesOfTrainsPacking() {
+    BenchConfig c = new BenchConfig(TINY, "cpu", LengthProfile.HH_RLHF, null, null, 0, 2048, 512, true,
+        2, 5, 42, 0, 64, DataOptions.defaults(), 0);
+    List<List<PackedBatch>> plan = BenchEngine.plan(c);
+    assertEquals(7, plan.size());
+    // the pool plan() settled on, packed as train packs an epoch: the steps are its first micro-batches, one each
+    int pool = 7 * Math.max(16, 2 * 2048 / 512);
+    List<PackedBatch> epoch = null;
+    for (int n = pool; epoch == null || epoch.size() < 7 + 7 / 4; n *= 2) {
+      epoch = BenchEngine.pack(BenchEngine.pairs(c, n), BenchEngine.packing(c), 0);
+    }
+    long filled = 0;
+    for (int s = 0; s < 7; s++) {
+      assertEquals(1, plan.get(s).size(), "one micro-batch per step");
+      PackedBatch b = plan.get(s).get(0);
+      assertTrue(b.numTokens() <= 2048);
+      assertTrue(java.util.Arrays.equals(epoch.get(s).tokens(), b.tokens()), "step " + s + " is train's micro-batch " + s);
+      filled += b.numTokens();
+    }
+    assertTrue(filled > 0.9 * 7 * 2048, "budget-filled: " + filled + " of " + 7 * 2048 + " token slots");
+    assertThrows(IllegalStateException.class, c::totalPairs);
+  }
+
+  @Test
   void percentilesInterpolateBetweenSortedSteps() {
     BenchResult r = new BenchResult(config(0, 4), "cpu", "fp32", null, null, null, new long[] {4_000_000, 1_000_000, 3_000_000, 2_000_000},
-        new OpTimes(), 1000, 1000, 0, 4, 0, 10_000_000, 0, "", -1, 0, 0);
+        new OpTimes(), 1000, 1000, 0, 4, 32, 0, 10_000_000, 0, "", -1, 0, 0);
     assertEquals(1.0, r.stepPercentileMs(0), 1e-12);
     assertEquals(4.0, r.stepPercentileMs(100), 1e-12);
     assertEquals(2.5, r.medianStepMs(), 1e-12);

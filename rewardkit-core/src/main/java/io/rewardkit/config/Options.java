@@ -276,7 +276,9 @@ public final class Options {
             + "config.json (as train --init_config).");
     def("lengths", Type.STRING, "hh-rlhf").on(BENCH).choices("hh-rlhf", "ultrafeedback")
         .help("Synthetic length distribution (without --dataset): short or long responses.");
-    def("pairs_per_step", Type.INT, "32").on(BENCH).min(1).oldName("pairs-per-step").help("Pairs per optimizer step.");
+    def("pairs_per_step", Type.INT, "0").on(BENCH).min(0).oldName("pairs-per-step")
+        .help("Pairs per optimizer step; 0: train's steps, one micro-batch per step filled to --max_tokens_per_batch by "
+            + "train's packer (gradient accumulation 1, as train runs by default).");
     def("warmup", Type.INT, "3").on(BENCH).min(0).help("Untimed warm-up steps (JIT, allocator).");
     def("steps", Type.INT, "10").on(BENCH).min(1).help("Timed steps (the report gives their median, IQR, min and max).");
     def("peak_tflops", Type.DOUBLE, "0").on(BENCH).min(0).oldName("peak-tflops")
