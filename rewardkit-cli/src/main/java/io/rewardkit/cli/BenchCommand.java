@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.rewardkit.RewardKitException;
 import io.rewardkit.bench.BenchConfig;
 import io.rewardkit.bench.BenchEngine;
+import io.rewardkit.kernels.CpuBlas;
 import io.rewardkit.bench.BenchModels;
 import io.rewardkit.bench.BenchResult;
 import io.rewardkit.bench.LengthProfile;
@@ -89,7 +90,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
     BenchResult result = new BenchEngine(factory).run(config);
     System.out.print(result.table());
-    String blasNote = result.backend().startsWith("cpu") ? io.rewardkit.kernels.CpuBlas.coreTypeNotice() : null;
+    String blasNote = result.backend().startsWith("cpu") ? CpuBlas.coreTypeNotice() : null;
     if (blasNote != null) System.out.println(blasNote);
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("run", run);

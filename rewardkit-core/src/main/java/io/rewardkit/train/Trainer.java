@@ -8,6 +8,8 @@ import io.rewardkit.eval.EvalResult;
 import io.rewardkit.eval.Evaluator;
 import io.rewardkit.kernels.Backend;
 import io.rewardkit.kernels.Backend.RewardLossSpec;
+import io.rewardkit.kernels.CpuBlas;
+import io.rewardkit.kernels.Device;
 import io.rewardkit.model.TrainableModel;
 import io.rewardkit.report.MetricsRecords;
 import io.rewardkit.report.TrainingReport;
@@ -195,7 +197,7 @@ public final class Trainer {
         params, backend.name() + (cfg.threads > 0 ? " using " + cfg.threads + (cfg.threads == 1 ? " thread" : " threads") : ""),
         train.numPairs(), batchesOf(0).size(),
         eval == null ? "no eval set" : String.format("%,d eval pairs", eval.numPairs()));
-    String blasNote = backend.device() == io.rewardkit.kernels.Device.CPU ? io.rewardkit.kernels.CpuBlas.coreTypeNotice() : null;
+    String blasNote = backend.device() == Device.CPU ? CpuBlas.coreTypeNotice() : null;
     if (blasNote != null) console.println("  " + blasNote);
     console.printf("  %d optimizer steps (%d warmup), gradient accumulation %d, lr %.3g (%s), loss %s%s -> %s%n",
         total, schedule.warmupSteps(), cfg.gradientAccumulationSteps, cfg.learningRate, cfg.lrSchedulerType,

@@ -18,6 +18,7 @@ import io.rewardkit.kernels.cpu.Score;
 import io.rewardkit.kernels.cpu.ScoreParams;
 import io.rewardkit.kernels.cpu.Swiglu;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
@@ -195,9 +196,6 @@ public final class CpuBackend implements Backend {
     if (type == DType.F32 && bf16) {
       // Every row is summed in one fixed order whatever the row count or offset: no padding needed.
       CpuBlas.bf16Gemm(false, false, true, t, o, i, 1f, x.f32(), i, w.f32(), i, 0f, out.f32(), o);
-      if (bias != null) {
-        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_forward(out.f32(), bias.f32(), p); }
-      }
     } else if (type == DType.F32) {
       // Whole row tiles in place, the last (t % ROW_TILE) rows through a zero-padded call (see rowInvariantRows).
       int start = t / ROW_TILE * ROW_TILE;
@@ -216,13 +214,13 @@ public final class CpuBackend implements Backend {
           Pointer.memcpy(out.f32().getPointer((long) start * o), op.f32(), (long) rest * o * Float.BYTES);
         }
       }
-      if (bias != null) {
-        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_forward(out.f32(), bias.f32(), p); }
-      }
     } else {
       openblas_nolapack.cblas_dgemm(ROW_MAJOR, NO_TRANS, TRANS, t, o, i, 1d, x.f64(), i, w.f64(), i, 0d, out.f64(), o);
-      if (bias != null) {
-        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_forward(out.f64(), bias.f64(), p); }
+    }
+    if (bias != null) {
+      try (BiasParams p = OpParams.bias(tokens, outF)) {
+        if (type == DType.F32) Bias.bias_forward(out.f32(), bias.f32(), p);
+        else Bias.bias_forward(out.f64(), bias.f64(), p);
       }
     }
   }
@@ -262,6 +260,13 @@ public final class CpuBackend implements Backend {
     }
   }
 
+  /** C = op(A) · op(B) + beta · C for the linears' backward: the bf16 GEMM with --bf16, else the striped sgemm. */
+  private void gemmF32(boolean allowColumns, boolean transA, boolean transB, int m, int n, int k, FloatPointer a, int lda,
+      FloatPointer b, int ldb, float beta, FloatPointer c, int ldc) {
+    if (bf16) CpuBlas.bf16Gemm(allowColumns, transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
+    else CpuBlas.sgemm(allowColumns, transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
+  }
+
   @Override public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dOut, Tensor x, Tensor w) {
     Shapes.require("linear_backward", w.rank() == 2 && w.numel() > 0, "w " + w + " must be [O, I] with O, I > 0");
     long outF = w.dim(0), inF = w.dim(1), tokens = x.numel() / inF;
@@ -275,17 +280,11 @@ public final class CpuBackend implements Backend {
     if (tokens == 0) {  // nothing to accumulate; an empty dx needs no writes
       return;
     }
-    if (type == DType.F32 && bf16) {
-      if (dx != null) CpuBlas.bf16Gemm(false, false, false, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
-      if (dw != null) CpuBlas.bf16Gemm(true, true, false, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
-      if (dBias != null) {
-        try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f32(), dOut.f32(), p); }
-      }
-    } else if (type == DType.F32) {
+    if (type == DType.F32) {
       // dx[T, I] = dOut[T, O] · w[O, I]   (beta 0: overwrite)
-      if (dx != null) CpuBlas.sgemm(false, false, false, t, i, o, 1f, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
+      if (dx != null) gemmF32(false, false, false, t, i, o, dOut.f32(), o, w.f32(), i, 0f, dx.f32(), i);
       // dw[O, I] += dOut[T, O]ᵀ · x[T, I]   (beta 1: accumulate)
-      if (dw != null) CpuBlas.sgemm(true, true, false, o, i, t, 1f, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
+      if (dw != null) gemmF32(true, true, false, o, i, t, dOut.f32(), o, x.f32(), i, 1f, dw.f32(), i);
       if (dBias != null) {
         try (BiasParams p = OpParams.bias(tokens, outF)) { Bias.bias_backward(dBias.f32(), dOut.f32(), p); }
       }

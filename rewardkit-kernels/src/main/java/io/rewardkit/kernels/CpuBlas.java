@@ -5,6 +5,7 @@ import io.rewardkit.kernels.cpu.Gemm;
 import io.rewardkit.kernels.cpu.GemmBf16;
 import io.rewardkit.kernels.cpu.OpenBlasQuery;
 import io.rewardkit.kernels.cpu.RewardKitCpu;
+import io.rewardkit.kernels.cpu.VecExp;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
@@ -85,7 +86,8 @@ public final class CpuBlas {
   /**
    * A one-line note when OPENBLAS_CORETYPE in the environment holds OpenBLAS to kernels narrower than the CPU runs
    * (e.g. {@code Haswell}, AVX2, on an AVX-512 CPU), else null. The setting is the environment's own and is kept;
-   * the note says what it costs (sgemm at 113 vs 208 GFLOP/s on one AMD EPYC Zen 4 core, benchmarks/RESULTS.md).
+   * the note says what it costs (sgemm at 113 vs 208 GFLOP/s on one core of the project's AMD EPYC VM,
+   * benchmarks/RESULTS.md). Whether the CPU runs AVX-512F is the kernels' own run-time check (vec_exp's).
    */
   public static String coreTypeNotice() {
     String core;
@@ -95,30 +97,21 @@ public final class CpuBlas {
     } catch (Throwable t) {
       return null;
     }
-    return coreTypeNotice(System.getenv("OPENBLAS_CORETYPE"), core == null ? null : core.trim(), cpuFlags());
+    return coreTypeNotice(System.getenv("OPENBLAS_CORETYPE"), core == null ? null : core.trim(),
+        VecExp.vec_exp_isa_supported(VecExp.AVX512));
   }
 
-  /** The rule of {@link #coreTypeNotice()}: {@code flags} is the CPU's flag list (as in /proc/cpuinfo). */
-  static String coreTypeNotice(String coreTypeEnv, String core, String flags) {
-    if (coreTypeEnv == null || coreTypeEnv.isBlank() || core == null || flags == null) return null;
-    boolean cpuAvx512 = (" " + flags + " ").contains(" avx512f ");
+  /** The rule of {@link #coreTypeNotice()}: {@code cpuAvx512} says whether the CPU runs AVX-512F. */
+  static String coreTypeNotice(String coreTypeEnv, String core, boolean cpuAvx512) {
+    if (coreTypeEnv == null || coreTypeEnv.isBlank() || core == null) return null;
     if (!cpuAvx512 || AVX512_CORES.contains(core.toLowerCase(java.util.Locale.ROOT))) return null;
     return "note: OPENBLAS_CORETYPE=" + coreTypeEnv.trim() + " (set in the environment) holds OpenBLAS to its " + core
         + " kernels on this AVX-512 CPU; unset it to let OpenBLAS pick its AVX-512 kernels (about 2x the fp32 GEMM"
-        + " speed measured on AMD EPYC Zen 4)";
+        + " speed, measured on an AMD EPYC)";
   }
 
   /** OpenBLAS 0.3.x core names whose sgemm kernels use AVX-512 (Zen 4/5 run the Cooperlake or SkylakeX ones). */
   private static final java.util.Set<String> AVX512_CORES = java.util.Set.of("skylakex", "cooperlake", "sapphirerapids");
-
-  /** The first "flags" line of /proc/cpuinfo, or null (not Linux, unreadable). */
-  private static String cpuFlags() {
-    try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
-      return lines.filter(l -> l.startsWith("flags")).findFirst().map(l -> l.substring(l.indexOf(':') + 1)).orElse(null);
-    } catch (java.io.IOException | RuntimeException e) {
-      return null;
-    }
-  }
 
   /** E.g. {@code 0.3.31 (Haswell kernels, 1 thread per GEMM stripe, 2 OpenMP threads)}, or why OpenBLAS is unavailable. */
   public static String version() {
